@@ -1,0 +1,223 @@
+"""Compatibility suite: the real MLflow Python client against a live server.
+
+One server is started per pytest session (see ``server`` below) and every test talks to it through
+``MLFLOW_TRACKING_URI``. Tests stay independent by working in experiments with fresh, unique names.
+
+Environment:
+  COMPAT_SERVER        ``trove`` (default): ``node bin/trove.js server ...`` from this repository;
+                       ``mlflow``: the upstream ``mlflow server`` of the running venv (the reference
+                       behaviour every test here was validated against).
+  COMPAT_MLFLOW_MAJOR  ``3`` or ``2``; must match the installed client (set by
+                       scripts/test-compat.sh). Defaults to the installed client's major version.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import _support  # noqa: F401  (sets the client's environment before mlflow is imported)
+import mlflow
+import pytest
+import requests
+from _support import MLFLOW_MAJOR, REPO_ROOT, SERVER_KIND, unique_name
+from mlflow.tracking import MlflowClient
+
+STARTUP_TIMEOUT_S = 30.0
+
+
+@dataclass
+class Server:
+    kind: str
+    url: str
+    data_dir: Path
+    artifacts_dir: Path
+    process: subprocess.Popen
+    stdout_path: Path
+    stderr_path: Path
+
+    def logs(self) -> str:
+        out = []
+        for label, path in (("stdout", self.stdout_path), ("stderr", self.stderr_path)):
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                text = ""
+            out.append(f"--- server {label} (last 4000 chars) ---\n{text[-4000:]}")
+        return "\n".join(out)
+
+
+def pytest_report_header(config):
+    return f"compat: mlflow client {mlflow.__version__}, server under test: {SERVER_KIND}"
+
+
+def pytest_configure(config):
+    wanted = os.environ.get("COMPAT_MLFLOW_MAJOR")
+    if wanted and int(wanted) != MLFLOW_MAJOR:
+        raise pytest.UsageError(
+            f"COMPAT_MLFLOW_MAJOR={wanted} but the installed mlflow is {mlflow.__version__}"
+        )
+    if SERVER_KIND not in ("trove", "mlflow"):
+        raise pytest.UsageError(f"COMPAT_SERVER must be 'trove' or 'mlflow', not {SERVER_KIND!r}")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server_command(kind: str, port: int, data_dir: Path, artifacts_dir: Path) -> list[str]:
+    if kind == "trove":
+        node = shutil.which("node")
+        if node is None:
+            pytest.exit("node is not on PATH; it is needed to start the trove server", returncode=3)
+        return [
+            node,
+            str(REPO_ROOT / "bin" / "trove.js"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{data_dir / 'trove.db'}",
+            "--artifacts-destination",
+            str(artifacts_dir),
+        ]
+    # The upstream reference server, from the same venv as the client under test.
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        f"sqlite:///{data_dir / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(artifacts_dir),
+    ]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Ends the server and anything it spawned (uvicorn/gunicorn workers): its own process group."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def server(tmp_path_factory) -> Server:
+    base = tmp_path_factory.mktemp("server")
+    data_dir = base / "data"
+    artifacts_dir = base / "artifacts"
+    data_dir.mkdir()
+    artifacts_dir.mkdir()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    stdout_path = base / "server.stdout.log"
+    stderr_path = base / "server.stderr.log"
+    cmd = _server_command(SERVER_KIND, port, data_dir, artifacts_dir)
+    env = dict(os.environ)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        process = subprocess.Popen(
+            cmd,
+            cwd=str(base),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,  # own process group, so _stop reaches its workers too
+        )
+    srv = Server(SERVER_KIND, url, data_dir, artifacts_dir, process, stdout_path, stderr_path)
+
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    last_error = "no attempt"
+    while True:
+        if process.poll() is not None:
+            pytest.fail(
+                f"{SERVER_KIND} server exited with code {process.returncode} before answering "
+                f"GET /health.\ncommand: {' '.join(cmd)}\n{srv.logs()}",
+                pytrace=False,
+            )
+        try:
+            r = requests.get(f"{url}/health", timeout=2)
+            if r.status_code == 200:
+                break
+            last_error = f"HTTP {r.status_code}: {r.text[:200]}"
+        except requests.RequestException as e:
+            last_error = repr(e)
+        if time.monotonic() > deadline:
+            _stop(process)
+            pytest.fail(
+                f"{SERVER_KIND} server did not answer GET /health with 200 within "
+                f"{STARTUP_TIMEOUT_S:.0f}s (last: {last_error}).\ncommand: {' '.join(cmd)}\n"
+                f"{srv.logs()}",
+                pytrace=False,
+            )
+        time.sleep(0.2)
+
+    old_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = url
+    mlflow.set_tracking_uri(url)
+    try:
+        yield srv
+    finally:
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        if old_uri is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = old_uri
+        _stop(process)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_active_run():
+    """A failing test must not leave a run active for the next one."""
+    yield
+    while mlflow.active_run() is not None:
+        mlflow.end_run(status="FAILED")
+
+
+@pytest.fixture
+def client(server) -> MlflowClient:
+    return MlflowClient(tracking_uri=server.url)
+
+
+@pytest.fixture
+def api(server):
+    """Base URL for raw REST calls."""
+    return server.url
+
+
+@pytest.fixture
+def experiment(server):
+    """A fresh experiment, set as the active one. Returns (name, experiment_id)."""
+    name = unique_name("compat")
+    exp = mlflow.set_experiment(name)
+    return name, exp.experiment_id

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Compatibility tier: runs compat/ (pytest) with the real MLflow Python client against a live
+# server, once per pinned client version (MLflow 3.18.x and 2.22.x).
+#
+#   scripts/test-compat.sh          # both client versions
+#   scripts/test-compat.sh 3        # only MLflow 3 (or: 2)
+#   scripts/test-compat.sh 3 -k artifacts   # extra arguments go to pytest
+#
+# Environment:
+#   COMPAT_SERVER=trove (default) | mlflow   which server the suite drives (mlflow = upstream
+#                                            server from the same venv, the reference behaviour)
+#   COMPAT_PYTHON=python3                    interpreter used to create the venvs
+#
+# The venvs live in .venvs/mlflow3 and .venvs/mlflow2 (gitignored). Each is rebuilt only when
+# its requirements file changes (a stamp file holds the file's sha256).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENVS="$ROOT/.venvs"
+PYTHON="${COMPAT_PYTHON:-python3}"
+
+majors=(3 2)
+if [[ $# -gt 0 && "$1" =~ ^[23]$ ]]; then
+  majors=("$1")
+  shift
+fi
+
+log() { printf '[test-compat] %s\n' "$*" >&2; }
+
+ensure_venv() {
+  local major="$1"
+  local req="$ROOT/compat/requirements-mlflow${major}.txt"
+  local venv="$VENVS/mlflow${major}"
+  local stamp="$venv/.requirements.sha256"
+  local want
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    log "venv mlflow${major} is up to date"
+    return 0
+  fi
+  local t0=$SECONDS
+  log "building venv mlflow${major} from ${req#"$ROOT"/}"
+  rm -rf "$venv"
+  mkdir -p "$VENVS"
+  "$PYTHON" -m venv "$venv"
+  # The requirements files are complete locks (see their headers), hence --no-deps.
+  "$venv/bin/python" -m pip install --disable-pip-version-check -q --no-deps -r "$req"
+  echo "$want" >"$stamp"
+  log "venv mlflow${major} built in $((SECONDS - t0))s"
+}
+
+status=0
+for major in "${majors[@]}"; do
+  ensure_venv "$major"
+done
+for major in "${majors[@]}"; do
+  venv="$VENVS/mlflow${major}"
+  log "running compat suite with MLflow ${major} client against ${COMPAT_SERVER:-trove}"
+  t0=$SECONDS
+  set +e
+  (
+    cd "$ROOT"
+    export COMPAT_MLFLOW_MAJOR="$major"
+    export PATH="$venv/bin:$PATH"
+    "$venv/bin/python" -m pytest compat -q -p no:cacheprovider "$@"
+  )
+  rc=$?
+  set -e
+  log "MLflow ${major} suite finished in $((SECONDS - t0))s with exit code $rc"
+  if [[ $rc -ne 0 ]]; then status=1; fi
+done
+exit "$status"

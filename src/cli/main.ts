@@ -1,0 +1,14 @@
+import { Command } from 'commander';
+import { TROVE_VERSION } from '../version.ts';
+import { serverCommand } from './server.command.ts';
+
+const program = new Command();
+program
+  .name('trove')
+  .description('Trove: a self-hosted experiment tracking server and model registry for the MLflow client.')
+  .version(TROVE_VERSION);
+
+serverCommand(program);
+
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,21 @@
+import type { TrackingService } from './tracking/tracking-service.ts';
+import type { ArtifactService } from './artifacts/artifact-service.ts';
+
+/** What the server knows about itself, for the startup log, /version and server-info. */
+export interface ServerInfo {
+  version: string;
+  /** Human-readable description of the backend store (no secrets). */
+  backendStore: string;
+  /** Human-readable description of where artifacts are stored. */
+  artifactsDestination: string;
+  /** Root URI new experiments get their artifact location under, e.g. `mlflow-artifacts:/`. */
+  defaultArtifactRoot: string;
+  storeType: 'SqlStore';
+}
+
+/** The domain services the HTTP layer calls; built once at startup. */
+export interface Services {
+  tracking: TrackingService;
+  artifacts: ArtifactService;
+  info: ServerInfo;
+}

@@ -1,0 +1,702 @@
+import { randomBytes } from 'node:crypto';
+import { MlflowError } from '../errors.ts';
+import { decodePageToken, encodePageToken } from '../page-token.ts';
+import {
+  parseExperimentFilter,
+  parseExperimentOrderBy,
+  parseLoggedModelFilter,
+  parseLoggedModelOrderBy,
+  parseRunFilter,
+  parseRunOrderBy,
+} from '../search/index.ts';
+import type { LoggedModelOrderByInput } from '../search/types.ts';
+import type {
+  DatasetInputRecord,
+  ExperimentRecord,
+  KeyValue,
+  LoggedModelRecord,
+  MetricRecord,
+  RunInfoRecord,
+  RunRecord,
+  TrackingStore,
+  ViewType,
+} from '../../store/tracking-store.ts';
+import { UniqueViolationError } from '../../store/store-errors.ts';
+import { randomRunName } from './run-names.ts';
+import {
+  LIMITS,
+  validateExperimentName,
+  validateLength,
+  validateMetricValue,
+  validateParamOrMetricName,
+  validateParamValue,
+  validateRunTagValue,
+  validateSearchMaxResults,
+  validateTagKey,
+} from './validation.ts';
+
+/** The project every request belongs to until multi-project support arrives. */
+export const DEFAULT_PROJECT_ID = 1;
+
+export const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const LOGGED_MODEL_STATUSES = ['LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'] as const;
+
+export interface Clock {
+  now(): number;
+}
+
+export interface MetricInput {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+  modelId?: string | undefined;
+  datasetName?: string | undefined;
+  datasetDigest?: string | undefined;
+}
+
+export interface SearchPage<T> {
+  items: T[];
+  nextPageToken?: string;
+}
+
+/** System tags the server itself writes; they may exceed the user-facing length limits. */
+const RUN_NAME_TAG = 'mlflow.runName';
+const USER_TAG = 'mlflow.user';
+const LOG_MODEL_HISTORY_TAG = 'mlflow.log-model.history';
+
+/**
+ * The tracking rules: experiment and run lifecycle, param immutability, metric history, run
+ * search, datasets, and MLflow 3 logged models. Everything here is transport-free; the HTTP
+ * layer parses requests into these calls and presents the records it gets back.
+ */
+export class TrackingService {
+  constructor(
+    private readonly store: TrackingStore,
+    private readonly defaultArtifactRoot: string,
+    private readonly clock: Clock = { now: () => Date.now() },
+  ) {}
+
+  /** Creates experiment "0" ("Default") when the database is new. */
+  async initialize(): Promise<void> {
+    await this.store.ensureDefaultExperiment(this.artifactLocationFor('0'), this.clock.now());
+  }
+
+  artifactLocationFor(experimentId: string): string {
+    return `${this.defaultArtifactRoot.replace(/\/+$/, '')}/${experimentId}`;
+  }
+
+  // ------------------------------------------------------------------ experiments
+
+  async createExperiment(input: { name: unknown; artifactLocation?: string | undefined; tags?: KeyValue[] | undefined }): Promise<string> {
+    const name = validateExperimentName(input.name);
+    const tags = input.tags ?? [];
+    for (const tag of tags) this.validateExperimentTag(tag);
+    let artifactLocation: string | null = null;
+    if (input.artifactLocation !== undefined && input.artifactLocation !== '') {
+      artifactLocation = validateArtifactLocation(input.artifactLocation);
+    }
+    const existing = await this.store.getExperimentByName(DEFAULT_PROJECT_ID, name);
+    if (existing) throw experimentExists(name);
+    try {
+      return await this.store.createExperiment({
+        projectId: DEFAULT_PROJECT_ID,
+        name,
+        artifactLocation,
+        artifactLocationFor: (id) => this.artifactLocationFor(id),
+        tags,
+        now: this.clock.now(),
+      });
+    } catch (error) {
+      if (error instanceof UniqueViolationError) throw experimentExists(name);
+      throw error;
+    }
+  }
+
+  async getExperiment(experimentId: string): Promise<ExperimentRecord> {
+    const experiment = await this.store.getExperiment(experimentId === '' ? '0' : experimentId);
+    if (!experiment) throw MlflowError.notFound(`No Experiment with id=${experimentId} exists`);
+    return experiment;
+  }
+
+  async getExperimentByName(name: string): Promise<ExperimentRecord> {
+    const experiment = await this.store.getExperimentByName(DEFAULT_PROJECT_ID, name);
+    if (!experiment) throw MlflowError.notFound(`Could not find experiment with name '${name}'`);
+    return experiment;
+  }
+
+  async searchExperiments(input: {
+    maxResults?: number | undefined;
+    pageToken?: string | undefined;
+    filter?: string | undefined;
+    orderBy?: string[] | undefined;
+    viewType?: ViewType | undefined;
+  }): Promise<SearchPage<ExperimentRecord>> {
+    const maxResults = input.maxResults ?? LIMITS.searchDefaultResults;
+    validateSearchMaxResults(maxResults);
+    const filter = parseExperimentFilter(input.filter);
+    const orderBy = parseExperimentOrderBy(input.orderBy);
+    const page = await this.store.searchExperiments({
+      projectId: DEFAULT_PROJECT_ID,
+      filter,
+      orderBy,
+      viewType: input.viewType ?? 'ACTIVE_ONLY',
+      maxResults,
+      page: decodePageToken(input.pageToken),
+    });
+    return page.next ? { items: page.items, nextPageToken: encodePageToken(page.next) } : { items: page.items };
+  }
+
+  async deleteExperiment(experimentId: string): Promise<void> {
+    const experiment = await this.getExperiment(experimentId);
+    if (experiment.lifecycleStage !== 'active') {
+      throw MlflowError.notFound(`Cannot delete non-active experiment with id=${experimentId}`);
+    }
+    await this.store.setExperimentLifecycle(experiment.experimentId, 'deleted', this.clock.now());
+  }
+
+  async restoreExperiment(experimentId: string): Promise<void> {
+    const experiment = await this.getExperiment(experimentId);
+    if (experiment.lifecycleStage !== 'deleted') {
+      throw MlflowError.notFound(`Cannot restore an active experiment with id=${experimentId}`);
+    }
+    await this.store.setExperimentLifecycle(experiment.experimentId, 'active', this.clock.now());
+  }
+
+  async renameExperiment(experimentId: string, newName: unknown): Promise<void> {
+    const experiment = await this.getExperiment(experimentId);
+    if (newName === undefined || newName === null || newName === '') return;
+    const name = validateExperimentName(newName);
+    if (experiment.lifecycleStage !== 'active') {
+      throw MlflowError.invalidParameter('Cannot rename a non-active experiment.');
+    }
+    if (name === experiment.name) return;
+    const clash = await this.store.getExperimentByName(experiment.projectId, name);
+    if (clash) throw experimentExists(name);
+    try {
+      await this.store.renameExperiment(experiment.experimentId, name, this.clock.now());
+    } catch (error) {
+      if (error instanceof UniqueViolationError) throw experimentExists(name);
+      throw error;
+    }
+  }
+
+  async setExperimentTag(experimentId: string, tag: KeyValue): Promise<void> {
+    this.validateExperimentTag(tag);
+    const experiment = await this.activeExperiment(experimentId);
+    await this.store.setExperimentTag(experiment.experimentId, tag);
+  }
+
+  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    const experiment = await this.activeExperiment(experimentId);
+    const deleted = await this.store.deleteExperimentTag(experiment.experimentId, key);
+    if (!deleted) throw MlflowError.notFound(`No tag with name: ${key} in experiment with id ${experimentId}`);
+  }
+
+  private validateExperimentTag(tag: KeyValue): void {
+    validateTagKey(tag.key);
+    validateLength(tag.value, LIMITS.experimentTagValue, 'value');
+  }
+
+  private async activeExperiment(experimentId: string): Promise<ExperimentRecord> {
+    const experiment = await this.getExperiment(experimentId);
+    if (experiment.lifecycleStage !== 'active') {
+      throw MlflowError.invalidParameter(
+        `The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`,
+      );
+    }
+    return experiment;
+  }
+
+  // ------------------------------------------------------------------ runs
+
+  async createRun(input: {
+    experimentId?: string | undefined;
+    userId?: string | undefined;
+    runName?: string | undefined;
+    startTime?: number | undefined;
+    tags?: KeyValue[] | undefined;
+  }): Promise<RunRecord> {
+    const experimentId = input.experimentId === undefined || input.experimentId === '' ? '0' : input.experimentId;
+    const experiment = await this.activeExperiment(experimentId);
+    const tags = [...(input.tags ?? [])];
+    for (const tag of tags) {
+      validateTagKey(tag.key);
+      validateRunTagValue(tag.key, tag.value);
+    }
+    const tagName = lastValue(tags, RUN_NAME_TAG);
+    if (input.runName && tagName !== undefined && tagName !== input.runName) {
+      throw MlflowError.invalidParameter(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${input.runName}', mlflow.runName='${tagName}').`,
+      );
+    }
+    const runName = input.runName || tagName || randomRunName();
+    if (tagName === undefined) tags.push({ key: RUN_NAME_TAG, value: runName });
+    const userId = input.userId || lastValue(tags, USER_TAG) || '';
+    const runId = randomBytes(16).toString('hex');
+    await this.store.createRun({
+      runId,
+      experimentId: experiment.experimentId,
+      name: runName,
+      userId,
+      status: 'RUNNING',
+      startTime: input.startTime ?? this.clock.now(),
+      artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}/${runId}/artifacts`,
+      tags,
+    });
+    return this.getRun(runId);
+  }
+
+  async getRun(runId: string): Promise<RunRecord> {
+    const run = await this.store.getRun(runId);
+    if (!run) throw runNotFound(runId);
+    return run;
+  }
+
+  async getRunArtifactUri(runId: string): Promise<string> {
+    return (await this.runInfo(runId)).artifactUri;
+  }
+
+  async updateRun(input: { runId: string; status?: string | undefined; endTime?: number | undefined; runName?: string | undefined }): Promise<RunInfoRecord> {
+    const info = await this.activeRun(input.runId);
+    const update: { status?: string; endTime?: number | null; name?: string } = {};
+    if (input.status !== undefined) update.status = parseRunStatus(input.status);
+    // MLflow stores end_time as given; an update without one (a rename, a resume) clears it.
+    update.endTime = input.endTime ?? null;
+    if (input.runName) update.name = input.runName;
+    await this.store.transaction(async (store) => {
+      await store.updateRunInfo(info.pk, update);
+      if (input.runName) await store.setRunTags(info.pk, [{ key: RUN_NAME_TAG, value: input.runName }]);
+    });
+    return this.runInfo(input.runId);
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    const info = await this.runInfo(runId);
+    await this.store.setRunLifecycle(info.pk, 'deleted', this.clock.now());
+  }
+
+  async restoreRun(runId: string): Promise<void> {
+    const info = await this.runInfo(runId);
+    await this.store.setRunLifecycle(info.pk, 'active', this.clock.now());
+  }
+
+  async logMetric(runId: string, metric: MetricInput): Promise<void> {
+    await this.logBatch({ runId, metrics: [metric], params: [], tags: [] });
+  }
+
+  async logParam(runId: string, param: KeyValue): Promise<void> {
+    await this.logBatch({ runId, metrics: [], params: [param], tags: [] });
+  }
+
+  async setTag(runId: string, tag: KeyValue): Promise<void> {
+    await this.logBatch({ runId, metrics: [], params: [], tags: [tag] });
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    const info = await this.activeRun(runId);
+    const deleted = await this.store.deleteRunTag(info.pk, key);
+    if (!deleted) throw MlflowError.notFound(`No tag with name: ${key} in run with id ${runId}`);
+  }
+
+  /**
+   * Logs metrics, params and tags in one transaction: either all of it is stored or, when any
+   * entry is invalid or a param would change value, none of it.
+   */
+  async logBatch(input: { runId: string; metrics: MetricInput[]; params: KeyValue[]; tags: KeyValue[] }): Promise<void> {
+    const { metrics, params, tags } = input;
+    validateBatchLimits(metrics.length, params.length, tags.length);
+    for (const metric of metrics) {
+      validateParamOrMetricName(metric.key);
+      validateMetricValue(metric.key, metric.value, metric.timestamp, metric.step);
+    }
+    const paramValues = new Map<string, string>();
+    for (const param of params) {
+      validateParamOrMetricName(param.key);
+      validateParamValue(param.key, param.value);
+      const seen = paramValues.get(param.key);
+      if (seen !== undefined && seen !== param.value) {
+        throw MlflowError.invalidParameter(
+          `Duplicate parameter keys have been submitted: [${param.key}]. Please ensure the request contains only one param value per param key.`,
+        );
+      }
+      paramValues.set(param.key, param.value);
+    }
+    for (const tag of tags) {
+      validateTagKey(tag.key);
+      validateRunTagValue(tag.key, tag.value);
+    }
+
+    const info = await this.activeRun(input.runId);
+    const renamed = lastValue(tags, RUN_NAME_TAG);
+    const modelMetrics = new Map<string, MetricRecord[]>();
+    for (const metric of metrics) {
+      if (!metric.modelId) continue;
+      const list = modelMetrics.get(metric.modelId) ?? [];
+      list.push({ ...metric, runId: info.runId });
+      modelMetrics.set(metric.modelId, list);
+    }
+    await this.store.transaction(async (store) => {
+      if (paramValues.size > 0) {
+        const existing = await store.getParams(info.pk, [...paramValues.keys()]);
+        for (const old of existing) {
+          const value = paramValues.get(old.key);
+          if (value !== undefined && value !== old.value) {
+            throw MlflowError.invalidParameter(
+              `Changing param values is not allowed. Param with key='${old.key}' was already logged with value='${old.value}' for run ID='${info.runId}'. Attempted logging new value '${value}'.`,
+            );
+          }
+        }
+        await store.insertParams(info.pk, [...paramValues].map(([key, value]) => ({ key, value })));
+      }
+      if (tags.length > 0) {
+        await store.setRunTags(info.pk, tags);
+        // The run name and its tag are one fact; keep them in step.
+        if (renamed !== undefined) await store.updateRunInfo(info.pk, { name: renamed });
+      }
+      if (metrics.length > 0) await store.logMetrics(info.pk, metrics);
+      for (const [modelId, list] of modelMetrics) await store.logLoggedModelMetrics(modelId, list);
+    });
+  }
+
+  async searchRuns(input: {
+    experimentIds: string[];
+    filter?: string | undefined;
+    viewType?: ViewType | undefined;
+    maxResults?: number | undefined;
+    orderBy?: string[] | undefined;
+    pageToken?: string | undefined;
+  }): Promise<SearchPage<RunRecord>> {
+    const maxResults = input.maxResults ?? LIMITS.searchDefaultResults;
+    validateSearchMaxResults(maxResults);
+    const filter = parseRunFilter(input.filter);
+    const orderBy = parseRunOrderBy(input.orderBy);
+    const page = await this.store.searchRuns({
+      experimentIds: input.experimentIds,
+      filter,
+      orderBy,
+      viewType: input.viewType ?? 'ACTIVE_ONLY',
+      maxResults,
+      page: decodePageToken(input.pageToken),
+    });
+    return page.next ? { items: page.items, nextPageToken: encodePageToken(page.next) } : { items: page.items };
+  }
+
+  async getMetricHistory(input: {
+    runId: string;
+    key: string;
+    maxResults?: number | undefined;
+    pageToken?: string | undefined;
+  }): Promise<SearchPage<MetricRecord>> {
+    const info = await this.runInfo(input.runId);
+    const position = decodePageToken(input.pageToken);
+    const maxResults = input.maxResults ?? Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(maxResults) || maxResults <= 0) {
+      throw MlflowError.invalidParameter(`Invalid value for request parameter max_results. It must be a positive integer, but got ${maxResults}`);
+    }
+    // Fetch one extra point to know whether another page exists.
+    const limit = maxResults === Number.MAX_SAFE_INTEGER ? maxResults : maxResults + 1;
+    const points = await this.store.getMetricHistory({ runPk: info.pk, key: input.key, maxResults: limit, offset: position.offset });
+    if (points.length > maxResults) {
+      return { items: points.slice(0, maxResults), nextPageToken: encodePageToken({ offset: position.offset + maxResults, snapshot: null }) };
+    }
+    return { items: points };
+  }
+
+  async getMetricHistoryBulkInterval(input: {
+    runIds: string[];
+    key: string;
+    startStep?: number | undefined;
+    endStep?: number | undefined;
+    maxResults?: number | undefined;
+  }): Promise<MetricRecord[]> {
+    if (input.runIds.length === 0) throw MlflowError.invalidParameter('GetMetricHistoryBulkInterval request must specify at least one run_id.');
+    if (input.runIds.length > LIMITS.bulkIntervalRuns) {
+      throw MlflowError.invalidParameter(
+        `GetMetricHistoryBulkInterval request cannot specify more than ${LIMITS.bulkIntervalRuns} run_ids. Received ${input.runIds.length} run_ids.`,
+      );
+    }
+    const maxResults = input.maxResults ?? LIMITS.bulkIntervalMaxResults;
+    if (!Number.isSafeInteger(maxResults) || maxResults <= 0 || maxResults > LIMITS.bulkIntervalMaxResults) {
+      throw MlflowError.invalidParameter(
+        `max_results must be between 1 and ${LIMITS.bulkIntervalMaxResults}. Received ${maxResults}.`,
+      );
+    }
+    if (input.startStep !== undefined && input.endStep !== undefined && input.startStep > input.endStep) {
+      throw MlflowError.invalidParameter(
+        `end_step must be greater than start_step. Found start_step=${input.startStep} and end_step=${input.endStep}.`,
+      );
+    }
+    const runs: Array<{ pk: number; runId: string }> = [];
+    for (const runId of input.runIds) {
+      const info = await this.runInfo(runId);
+      runs.push({ pk: info.pk, runId: info.runId });
+    }
+    return this.store.getMetricHistorySampled({
+      runs,
+      key: input.key,
+      startStep: input.startStep ?? null,
+      endStep: input.endStep ?? null,
+      maxPoints: maxResults,
+    });
+  }
+
+  async logInputs(input: { runId: string; datasets: DatasetInputRecord[]; modelIds: string[] }): Promise<void> {
+    if (input.datasets.length > LIMITS.datasetsPerRequest) {
+      throw MlflowError.invalidParameter(
+        `Exceeded the maximum number of datasets per request: ${input.datasets.length} > ${LIMITS.datasetsPerRequest}.`,
+      );
+    }
+    for (const entry of input.datasets) validateDatasetInput(entry);
+    const info = await this.activeRun(input.runId);
+    await this.store.transaction(async (store) => {
+      if (input.datasets.length > 0) await store.logDatasetInputs(info.pk, info.experimentId, input.datasets);
+      if (input.modelIds.length > 0) await store.logModelInputs(info.pk, input.modelIds);
+    });
+  }
+
+  async logOutputs(input: { runId: string; models: Array<{ modelId: string; step: number }> }): Promise<void> {
+    const info = await this.activeRun(input.runId);
+    await this.store.logModelOutputs(info.pk, input.models);
+  }
+
+  /** MLflow 2's `runs/log-model`: appends the MLmodel JSON to the run's model history tag. */
+  async logModelHistory(runId: string, modelJson: string): Promise<void> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(modelJson);
+    } catch {
+      throw MlflowError.invalidParameter(`Malformed model info. \n ${modelJson} \n is not a valid JSON.`);
+    }
+    const model = parsed as Record<string, unknown>;
+    const missing = ['artifact_path', 'flavors', 'utc_time_created', 'run_id'].filter((k) => !(k in (model ?? {})));
+    if (!model || typeof model !== 'object' || missing.length > 0) {
+      throw MlflowError.invalidParameter(`Model json is missing mandatory fields: ${missing.join(', ')}`);
+    }
+    const info = await this.activeRun(runId);
+    const run = await this.getRun(info.runId);
+    const current = run.tags.find((t) => t.key === LOG_MODEL_HISTORY_TAG)?.value;
+    let history: unknown[] = [];
+    if (current) {
+      try {
+        const value = JSON.parse(current) as unknown;
+        if (Array.isArray(value)) history = value;
+      } catch {
+        history = [];
+      }
+    }
+    history.push(model);
+    await this.store.setRunTags(info.pk, [{ key: LOG_MODEL_HISTORY_TAG, value: JSON.stringify(history) }]);
+  }
+
+  async searchDatasets(experimentIds: string[]): Promise<Array<{ experimentId: string; name: string; digest: string; context: string | null }>> {
+    if (experimentIds.length > 20) {
+      throw MlflowError.invalidParameter(`SearchDatasets request cannot specify more than 20 experiment_ids. Received ${experimentIds.length} experiment_ids.`);
+    }
+    return this.store.searchDatasets(experimentIds);
+  }
+
+  private async runInfo(runId: string): Promise<RunInfoRecord> {
+    if (!runId) throw MlflowError.invalidParameter("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
+    const info = await this.store.getRunInfo(runId);
+    if (!info) throw runNotFound(runId);
+    return info;
+  }
+
+  private async activeRun(runId: string): Promise<RunInfoRecord> {
+    const info = await this.runInfo(runId);
+    if (info.lifecycleStage !== 'active') {
+      throw MlflowError.invalidParameter(
+        `The run ${runId} must be in the 'active' state. Current state is ${info.lifecycleStage}.`,
+      );
+    }
+    return info;
+  }
+
+  // ------------------------------------------------------------------ logged models
+
+  async createLoggedModel(input: {
+    experimentId: string;
+    name?: string | undefined;
+    modelType?: string | undefined;
+    sourceRunId?: string | undefined;
+    params?: KeyValue[] | undefined;
+    tags?: KeyValue[] | undefined;
+  }): Promise<LoggedModelRecord> {
+    const experiment = await this.activeExperiment(input.experimentId);
+    if (input.sourceRunId) await this.runInfo(input.sourceRunId);
+    const params = input.params ?? [];
+    const tags = input.tags ?? [];
+    for (const p of params) {
+      validateParamOrMetricName(p.key);
+      validateParamValue(p.key, p.value);
+    }
+    for (const t of tags) {
+      validateTagKey(t.key);
+      validateRunTagValue(t.key, t.value);
+    }
+    const name = input.name || randomRunName();
+    const modelId = `m-${randomBytes(16).toString('hex')}`;
+    await this.store.createLoggedModel({
+      modelId,
+      experimentId: experiment.experimentId,
+      name,
+      artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}/models/${modelId}/artifacts`,
+      status: 'LOGGED_MODEL_PENDING',
+      creatorId: lastValue(tags, USER_TAG) ?? null,
+      modelType: input.modelType || null,
+      sourceRunId: input.sourceRunId || null,
+      params,
+      tags,
+      timestamp: this.clock.now(),
+    });
+    return this.getLoggedModel(modelId);
+  }
+
+  async getLoggedModel(modelId: string, allowDeleted = false): Promise<LoggedModelRecord> {
+    const model = await this.store.getLoggedModel(modelId);
+    if (!model || (model.lifecycleStage === 'deleted' && !allowDeleted)) {
+      throw MlflowError.notFound(`Logged model with ID '${modelId}' not found.`);
+    }
+    return model;
+  }
+
+  async finalizeLoggedModel(modelId: string, status: string): Promise<LoggedModelRecord> {
+    const model = await this.getLoggedModel(modelId);
+    const normalized = parseLoggedModelStatus(status);
+    await this.store.updateLoggedModel(model.pk, { status: normalized, now: this.clock.now() });
+    return this.getLoggedModel(modelId);
+  }
+
+  async deleteLoggedModel(modelId: string): Promise<void> {
+    const model = await this.getLoggedModel(modelId);
+    await this.store.updateLoggedModel(model.pk, { lifecycleStage: 'deleted', now: this.clock.now() });
+  }
+
+  async setLoggedModelTags(modelId: string, tags: KeyValue[]): Promise<void> {
+    for (const t of tags) {
+      validateTagKey(t.key);
+      validateRunTagValue(t.key, t.value);
+    }
+    const model = await this.getLoggedModel(modelId);
+    await this.store.setLoggedModelTags(model.pk, tags, this.clock.now());
+  }
+
+  async deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
+    const model = await this.getLoggedModel(modelId);
+    const deleted = await this.store.deleteLoggedModelTag(model.pk, key);
+    if (!deleted) throw MlflowError.notFound(`No tag with key '${key}' found for logged model with ID '${modelId}'.`);
+  }
+
+  async logLoggedModelParams(modelId: string, params: KeyValue[]): Promise<void> {
+    if (params.length > LIMITS.batchParams) {
+      throw MlflowError.invalidParameter(`A batch logging request can contain at most ${LIMITS.batchParams} params. Got ${params.length} params.`);
+    }
+    for (const p of params) {
+      validateParamOrMetricName(p.key);
+      validateParamValue(p.key, p.value);
+    }
+    const model = await this.getLoggedModel(modelId);
+    await this.store.insertLoggedModelParams(model.pk, params);
+  }
+
+  async searchLoggedModels(input: {
+    experimentIds: string[];
+    filter?: string | undefined;
+    datasets?: Array<{ name: string; digest?: string | undefined }> | undefined;
+    maxResults?: number | undefined;
+    orderBy?: LoggedModelOrderByInput[] | undefined;
+    pageToken?: string | undefined;
+  }): Promise<SearchPage<LoggedModelRecord>> {
+    const maxResults = input.maxResults ?? 100;
+    validateSearchMaxResults(maxResults);
+    const filter = parseLoggedModelFilter(input.filter);
+    const orderBy = parseLoggedModelOrderBy(input.orderBy);
+    const page = await this.store.searchLoggedModels({
+      experimentIds: input.experimentIds,
+      filter,
+      orderBy,
+      datasets: (input.datasets ?? []).map((d) => (d.digest ? { name: d.name, digest: d.digest } : { name: d.name })),
+      maxResults,
+      page: decodePageToken(input.pageToken),
+    });
+    return page.next ? { items: page.items, nextPageToken: encodePageToken(page.next) } : { items: page.items };
+  }
+}
+
+function experimentExists(name: string): MlflowError {
+  return MlflowError.alreadyExists(`Experiment(name=${name}) already exists. Error: experiment names must be unique.`);
+}
+
+function runNotFound(runId: string): MlflowError {
+  return MlflowError.notFound(`Run with id=${runId} not found`);
+}
+
+function lastValue(tags: KeyValue[], key: string): string | undefined {
+  let value: string | undefined;
+  for (const tag of tags) if (tag.key === key) value = tag.value;
+  return value;
+}
+
+/** Run status by name or by MLflow's enum number. */
+export function parseRunStatus(status: string | number): RunStatus {
+  const byNumber: Record<string, RunStatus> = { '1': 'RUNNING', '2': 'SCHEDULED', '3': 'FINISHED', '4': 'FAILED', '5': 'KILLED' };
+  const text = String(status).toUpperCase();
+  const resolved = byNumber[text] ?? (RUN_STATUSES as readonly string[]).find((s) => s === text);
+  if (!resolved) {
+    throw MlflowError.invalidParameter(`Invalid value ${JSON.stringify(status)} for parameter 'status' supplied. Valid values are ${RUN_STATUSES.join(', ')}.`);
+  }
+  return resolved as RunStatus;
+}
+
+function parseLoggedModelStatus(status: string | number): string {
+  const byNumber: Record<string, string> = { '1': 'LOGGED_MODEL_PENDING', '2': 'LOGGED_MODEL_READY', '3': 'LOGGED_MODEL_UPLOAD_FAILED' };
+  const text = String(status).toUpperCase();
+  const resolved = byNumber[text] ?? (LOGGED_MODEL_STATUSES as readonly string[]).find((s) => s === text);
+  if (!resolved) {
+    throw MlflowError.invalidParameter(`Invalid value ${JSON.stringify(status)} for parameter 'status' supplied. Valid values are ${LOGGED_MODEL_STATUSES.join(', ')}.`);
+  }
+  return resolved;
+}
+
+function validateBatchLimits(metrics: number, params: number, tags: number): void {
+  if (metrics > LIMITS.batchMetrics) {
+    throw MlflowError.invalidParameter(`A batch logging request can contain at most ${LIMITS.batchMetrics} metrics. Got ${metrics} metrics. Please split up metrics across multiple requests and try again.`);
+  }
+  if (params > LIMITS.batchParams) {
+    throw MlflowError.invalidParameter(`A batch logging request can contain at most ${LIMITS.batchParams} params. Got ${params} params. Please split up params across multiple requests and try again.`);
+  }
+  if (tags > LIMITS.batchTags) {
+    throw MlflowError.invalidParameter(`A batch logging request can contain at most ${LIMITS.batchTags} tags. Got ${tags} tags. Please split up tags across multiple requests and try again.`);
+  }
+  const total = metrics + params + tags;
+  if (total > LIMITS.batchTotal) {
+    throw MlflowError.invalidParameter(`A batch logging request can contain at most ${LIMITS.batchTotal} total metrics, params and tags. Got ${total}. Please split up across multiple requests and try again.`);
+  }
+}
+
+function validateArtifactLocation(location: string): string {
+  validateLength(location, LIMITS.artifactLocation, 'artifact_location');
+  if (location.startsWith('runs:')) {
+    throw MlflowError.invalidParameter(`Artifact location cannot be a runs:/ URI. Given: '${location}'`);
+  }
+  if (location.split(/[\\/]/).includes('..')) {
+    throw MlflowError.invalidParameter(`Artifact location must not contain path traversal ('..'). Given: '${location}'`);
+  }
+  return location;
+}
+
+function validateDatasetInput(entry: DatasetInputRecord): void {
+  const d = entry.dataset;
+  validateLength(d.name, LIMITS.datasetName, 'dataset.name');
+  validateLength(d.digest, LIMITS.datasetDigest, 'dataset.digest');
+  validateLength(d.source, LIMITS.datasetSource, 'dataset.source');
+  if (d.schema !== null) validateLength(d.schema, LIMITS.datasetSchema, 'dataset.schema');
+  if (d.profile !== null) validateLength(d.profile, LIMITS.datasetProfile, 'dataset.profile');
+  for (const tag of entry.tags) {
+    validateLength(tag.key, LIMITS.inputTagKey, 'input tag key');
+    validateLength(tag.value, LIMITS.inputTagValue, 'input tag value');
+  }
+}

@@ -1,0 +1,199 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { missingParameter } from '../domain/errors.ts';
+import type { FileInfo } from '../domain/artifacts/artifact-service.ts';
+import { normalizeArtifactPath } from '../domain/artifacts/artifact-path.ts';
+import type { Services } from '../domain/services.ts';
+import { int64, parseFields, requestFields, text } from './request-schema.ts';
+
+/**
+ * The artifact proxy (MLflow's mlflow_artifacts.proto, "mlflow-artifacts") and the run artifact
+ * listing `GET /mlflow/artifacts/list`. app.ts mounts this in its own encapsulated scope under
+ * `/api/2.0` and `/ajax-api/2.0`.
+ */
+
+const ARTIFACTS = '/mlflow-artifacts/artifacts';
+const MPU = '/mlflow-artifacts/mpu';
+const UPLOAD_PART = `${MPU}/upload-part`;
+
+const listSchema = z.object({ path: text.optional() });
+const createMultipartSchema = z.object({ path: text, num_parts: int64.optional() });
+const completeMultipartSchema = z.object({
+  path: text,
+  upload_id: text,
+  parts: z.array(z.object({ part_number: int64, etag: text.optional(), url: text.optional() })),
+});
+const abortMultipartSchema = z.object({ path: text, upload_id: text });
+const uploadPartSchema = z.object({ upload_id: text, part_number: int64 });
+const runArtifactsSchema = z.object({
+  run_id: text.optional(),
+  run_uuid: text.optional(),
+  path: text.optional(),
+  page_token: text.optional(),
+});
+
+export async function artifactRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const { artifacts } = services;
+
+  // Bodies of these routes are raw bytes of any type (the client sends its guessed Content-Type,
+  // e.g. application/json for a .json artifact) and may be gigabytes: no parser may read them,
+  // and no body limit applies. Handlers stream `request.raw` straight to storage. A nested scope
+  // keeps the JSON parser for the multipart POSTs below.
+  await app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('*', (_request, _payload, done) => {
+      done(null);
+    });
+
+    raw.put(`${ARTIFACTS}/*`, async (request) => {
+      await artifacts.upload(wildcard(request), request.raw, contentLength(request));
+      return {};
+    });
+
+    raw.put(`${UPLOAD_PART}/*`, async (request, reply) => {
+      const query = parseFields(uploadPartSchema, requestFields('GET', request.query, undefined));
+      const etag = await artifacts.uploadPart(
+        wildcard(request),
+        query.upload_id,
+        query.part_number,
+        request.raw,
+        contentLength(request),
+      );
+      // The MLflow client reads the part's etag from this header (S3 presigned-URL semantics).
+      void reply.header('ETag', `"${etag}"`);
+      return {};
+    });
+
+    // DELETE carries no meaningful body; living here, it accepts any Content-Type a client sends.
+    raw.delete(`${ARTIFACTS}/*`, async (request) => {
+      await artifacts.delete(wildcard(request));
+      return {};
+    });
+  });
+
+  app.get(`${ARTIFACTS}/*`, async (request, reply) => {
+    const file = await artifacts.download(wildcard(request));
+    // Always an attachment with nosniff: artifacts are user content served from our origin.
+    void reply
+      .header('Content-Type', file.contentType)
+      .header('Content-Length', String(file.size))
+      .header('Content-Disposition', contentDisposition(file.fileName))
+      .header('X-Content-Type-Options', 'nosniff');
+    return reply.send(file.stream);
+  });
+
+  app.get(ARTIFACTS, async (request) => {
+    const fields = parseFields(listSchema, requestFields(request.method, request.query, request.body));
+    const files = await artifacts.list(fields.path);
+    // Upstream omits empty repeated fields: an empty listing is `{}`.
+    return files.length > 0 ? { files: files.map(presentFileInfo) } : {};
+  });
+
+  // The client posts to `<mpu>/create/<dir>`, or to `<mpu>/create/` when the run's artifact
+  // root is the proxy root; register the bare form too so both reach the handler.
+  for (const suffix of ['', '/*']) {
+    app.post(`${MPU}/create${suffix}`, async (request) => {
+      const fields = parseFields(createMultipartSchema, requestFields(request.method, request.query, request.body));
+      const started = await artifacts.createMultipartUpload(wildcard(request), fields.path, fields.num_parts ?? 1);
+      const base = `${serverOrigin(request)}${routePrefix(request, `${MPU}/create`)}${UPLOAD_PART}/${encodePath(started.path)}`;
+      return {
+        upload_id: started.uploadId,
+        credentials: started.partNumbers.map((partNumber) => ({
+          url: `${base}?upload_id=${encodeURIComponent(started.uploadId)}&part_number=${partNumber}`,
+          part_number: partNumber,
+          headers: {},
+        })),
+      };
+    });
+
+    app.post(`${MPU}/complete${suffix}`, async (request) => {
+      const fields = parseFields(completeMultipartSchema, requestFields(request.method, request.query, request.body));
+      const parts = fields.parts.map((part) => ({
+        partNumber: part.part_number,
+        // The client sends "" when the ETag header was missing: treat that as "not given".
+        ...(part.etag ? { etag: part.etag } : {}),
+      }));
+      await artifacts.completeMultipartUpload(wildcard(request), fields.path, fields.upload_id, parts);
+      return {};
+    });
+
+    app.post(`${MPU}/abort${suffix}`, async (request) => {
+      const fields = parseFields(abortMultipartSchema, requestFields(request.method, request.query, request.body));
+      await artifacts.abortMultipartUpload(wildcard(request), fields.path, fields.upload_id);
+      return {};
+    });
+  }
+
+  app.get('/mlflow/artifacts/list', async (request) => {
+    const fields = parseFields(runArtifactsSchema, requestFields(request.method, request.query, request.body));
+    const runId = fields.run_id ?? fields.run_uuid;
+    if (runId === undefined || runId === '') throw missingParameter('run_id');
+    // Upstream validates the path before looking the run up: a bad path is a 400 even for an
+    // unknown run.
+    if (fields.path !== undefined) normalizeArtifactPath(fields.path, { directory: true, allowRoot: true });
+    const artifactUri = await services.tracking.getRunArtifactUri(runId);
+    const listing = await artifacts.listRunArtifacts(artifactUri, fields.path);
+    return {
+      root_uri: listing.rootUri,
+      ...(listing.files.length > 0 ? { files: listing.files.map(presentFileInfo) } : {}),
+    };
+  });
+}
+
+/** MLflow's FileInfo wire shape: `file_size` only for files. */
+function presentFileInfo(file: FileInfo): { path: string; is_dir: boolean; file_size?: number } {
+  return file.isDir ? { path: file.path, is_dir: true } : { path: file.path, is_dir: false, file_size: file.fileSize ?? 0 };
+}
+
+/** The `*` of a wildcard route (already percent-decoded once by the router); '' when absent. */
+function wildcard(request: FastifyRequest): string {
+  const params = request.params;
+  if (params !== null && typeof params === 'object' && '*' in params) {
+    const value = (params as Record<string, unknown>)['*'];
+    if (typeof value === 'string') return value;
+  }
+  return '';
+}
+
+function contentLength(request: FastifyRequest): number | undefined {
+  const header = request.headers['content-length'];
+  if (header === undefined || !/^\d+$/.test(header)) return undefined;
+  return Number(header);
+}
+
+/**
+ * `attachment; filename=<name>` exactly as upstream for plain names; other names get a quoted
+ * ASCII fallback plus RFC 5987 `filename*`, since raw non-Latin-1 text is not a valid header.
+ */
+function contentDisposition(fileName: string): string {
+  if (/^[\w.-]+$/.test(fileName)) return `attachment; filename=${fileName}`;
+  const fallback = fileName.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+}
+
+/** Host headers we are willing to echo into a URL: a name or IP literal and an optional port. */
+const HOST_PATTERN = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/**
+ * Where the client reached us, for URLs we hand back (multipart part uploads go to this server,
+ * not to a presigned object-store URL). Built from the request's own Host header, so it is right
+ * behind port mappings; an odd Host falls back to the socket's local address.
+ */
+function serverOrigin(request: FastifyRequest): string {
+  const host = request.host;
+  if (host && HOST_PATTERN.test(host)) return `${request.protocol}://${host}`;
+  const address = request.socket.localAddress ?? '127.0.0.1';
+  const hostPart = address.includes(':') ? `[${address}]` : address;
+  return `${request.protocol}://${hostPart}:${request.socket.localPort ?? 80}`;
+}
+
+/** The URL path before `marker` (`/api/2.0`, `/ajax-api/2.0`, plus any prefix a proxy kept). */
+function routePrefix(request: FastifyRequest, marker: string): string {
+  const pathOnly = request.url.split('?')[0] ?? '';
+  const index = pathOnly.indexOf(marker);
+  return index > 0 ? pathOnly.slice(0, index) : '';
+}
+
+function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}

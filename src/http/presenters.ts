@@ -1,0 +1,130 @@
+import type {
+  ExperimentRecord,
+  KeyValue,
+  LoggedModelRecord,
+  MetricRecord,
+  RunInfoRecord,
+  RunRecord,
+} from '../store/tracking-store.ts';
+
+/**
+ * Record → MLflow wire shape. Snake_case names, int64 as JSON numbers, enums by name, ids as
+ * strings; unset fields and empty lists are omitted, never null, as upstream's protobuf JSON.
+ */
+
+/** Doubles that JSON cannot carry travel as protobuf's strings. */
+export function presentDouble(value: number): number | string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Number.POSITIVE_INFINITY) return 'Infinity';
+  if (value === Number.NEGATIVE_INFINITY) return '-Infinity';
+  return value;
+}
+
+function tagsOrOmit(tags: KeyValue[]): { tags?: KeyValue[] } {
+  return tags.length > 0 ? { tags: tags.map((t) => ({ key: t.key, value: t.value })) } : {};
+}
+
+export function presentExperiment(e: ExperimentRecord): object {
+  return {
+    experiment_id: e.experimentId,
+    name: e.name,
+    artifact_location: e.artifactLocation,
+    lifecycle_stage: e.lifecycleStage,
+    last_update_time: e.lastUpdateTime,
+    creation_time: e.creationTime,
+    ...tagsOrOmit(e.tags),
+  };
+}
+
+export function presentRunInfo(info: RunInfoRecord): object {
+  return {
+    run_id: info.runId,
+    run_uuid: info.runId,
+    run_name: info.runName,
+    experiment_id: info.experimentId,
+    user_id: info.userId,
+    status: info.status,
+    start_time: info.startTime,
+    ...(info.endTime !== null ? { end_time: info.endTime } : {}),
+    artifact_uri: info.artifactUri,
+    lifecycle_stage: info.lifecycleStage,
+  };
+}
+
+export function presentMetric(m: MetricRecord): object {
+  return {
+    key: m.key,
+    value: presentDouble(m.value),
+    timestamp: m.timestamp,
+    step: m.step,
+    ...(m.datasetName ? { dataset_name: m.datasetName } : {}),
+    ...(m.datasetDigest ? { dataset_digest: m.datasetDigest } : {}),
+    ...(m.modelId ? { model_id: m.modelId } : {}),
+    ...(m.runId ? { run_id: m.runId } : {}),
+  };
+}
+
+export function presentRun(run: RunRecord): object {
+  const data: Record<string, unknown> = {};
+  if (run.metrics.length > 0) data.metrics = run.metrics.map(presentMetric);
+  if (run.params.length > 0) data.params = run.params.map((p) => ({ key: p.key, value: p.value }));
+  if (run.tags.length > 0) data.tags = run.tags.map((t) => ({ key: t.key, value: t.value }));
+  const inputs: Record<string, unknown> = {};
+  if (run.datasetInputs.length > 0) {
+    inputs.dataset_inputs = run.datasetInputs.map((input) => ({
+      ...tagsOrOmit(input.tags),
+      dataset: {
+        name: input.dataset.name,
+        digest: input.dataset.digest,
+        source_type: input.dataset.sourceType,
+        source: input.dataset.source,
+        ...(input.dataset.schema !== null ? { schema: input.dataset.schema } : {}),
+        ...(input.dataset.profile !== null ? { profile: input.dataset.profile } : {}),
+      },
+    }));
+  }
+  if (run.modelInputs.length > 0) inputs.model_inputs = run.modelInputs.map((id) => ({ model_id: id }));
+  const outputs: Record<string, unknown> = {};
+  if (run.modelOutputs.length > 0) outputs.model_outputs = run.modelOutputs.map((o) => ({ model_id: o.modelId, step: o.step }));
+  return { info: presentRunInfo(run.info), data, inputs, outputs };
+}
+
+export function presentLoggedModel(m: LoggedModelRecord): object {
+  const registrations = parseRegistrations(m.tags);
+  return {
+    info: {
+      model_id: m.modelId,
+      experiment_id: m.experimentId,
+      name: m.name,
+      artifact_uri: m.artifactUri,
+      creation_timestamp_ms: m.creationTimestamp,
+      last_updated_timestamp_ms: m.lastUpdatedTimestamp,
+      status: m.status,
+      ...(m.statusMessage ? { status_message: m.statusMessage } : {}),
+      ...(m.creatorId ? { creator_id: m.creatorId } : {}),
+      ...(m.modelType ? { model_type: m.modelType } : {}),
+      ...(m.sourceRunId ? { source_run_id: m.sourceRunId } : {}),
+      ...tagsOrOmit(m.tags),
+      ...(registrations.length > 0 ? { registrations } : {}),
+    },
+    data: {
+      ...(m.params.length > 0 ? { params: m.params.map((p) => ({ key: p.key, value: p.value })) } : {}),
+      ...(m.metrics.length > 0 ? { metrics: m.metrics.map(presentMetric) } : {}),
+    },
+  };
+}
+
+/** The client records registrations in the `mlflow.modelVersions` tag as a JSON list. */
+function parseRegistrations(tags: KeyValue[]): Array<{ name: string; version: string }> {
+  const tag = tags.find((t) => t.key === 'mlflow.modelVersions');
+  if (!tag) return [];
+  try {
+    const parsed = JSON.parse(tag.value) as unknown;
+    if (!Array.isArray(parsed)) return [];
+    return parsed
+      .filter((r): r is { name: unknown; version: unknown } => typeof r === 'object' && r !== null)
+      .map((r) => ({ name: String(r.name), version: String(r.version) }));
+  } catch {
+    return [];
+  }
+}

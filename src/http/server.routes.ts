@@ -1,0 +1,14 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../domain/services.ts';
+
+/** Probes and server description outside MLflow's RPC namespace. */
+export async function serverRoutes(app: FastifyInstance, { info }: Services): Promise<void> {
+  app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
+  app.get('/version', async (_request, reply) => reply.type('text/plain').send(info.version));
+  for (const prefix of ['/api/3.0', '/ajax-api/3.0']) {
+    app.get(`${prefix}/mlflow/server-info`, async () => ({
+      store_type: info.storeType,
+      workspaces_enabled: false,
+    }));
+  }
+}

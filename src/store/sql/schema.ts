@@ -1,0 +1,180 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table types of the SQL store, shared by SQLite and PostgreSQL. Runs and metric keys have integer
+ * surrogate ids so the hot tables (metrics, latest_metrics, params, tags) stay narrow; the MLflow
+ * run id (32 hex chars) lives once, in runs.run_uuid.
+ */
+export interface Database {
+  projects: ProjectTable;
+  experiments: ExperimentTable;
+  experiment_tags: ExperimentTagTable;
+  runs: RunTable;
+  params: ParamTable;
+  run_tags: RunTagTable;
+  metric_keys: MetricKeyTable;
+  metrics: MetricTable;
+  latest_metrics: LatestMetricTable;
+  datasets: DatasetTable;
+  run_inputs: RunInputTable;
+  run_input_tags: RunInputTagTable;
+  run_model_inputs: RunModelInputTable;
+  run_model_outputs: RunModelOutputTable;
+  logged_models: LoggedModelTable;
+  logged_model_params: LoggedModelParamTable;
+  logged_model_tags: LoggedModelTagTable;
+  logged_model_metrics: LoggedModelMetricTable;
+}
+
+export interface ProjectTable {
+  id: Generated<number>;
+  name: string;
+  description: string | null;
+  created_at: number;
+}
+
+export interface ExperimentTable {
+  experiment_id: Generated<number>;
+  project_id: number;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: string;
+  creation_time: number;
+  last_update_time: number;
+  deleted_time: number | null;
+}
+
+export interface ExperimentTagTable {
+  experiment_id: number;
+  key: string;
+  value: string;
+}
+
+export interface RunTable {
+  id: Generated<number>;
+  run_uuid: string;
+  experiment_id: number;
+  name: string;
+  user_id: string;
+  status: string;
+  start_time: number;
+  end_time: number | null;
+  lifecycle_stage: string;
+  artifact_uri: string;
+  deleted_time: number | null;
+}
+
+export interface ParamTable {
+  run_id: number;
+  key: string;
+  value: string;
+}
+
+export interface RunTagTable {
+  run_id: number;
+  key: string;
+  value: string;
+}
+
+export interface MetricKeyTable {
+  id: Generated<number>;
+  key: string;
+}
+
+/** One point of a metric history. NaN is stored as value 0 with is_nan = 1 (SQLite turns NaN into NULL). */
+export interface MetricTable {
+  run_id: number;
+  key_id: number;
+  step: number;
+  timestamp: number;
+  value: number;
+  is_nan: number;
+  model_id: string | null;
+  dataset_name: string | null;
+  dataset_digest: string | null;
+}
+
+/** The latest point per (run, key): highest step, then timestamp, then value. Kept up to date on write. */
+export interface LatestMetricTable {
+  run_id: number;
+  key_id: number;
+  step: number;
+  timestamp: number;
+  value: number;
+  is_nan: number;
+}
+
+export interface DatasetTable {
+  id: Generated<number>;
+  dataset_uuid: string;
+  experiment_id: number;
+  name: string;
+  digest: string;
+  source_type: string;
+  source: string;
+  schema: string | null;
+  profile: string | null;
+}
+
+export interface RunInputTable {
+  run_id: number;
+  dataset_id: number;
+}
+
+export interface RunInputTagTable {
+  run_id: number;
+  dataset_id: number;
+  key: string;
+  value: string;
+}
+
+export interface RunModelInputTable {
+  run_id: number;
+  model_id: string;
+}
+
+export interface RunModelOutputTable {
+  run_id: number;
+  model_id: string;
+  step: number;
+}
+
+export interface LoggedModelTable {
+  id: Generated<number>;
+  model_id: string;
+  experiment_id: number;
+  name: string;
+  artifact_uri: string;
+  creation_timestamp: number;
+  last_updated_timestamp: number;
+  status: string;
+  status_message: string | null;
+  creator_id: string | null;
+  model_type: string | null;
+  source_run_id: string | null;
+  lifecycle_stage: string;
+}
+
+export interface LoggedModelParamTable {
+  model_pk: number;
+  key: string;
+  value: string;
+}
+
+export interface LoggedModelTagTable {
+  model_pk: number;
+  key: string;
+  value: string;
+}
+
+export interface LoggedModelMetricTable {
+  model_pk: number;
+  key: string;
+  step: number;
+  timestamp: number;
+  value: number;
+  is_nan: number;
+  run_uuid: string | null;
+  dataset_name: string | null;
+  dataset_digest: string | null;
+}

@@ -1,0 +1,272 @@
+import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+import type {
+  ExperimentSearchQuery,
+  LoggedModelSearchQuery,
+  PagePosition,
+  RunSearchQuery,
+  StoreFilterClause,
+  StoreOrderBy,
+  ViewType,
+} from '../tracking-store.ts';
+import { compareExpression } from './sql-conditions.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * SQL for the three tracking searches. The domain hands over validated clauses; this module
+ * turns each into a parameterised condition or sort expression. Metric, param and tag clauses
+ * are correlated EXISTS subqueries on narrow, indexed tables, so a run lacking the key never
+ * matches — MLflow's rule, including for `!=`.
+ *
+ * Paging: offset plus a snapshot (the highest id when page one was read); rows inserted while a
+ * client is paging never shift the later pages.
+ */
+
+const RUN_ATTRIBUTE_COLUMNS: Record<string, string> = {
+  run_id: 'runs.run_uuid',
+  run_name: 'runs.name',
+  status: 'runs.status',
+  user_id: 'runs.user_id',
+  artifact_uri: 'runs.artifact_uri',
+  start_time: 'runs.start_time',
+  end_time: 'runs.end_time',
+  lifecycle_stage: 'runs.lifecycle_stage',
+  experiment_id: 'runs.experiment_id',
+};
+
+const EXPERIMENT_ATTRIBUTE_COLUMNS: Record<string, string> = {
+  name: 'experiments.name',
+  experiment_id: 'experiments.experiment_id',
+  creation_time: 'experiments.creation_time',
+  last_update_time: 'experiments.last_update_time',
+};
+
+const LOGGED_MODEL_ATTRIBUTE_COLUMNS: Record<string, string> = {
+  name: 'logged_models.name',
+  model_id: 'logged_models.model_id',
+  model_type: 'logged_models.model_type',
+  status: 'logged_models.status',
+  source_run_id: 'logged_models.source_run_id',
+  creation_timestamp: 'logged_models.creation_timestamp',
+  creation_time: 'logged_models.creation_timestamp',
+  last_updated_timestamp: 'logged_models.last_updated_timestamp',
+  last_updated_time: 'logged_models.last_updated_timestamp',
+  experiment_id: 'logged_models.experiment_id',
+};
+
+function column(columns: Record<string, string>, key: string): RawBuilder<unknown> {
+  const name = columns[key];
+  if (!name) throw new Error(`Unsupported attribute '${key}' reached the store`);
+  return sql.ref(name);
+}
+
+function lifecycleCondition(ref: string, viewType: ViewType): RawBuilder<SqlBool> | undefined {
+  if (viewType === 'ACTIVE_ONLY') return sql<SqlBool>`${sql.ref(ref)} = 'active'`;
+  if (viewType === 'DELETED_ONLY') return sql<SqlBool>`${sql.ref(ref)} = 'deleted'`;
+  return undefined;
+}
+
+function orderTerms(expression: Expression<unknown>, ascending: boolean): RawBuilder<unknown>[] {
+  // Missing values sort last in both directions, as upstream.
+  return [sql`(case when ${expression} is null then 1 else 0 end)`, sql`${expression} ${sql.raw(ascending ? 'asc' : 'desc')}`];
+}
+
+async function pageOf(
+  rows: Array<{ id: number | string }>,
+  maxResults: number,
+  page: PagePosition,
+  snapshot: number,
+): Promise<{ ids: number[]; next?: PagePosition }> {
+  const ids = rows.slice(0, maxResults).map((r) => Number(r.id));
+  if (rows.length > maxResults) return { ids, next: { offset: page.offset + maxResults, snapshot } };
+  return { ids };
+}
+
+// -------------------------------------------------------------------- runs
+
+export async function searchRunPks(
+  db: Db,
+  query: RunSearchQuery,
+  lookupKeyId: (key: string) => Promise<number | undefined>,
+): Promise<{ pks: number[]; next?: PagePosition }> {
+  const experimentIds = query.experimentIds.filter((id) => /^\d{1,15}$/.test(id)).map(Number);
+  if (experimentIds.length === 0) return { pks: [] };
+  const snapshot = query.page.snapshot ?? (await maxId(db, 'runs', 'id'));
+
+  const conditions: Expression<SqlBool>[] = [
+    sql<SqlBool>`runs.experiment_id in (${sql.join(experimentIds)})`,
+    sql<SqlBool>`runs.id <= ${snapshot}`,
+  ];
+  const lifecycle = lifecycleCondition('runs.lifecycle_stage', query.viewType);
+  if (lifecycle) conditions.push(lifecycle);
+
+  for (const clause of query.filter) {
+    const condition = await runClauseCondition(clause, lookupKeyId);
+    if (condition === 'never') return { pks: [] };
+    conditions.push(condition);
+  }
+
+  const order: RawBuilder<unknown>[] = [];
+  for (const orderBy of query.orderBy) {
+    const expression = await runOrderExpression(orderBy, lookupKeyId);
+    order.push(...orderTerms(expression, orderBy.ascending));
+  }
+  order.push(sql`runs.start_time desc`, sql`runs.run_uuid asc`);
+
+  const result = await sql<{ id: number }>`
+    select runs.id as id from runs
+    where ${sql.join(conditions, sql` and `)}
+    order by ${sql.join(order)}
+    limit ${query.maxResults + 1} offset ${query.page.offset}`.execute(db);
+  const { ids, next } = await pageOf(result.rows, query.maxResults, query.page, snapshot);
+  return next ? { pks: ids, next } : { pks: ids };
+}
+
+async function runClauseCondition(
+  clause: StoreFilterClause,
+  lookupKeyId: (key: string) => Promise<number | undefined>,
+): Promise<Expression<SqlBool> | 'never'> {
+  switch (clause.entity) {
+    case 'attribute':
+      return compareExpression(column(RUN_ATTRIBUTE_COLUMNS, clause.key), clause.comparator, clause.value);
+    case 'metric': {
+      const keyId = await lookupKeyId(clause.key);
+      if (keyId === undefined) return 'never';
+      return sql<SqlBool>`exists (select 1 from latest_metrics lm where lm.run_id = runs.id and lm.key_id = ${keyId}
+        and lm.is_nan = 0 and ${compareExpression(sql.ref('lm.value'), clause.comparator, clause.value)})`;
+    }
+    case 'param':
+      return sql<SqlBool>`exists (select 1 from params p where p.run_id = runs.id and p.key = ${clause.key}
+        and ${compareExpression(sql.ref('p.value'), clause.comparator, clause.value)})`;
+    case 'tag':
+      return sql<SqlBool>`exists (select 1 from run_tags t where t.run_id = runs.id and t.key = ${clause.key}
+        and ${compareExpression(sql.ref('t.value'), clause.comparator, clause.value)})`;
+    case 'dataset': {
+      if (clause.key === 'context') {
+        return sql<SqlBool>`exists (select 1 from run_input_tags it where it.run_id = runs.id and it.key = 'mlflow.data.context'
+          and ${compareExpression(sql.ref('it.value'), clause.comparator, clause.value)})`;
+      }
+      const field = clause.key === 'digest' ? 'd.digest' : 'd.name';
+      return sql<SqlBool>`exists (select 1 from run_inputs ri inner join datasets d on d.id = ri.dataset_id
+        where ri.run_id = runs.id and ${compareExpression(sql.ref(field), clause.comparator, clause.value)})`;
+    }
+  }
+}
+
+async function runOrderExpression(
+  orderBy: StoreOrderBy,
+  lookupKeyId: (key: string) => Promise<number | undefined>,
+): Promise<Expression<unknown>> {
+  switch (orderBy.entity) {
+    case 'attribute':
+      return column(RUN_ATTRIBUTE_COLUMNS, orderBy.key);
+    case 'metric': {
+      const keyId = await lookupKeyId(orderBy.key);
+      if (keyId === undefined) return sql`null`;
+      return sql`(select lm.value from latest_metrics lm where lm.run_id = runs.id and lm.key_id = ${keyId} and lm.is_nan = 0)`;
+    }
+    case 'param':
+      return sql`(select p.value from params p where p.run_id = runs.id and p.key = ${orderBy.key})`;
+    case 'tag':
+      return sql`(select t.value from run_tags t where t.run_id = runs.id and t.key = ${orderBy.key})`;
+    case 'dataset':
+      return sql`null`;
+  }
+}
+
+// -------------------------------------------------------------------- experiments
+
+export async function searchExperimentIds(db: Db, query: ExperimentSearchQuery): Promise<{ ids: number[]; next?: PagePosition }> {
+  const snapshot = query.page.snapshot ?? (await maxId(db, 'experiments', 'experiment_id'));
+  const conditions: Expression<SqlBool>[] = [
+    sql<SqlBool>`experiments.project_id = ${query.projectId}`,
+    sql<SqlBool>`experiments.experiment_id <= ${snapshot}`,
+  ];
+  const lifecycle = lifecycleCondition('experiments.lifecycle_stage', query.viewType);
+  if (lifecycle) conditions.push(lifecycle);
+  for (const clause of query.filter) {
+    if (clause.entity === 'tag') {
+      conditions.push(sql<SqlBool>`exists (select 1 from experiment_tags t where t.experiment_id = experiments.experiment_id
+        and t.key = ${clause.key} and ${compareExpression(sql.ref('t.value'), clause.comparator, clause.value)})`);
+    } else {
+      conditions.push(compareExpression(column(EXPERIMENT_ATTRIBUTE_COLUMNS, clause.key), clause.comparator, clause.value));
+    }
+  }
+  const order: RawBuilder<unknown>[] = [];
+  for (const orderBy of query.orderBy) {
+    order.push(...orderTerms(column(EXPERIMENT_ATTRIBUTE_COLUMNS, orderBy.key), orderBy.ascending));
+  }
+  if (query.orderBy.length === 0) order.push(sql`experiments.creation_time desc`, sql`experiments.experiment_id asc`);
+  else if (!query.orderBy.some((o) => o.key === 'experiment_id')) order.push(sql`experiments.experiment_id desc`);
+
+  const result = await sql<{ id: number }>`
+    select experiments.experiment_id as id from experiments
+    where ${sql.join(conditions, sql` and `)}
+    order by ${sql.join(order)}
+    limit ${query.maxResults + 1} offset ${query.page.offset}`.execute(db);
+  return pageOf(result.rows, query.maxResults, query.page, snapshot);
+}
+
+// -------------------------------------------------------------------- logged models
+
+export async function searchLoggedModelPks(db: Db, query: LoggedModelSearchQuery): Promise<{ pks: number[]; next?: PagePosition }> {
+  const experimentIds = query.experimentIds.filter((id) => /^\d{1,15}$/.test(id)).map(Number);
+  if (experimentIds.length === 0) return { pks: [] };
+  const snapshot = query.page.snapshot ?? (await maxId(db, 'logged_models', 'id'));
+  const conditions: Expression<SqlBool>[] = [
+    sql<SqlBool>`logged_models.experiment_id in (${sql.join(experimentIds)})`,
+    sql<SqlBool>`logged_models.id <= ${snapshot}`,
+    sql<SqlBool>`logged_models.lifecycle_stage = 'active'`,
+  ];
+  const datasetNames = query.datasets.map((d) => d.name);
+  const datasetCondition = (alias: string): RawBuilder<SqlBool> =>
+    datasetNames.length === 0 ? sql<SqlBool>`1 = 1` : sql<SqlBool>`${sql.ref(`${alias}.dataset_name`)} in (${sql.join(datasetNames)})`;
+
+  for (const clause of query.filter) {
+    switch (clause.entity) {
+      case 'metric':
+        conditions.push(sql<SqlBool>`exists (select 1 from logged_model_metrics m where m.model_pk = logged_models.id
+          and m.key = ${clause.key} and m.is_nan = 0 and ${datasetCondition('m')}
+          and ${compareExpression(sql.ref('m.value'), clause.comparator, clause.value)})`);
+        break;
+      case 'param':
+        conditions.push(sql<SqlBool>`exists (select 1 from logged_model_params p where p.model_pk = logged_models.id
+          and p.key = ${clause.key} and ${compareExpression(sql.ref('p.value'), clause.comparator, clause.value)})`);
+        break;
+      case 'tag':
+        conditions.push(sql<SqlBool>`exists (select 1 from logged_model_tags t where t.model_pk = logged_models.id
+          and t.key = ${clause.key} and ${compareExpression(sql.ref('t.value'), clause.comparator, clause.value)})`);
+        break;
+      default:
+        conditions.push(compareExpression(column(LOGGED_MODEL_ATTRIBUTE_COLUMNS, clause.key), clause.comparator, clause.value));
+    }
+  }
+  const order: RawBuilder<unknown>[] = [];
+  for (const orderBy of query.orderBy) {
+    if (orderBy.entity === 'metric') {
+      const datasetFilter = orderBy.datasetName
+        ? sql<SqlBool>`m.dataset_name = ${orderBy.datasetName}`
+        : datasetCondition('m');
+      // The model's latest value of the metric: the point with the highest timestamp.
+      const expression = sql`(select m.value from logged_model_metrics m where m.model_pk = logged_models.id
+        and m.key = ${orderBy.key} and m.is_nan = 0 and ${datasetFilter} order by m.timestamp desc, m.step desc limit 1)`;
+      order.push(...orderTerms(expression, orderBy.ascending));
+    } else {
+      order.push(...orderTerms(column(LOGGED_MODEL_ATTRIBUTE_COLUMNS, orderBy.key), orderBy.ascending));
+    }
+  }
+  order.push(sql`logged_models.creation_timestamp desc`, sql`logged_models.model_id asc`);
+  const result = await sql<{ id: number }>`
+    select logged_models.id as id from logged_models
+    where ${sql.join(conditions, sql` and `)}
+    order by ${sql.join(order)}
+    limit ${query.maxResults + 1} offset ${query.page.offset}`.execute(db);
+  const { ids, next } = await pageOf(result.rows, query.maxResults, query.page, snapshot);
+  return next ? { pks: ids, next } : { pks: ids };
+}
+
+async function maxId(db: Db, table: 'runs' | 'experiments' | 'logged_models', idColumn: string): Promise<number> {
+  const result = await sql<{ max_id: number | null }>`select max(${sql.ref(idColumn)}) as max_id from ${sql.table(table)}`.execute(db);
+  return Number(result.rows[0]?.max_id ?? 0);
+}

@@ -1,0 +1,259 @@
+/**
+ * The persistence contract for experiments, runs and logged models. The SQL implementation serves
+ * SQLite and PostgreSQL; domain services hold the rules and call these methods, inside
+ * `transaction()` when several must succeed or fail together.
+ *
+ * Record types use camelCase and plain numbers (ms timestamps, steps); presenters in src/http
+ * turn them into MLflow's wire shapes. Query methods return `undefined` for a missing entity and
+ * leave it to the domain to raise the MLflow error.
+ */
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+export type LifecycleStage = 'active' | 'deleted';
+export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+
+export interface ExperimentRecord {
+  experimentId: string;
+  projectId: number;
+  name: string;
+  artifactLocation: string;
+  lifecycleStage: LifecycleStage;
+  creationTime: number;
+  lastUpdateTime: number;
+  tags: KeyValue[];
+}
+
+export interface RunInfoRecord {
+  /** Internal integer id; never leaves the server. */
+  pk: number;
+  runId: string;
+  runName: string;
+  experimentId: string;
+  userId: string;
+  status: string;
+  startTime: number;
+  endTime: number | null;
+  artifactUri: string;
+  lifecycleStage: LifecycleStage;
+}
+
+export interface MetricRecord {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+  modelId?: string | null;
+  datasetName?: string | null;
+  datasetDigest?: string | null;
+  runId?: string;
+}
+
+export interface DatasetRecord {
+  name: string;
+  digest: string;
+  sourceType: string;
+  source: string;
+  schema: string | null;
+  profile: string | null;
+}
+
+export interface DatasetInputRecord {
+  tags: KeyValue[];
+  dataset: DatasetRecord;
+}
+
+export interface RunRecord {
+  info: RunInfoRecord;
+  metrics: MetricRecord[];
+  params: KeyValue[];
+  tags: KeyValue[];
+  datasetInputs: DatasetInputRecord[];
+  modelInputs: string[];
+  modelOutputs: Array<{ modelId: string; step: number }>;
+}
+
+export interface LoggedModelRecord {
+  pk: number;
+  modelId: string;
+  experimentId: string;
+  name: string;
+  artifactUri: string;
+  creationTimestamp: number;
+  lastUpdatedTimestamp: number;
+  status: string;
+  statusMessage: string | null;
+  creatorId: string | null;
+  modelType: string | null;
+  sourceRunId: string | null;
+  lifecycleStage: LifecycleStage;
+  tags: KeyValue[];
+  params: KeyValue[];
+  metrics: MetricRecord[];
+}
+
+/** A filter clause after the domain has parsed and validated it. */
+export interface StoreFilterClause {
+  entity: 'attribute' | 'metric' | 'param' | 'tag' | 'dataset';
+  key: string;
+  comparator: '=' | '!=' | '<' | '<=' | '>' | '>=' | 'LIKE' | 'ILIKE' | 'IN' | 'NOT IN';
+  value: string | number | string[];
+}
+
+export interface StoreOrderBy {
+  entity: 'attribute' | 'metric' | 'param' | 'tag' | 'dataset';
+  key: string;
+  ascending: boolean;
+  datasetName?: string;
+  datasetDigest?: string;
+}
+
+/**
+ * A page position. `snapshot` is the highest internal id visible when the first page was read:
+ * later pages ignore newer rows, so a page token survives concurrent inserts without skipping
+ * or repeating anything.
+ */
+export interface PagePosition {
+  offset: number;
+  snapshot: number | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Position of the next page, absent on the last page. */
+  next?: PagePosition;
+}
+
+export interface RunSearchQuery {
+  experimentIds: string[];
+  filter: StoreFilterClause[];
+  orderBy: StoreOrderBy[];
+  viewType: ViewType;
+  maxResults: number;
+  page: PagePosition;
+}
+
+export interface ExperimentSearchQuery {
+  projectId: number;
+  filter: StoreFilterClause[];
+  orderBy: StoreOrderBy[];
+  viewType: ViewType;
+  maxResults: number;
+  page: PagePosition;
+}
+
+export interface LoggedModelSearchQuery {
+  experimentIds: string[];
+  filter: StoreFilterClause[];
+  orderBy: StoreOrderBy[];
+  datasets: Array<{ name: string; digest?: string }>;
+  maxResults: number;
+  page: PagePosition;
+}
+
+export interface NewRun {
+  runId: string;
+  experimentId: string;
+  name: string;
+  userId: string;
+  status: string;
+  startTime: number;
+  artifactUri: string;
+  tags: KeyValue[];
+}
+
+export interface RunInfoUpdate {
+  status?: string;
+  endTime?: number | null;
+  name?: string;
+}
+
+export interface NewLoggedModel {
+  modelId: string;
+  experimentId: string;
+  name: string;
+  artifactUri: string;
+  status: string;
+  creatorId: string | null;
+  modelType: string | null;
+  sourceRunId: string | null;
+  params: KeyValue[];
+  tags: KeyValue[];
+  timestamp: number;
+}
+
+export interface MetricHistoryQuery {
+  runPk: number;
+  key: string;
+  maxResults: number;
+  offset: number;
+}
+
+export interface TrackingStore {
+  /** Runs `work` in one transaction: all its writes commit together or none do. */
+  transaction<T>(work: (store: TrackingStore) => Promise<T>): Promise<T>;
+
+  // Experiments
+  ensureDefaultExperiment(artifactLocation: string, now: number): Promise<void>;
+  /** Inserts an experiment; `artifactLocationFor` builds its location from the new id when none was given. */
+  createExperiment(input: {
+    projectId: number;
+    name: string;
+    artifactLocation: string | null;
+    artifactLocationFor: (experimentId: string) => string;
+    tags: KeyValue[];
+    now: number;
+  }): Promise<string>;
+  getExperiment(experimentId: string): Promise<ExperimentRecord | undefined>;
+  getExperimentByName(projectId: number, name: string): Promise<ExperimentRecord | undefined>;
+  searchExperiments(query: ExperimentSearchQuery): Promise<Page<ExperimentRecord>>;
+  renameExperiment(experimentId: string, name: string, now: number): Promise<void>;
+  /** Sets the lifecycle of an experiment and of all its runs. */
+  setExperimentLifecycle(experimentId: string, stage: LifecycleStage, now: number): Promise<void>;
+  setExperimentTag(experimentId: string, tag: KeyValue): Promise<void>;
+  /** @returns false when the tag did not exist. */
+  deleteExperimentTag(experimentId: string, key: string): Promise<boolean>;
+
+  // Runs
+  createRun(run: NewRun): Promise<void>;
+  getRunInfo(runId: string): Promise<RunInfoRecord | undefined>;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  updateRunInfo(runPk: number, update: RunInfoUpdate): Promise<void>;
+  setRunLifecycle(runPk: number, stage: LifecycleStage, now: number): Promise<void>;
+  getParams(runPk: number, keys: string[]): Promise<KeyValue[]>;
+  /** Inserts params that are not yet logged; existing keys are left alone (the domain checks values first). */
+  insertParams(runPk: number, params: KeyValue[]): Promise<void>;
+  setRunTags(runPk: number, tags: KeyValue[]): Promise<void>;
+  /** @returns false when the tag did not exist. */
+  deleteRunTag(runPk: number, key: string): Promise<boolean>;
+  /** Appends metric points (exact duplicates are ignored) and updates the latest values. */
+  logMetrics(runPk: number, metrics: MetricRecord[]): Promise<void>;
+  getMetricHistory(query: MetricHistoryQuery): Promise<MetricRecord[]>;
+  /** Up to `maxPoints` points per run, evenly spread over the steps in range, always with the first and last step. */
+  getMetricHistorySampled(input: {
+    runs: Array<{ pk: number; runId: string }>;
+    key: string;
+    startStep: number | null;
+    endStep: number | null;
+    maxPoints: number;
+  }): Promise<MetricRecord[]>;
+  logDatasetInputs(runPk: number, experimentId: string, inputs: DatasetInputRecord[]): Promise<void>;
+  logModelInputs(runPk: number, modelIds: string[]): Promise<void>;
+  logModelOutputs(runPk: number, outputs: Array<{ modelId: string; step: number }>): Promise<void>;
+  searchRuns(query: RunSearchQuery): Promise<Page<RunRecord>>;
+  /** Dataset summaries of experiments, for the UI's dataset filter. */
+  searchDatasets(experimentIds: string[]): Promise<Array<{ experimentId: string; name: string; digest: string; context: string | null }>>;
+
+  // Logged models
+  createLoggedModel(model: NewLoggedModel): Promise<void>;
+  getLoggedModel(modelId: string): Promise<LoggedModelRecord | undefined>;
+  updateLoggedModel(pk: number, update: { status?: string; statusMessage?: string | null; lifecycleStage?: LifecycleStage; now: number }): Promise<void>;
+  setLoggedModelTags(pk: number, tags: KeyValue[], now: number): Promise<void>;
+  deleteLoggedModelTag(pk: number, key: string): Promise<boolean>;
+  insertLoggedModelParams(pk: number, params: KeyValue[]): Promise<void>;
+  logLoggedModelMetrics(modelId: string, metrics: MetricRecord[]): Promise<void>;
+  searchLoggedModels(query: LoggedModelSearchQuery): Promise<Page<LoggedModelRecord>>;
+}

@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { createServer, type RunningServices } from '../../src/server.ts';
+
+/** A Trove composed exactly as `trove server` does, on a temp SQLite file and artifact folder. */
+export interface TestServer {
+  server: RunningServices;
+  dataDir: string;
+  /** POST/PATCH/DELETE a JSON body, or GET with query fields; returns status and parsed JSON. */
+  call(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, fields?: Record<string, unknown>): Promise<ApiResponse>;
+  inject(options: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export interface ApiResponse {
+  status: number;
+  body: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON shapes
+}
+
+export async function startTestServer(): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-api-'));
+  const server = await createServer({
+    backendStoreUri: `sqlite:///${path.join(dataDir, 'trove.db')}`,
+    artifactsDestination: path.join(dataDir, 'artifacts'),
+    defaultArtifactRoot: 'mlflow-artifacts:/',
+  });
+  const inject = (options: InjectOptions) => server.app.inject(options);
+  return {
+    server,
+    dataDir,
+    inject,
+    async call(method, url, fields = {}) {
+      const fullUrl = url.startsWith('/') ? url : `/api/2.0/mlflow/${url}`;
+      const response =
+        method === 'GET'
+          ? await inject({ method, url: fullUrl, query: toQuery(fields) })
+          : await inject({ method, url: fullUrl, payload: fields, headers: { 'content-type': 'application/json' } });
+      const text = response.body;
+      let body: Record<string, unknown> = {};
+      if (text) {
+        try {
+          body = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          body = { raw: text };
+        }
+      }
+      return { status: response.statusCode, body };
+    },
+    async close() {
+      await server.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function toQuery(fields: Record<string, unknown>): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    query[key] = Array.isArray(value) ? value.map(String) : String(value);
+  }
+  return query;
+}

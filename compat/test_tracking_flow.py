@@ -82,7 +82,6 @@ def test_the_run_is_finished_under_its_name_with_params_and_latest_metrics(churn
     assert run.info.end_time is not None and run.info.end_time >= run.info.start_time
     assert run.info.lifecycle_stage == "active"
     assert run.info.experiment_id == churn.experiment_id
-    assert run.info.run_id == run.info.run_uuid
     # Params are strings on the wire: the client stringifies 0.5.
     assert run.data.params == {"C": "0.5", "penalty": "l2"}
     for key, value in churn.metrics.items():

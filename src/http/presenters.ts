@@ -101,7 +101,8 @@ export function presentLoggedModel(m: LoggedModelRecord): object {
       last_updated_timestamp_ms: m.lastUpdatedTimestamp,
       status: m.status,
       ...(m.statusMessage ? { status_message: m.statusMessage } : {}),
-      ...(m.creatorId ? { creator_id: m.creatorId } : {}),
+      // creator_id is an int64 (a numeric user id) in the proto; user names stay in the mlflow.user tag.
+      ...(m.creatorId && /^\d+$/.test(m.creatorId) ? { creator_id: Number(m.creatorId) } : {}),
       ...(m.modelType ? { model_type: m.modelType } : {}),
       ...(m.sourceRunId ? { source_run_id: m.sourceRunId } : {}),
       ...tagsOrOmit(m.tags),

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { Database } from './schema.ts';
 import type {
   DatasetInputRecord,
@@ -9,6 +10,8 @@ import type {
   LoggedModelRecord,
   LoggedModelSearchQuery,
   MetricHistoryQuery,
+  DownsampleQuery,
+  DownsampledSeries,
   MetricRecord,
   NewLoggedModel,
   NewRun,
@@ -433,6 +436,61 @@ export class SqlTrackingStore implements TrackingStore {
     return result;
   }
 
+  async getMetricSeriesDownsampled(query: DownsampleQuery): Promise<DownsampledSeries> {
+    const empty: DownsampledSeries = { totalPoints: 0, bucketed: false, x: [], xEnd: [], min: [], max: [], count: [] };
+    const keyId = await this.lookupMetricKeyId(query.key);
+    if (keyId === undefined) return empty;
+    const column = query.xAxis === 'step' ? 'step' : 'timestamp';
+    // Both queries are range scans of the metrics key (run_id, key_id, step, timestamp).
+    let base = this.db
+      .selectFrom('metrics')
+      .where('run_id', '=', query.runPk)
+      .where('key_id', '=', keyId)
+      .where('is_nan', '=', 0);
+    if (query.start !== null) base = base.where(column, '>=', query.start);
+    if (query.end !== null) base = base.where(column, '<=', query.end);
+
+    const extent = await base
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min(column).as('lo'), eb.fn.max(column).as('hi')])
+      .executeTakeFirst();
+    const total = Number(extent?.n ?? 0);
+    if (!extent || total === 0 || extent.lo === null || extent.hi === null) return empty;
+
+    if (total <= query.maxBuckets * 2) {
+      const rows = await base.select([column, 'value']).orderBy('step').orderBy('timestamp').orderBy('value').execute();
+      const x = rows.map((r) => Number(r[column]));
+      const values = rows.map((r) => Number(r.value));
+      return { totalPoints: total, bucketed: false, x, xEnd: x, min: values, max: values, count: rows.map(() => 1) };
+    }
+
+    const lo = Number(extent.lo);
+    const width = Math.max(1, Math.ceil((Number(extent.hi) - lo + 1) / query.maxBuckets));
+    // Integer bucket number; the CAST keeps it integral whichever way the driver binds the numbers.
+    const bucket = sql<number>`cast((${sql.ref(column)} - ${lo}) / ${width} as bigint)`;
+    const rows = await base
+      .select((eb) => [
+        bucket.as('bucket'),
+        eb.fn.min(column).as('x0'),
+        eb.fn.max(column).as('x1'),
+        eb.fn.min('value').as('vmin'),
+        eb.fn.max('value').as('vmax'),
+        eb.fn.countAll<number>().as('n'),
+      ])
+      // Grouped by the output name: PostgreSQL would not match two copies of a parameterised expression.
+      .groupBy(sql`bucket`)
+      .orderBy(sql`bucket`)
+      .execute();
+    return {
+      totalPoints: total,
+      bucketed: true,
+      x: rows.map((r) => Number(r.x0)),
+      xEnd: rows.map((r) => Number(r.x1)),
+      min: rows.map((r) => Number(r.vmin)),
+      max: rows.map((r) => Number(r.vmax)),
+      count: rows.map((r) => Number(r.n)),
+    };
+  }
+
   async logDatasetInputs(runPk: number, experimentId: string, inputs: DatasetInputRecord[]): Promise<void> {
     await this.transaction(async (store) => {
       const db = (store as SqlTrackingStore).db;
@@ -736,9 +794,11 @@ export class SqlTrackingStore implements TrackingStore {
       ]);
       for (const t of tagRows) pushTo(tags, Number(t.model_pk), { key: t.key, value: t.value });
       for (const p of paramRows) pushTo(params, Number(p.model_pk), { key: p.key, value: p.value });
+      const modelIds = new Map(rows.map((r) => [Number(r.id), r.model_id]));
       for (const m of metricRows) {
         pushTo(metrics, Number(m.model_pk), {
           ...toMetric(m.key, m),
+          modelId: modelIds.get(Number(m.model_pk)) ?? null,
           ...(m.run_uuid ? { runId: m.run_uuid } : {}),
         });
       }

@@ -8,11 +8,15 @@ import { metricRoutes } from './metrics.routes.ts';
 import { loggedModelRoutes } from './logged-models.routes.ts';
 import { artifactRoutes } from './artifacts.routes.ts';
 import { serverRoutes } from './server.routes.ts';
+import { troveUiRoutes } from './trove-ui.routes.ts';
+import { webRoutes } from './web.routes.ts';
 
 export interface AppOptions {
   services: Services;
   /** pino logger options, or false for silence (tests). */
   logger?: boolean | object;
+  /** Folder of the built web UI; defaults to web/dist. */
+  webDistDir?: string;
 }
 
 /** JSON request bodies above this are refused; log-batch has its own, smaller MLflow limit. */
@@ -70,5 +74,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     );
   }
   await serverRoutes(app, services);
+  for (const prefix of ['/api/2.0/trove', '/ajax-api/2.0/trove']) {
+    await app.register(async (api) => troveUiRoutes(api, services), { prefix });
+  }
+  // The web UI last: its catch-all GET serves the app for every path no API route claimed.
+  await webRoutes(app, options.webDistDir === undefined ? {} : { distDir: options.webDistDir });
   return app;
 }

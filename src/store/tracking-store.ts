@@ -192,6 +192,35 @@ export interface MetricHistoryQuery {
   offset: number;
 }
 
+/** A metric series of one run reduced for drawing; see `TrackingStore.getMetricSeriesDownsampled`. */
+export interface DownsampleQuery {
+  runPk: number;
+  key: string;
+  /** The x axis the buckets are cut along. */
+  xAxis: 'step' | 'timestamp';
+  /** Inclusive x range; null = unbounded. */
+  start: number | null;
+  end: number | null;
+  /** At most this many buckets; a series of at most twice as many points comes back whole. */
+  maxBuckets: number;
+}
+
+/**
+ * Parallel arrays, one entry per bucket (or per point when not bucketed). For a point, `x` =
+ * `xEnd` and `min` = `max`; for a bucket, `x`/`xEnd` are its first and last x and `min`/`max` the
+ * extreme values in it, so a spike of a single point survives any reduction.
+ */
+export interface DownsampledSeries {
+  /** Finite-or-infinite (not NaN) points in range. */
+  totalPoints: number;
+  bucketed: boolean;
+  x: number[];
+  xEnd: number[];
+  min: number[];
+  max: number[];
+  count: number[];
+}
+
 export interface TrackingStore {
   /** Runs `work` in one transaction: all its writes commit together or none do. */
   transaction<T>(work: (store: TrackingStore) => Promise<T>): Promise<T>;
@@ -240,6 +269,14 @@ export interface TrackingStore {
     endStep: number | null;
     maxPoints: number;
   }): Promise<MetricRecord[]>;
+  /**
+   * One run's history of a metric reduced to at most `maxBuckets` min/max buckets along the step or
+   * wall-time axis (NaN points left out), computed in SQL with one GROUP BY over the metrics key.
+   * Short series come back point by point.
+   */
+  getMetricSeriesDownsampled(query: DownsampleQuery): Promise<DownsampledSeries>;
+  /** Number of runs per experiment in the given lifecycle view; experiments without runs are absent. */
+  countRuns(experimentIds: string[], viewType: ViewType): Promise<Map<string, number>>;
   logDatasetInputs(runPk: number, experimentId: string, inputs: DatasetInputRecord[]): Promise<void>;
   logModelInputs(runPk: number, modelIds: string[]): Promise<void>;
   logModelOutputs(runPk: number, outputs: Array<{ modelId: string; step: number }>): Promise<void>;

@@ -12,6 +12,7 @@ import {
 import type { LoggedModelOrderByInput } from '../search/types.ts';
 import type {
   DatasetInputRecord,
+  DownsampledSeries,
   ExperimentRecord,
   KeyValue,
   LoggedModelRecord,
@@ -34,6 +35,9 @@ import {
   validateSearchMaxResults,
   validateTagKey,
 } from './validation.ts';
+
+/** Bounds of the downsampled-history endpoint. */
+export const DOWNSAMPLE_LIMITS = { runs: 100, defaultBuckets: 1000, maxBuckets: 10_000, countExperiments: 1000 } as const;
 
 /** The project every request belongs to until multi-project support arrives. */
 export const DEFAULT_PROJECT_ID = 1;
@@ -441,6 +445,65 @@ export class TrackingService {
       endStep: input.endStep ?? null,
       maxPoints: maxResults,
     });
+  }
+
+  /**
+   * Metric histories of up to 100 runs reduced for drawing (Trove's UI endpoint): each series is
+   * cut into at most `maxBuckets` buckets along the step or wall-time axis, keeping the min and
+   * max of each bucket so spikes survive. Series with at most 2 × maxBuckets points come back whole.
+   * @throws RESOURCE_DOES_NOT_EXIST for an unknown run, INVALID_PARAMETER_VALUE for bad bounds.
+   */
+  async getMetricSeriesDownsampled(input: {
+    runIds: string[];
+    key: string;
+    xAxis?: string | undefined;
+    start?: number | undefined;
+    end?: number | undefined;
+    maxBuckets?: number | undefined;
+  }): Promise<Array<DownsampledSeries & { runId: string }>> {
+    if (input.runIds.length === 0) throw MlflowError.invalidParameter('At least one run_id is required.');
+    if (input.runIds.length > DOWNSAMPLE_LIMITS.runs) {
+      throw MlflowError.invalidParameter(`At most ${DOWNSAMPLE_LIMITS.runs} run_ids are allowed, got ${input.runIds.length}.`);
+    }
+    const xAxis = input.xAxis ?? 'step';
+    if (xAxis !== 'step' && xAxis !== 'timestamp') {
+      throw MlflowError.invalidParameter(`Invalid x_axis '${xAxis}'. Valid values are step, timestamp.`);
+    }
+    const maxBuckets = input.maxBuckets ?? DOWNSAMPLE_LIMITS.defaultBuckets;
+    if (!Number.isSafeInteger(maxBuckets) || maxBuckets < 1 || maxBuckets > DOWNSAMPLE_LIMITS.maxBuckets) {
+      throw MlflowError.invalidParameter(`max_buckets must be between 1 and ${DOWNSAMPLE_LIMITS.maxBuckets}, got ${maxBuckets}.`);
+    }
+    if (input.start !== undefined && input.end !== undefined && input.start > input.end) {
+      throw MlflowError.invalidParameter(`start must not be greater than end (start=${input.start}, end=${input.end}).`);
+    }
+    const runs: RunInfoRecord[] = [];
+    for (const runId of input.runIds) runs.push(await this.runInfo(runId));
+    const result: Array<DownsampledSeries & { runId: string }> = [];
+    for (const run of runs) {
+      const series = await this.store.getMetricSeriesDownsampled({
+        runPk: run.pk,
+        key: input.key,
+        xAxis,
+        start: input.start ?? null,
+        end: input.end ?? null,
+        maxBuckets,
+      });
+      result.push({ ...series, runId: run.runId });
+    }
+    return result;
+  }
+
+  /**
+   * Number of runs of each experiment (Trove's UI endpoint; MLflow has no count). Experiments
+   * without runs, or unknown, count 0.
+   * @throws INVALID_PARAMETER_VALUE for more than 1000 ids.
+   */
+  async countRuns(experimentIds: string[], viewType: ViewType = 'ACTIVE_ONLY'): Promise<Record<string, number>> {
+    if (experimentIds.length > DOWNSAMPLE_LIMITS.countExperiments) {
+      throw MlflowError.invalidParameter(`At most ${DOWNSAMPLE_LIMITS.countExperiments} experiment_ids are allowed, got ${experimentIds.length}.`);
+    }
+    const counts = await this.store.countRuns(experimentIds, viewType);
+    return Object.fromEntries(experimentIds.map((id) => [id, counts.get(id) ?? 0]));
   }
 
   async logInputs(input: { runId: string; datasets: DatasetInputRecord[]; modelIds: string[] }): Promise<void> {

@@ -12,6 +12,7 @@ import type {
   MetricHistoryQuery,
   DownsampleQuery,
   DownsampledSeries,
+  ViewType,
   MetricRecord,
   NewLoggedModel,
   NewRun,
@@ -463,8 +464,10 @@ export class SqlTrackingStore implements TrackingStore {
       return { totalPoints: total, bucketed: false, x, xEnd: x, min: values, max: values, count: rows.map(() => 1) };
     }
 
-    const lo = Number(extent.lo);
-    const width = Math.max(1, Math.ceil((Number(extent.hi) - lo + 1) / query.maxBuckets));
+    // An explicit range fixes the bucket grid, so series of several runs drawn together line up.
+    const lo = query.start ?? Number(extent.lo);
+    const hi = query.end ?? Number(extent.hi);
+    const width = Math.max(1, Math.ceil((hi - lo + 1) / query.maxBuckets));
     // Integer bucket number; the CAST keeps it integral whichever way the driver binds the numbers.
     const bucket = sql<number>`cast((${sql.ref(column)} - ${lo}) / ${width} as bigint)`;
     const rows = await base
@@ -489,6 +492,21 @@ export class SqlTrackingStore implements TrackingStore {
       max: rows.map((r) => Number(r.vmax)),
       count: rows.map((r) => Number(r.n)),
     };
+  }
+
+  async countRuns(experimentIds: string[], viewType: ViewType): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    const ids = experimentIds.map(Number).filter((id) => Number.isSafeInteger(id));
+    for (const part of chunk(ids, IN_CHUNK)) {
+      let query = this.db
+        .selectFrom('runs')
+        .select((eb) => ['experiment_id', eb.fn.countAll<number>().as('n')])
+        .where('experiment_id', 'in', part);
+      if (viewType === 'ACTIVE_ONLY') query = query.where('lifecycle_stage', '=', 'active');
+      if (viewType === 'DELETED_ONLY') query = query.where('lifecycle_stage', '=', 'deleted');
+      for (const row of await query.groupBy('experiment_id').execute()) counts.set(String(row.experiment_id), Number(row.n));
+    }
+    return counts;
   }
 
   async logDatasetInputs(runPk: number, experimentId: string, inputs: DatasetInputRecord[]): Promise<void> {

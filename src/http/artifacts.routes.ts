@@ -162,13 +162,30 @@ function contentLength(request: FastifyRequest): number | undefined {
 }
 
 /**
- * `attachment; filename=<name>` exactly as upstream for plain names; other names get a quoted
- * ASCII fallback plus RFC 5987 `filename*`, since raw non-Latin-1 text is not a valid header.
+ * Content-Disposition as MLflow 3.18 builds it (`_content_disposition_attachment`): a plain token
+ * name bare, other ASCII names quoted, and non-ASCII names as an ASCII fallback plus an RFC 5987
+ * `filename*`, since raw non-ASCII text is not a valid header value.
  */
 function contentDisposition(fileName: string): string {
-  if (/^[\w.-]+$/.test(fileName)) return `attachment; filename=${fileName}`;
-  const fallback = fileName.replace(/[^\x20-\x7e]|["\\%]/g, '_');
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(fileName)}`;
+  if (/^[\x20-\x7e]*$/.test(fileName)) return `attachment; filename=${quoteHeaderValue(fileName)}`;
+  const fallback = fileName.normalize('NFKD').replace(/[^\x20-\x7e]/g, '') || 'download';
+  return `attachment; filename=${quoteHeaderValue(fallback)}; filename*=UTF-8''${encodeRfc5987(fileName)}`;
+}
+
+/** werkzeug's `quote_header_value(value, allow_token=True)`. */
+function quoteHeaderValue(value: string): string {
+  if (/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(value)) return value;
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** Percent-encodes UTF-8 bytes outside RFC 5987's attr-char set. */
+function encodeRfc5987(value: string): string {
+  let encoded = '';
+  for (const byte of Buffer.from(value, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    encoded += /[A-Za-z0-9!#$&+\-.^_`|~]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return encoded;
 }
 
 /** Host headers we are willing to echo into a URL: a name or IP literal and an optional port. */

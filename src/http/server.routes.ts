@@ -9,6 +9,9 @@ export async function serverRoutes(app: FastifyInstance, { info }: Services): Pr
     app.get(`${prefix}/mlflow/server-info`, async () => ({
       store_type: info.storeType,
       workspaces_enabled: false,
+      // The proxy implements multipart upload (parts go to our own upload-part route), so the
+      // client may use it for files at or above MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE.
+      multipart_uploads_enabled: true,
     }));
   }
 }

@@ -53,13 +53,14 @@ export interface RunArtifactListing {
 export const MAX_MULTIPART_PARTS = 10_000;
 
 /**
- * Extensions MLflow serves as `text/plain` (mlflow/utils/mime_type_utils.py), so that the UI can
+ * Extensions MLflow 3.18 serves as `text/plain` (mlflow/utils/mime_type_utils.py), so the UI can
  * show them and no browser ever runs them. `MLmodel` and `MLproject` have no extension: upstream
  * compares the whole file name.
  */
 const TEXT_EXTENSIONS = new Set([
   'txt', 'log', 'err', 'cfg', 'conf', 'cnf', 'cf', 'ini', 'properties', 'prop', 'hocon', 'toml',
-  'yaml', 'yml', 'xml', 'json', 'js', 'py', 'py3', 'csv', 'tsv', 'md', 'rst', 'MLmodel', 'MLproject',
+  'yaml', 'yml', 'xml', 'json', 'js', 'py', 'py3', 'csv', 'tsv', 'md', 'rst', 'ipynb', 'MLmodel',
+  'MLproject',
 ]);
 
 /**

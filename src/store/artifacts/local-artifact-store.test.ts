@@ -85,6 +85,16 @@ describe('LocalArtifactStore on disk', () => {
     await fs.rm(path.join(root, 'escape'));
   });
 
+  test('a dangling symlink cannot be written through, even once its target would exist', async () => {
+    await fs.symlink(path.join(outside, 'not-yet'), path.join(root, 'dangling'));
+    await assertStoreError(store.put('dangling/x.txt', streamOf('x')), 'invalid-path');
+    await assertStoreError(store.put('dangling/deeper/x.txt', streamOf('x')), 'invalid-path');
+    await assertStoreError(store.createMultipartUpload('dangling/x.bin'), 'invalid-path');
+    assert.equal(await store.get('dangling/x.txt'), undefined);
+    assert.deepEqual(await walk(outside), ['secret.txt']);
+    await fs.rm(path.join(root, 'dangling'));
+  });
+
   test('a symlinked file leading outside is neither listed nor read, and deleting it removes only the link', async () => {
     await fs.mkdir(path.join(root, 'links'), { recursive: true });
     await fs.symlink(path.join(outside, 'secret.txt'), path.join(root, 'links', 'secret.txt'));

@@ -206,17 +206,19 @@ export class LocalArtifactStore implements ArtifactStore {
     await this.assertWritableParent(located);
 
     const temp = await this.openTemp(located.root);
+    let open = true;
     try {
       for (const part of ordered) {
         await this.appendPart(temp.handle, located.root, uploadId, part);
       }
       await temp.handle.sync();
+      open = false;
+      await temp.handle.close();
     } catch (error) {
-      await temp.handle.close().catch(() => undefined);
+      if (open) await temp.handle.close().catch(() => undefined);
       await removeQuietly(temp.path);
       throw error instanceof ArtifactStoreError ? error : toStoreError(error, relativePath);
     }
-    await temp.handle.close();
     await this.moveIntoPlace(temp.path, located);
     await fsp.rm(this.uploadDir(located.root, uploadId), { recursive: true, force: true }).catch(() => undefined);
   }
@@ -311,6 +313,10 @@ export class LocalArtifactStore implements ArtifactStore {
         const code = errorCode(error);
         // ENOTDIR: a file sits where a folder is expected; its parent is what exists.
         if ((code !== 'ENOENT' && code !== 'ENOTDIR') || candidate === root) throw toStoreError(error, absolute);
+        // A dangling symlink "does not exist" for realpath, yet writing below it would follow it
+        // wherever it points once its target appears: refuse it outright.
+        const link = await fsp.lstat(candidate).catch(() => undefined);
+        if (link?.isSymbolicLink()) throw invalidPath(path.relative(root, absolute));
         candidate = path.dirname(candidate);
       }
     }
@@ -532,7 +538,12 @@ export class LocalArtifactStore implements ArtifactStore {
       if (isMissing(error)) throw uploadNotFound(uploadId);
       throw toStoreError(error, `upload ${uploadId}`);
     }
-    const parsed: unknown = JSON.parse(text);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new ArtifactStoreError('io', `The state of upload ${uploadId} is corrupt.`, { cause: error });
+    }
     if (!isManifest(parsed)) throw new ArtifactStoreError('io', `The state of upload ${uploadId} is corrupt.`);
     return parsed;
   }

@@ -1,6 +1,6 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import { sql } from 'kysely';
-import type { Database } from './schema.ts';
+import type { Database, ExperimentTable, LoggedModelTable, RunTable } from './schema.ts';
 import type {
   DatasetInputRecord,
   ExperimentRecord,
@@ -842,44 +842,11 @@ export class SqlTrackingStore implements TrackingStore {
   }
 }
 
-type ExperimentRow = {
-  experiment_id: number;
-  project_id: number;
-  name: string;
-  artifact_location: string;
-  lifecycle_stage: string;
-  creation_time: number;
-  last_update_time: number;
-};
+type ExperimentRow = Selectable<ExperimentTable>;
 
-type LoggedModelRow = {
-  id: number;
-  model_id: string;
-  experiment_id: number;
-  name: string;
-  artifact_uri: string;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  status: string;
-  status_message: string | null;
-  creator_id: string | null;
-  model_type: string | null;
-  source_run_id: string | null;
-  lifecycle_stage: string;
-};
+type LoggedModelRow = Selectable<LoggedModelTable>;
 
-type RunRow = {
-  id: number;
-  run_uuid: string;
-  experiment_id: number;
-  name: string;
-  user_id: string;
-  status: string;
-  start_time: number;
-  end_time: number | null;
-  lifecycle_stage: string;
-  artifact_uri: string;
-};
+type RunRow = Selectable<RunTable>;
 
 function toRunInfo(row: RunRow): RunInfoRecord {
   return {

@@ -1,0 +1,244 @@
+import { useMemo, useState } from 'react';
+import { Link, useSearchParams } from 'react-router';
+import { errorMessage } from '../../common/api/client.ts';
+import type { Experiment, ViewType } from '../../common/api/types.ts';
+import { ClientSnippet } from '../../common/components/ClientSnippet.tsx';
+import { Breadcrumbs, Empty, ErrorBox, Loading, Modal } from '../../common/components/ui.tsx';
+import { useApi } from '../../common/hooks/useApi.ts';
+import { formatAge, formatTimestamp } from '../../common/utils/format.ts';
+import { countRuns, experimentActions, searchExperiments } from '../api/experiments-api.ts';
+import { isModelExperiment } from '../utils/experiments.ts';
+
+const ORDERS: Array<{ value: string; label: string }> = [
+  { value: 'last_update_time DESC', label: 'Last update (newest)' },
+  { value: 'creation_time DESC', label: 'Created (newest)' },
+  { value: 'creation_time ASC', label: 'Created (oldest)' },
+  { value: 'name ASC', label: 'Name (A–Z)' },
+  { value: 'name DESC', label: 'Name (Z–A)' },
+];
+
+/** The experiments list: search, sort, lifecycle filter, [model] toggle, rename/delete/restore. */
+export default function ExperimentsPage() {
+  const [params, setParams] = useSearchParams();
+  const q = params.get('q') ?? '';
+  const orderBy = params.get('sort') ?? 'last_update_time DESC';
+  const viewType = (params.get('view') as ViewType | null) ?? 'ACTIVE_ONLY';
+  const showModels = params.get('models') === '1';
+  const [draft, setDraft] = useState(q);
+  const [renaming, setRenaming] = useState<Experiment | undefined>(undefined);
+  const [creating, setCreating] = useState(false);
+  const [actionError, setActionError] = useState<string | undefined>(undefined);
+
+  const update = (patch: Record<string, string | undefined>) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined || v === '') next.delete(k);
+      else next.set(k, v);
+    }
+    setParams(next, { replace: true });
+  };
+
+  const state = useApi(
+    async (signal) => {
+      const experiments = await searchExperiments({ viewType, nameFilter: q, orderBy }, signal);
+      const counts = await countRuns(
+        experiments.map((e) => e.experiment_id),
+        viewType === 'DELETED_ONLY' ? 'ALL' : viewType,
+        signal,
+      ).catch(() => ({}) as Record<string, number>);
+      return { experiments, counts };
+    },
+    [q, orderBy, viewType],
+  );
+
+  const shown = useMemo(() => (state.data?.experiments ?? []).filter((e) => showModels || !isModelExperiment(e.name)), [state.data, showModels]);
+  const hiddenModels = (state.data?.experiments.length ?? 0) - shown.length;
+  const now = Date.now();
+
+  const act = (work: Promise<unknown>) => {
+    setActionError(undefined);
+    work.then(() => state.reload()).catch((err: unknown) => setActionError(errorMessage(err)));
+  };
+
+  return (
+    <div className="page">
+      <Breadcrumbs items={[{ label: 'Experiments' }]} />
+      <div className="page-head">
+        <h1>Experiments</h1>
+        <button type="button" className="btn" onClick={() => setCreating(true)}>
+          New experiment
+        </button>
+      </div>
+      <div className="toolbar" role="search">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            update({ q: draft.trim() });
+          }}
+        >
+          <label className="sr-only" htmlFor="experiment-search">
+            Search experiments by name
+          </label>
+          <input id="experiment-search" type="search" placeholder="Search by name" value={draft} onChange={(e) => setDraft(e.target.value)} />
+          <button type="submit" className="btn">
+            Search
+          </button>
+        </form>
+        <label>
+          Sort{' '}
+          <select value={orderBy} onChange={(e) => update({ sort: e.target.value })}>
+            {ORDERS.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Show{' '}
+          <select value={viewType} onChange={(e) => update({ view: e.target.value === 'ACTIVE_ONLY' ? undefined : e.target.value })}>
+            <option value="ACTIVE_ONLY">Active</option>
+            <option value="DELETED_ONLY">Deleted</option>
+            <option value="ALL">All</option>
+          </select>
+        </label>
+        <label>
+          <input type="checkbox" checked={showModels} onChange={(e) => update({ models: e.target.checked ? '1' : undefined })} /> Show [model] experiments
+        </label>
+      </div>
+      {actionError && (
+        <p className="error-text" role="alert">
+          {actionError}
+        </p>
+      )}
+      {state.error !== undefined ? (
+        <ErrorBox error={state.error} onRetry={state.reload} />
+      ) : state.loading && !state.data ? (
+        <Loading label="Loading experiments…" />
+      ) : shown.length === 0 ? (
+        <Empty>
+          <p>{q ? `No experiment matches “${q}”.` : 'No experiments yet.'}</p>
+          {hiddenModels > 0 && <p>{hiddenModels} [model] experiments are hidden.</p>}
+          {!q && <ClientSnippet />}
+        </Empty>
+      ) : (
+        <table className="data-table experiments-table">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col" className="num">
+                Runs
+              </th>
+              <th scope="col">Created</th>
+              <th scope="col">Last update</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((e) => (
+              <tr key={e.experiment_id} className={e.lifecycle_stage === 'deleted' ? 'deleted' : undefined}>
+                <td>
+                  <Link to={`/experiments/${e.experiment_id}`}>{e.name}</Link>
+                  {e.lifecycle_stage === 'deleted' && <span className="badge badge-muted">deleted</span>}
+                  <span className="muted small"> #{e.experiment_id}</span>
+                </td>
+                <td className="num">{state.data?.counts[e.experiment_id]?.toLocaleString() ?? '—'}</td>
+                <td title={formatTimestamp(e.creation_time)}>{formatAge(e.creation_time, now)}</td>
+                <td title={formatTimestamp(e.last_update_time)}>{formatAge(e.last_update_time, now)}</td>
+                <td className="actions">
+                  {e.lifecycle_stage === 'deleted' ? (
+                    <button type="button" className="btn btn-small" onClick={() => act(experimentActions.restore(e.experiment_id))}>
+                      Restore
+                    </button>
+                  ) : (
+                    <>
+                      <button type="button" className="btn btn-small" aria-label={`Rename ${e.name}`} onClick={() => setRenaming(e)}>
+                        Rename
+                      </button>
+                      {e.experiment_id !== '0' && (
+                        <button
+                          type="button"
+                          className="btn btn-small btn-danger"
+                          aria-label={`Delete ${e.name}`}
+                          onClick={() => {
+                            if (window.confirm(`Delete experiment “${e.name}” and its runs? It can be restored later.`)) act(experimentActions.delete(e.experiment_id));
+                          }}
+                        >
+                          Delete
+                        </button>
+                      )}
+                    </>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {hiddenModels > 0 && shown.length > 0 && <p className="muted small">{hiddenModels} [model] experiments hidden.</p>}
+      {renaming && (
+        <NameDialog
+          title={`Rename “${renaming.name}”`}
+          initial={renaming.name}
+          onClose={() => setRenaming(undefined)}
+          submit={async (name) => {
+            await experimentActions.rename(renaming.experiment_id, name);
+            setRenaming(undefined);
+            state.reload();
+          }}
+        />
+      )}
+      {creating && (
+        <NameDialog
+          title="New experiment"
+          initial=""
+          onClose={() => setCreating(false)}
+          submit={async (name) => {
+            await experimentActions.create(name);
+            setCreating(false);
+            state.reload();
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+export function NameDialog({ title, initial, submit, onClose }: { title: string; initial: string; submit: (name: string) => Promise<void>; onClose: () => void }) {
+  const [name, setName] = useState(initial);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  return (
+    <Modal title={title} onClose={onClose}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setBusy(true);
+          submit(name.trim())
+            .catch((err: unknown) => setError(errorMessage(err)))
+            .finally(() => setBusy(false));
+        }}
+      >
+        <label className="field">
+          Name
+          <input value={name} onChange={(e) => setName(e.target.value)} autoFocus required />
+        </label>
+        {error && (
+          <p className="error-text" role="alert">
+            {error}
+          </p>
+        )}
+        <div className="row-actions">
+          <button type="submit" className="btn btn-primary" disabled={busy || !name.trim()}>
+            Save
+          </button>
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}

@@ -16,6 +16,9 @@ function page(load: () => Promise<{ default: ComponentType }>) {
   );
 }
 
+// Links printed by the MLflow client use MLflow's hash routes (/#/experiments/1/runs/…): map them.
+if (window.location.hash.startsWith('#/')) window.history.replaceState(null, '', window.location.hash.slice(1));
+
 const router = createBrowserRouter([
   {
     path: '/',

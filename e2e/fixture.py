@@ -57,6 +57,9 @@ def main(out_path):
                 history += [mlflow.entities.Metric("accuracy", accuracy * (1 - 0.5 / (s + 1)), now + s, s) for s in range(50)]
                 client.log_batch(child.info.run_id, metrics=history)
                 mlflow.set_tag("team", "vision" if i % 2 == 0 else "nlp")
+                if i == 1:
+                    # The run the browser test promotes: a plain model, no signature.
+                    mlflow.sklearn.log_model(model, name="model")
                 if i == 0:
                     ids["model_run_id"] = child.info.run_id
                     dataset = mlflow.data.from_pandas(X.assign(target=y), name="iris", targets="target")

@@ -1,5 +1,6 @@
 import type { TrackingService } from './tracking/tracking-service.ts';
 import type { ArtifactService } from './artifacts/artifact-service.ts';
+import type { RegistryService } from './registry/registry-service.ts';
 
 /** What the server knows about itself, for the startup log, /version and server-info. */
 export interface ServerInfo {
@@ -17,5 +18,6 @@ export interface ServerInfo {
 export interface Services {
   tracking: TrackingService;
   artifacts: ArtifactService;
+  registry: RegistryService;
   info: ServerInfo;
 }

@@ -8,6 +8,8 @@ import { metricRoutes } from './metrics.routes.ts';
 import { loggedModelRoutes } from './logged-models.routes.ts';
 import { artifactRoutes } from './artifacts.routes.ts';
 import { serverRoutes } from './server.routes.ts';
+import { registryRoutes } from './registry.routes.ts';
+import { troveRegistryRoutes } from './trove-registry.routes.ts';
 import { troveUiRoutes } from './trove-ui.routes.ts';
 import { webRoutes } from './web.routes.ts';
 
@@ -68,6 +70,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         await runRoutes(api, services);
         await metricRoutes(api, services);
         await loggedModelRoutes(api, services);
+        await registryRoutes(api, services);
+        await troveRegistryRoutes(api, services);
         await api.register(async (artifactScope) => artifactRoutes(artifactScope, services));
       },
       { prefix },

@@ -49,6 +49,7 @@ async function startHarness(): Promise<Harness> {
   const services: Services = {
     artifacts: new ArtifactService(new LocalArtifactStore(root)),
     tracking: tracking as Services['tracking'],
+    registry: {} as Services['registry'],
     info: {
       version: '3.18.0',
       backendStore: 'none (artifact tests)',

@@ -1,11 +1,13 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001-initial.ts';
+import * as modelRegistry from './0002-model-registry.ts';
 
 /** The one migration list, for SQLite and PostgreSQL alike. Append; never edit a released entry. */
 export const migrationProvider: MigrationProvider = {
   async getMigrations(): Promise<Record<string, Migration>> {
     return {
       '0001-initial': initial,
+      '0002-model-registry': modelRegistry,
     };
   },
 };

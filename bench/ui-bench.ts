@@ -165,7 +165,11 @@ function median(values: number[]): number {
 
 async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'web', 'dist', 'index.html'))) throw new Error('Build the UI first: npm run build:web');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-ui-bench-'));
+  // BENCH_DATA_DIR keeps the seeded server data between runs (seeding takes minutes).
+  const keep = process.env.BENCH_DATA_DIR;
+  const dataDir = keep ? path.resolve(keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'trove-ui-bench-'));
+  fs.mkdirSync(dataDir, { recursive: true });
+  const seedFile = path.join(dataDir, 'seed.json');
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const server: ChildProcess = spawn(
@@ -183,7 +187,15 @@ async function main(): Promise<void> {
       }
     }
     const seed0 = performance.now();
-    const [many, long, compare] = [await seedManyRuns(), await seedLongSeries(), await seedCompare()];
+    type Seed = { many: string; long: { experimentId: string; runId: string }; compare: { experimentId: string; runIds: string[] } };
+    let seed: Seed;
+    if (fs.existsSync(seedFile)) {
+      seed = JSON.parse(fs.readFileSync(seedFile, 'utf8')) as Seed;
+    } else {
+      seed = { many: await seedManyRuns(), long: await seedLongSeries(), compare: await seedCompare() };
+      fs.writeFileSync(seedFile, JSON.stringify(seed));
+    }
+    const { many, long, compare } = seed;
     const seedSeconds = (performance.now() - seed0) / 1000;
     process.stderr.write(`seeded in ${seedSeconds.toFixed(0)} s\n`);
 
@@ -254,7 +266,7 @@ async function main(): Promise<void> {
     await context?.close();
     server.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    if (!keep) fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -442,7 +442,7 @@ export class SqlTrackingStore implements TrackingStore {
     const keyId = await this.lookupMetricKeyId(query.key);
     if (keyId === undefined) return empty;
     const column = query.xAxis === 'step' ? 'step' : 'timestamp';
-    // Both queries are range scans of the metrics key (run_id, key_id, step, timestamp).
+    // Every query below is a range scan of the metrics key (run_id, key_id, step, timestamp).
     let base = this.db
       .selectFrom('metrics')
       .where('run_id', '=', query.runPk)
@@ -451,18 +451,19 @@ export class SqlTrackingStore implements TrackingStore {
     if (query.start !== null) base = base.where(column, '>=', query.start);
     if (query.end !== null) base = base.where(column, '<=', query.end);
 
-    const extent = await base
-      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.min(column).as('lo'), eb.fn.max(column).as('hi')])
-      .executeTakeFirst();
-    const total = Number(extent?.n ?? 0);
-    if (!extent || total === 0 || extent.lo === null || extent.hi === null) return empty;
-
-    if (total <= query.maxBuckets * 2) {
-      const rows = await base.select([column, 'value']).orderBy('step').orderBy('timestamp').orderBy('value').execute();
+    // Short series first: reading up to 2 × maxBuckets + 1 points stops early and needs no scan of
+    // the whole history; only a longer series pays for the GROUP BY.
+    const rawLimit = query.maxBuckets * 2;
+    const ordered = column === 'step' ? base.orderBy('step').orderBy('timestamp') : base.orderBy('timestamp').orderBy('step');
+    const rows = await ordered.select([column, 'value']).orderBy('value').limit(rawLimit + 1).execute();
+    if (rows.length <= rawLimit) {
       const x = rows.map((r) => Number(r[column]));
       const values = rows.map((r) => Number(r.value));
-      return { totalPoints: total, bucketed: false, x, xEnd: x, min: values, max: values, count: rows.map(() => 1) };
+      return { totalPoints: rows.length, bucketed: false, x, xEnd: x, min: values, max: values, count: rows.map(() => 1) };
     }
+    // The x extent: on the step axis both ends are index seeks of the (run_id, key_id, step) key.
+    const extent = await base.select((eb) => [eb.fn.min(column).as('lo'), eb.fn.max(column).as('hi')]).executeTakeFirst();
+    if (!extent || extent.lo === null || extent.hi === null) return empty;
 
     // An explicit range fixes the bucket grid, so series of several runs drawn together line up.
     const lo = query.start ?? Number(extent.lo);
@@ -470,7 +471,7 @@ export class SqlTrackingStore implements TrackingStore {
     const width = Math.max(1, Math.ceil((hi - lo + 1) / query.maxBuckets));
     // Integer bucket number; the CAST keeps it integral whichever way the driver binds the numbers.
     const bucket = sql<number>`cast((${sql.ref(column)} - ${lo}) / ${width} as bigint)`;
-    const rows = await base
+    const buckets = await base
       .select((eb) => [
         bucket.as('bucket'),
         eb.fn.min(column).as('x0'),
@@ -483,14 +484,15 @@ export class SqlTrackingStore implements TrackingStore {
       .groupBy(sql`bucket`)
       .orderBy(sql`bucket`)
       .execute();
+    const count = buckets.map((r) => Number(r.n));
     return {
-      totalPoints: total,
+      totalPoints: count.reduce((sum, n) => sum + n, 0),
       bucketed: true,
-      x: rows.map((r) => Number(r.x0)),
-      xEnd: rows.map((r) => Number(r.x1)),
-      min: rows.map((r) => Number(r.vmin)),
-      max: rows.map((r) => Number(r.vmax)),
-      count: rows.map((r) => Number(r.n)),
+      x: buckets.map((r) => Number(r.x0)),
+      xEnd: buckets.map((r) => Number(r.x1)),
+      min: buckets.map((r) => Number(r.vmin)),
+      max: buckets.map((r) => Number(r.vmax)),
+      count,
     };
   }
 

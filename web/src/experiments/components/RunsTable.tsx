@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
 import { Link } from 'react-router';
 import { StatusBadge } from '../../common/components/ui.tsx';
 import { cellText, columnGroup, columnLabel, columnWidth, type SortState } from '../utils/columns.ts';
@@ -28,7 +28,7 @@ export function RunsTable({ experimentId, rows, columns, sort, onSort, selected,
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [viewport, setViewport] = useState(600);
-  const now = Date.now();
+  const [now] = useState(() => Date.now());
 
   useEffect(() => {
     const el = scroller.current;
@@ -80,66 +80,93 @@ export function RunsTable({ experimentId, rows, columns, sort, onSort, selected,
           })}
         </div>
         <div className="runs-body" style={{ height: rows.length * ROW_HEIGHT }} role="rowgroup">
-          {rows.slice(first, last).map((tree, i) => {
-            const index = first + i;
-            const { row } = tree;
-            const isSelected = selected.has(row.runId);
-            return (
-              <div
-                key={row.runId}
-                role="row"
-                aria-rowindex={index + 2}
-                aria-selected={isSelected}
-                className={`runs-row${isSelected ? ' selected' : ''}${row.lifecycle === 'deleted' ? ' deleted' : ''}`}
-                style={{ transform: `translateY(${index * ROW_HEIGHT}px)`, gridTemplateColumns: template }}
-              >
-                <div role="cell" className="cell cell-check">
-                  <input type="checkbox" aria-label={`Select ${row.name}`} checked={isSelected} onChange={(e) => onSelect(row.runId, e.target.checked)} />
-                </div>
-                {columns.map((id) => {
-                  if (id === 'name') {
-                    return (
-                      <div key={id} role="cell" className="cell cell-name" style={{ paddingLeft: 6 + tree.depth * 18 }}>
-                        {tree.childCount > 0 ? (
-                          <button
-                            type="button"
-                            className="tree-toggle"
-                            aria-expanded={expanded.has(row.runId)}
-                            aria-label={`${expanded.has(row.runId) ? 'Collapse' : 'Expand'} ${tree.childCount} child runs of ${row.name}`}
-                            onClick={() => onToggleExpand(row.runId)}
-                          >
-                            {expanded.has(row.runId) ? '▾' : '▸'}
-                          </button>
-                        ) : (
-                          <span className="tree-spacer" />
-                        )}
-                        <Link to={`/experiments/${experimentId}/runs/${row.runId}`} title={row.name}>
-                          {row.name}
-                        </Link>
-                        {tree.childCount > 0 && <span className="muted small"> ({tree.childCount})</span>}
-                      </div>
-                    );
-                  }
-                  if (id === 'status') {
-                    return (
-                      <div key={id} role="cell" className="cell">
-                        <StatusBadge status={row.status} />
-                      </div>
-                    );
-                  }
-                  const text = cellText(row, id, now);
-                  const numeric = columnGroup(id) === 'metrics' || id === 'duration';
-                  return (
-                    <div key={id} role="cell" className={numeric ? 'cell num' : 'cell'} title={text}>
-                      {text}
-                    </div>
-                  );
-                })}
-              </div>
-            );
-          })}
+          {rows.slice(first, last).map((tree, i) => (
+            <RunRowView
+              key={tree.row.runId}
+              experimentId={experimentId}
+              tree={tree}
+              index={first + i}
+              columns={columns}
+              template={template}
+              now={now}
+              isSelected={selected.has(tree.row.runId)}
+              isExpanded={expanded.has(tree.row.runId)}
+              onSelect={onSelect}
+              onToggleExpand={onToggleExpand}
+            />
+          ))}
         </div>
       </div>
     </div>
   );
 }
+
+interface RunRowViewProps {
+  experimentId: string;
+  tree: TreeRow;
+  index: number;
+  columns: string[];
+  template: string;
+  now: number;
+  isSelected: boolean;
+  isExpanded: boolean;
+  onSelect: (runId: string, selected: boolean) => void;
+  onToggleExpand: (runId: string) => void;
+}
+
+/** One row; memoised so scrolling only renders the rows that come into view. */
+const RunRowView = memo(function RunRowView({ experimentId, tree, index, columns, template, now, isSelected, isExpanded, onSelect, onToggleExpand }: RunRowViewProps) {
+  const { row } = tree;
+  return (
+    <div
+      role="row"
+      aria-rowindex={index + 2}
+      aria-selected={isSelected}
+      className={`runs-row${isSelected ? ' selected' : ''}${row.lifecycle === 'deleted' ? ' deleted' : ''}`}
+      style={{ transform: `translateY(${index * ROW_HEIGHT}px)`, gridTemplateColumns: template }}
+    >
+      <div role="cell" className="cell cell-check">
+        <input type="checkbox" aria-label={`Select ${row.name}`} checked={isSelected} onChange={(e) => onSelect(row.runId, e.target.checked)} />
+      </div>
+      {columns.map((id) => {
+        if (id === 'name') {
+          return (
+            <div key={id} role="cell" className="cell cell-name" style={{ paddingLeft: 6 + tree.depth * 18 }}>
+              {tree.childCount > 0 ? (
+                <button
+                  type="button"
+                  className="tree-toggle"
+                  aria-expanded={isExpanded}
+                  aria-label={`${isExpanded ? 'Collapse' : 'Expand'} ${tree.childCount} child runs of ${row.name}`}
+                  onClick={() => onToggleExpand(row.runId)}
+                >
+                  {isExpanded ? '▾' : '▸'}
+                </button>
+              ) : (
+                <span className="tree-spacer" />
+              )}
+              <Link to={`/experiments/${experimentId}/runs/${row.runId}`} title={row.name}>
+                {row.name}
+              </Link>
+              {tree.childCount > 0 && <span className="muted small"> ({tree.childCount})</span>}
+            </div>
+          );
+        }
+        if (id === 'status') {
+          return (
+            <div key={id} role="cell" className="cell">
+              <StatusBadge status={row.status} />
+            </div>
+          );
+        }
+        const text = cellText(row, id, now);
+        const numeric = columnGroup(id) === 'metrics' || id === 'duration';
+        return (
+          <div key={id} role="cell" className={numeric ? 'cell num' : 'cell'} title={text}>
+            {text}
+          </div>
+        );
+      })}
+    </div>
+  );
+});

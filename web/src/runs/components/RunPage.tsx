@@ -311,7 +311,7 @@ function MetricsTab({ run, settings, setSettings }: { run: Run; settings: ChartS
       <div className="chart-grid">
         {shown.map((key) => (
           <div key={key} id={`metric-${encodeURIComponent(key)}`}>
-            <MetricChart metricKey={key} runs={runs} settings={settings} pollMs={live ? LIVE_POLL_MS : undefined} />
+            <MetricChart metricKey={key} runs={runs} settings={settings} pollMs={live ? (shown.length > 12 ? 3 * LIVE_POLL_MS : LIVE_POLL_MS) : undefined} />
           </div>
         ))}
       </div>

@@ -9,6 +9,12 @@ Environment:
                        behaviour every test here was validated against).
   COMPAT_MLFLOW_MAJOR  ``3`` or ``2``; must match the installed client (set by
                        scripts/test-compat.sh). Defaults to the installed client's major version.
+  COMPAT_BACKEND_STORE_URI      the started trove server's --backend-store-uri instead of a fresh
+                                SQLite file (e.g. postgresql://user:pass@127.0.0.1:54329/db).
+  COMPAT_ARTIFACTS_DESTINATION  its --artifacts-destination instead of a temp folder (e.g.
+                                s3://bucket/prefix; the server reads MLFLOW_S3_ENDPOINT_URL and
+                                AWS_* from this environment). Tests that look at files on disk skip.
+  COMPAT_TROVE_WORKERS          run the trove server with --workers N (several processes).
 """
 
 from __future__ import annotations
@@ -88,9 +94,11 @@ def _server_command(kind: str, port: int, data_dir: Path, artifacts_dir: Path) -
             "--port",
             str(port),
             "--backend-store-uri",
-            f"sqlite:///{data_dir / 'trove.db'}",
+            os.environ.get("COMPAT_BACKEND_STORE_URI") or f"sqlite:///{data_dir / 'trove.db'}",
             "--artifacts-destination",
-            str(artifacts_dir),
+            os.environ.get("COMPAT_ARTIFACTS_DESTINATION") or str(artifacts_dir),
+            "--workers",
+            os.environ.get("COMPAT_TROVE_WORKERS") or "1",
         ]
     # The upstream reference server, from the same venv as the client under test.
     return [
@@ -153,7 +161,9 @@ def server(tmp_path_factory) -> Server:
             stderr=err,
             start_new_session=True,  # own process group, so _stop reaches its workers too
         )
-    srv = Server(SERVER_KIND, url, data_dir, artifacts_dir, process, stdout_path, stderr_path)
+    # Artifacts in object storage have no folder the on-disk checks could look at.
+    local_artifacts = None if os.environ.get("COMPAT_ARTIFACTS_DESTINATION") else artifacts_dir
+    srv = Server(SERVER_KIND, url, data_dir, local_artifacts, process, stdout_path, stderr_path)
 
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     last_error = "no attempt"

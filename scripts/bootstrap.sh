@@ -12,7 +12,9 @@ as_root() {
 }
 
 # Debian packages the test tiers use. Installed only when missing, so reruns cost nothing.
-apt_packages=(python3-venv build-essential)
+# PostgreSQL, and OpenStack Swift (with its S3 API) + memcached, back the store and artifact
+# contract tiers; scripts/start-postgres.sh and scripts/start-swift.sh run them as throwaway services.
+apt_packages=(python3-venv build-essential postgresql swift swift-proxy swift-account swift-container swift-object memcached curl)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

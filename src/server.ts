@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './http/app.ts';
 import { TrackingService } from './domain/tracking/tracking-service.ts';
@@ -9,7 +8,7 @@ import type { Services } from './domain/services.ts';
 import { openDatabase, type OpenedDatabase } from './store/sql/database.ts';
 import { SqlTrackingStore } from './store/sql/sql-tracking-store.ts';
 import { SqlRegistryStore } from './store/sql/sql-registry-store.ts';
-import { LocalArtifactStore } from './store/artifacts/local-artifact-store.ts';
+import { openArtifactStore } from './store/artifacts/open-artifact-store.ts';
 import { MLFLOW_COMPAT_VERSION } from './version.ts';
 
 export interface ServerConfig {
@@ -19,6 +18,12 @@ export interface ServerConfig {
   logger?: boolean | object;
   /** Where registry events go (webhook outbox, event stream); none by default. */
   registryEvents?: RegistryEventSink;
+  /** Run the schema migrations on start (default true); `--workers` migrates once in the primary. */
+  migrate?: boolean;
+  /** PostgreSQL connections this process may hold (default 10). */
+  databasePoolSize?: number;
+  /** Where S3 settings (MLFLOW_S3_ENDPOINT_URL, AWS_*) are read from; process.env by default. */
+  artifactStoreEnv?: NodeJS.ProcessEnv;
 }
 
 export interface RunningServices {
@@ -33,11 +38,14 @@ export interface RunningServices {
  * and by the API tests, so both run exactly the same composition.
  */
 export async function createServer(config: ServerConfig): Promise<RunningServices> {
-  const database = await openDatabase(config.backendStoreUri);
-  const artifactRoot = path.resolve(config.artifactsDestination);
+  const database = await openDatabase(config.backendStoreUri, {
+    ...(config.migrate !== undefined ? { migrate: config.migrate } : {}),
+    ...(config.databasePoolSize !== undefined ? { poolSize: config.databasePoolSize } : {}),
+  });
+  const artifactStore = openArtifactStore(config.artifactsDestination, config.artifactStoreEnv);
   const tracking = new TrackingService(new SqlTrackingStore(database.db), config.defaultArtifactRoot);
   await tracking.initialize();
-  const artifacts = new ArtifactService(new LocalArtifactStore(artifactRoot));
+  const artifacts = new ArtifactService(artifactStore.store);
   const registry = new RegistryService(new SqlRegistryStore(database.db), tracking, artifacts, { events: config.registryEvents });
   const services: Services = {
     tracking,
@@ -46,7 +54,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     info: {
       version: MLFLOW_COMPAT_VERSION,
       backendStore: database.description,
-      artifactsDestination: artifactRoot,
+      artifactsDestination: artifactStore.description,
       defaultArtifactRoot: config.defaultArtifactRoot,
       storeType: 'SqlStore',
     },
@@ -59,6 +67,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     async close() {
       await app.close();
       await database.close();
+      artifactStore.close();
     },
   };
 }

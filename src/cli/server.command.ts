@@ -1,11 +1,20 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createServer } from '../server.ts';
+import { openDatabase } from '../store/sql/database.ts';
+import { openArtifactStore } from '../store/artifacts/open-artifact-store.ts';
 import { TROVE_VERSION } from '../version.ts';
+import { isClusterWorker, runClusterPrimary } from './cluster.ts';
 
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('must be a port number (0-65535).');
   return port;
+}
+
+function parseWorkers(value: string): number {
+  const workers = Number(value);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new InvalidArgumentError('must be a whole number from 1 to 64.');
+  return workers;
 }
 
 function isLoopback(host: string): boolean {
@@ -19,10 +28,19 @@ export function serverCommand(program: Command): void {
     .description('Run the tracking server (MLflow REST API, artifact proxy).')
     .option('-h, --host <host>', 'address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on', parsePort, 5000)
-    .option('--backend-store-uri <uri>', 'database for experiments, runs and models (sqlite:///<path>)', 'sqlite:///./trove-data/trove.db')
-    .option('--artifacts-destination <path>', 'where the artifact proxy stores files', './trove-data/artifacts')
+    .option(
+      '--backend-store-uri <uri>',
+      'database for experiments, runs and models (sqlite:///<path> or postgresql://<user>:<password>@<host>:<port>/<db>)',
+      'sqlite:///./trove-data/trove.db',
+    )
+    .option(
+      '--artifacts-destination <path>',
+      'where the artifact proxy stores files: a folder, or s3://<bucket>/<prefix> (S3 settings from MLFLOW_S3_ENDPOINT_URL, AWS_*)',
+      './trove-data/artifacts',
+    )
     .option('--default-artifact-root <uri>', 'artifact location root given to new experiments', 'mlflow-artifacts:/')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
+    .option('--workers <n>', 'server processes sharing the port (PostgreSQL is the better backend for more than 1)', parseWorkers, 1)
     .helpOption('--help', 'display help for command')
     .addHelpText(
       'after',
@@ -35,37 +53,71 @@ export function serverCommand(program: Command): void {
       artifactsDestination: string;
       defaultArtifactRoot: string;
       logLevel: string;
+      workers: number;
     }) => {
+      const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+      const banner = (port: number, database: string, artifactRoot: string): void => {
+        process.stdout.write(
+          [
+            `Trove ${TROVE_VERSION} is running`,
+            `  URL:                   http://${shownHost}:${port}`,
+            `  Database:              ${database}`,
+            `  Artifact root:         ${artifactRoot}`,
+            `  Default artifact root: ${options.defaultArtifactRoot}`,
+            ...(options.workers > 1 ? [`  Worker processes:      ${options.workers}`] : []),
+            `  Client setup:          export MLFLOW_TRACKING_URI=http://${shownHost}:${port}`,
+            '',
+          ].join('\n'),
+        );
+      };
+      const openWarning = `Listening on ${options.host} without authentication: anyone who can reach this address can read and change all data.`;
+
+      if (options.workers > 1 && !isClusterWorker()) {
+        // The primary migrates once, then forks workers that share the port; it serves nothing itself.
+        let databaseDescription = '';
+        await runClusterPrimary({
+          workers: options.workers,
+          logLevel: options.logLevel,
+          prepare: async () => {
+            const database = await openDatabase(options.backendStoreUri);
+            databaseDescription = database.description;
+            await database.close();
+          },
+          onListening: (address) => {
+            const artifactStore = openArtifactStore(options.artifactsDestination);
+            banner(address.port, databaseDescription, artifactStore.description);
+            artifactStore.close();
+            if (!isLoopback(options.host)) process.stderr.write(`WARNING: ${openWarning}\n`);
+          },
+        });
+        return;
+      }
+
+      const worker = isClusterWorker();
       const server = await createServer({
         backendStoreUri: options.backendStoreUri,
         artifactsDestination: options.artifactsDestination,
         defaultArtifactRoot: options.defaultArtifactRoot,
         logger: { level: options.logLevel },
+        migrate: !worker,
       });
       const { app, services } = server;
       await app.listen({ host: options.host, port: options.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : options.port;
-      const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
       app.log.info(
         { url: `http://${shownHost}:${port}`, database: services.info.backendStore, artifactRoot: services.info.artifactsDestination },
         `Trove ${TROVE_VERSION} listening on http://${shownHost}:${port}`,
       );
-      process.stdout.write(
-        [
-          `Trove ${TROVE_VERSION} is running`,
-          `  URL:                   http://${shownHost}:${port}`,
-          `  Database:              ${services.info.backendStore}`,
-          `  Artifact root:         ${services.info.artifactsDestination}`,
-          `  Default artifact root: ${services.info.defaultArtifactRoot}`,
-          `  Client setup:          export MLFLOW_TRACKING_URI=http://${shownHost}:${port}`,
-          '',
-        ].join('\n'),
-      );
-      if (!isLoopback(options.host)) {
-        app.log.warn(`Listening on ${options.host} without authentication: anyone who can reach this address can read and change all data.`);
+      if (!worker) {
+        banner(port, services.info.backendStore, services.info.artifactsDestination);
+        if (!isLoopback(options.host)) app.log.warn(openWarning);
       }
+      let closing = false;
       const shutdown = async (signal: string) => {
+        // Ctrl-C reaches a worker both directly and as the primary's SIGTERM: close only once.
+        if (closing) return;
+        closing = true;
         app.log.info(`${signal} received, shutting down`);
         await server.close();
         process.exit(0);

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { MlflowError } from '../domain/errors.ts';
+import { isTransientStoreError } from '../store/store-errors.ts';
 
 /**
  * The one place that turns a thrown error into a response. MlflowErrors keep their code and
@@ -9,6 +10,11 @@ import { MlflowError } from '../domain/errors.ts';
  */
 export function toMlflowError(error: unknown): MlflowError {
   if (error instanceof MlflowError) return error;
+  // A database outage (restart, dropped connection, deadlock victim) fails only the requests it
+  // hits, with the status the MLflow client retries on; the pool reconnects by itself.
+  if (isTransientStoreError(error)) {
+    return new MlflowError('TEMPORARILY_UNAVAILABLE', 'The database is temporarily unavailable; retry the request.', { cause: error });
+  }
   const fastifyError = error as Partial<FastifyError>;
   const code = fastifyError.code ?? '';
   const statusCode = fastifyError.statusCode ?? 500;

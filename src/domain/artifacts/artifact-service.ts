@@ -299,5 +299,14 @@ function toMlflowError(error: unknown): MlflowError {
       return new MlflowError('INVALID_PARAMETER_VALUE', error.message, { cause: error });
     case 'io':
       return new MlflowError('INTERNAL_ERROR', 'The artifact storage failed.', { cause: error });
+    case 'unavailable':
+      return new MlflowError('TEMPORARILY_UNAVAILABLE', 'The artifact storage is temporarily unavailable; retry later.', {
+        cause: error,
+      });
+    case 'access-denied':
+      // The client can do nothing about it; the message says where to look without any detail.
+      return new MlflowError('INTERNAL_ERROR', "The artifact storage refused the server's credentials; see the server log.", {
+        cause: error,
+      });
   }
 }

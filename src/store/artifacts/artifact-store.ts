@@ -61,7 +61,15 @@ export type ArtifactStoreErrorKind =
   /** The body stream failed, was aborted, or did not have the announced size. Nothing was written. */
   | 'incomplete-body'
   /** The storage itself failed (permissions, disk full, I/O error). */
-  | 'io';
+  | 'io'
+  /**
+   * The storage service is briefly out of reach or overloaded (throttling, 5xx, a network
+   * failure): the same request may succeed later. → TEMPORARILY_UNAVAILABLE (503, which the MLflow
+   * client retries)
+   */
+  | 'unavailable'
+  /** The storage service refused the server's own credentials: a server misconfiguration. */
+  | 'access-denied';
 
 /** The only error an ArtifactStore raises. `cause` keeps the driver error for the logs. */
 export class ArtifactStoreError extends Error {

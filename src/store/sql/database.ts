@@ -1,15 +1,41 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type LogEvent,
+  type SqliteDialectConfig,
+} from 'kysely';
 import type { Database } from './schema.ts';
 import { migrationProvider } from './migrations/index.ts';
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
+  /** Which database this is; a few callers (query plans, tests) need to know. */
+  dialect: 'sqlite' | 'postgres';
   /** A description safe to print: never includes a password. */
   description: string;
   close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /**
+   * Bring the schema up to date (default true). `trove server --workers N` migrates once in the
+   * primary process and opens the database in the workers with `migrate: false`.
+   */
+  migrate?: boolean;
+  /** Most connections one process keeps to PostgreSQL (default 10). Ignored for SQLite. */
+  poolSize?: number;
+  /** Sees every statement the store runs, with its parameters (the query-plan report uses it). */
+  onQuery?: (query: CompiledQuery) => void;
 }
 
 /**
@@ -18,38 +44,182 @@ export interface OpenedDatabase {
  */
 export function parseSqliteUri(uri: string): string {
   const match = /^sqlite:\/\/\/(.*)$/.exec(uri);
-  if (!match) throw new Error(`Unsupported backend store URI '${uri}'. Expected sqlite:///<path>.`);
+  if (!match) throw new Error(`Unsupported backend store URI '${describeBackendStoreUri(uri)}'. Expected sqlite:///<path>.`);
   const file = match[1] ?? '';
   if (file === '' || file === ':memory:') return ':memory:';
   return file;
 }
 
+/** MLflow's PostgreSQL forms: `postgresql://`, `postgres://` and SQLAlchemy's `postgresql+<driver>://`. */
+const POSTGRES_SCHEME = /^postgres(?:ql)?(?:\+[a-z0-9_]+)?:\/\//i;
+
+export function isPostgresUri(uri: string): boolean {
+  return POSTGRES_SCHEME.test(uri);
+}
+
 /**
- * Opens the backend store and brings its schema up to date. SQLite runs in WAL mode with a busy
- * timeout, so readers never block the writer and a second process (an admin command) waits
- * instead of failing with "database is locked". synchronous=FULL makes every acknowledged commit
- * survive a power loss, not only a process crash.
+ * The connection string node-postgres understands: SQLAlchemy's `+psycopg2` (or any `+driver`)
+ * suffix is dropped, everything else (user, password, host, port, database, `?sslmode=`) is kept.
  */
-export async function openDatabase(uri: string): Promise<OpenedDatabase> {
-  if (!uri.startsWith('sqlite:')) {
-    throw new Error(`Unsupported backend store URI '${uri}'. This version supports sqlite:///<path>.`);
+export function toPgConnectionString(uri: string): string {
+  if (!isPostgresUri(uri)) throw new Error(`Not a PostgreSQL URI: '${describeBackendStoreUri(uri)}'.`);
+  return uri.replace(POSTGRES_SCHEME, 'postgresql://');
+}
+
+/**
+ * A backend store URI with its secrets masked, for logs, the startup banner and error messages:
+ * the password in the authority part and any `password=` query parameter become `***`.
+ */
+export function describeBackendStoreUri(uri: string): string {
+  return uri
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, '$1:***@')
+    .replace(/([?&]password=)[^&#]*/gi, '$1***');
+}
+
+/**
+ * Opens the backend store (SQLite or PostgreSQL, chosen by the URI's scheme) and, unless told
+ * otherwise, brings its schema up to date with the one migration list both databases share.
+ */
+export async function openDatabase(uri: string, options: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
+  let opened: OpenedDatabase;
+  if (uri.startsWith('sqlite:')) opened = openSqlite(uri, options.onQuery);
+  else if (isPostgresUri(uri)) opened = openPostgres(uri, options.poolSize ?? 10, options.onQuery);
+  else {
+    throw new Error(
+      `Unsupported backend store URI '${describeBackendStoreUri(uri)}'. ` +
+        'Expected sqlite:///<path> or postgresql://<user>:<password>@<host>:<port>/<database>.',
+    );
   }
+  if (options.migrate ?? true) {
+    try {
+      await migrate(opened.db);
+    } catch (error) {
+      await opened.close().catch(() => undefined);
+      throw error;
+    }
+  }
+  return opened;
+}
+
+/**
+ * SQLite runs in WAL mode with a busy timeout, so readers never block the writer and a second
+ * process (another `--workers` process, an admin command) waits instead of failing with
+ * "database is locked". synchronous=FULL makes every acknowledged commit survive a power loss,
+ * not only a process crash.
+ */
+function openSqlite(uri: string, onQuery?: (query: CompiledQuery) => void): OpenedDatabase {
   const file = parseSqliteUri(uri);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('busy_timeout = 10000');
+  sqlite.pragma('busy_timeout = 30000');
   sqlite.pragma('foreign_keys = ON');
   // MLflow's LIKE is case-sensitive (ILIKE is the case-insensitive one); SQLite's is not by default.
   sqlite.pragma('case_sensitive_like = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  await migrate(db);
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }), ...queryLog(onQuery) });
   return {
     db,
+    dialect: 'sqlite',
     description: file === ':memory:' ? 'sqlite (in memory)' : `sqlite ${path.resolve(file)}`,
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Kysely's SQLite driver starts transactions with a plain (deferred) BEGIN. A deferred
+ * transaction that reads and then writes cannot wait for another process's write lock: SQLite
+ * fails it at once with SQLITE_BUSY ("database is locked"), busy timeout or not, because waiting
+ * could deadlock. BEGIN IMMEDIATE takes the write lock up front, where the busy timeout applies,
+ * so several server processes on one file queue up instead of failing. Within one process the
+ * driver's single connection already serialises everything, so nothing changes there.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  private readonly driverConfig: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.driverConfig = config;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.driverConfig);
+  }
+}
+
+/** PostgreSQL type ids (pg_type.oid) whose default text parsing we replace. */
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/**
+ * node-postgres returns int8 (bigint columns, count(*)) and numeric as strings, because they may
+ * exceed 2^53. Every int8 in this schema is a millisecond timestamp, a step, an id or a count, all
+ * far below that, so they become numbers, exactly what SQLite returns. A value that would lose
+ * precision stays a string rather than being silently rounded here.
+ */
+function parseInt8(text: string): number | string {
+  const value = Number(text);
+  return Number.isSafeInteger(value) ? value : text;
+}
+
+function parseNumeric(text: string): number | string {
+  const value = Number(text);
+  // Exact integers must stay exact; fractions are doubles anyway, as on SQLite.
+  if (Number.isInteger(value)) return Number.isSafeInteger(value) ? value : text;
+  return Number.isFinite(value) ? value : text;
+}
+
+/** Per-pool type parsers, so the process-wide pg.types defaults stay untouched. */
+const pgTypeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (format !== 'binary' && oid === INT8_OID) return parseInt8;
+    if (format !== 'binary' && oid === NUMERIC_OID) return parseNumeric;
+    return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+  },
+};
+
+/**
+ * PostgreSQL through a pg connection pool. The pool reconnects on its own: a connection that
+ * breaks (server restart, network drop, pg_terminate_backend) fails the queries running on it,
+ * which the error handler answers with a retryable 503, and is discarded; the next query opens a
+ * fresh one. Nothing here keeps state a second server process would need to see.
+ */
+function openPostgres(uri: string, poolSize: number, onQuery?: (query: CompiledQuery) => void): OpenedDatabase {
+  const pool = new pg.Pool({
+    connectionString: toPgConnectionString(uri),
+    max: poolSize,
+    idleTimeoutMillis: 30_000,
+    // While the database is unreachable, requests fail after this instead of queueing forever.
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+    application_name: 'trove',
+    types: pgTypeParsers,
+  });
+  // A connection that dies while idle in the pool (or between queries while checked out) emits
+  // 'error'. Unhandled, that event would crash the process; the pool already drops such a
+  // connection, and the next query reports any lasting outage, so there is nothing else to do.
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...queryLog(onQuery) });
+  return {
+    db,
+    dialect: 'postgres',
+    description: describeBackendStoreUri(uri.replace(POSTGRES_SCHEME, 'postgresql://')),
+    close: () => db.destroy(),
+  };
+}
+
+function queryLog(onQuery: ((query: CompiledQuery) => void) | undefined): { log?: (event: LogEvent) => void } {
+  if (onQuery === undefined) return {};
+  return { log: (event) => onQuery(event.query) };
 }
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

@@ -362,21 +362,33 @@ export class SqlTrackingStore implements TrackingStore {
         .where('key_id', 'in', [...candidates.keys()])
         .execute();
       const storedByKey = new Map(stored.map((s) => [Number(s.key_id), s]));
-      const updates = [...candidates.values()].filter((c) => {
-        const existing = storedByKey.get(c.key_id);
-        return !existing || isNewerPoint(c, { step: Number(existing.step), timestamp: Number(existing.timestamp), value: existing.value, is_nan: existing.is_nan });
-      });
+      const updates = [...candidates.values()]
+        .filter((c) => {
+          const existing = storedByKey.get(c.key_id);
+          return !existing || isNewerPoint(c, { step: Number(existing.step), timestamp: Number(existing.timestamp), value: existing.value, is_nan: existing.is_nan });
+        })
+        // One lock order for every writer, so two concurrent batches on PostgreSQL cannot deadlock.
+        .sort((a, b) => a.key_id - b.key_id);
       for (const part of chunk(updates, INSERT_CHUNK)) {
         await self.db
           .insertInto('latest_metrics')
           .values(part.map((u) => ({ run_id: runPk, key_id: u.key_id, step: u.step, timestamp: u.timestamp, value: u.value, is_nan: u.is_nan })))
           .onConflict((oc) =>
-            oc.columns(['run_id', 'key_id']).doUpdateSet((eb) => ({
-              step: eb.ref('excluded.step'),
-              timestamp: eb.ref('excluded.timestamp'),
-              value: eb.ref('excluded.value'),
-              is_nan: eb.ref('excluded.is_nan'),
-            })),
+            oc
+              .columns(['run_id', 'key_id'])
+              .doUpdateSet((eb) => ({
+                step: eb.ref('excluded.step'),
+                timestamp: eb.ref('excluded.timestamp'),
+                value: eb.ref('excluded.value'),
+                is_nan: eb.ref('excluded.is_nan'),
+              }))
+              // The read above is only a filter. With several server processes on PostgreSQL another
+              // transaction may have stored a newer point since; the row lock taken here settles it
+              // with isNewerPoint's order (step, timestamp, then value with NaN lowest).
+              .where(
+                sql<boolean>`(excluded.step, excluded.timestamp, 1 - excluded.is_nan, excluded.value)
+                  > (latest_metrics.step, latest_metrics.timestamp, 1 - latest_metrics.is_nan, latest_metrics.value)`,
+              ),
           )
           .execute();
       }
@@ -676,6 +688,8 @@ export class SqlTrackingStore implements TrackingStore {
       else missing.push(key);
     }
     if (missing.length === 0) return result;
+    // Sorted, so concurrent transactions creating the same new keys lock them in the same order.
+    missing.sort();
     for (const part of chunk(missing, IN_CHUNK)) {
       await this.db
         .insertInto('metric_keys')

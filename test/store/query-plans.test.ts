@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { collectQueryPlans, fullScans, type SeedSize } from '../support/query-plans.ts';
+import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../support/postgres.ts';
+
+/**
+ * Search, paging, run loading and metric queries can be served by indexes on both databases: no
+ * statement the store issues for them needs a full scan of runs, metrics, latest_metrics, params
+ * or run_tags. docs/query-plans.md shows the plans the planners pick on a 100,000-run database.
+ */
+
+const SMALL_SEED: SeedSize = { experiments: 2, runsPerExperiment: 1_500, runsWithHistory: 3, pointsPerHistory: 200 };
+
+function assertIndexPaths(dialect: 'sqlite' | 'postgres', scenarios: Awaited<ReturnType<typeof collectQueryPlans>>['scenarios']): void {
+  assert.ok(scenarios.length >= 8);
+  for (const { scenario, statements } of scenarios) {
+    assert.ok(statements.length > 0, `${scenario}: no statement captured`);
+    for (const statement of statements) {
+      const scans = fullScans(dialect, statement.plan);
+      assert.deepEqual(scans, [], `${scenario}: ${statement.sql}\n${statement.plan.join('\n')}`);
+    }
+  }
+}
+
+describe('query plans', () => {
+  test('every hot query has an index path on SQLite', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-plans-'));
+    try {
+      const { dialect, scenarios } = await collectQueryPlans(`sqlite:///${path.join(dir, 'plans.db')}`, SMALL_SEED, 'index-paths');
+      assertIndexPaths(dialect, scenarios);
+      const search = scenarios[0]?.statements.find((s) => s.sql.startsWith('select runs.id as id from runs'));
+      assert.match(search?.plan.join('\n') ?? '', /runs_experiment_start_idx/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('every hot query has an index path on PostgreSQL', { skip: testPostgresUri() === undefined ? POSTGRES_SKIP_MESSAGE : false }, async () => {
+    const database = await createTestDatabase(testPostgresUri() as string, 'trove_plans');
+    try {
+      const { dialect, scenarios } = await collectQueryPlans(database.uri, SMALL_SEED, 'index-paths');
+      assertIndexPaths(dialect, scenarios);
+      const search = scenarios[0]?.statements.find((s) => s.sql.startsWith('select runs.id as id from runs'));
+      assert.match(search?.plan.join('\n') ?? '', /runs_experiment_start_idx/);
+    } finally {
+      await database.drop();
+    }
+  });
+});

@@ -9,6 +9,11 @@ Environment:
                        behaviour every test here was validated against).
   COMPAT_MLFLOW_MAJOR  ``3`` or ``2``; must match the installed client (set by
                        scripts/test-compat.sh). Defaults to the installed client's major version.
+  COMPAT_SERVER_URL    use a server that is already running at this URL instead of starting one
+                       (e.g. under a debugger, or behind a logging proxy). Set COMPAT_SERVER to say
+                       which kind it is, and COMPAT_ARTIFACTS_DIR to its --artifacts-destination
+                       (the few tests that look at the files on disk skip without it).
+  COMPAT_STARTUP_TIMEOUT  seconds to wait for GET /health (default 30; 120 for upstream mlflow).
   COMPAT_BACKEND_STORE_URI      the started trove server's --backend-store-uri instead of a fresh
                                 SQLite file (e.g. postgresql://user:pass@127.0.0.1:54329/db).
   COMPAT_ARTIFACTS_DESTINATION  its --artifacts-destination instead of a temp folder (e.g.
@@ -36,16 +41,20 @@ import requests
 from _support import MLFLOW_MAJOR, REPO_ROOT, SERVER_KIND, unique_name
 from mlflow.tracking import MlflowClient
 
-STARTUP_TIMEOUT_S = 30.0
+# Trove must be up within 30 s. Upstream `mlflow server` needs 15-40 s on this 2-core machine just to
+# run its ~60 alembic migrations on a fresh SQLite file, so the reference server gets more time.
+STARTUP_TIMEOUT_S = float(
+    os.environ.get("COMPAT_STARTUP_TIMEOUT") or (30.0 if SERVER_KIND == "trove" else 120.0)
+)
 
 
 @dataclass
 class Server:
     kind: str
     url: str
-    data_dir: Path
-    artifacts_dir: Path
-    process: subprocess.Popen
+    data_dir: Path | None
+    artifacts_dir: Path | None
+    process: subprocess.Popen | None
     stdout_path: Path
     stderr_path: Path
 
@@ -119,9 +128,9 @@ def _server_command(kind: str, port: int, data_dir: Path, artifacts_dir: Path) -
     ]
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen | None) -> None:
     """Ends the server and anything it spawned (uvicorn/gunicorn workers): its own process group."""
-    if process.poll() is not None:
+    if process is None or process.poll() is not None:
         return
     try:
         os.killpg(process.pid, signal.SIGTERM)
@@ -137,8 +146,69 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
+def _wait_for_health(srv: Server, cmd: list[str] | None) -> None:
+    process = srv.process
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    last_error = "no attempt"
+    while True:
+        if process is not None and process.poll() is not None:
+            pytest.fail(
+                f"{srv.kind} server exited with code {process.returncode} before answering "
+                f"GET /health.\ncommand: {' '.join(cmd or [])}\n{srv.logs()}",
+                pytrace=False,
+            )
+        try:
+            r = requests.get(f"{srv.url}/health", timeout=2)
+            if r.status_code == 200:
+                return
+            last_error = f"HTTP {r.status_code}: {r.text[:200]}"
+        except requests.RequestException as e:
+            last_error = repr(e)
+        if time.monotonic() > deadline:
+            _stop(process)
+            pytest.fail(
+                f"{srv.kind} server did not answer GET /health with 200 within "
+                f"{STARTUP_TIMEOUT_S:.0f}s (last: {last_error}).\n"
+                f"command: {' '.join(cmd or ['(external server)'])}\n{srv.logs()}",
+                pytrace=False,
+            )
+        time.sleep(0.2)
+
+
+def _use_tracking_uri(url: str):
+    old_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = url
+    mlflow.set_tracking_uri(url)
+
+    def restore():
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        if old_uri is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = old_uri
+
+    return restore
+
+
 @pytest.fixture(scope="session", autouse=True)
 def server(tmp_path_factory) -> Server:
+    external = os.environ.get("COMPAT_SERVER_URL", "").rstrip("/")
+    if external:
+        artifacts = os.environ.get("COMPAT_ARTIFACTS_DIR")
+        base = tmp_path_factory.mktemp("external")
+        srv = Server(
+            SERVER_KIND, external, None, Path(artifacts) if artifacts else None, None,
+            base / "none.stdout", base / "none.stderr",
+        )
+        _wait_for_health(srv, None)
+        restore = _use_tracking_uri(external)
+        try:
+            yield srv
+        finally:
+            restore()
+        return
+
     base = tmp_path_factory.mktemp("server")
     data_dir = base / "data"
     artifacts_dir = base / "artifacts"
@@ -165,44 +235,12 @@ def server(tmp_path_factory) -> Server:
     local_artifacts = None if os.environ.get("COMPAT_ARTIFACTS_DESTINATION") else artifacts_dir
     srv = Server(SERVER_KIND, url, data_dir, local_artifacts, process, stdout_path, stderr_path)
 
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    last_error = "no attempt"
-    while True:
-        if process.poll() is not None:
-            pytest.fail(
-                f"{SERVER_KIND} server exited with code {process.returncode} before answering "
-                f"GET /health.\ncommand: {' '.join(cmd)}\n{srv.logs()}",
-                pytrace=False,
-            )
-        try:
-            r = requests.get(f"{url}/health", timeout=2)
-            if r.status_code == 200:
-                break
-            last_error = f"HTTP {r.status_code}: {r.text[:200]}"
-        except requests.RequestException as e:
-            last_error = repr(e)
-        if time.monotonic() > deadline:
-            _stop(process)
-            pytest.fail(
-                f"{SERVER_KIND} server did not answer GET /health with 200 within "
-                f"{STARTUP_TIMEOUT_S:.0f}s (last: {last_error}).\ncommand: {' '.join(cmd)}\n"
-                f"{srv.logs()}",
-                pytrace=False,
-            )
-        time.sleep(0.2)
-
-    old_uri = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = url
-    mlflow.set_tracking_uri(url)
+    _wait_for_health(srv, cmd)
+    restore = _use_tracking_uri(url)
     try:
         yield srv
     finally:
-        while mlflow.active_run() is not None:
-            mlflow.end_run()
-        if old_uri is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = old_uri
+        restore()
         _stop(process)
 
 

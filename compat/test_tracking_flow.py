@@ -53,7 +53,10 @@ def churn(server, tmp_path_factory):
         mlflow.log_metrics({"precision": precision, "recall": recall, "accuracy": accuracy})
         mlflow.log_artifact(str(png))
         mlflow.log_artifacts(str(encoders), "encoders")
-        model_info = mlflow.sklearn.log_model(model, input_example=X[:5], **log_model_kwargs("model"))
+        # Exactly the user's call (requirements inferred), only the name argument differs on 2.x.
+        model_info = mlflow.sklearn.log_model(
+            model, input_example=X[:5], **log_model_kwargs("model", infer_requirements=True)
+        )
         last_model = mlflow.last_logged_model() if MLFLOW_MAJOR >= 3 else None
 
     return SimpleNamespace(

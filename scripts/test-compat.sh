@@ -12,7 +12,7 @@
 #   COMPAT_PYTHON=python3                    interpreter used to create the venvs
 #
 # The venvs live in .venvs/mlflow3 and .venvs/mlflow2 (gitignored). Each is rebuilt only when
-# its requirements file changes (a stamp file holds the file's sha256).
+# its requirements file or the interpreter changes (a stamp file holds their sha256).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,7 +33,7 @@ ensure_venv() {
   local venv="$VENVS/mlflow${major}"
   local stamp="$venv/.requirements.sha256"
   local want
-  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  want="$({ cat "$req"; "$PYTHON" --version; } | sha256sum | cut -d' ' -f1)"
   if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     log "venv mlflow${major} is up to date"
     return 0

@@ -9,6 +9,13 @@ import { openDatabase, type OpenedDatabase } from './store/sql/database.ts';
 import { SqlTrackingStore } from './store/sql/sql-tracking-store.ts';
 import { SqlRegistryStore } from './store/sql/sql-registry-store.ts';
 import { openArtifactStore } from './store/artifacts/open-artifact-store.ts';
+import { SqlEventsStore } from './store/sql/sql-events-store.ts';
+import { EventBus } from './domain/events/event-bus.ts';
+import { composeSinks, OutboxEventSink } from './domain/events/outbox-sink.ts';
+import { RegistryEventStream, type EventStreamOptions } from './domain/events/event-stream.ts';
+import { WebhookService } from './domain/webhooks/webhook-service.ts';
+import { WebhookDispatcher, type DispatcherOptions } from './domain/webhooks/webhook-dispatcher.ts';
+import type { EventRoutesOptions } from './http/events.routes.ts';
 import { MLFLOW_COMPAT_VERSION } from './version.ts';
 
 export interface ServerConfig {
@@ -24,12 +31,27 @@ export interface ServerConfig {
   databasePoolSize?: number;
   /** Where S3 settings (MLFLOW_S3_ENDPOINT_URL, AWS_*) are read from; process.env by default. */
   artifactStoreEnv?: NodeJS.ProcessEnv;
+  /** Webhooks and the registry event stream; the defaults suit production, tests shorten them. */
+  webhooks?: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** Refuse webhook URLs that are not https, as upstream MLflow does by default. */
+  requireHttps?: boolean;
+  /** Delivery settings, or false to run no dispatcher in this process. */
+  dispatcher?: Omit<DispatcherOptions, 'allowedSchemes' | 'logger'> | false;
+  /** How the SSE streams follow the outbox. */
+  stream?: Omit<EventStreamOptions, 'onError'>;
+  /** SSE heartbeat and reconnect delay. */
+  sse?: EventRoutesOptions;
 }
 
 export interface RunningServices {
   app: FastifyInstance;
   services: Services;
   database: OpenedDatabase;
+  /** The webhook dispatcher of this process, when it runs one. */
+  dispatcher?: WebhookDispatcher;
   close(): Promise<void>;
 }
 
@@ -46,11 +68,33 @@ export async function createServer(config: ServerConfig): Promise<RunningService
   const tracking = new TrackingService(new SqlTrackingStore(database.db), config.defaultArtifactRoot);
   await tracking.initialize();
   const artifacts = new ArtifactService(artifactStore.store);
-  const registry = new RegistryService(new SqlRegistryStore(database.db), tracking, artifacts, { events: config.registryEvents });
+  // Registry events: written to the outbox in each change's transaction, then delivered to
+  // webhooks by the dispatcher and streamed to SSE clients, from this process or any other.
+  const webhookConfig = config.webhooks ?? {};
+  const eventsStore = new SqlEventsStore(database.db);
+  const eventBus = new EventBus();
+  let eventLog: { warn(obj: object, msg: string): void } | undefined;
+  const outbox = new OutboxEventSink(eventsStore, eventBus, { warn: (message) => eventLog?.warn({}, message) });
+  const registryEvents = new RegistryEventStream(eventsStore, eventBus, {
+    ...webhookConfig.stream,
+    onError: (error) => eventLog?.warn({ err: error }, 'reading registry events failed'),
+  });
+  const allowedSchemes = webhookConfig.requireHttps ? ['https'] : ['http', 'https'];
+  const dispatcherOptions = webhookConfig.dispatcher === false ? undefined : (webhookConfig.dispatcher ?? {});
+  const webhooks = new WebhookService(eventsStore, {
+    allowedSchemes,
+    ...(dispatcherOptions?.requestTimeoutMs !== undefined ? { requestTimeoutMs: dispatcherOptions.requestTimeoutMs } : {}),
+    ...(dispatcherOptions?.fetch !== undefined ? { fetch: dispatcherOptions.fetch } : {}),
+  });
+  const registry = new RegistryService(new SqlRegistryStore(database.db), tracking, artifacts, {
+    events: composeSinks(outbox, config.registryEvents),
+  });
   const services: Services = {
     tracking,
     artifacts,
     registry,
+    webhooks,
+    registryEvents,
     info: {
       version: MLFLOW_COMPAT_VERSION,
       backendStore: database.description,
@@ -59,13 +103,23 @@ export async function createServer(config: ServerConfig): Promise<RunningService
       storeType: 'SqlStore',
     },
   };
-  const app = await buildApp({ services, logger: config.logger ?? false });
+  const app = await buildApp({ services, logger: config.logger ?? false, ...(webhookConfig.sse ? { eventStream: webhookConfig.sse } : {}) });
+  eventLog = app.log;
+  const dispatcher = dispatcherOptions
+    ? new WebhookDispatcher(eventsStore, eventBus, { ...dispatcherOptions, allowedSchemes, logger: app.log.child({ component: 'webhooks' }) })
+    : undefined;
+  dispatcher?.start();
   return {
     app,
     services,
     database,
+    ...(dispatcher ? { dispatcher } : {}),
     async close() {
+      await dispatcher?.stop();
       await app.close();
+      registryEvents.close();
+      await outbox.flush();
+      eventBus.close();
       await database.close();
       artifactStore.close();
     },

@@ -41,6 +41,7 @@ export function serverCommand(program: Command): void {
     .option('--default-artifact-root <uri>', 'artifact location root given to new experiments', 'mlflow-artifacts:/')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--workers <n>', 'server processes sharing the port (PostgreSQL is the better backend for more than 1)', parseWorkers, 1)
+    .option('--webhook-require-https', 'accept only https webhook URLs, as upstream MLflow does (default: http and https)')
     .helpOption('--help', 'display help for command')
     .addHelpText(
       'after',
@@ -54,6 +55,7 @@ export function serverCommand(program: Command): void {
       defaultArtifactRoot: string;
       logLevel: string;
       workers: number;
+      webhookRequireHttps?: boolean;
     }) => {
       const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
       const banner = (port: number, database: string, artifactRoot: string): void => {
@@ -100,6 +102,7 @@ export function serverCommand(program: Command): void {
         defaultArtifactRoot: options.defaultArtifactRoot,
         logger: { level: options.logLevel },
         migrate: !worker,
+        webhooks: { requireHttps: options.webhookRequireHttps === true },
       });
       const { app, services } = server;
       await app.listen({ host: options.host, port: options.port });

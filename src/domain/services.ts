@@ -1,6 +1,8 @@
 import type { TrackingService } from './tracking/tracking-service.ts';
 import type { ArtifactService } from './artifacts/artifact-service.ts';
 import type { RegistryService } from './registry/registry-service.ts';
+import type { WebhookService } from './webhooks/webhook-service.ts';
+import type { RegistryEventStream } from './events/event-stream.ts';
 
 /** What the server knows about itself, for the startup log, /version and server-info. */
 export interface ServerInfo {
@@ -20,4 +22,8 @@ export interface Services {
   artifacts: ArtifactService;
   registry: RegistryService;
   info: ServerInfo;
+  /** MLflow 3 webhooks and their delivery log (absent in harnesses that do not need them). */
+  webhooks?: WebhookService;
+  /** Registry events from the outbox, for the SSE endpoint. */
+  registryEvents?: RegistryEventStream;
 }

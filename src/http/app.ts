@@ -11,6 +11,8 @@ import { serverRoutes } from './server.routes.ts';
 import { registryRoutes } from './registry.routes.ts';
 import { troveRegistryRoutes } from './trove-registry.routes.ts';
 import { troveUiRoutes } from './trove-ui.routes.ts';
+import { webhookDeliveryRoutes, webhookRoutes } from './webhooks.routes.ts';
+import { registryEventRoutes, type EventRoutesOptions } from './events.routes.ts';
 import { webRoutes } from './web.routes.ts';
 
 export interface AppOptions {
@@ -19,6 +21,8 @@ export interface AppOptions {
   logger?: boolean | object;
   /** Folder of the built web UI; defaults to web/dist. */
   webDistDir?: string;
+  /** Timings of the registry event stream (heartbeat, reconnect delay). */
+  eventStream?: EventRoutesOptions;
 }
 
 /** JSON request bodies above this are refused; log-batch has its own, smaller MLflow limit. */
@@ -72,6 +76,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         await loggedModelRoutes(api, services);
         await registryRoutes(api, services);
         await troveRegistryRoutes(api, services);
+        if (services.webhooks) await webhookRoutes(api, services.webhooks);
         await api.register(async (artifactScope) => artifactRoutes(artifactScope, services));
       },
       { prefix },
@@ -80,6 +85,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await serverRoutes(app, services);
   for (const prefix of ['/api/2.0/trove', '/ajax-api/2.0/trove']) {
     await app.register(async (api) => troveUiRoutes(api, services), { prefix });
+    if (services.webhooks) await app.register(async (api) => webhookDeliveryRoutes(api, services.webhooks!), { prefix });
+    if (services.registryEvents) {
+      await app.register(async (api) => registryEventRoutes(api, services.registryEvents!, options.eventStream), { prefix });
+    }
   }
   // The web UI last: its catch-all GET serves the app for every path no API route claimed.
   await webRoutes(app, options.webDistDir === undefined ? {} : { distDir: options.webDistDir });

@@ -48,6 +48,15 @@ export class SqlRegistryStore implements RegistryStore {
     this.db = (db as Kysely<Database>).withTables<RegistryTables>();
   }
 
+  /**
+   * The Kysely executor this store runs on: inside `transaction()`, the transaction itself. Event
+   * sinks that keep their own tables in the same database (the webhook outbox) use it to write
+   * in the registry change's transaction.
+   */
+  get sqlExecutor(): RegistryDb {
+    return this.db;
+  }
+
   async transaction<T>(work: (store: RegistryStore) => Promise<T>): Promise<T> {
     if (this.inTransaction) return work(this);
     return (this.db as Kysely<RegistryDatabase>).transaction().execute((trx) => work(new SqlRegistryStore(trx, true)));

@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { MlflowError, missingParameter } from '../errors.ts';
+import { decodePageToken, encodePageToken } from '../page-token.ts';
+import type { DeliveryRecord, DeliveryStatus, EventsStore, WebhookRecord, WebhookUpdate } from '../../store/events-store.ts';
+import { examplePayload, parseEvent, parseStatus, type WebhookEventType } from './webhook-events.ts';
+import {
+  MAX_WEBHOOK_DESCRIPTION_LENGTH,
+  MAX_WEBHOOK_SECRET_LENGTH,
+  validateWebhookName,
+  validateWebhookUrl,
+} from './webhook-validation.ts';
+import { sendWebhook, type FetchFunction } from './webhook-sender.ts';
+
+export interface WebhookServiceOptions {
+  /** URL schemes a webhook may use; `['http', 'https']` unless https is required. */
+  allowedSchemes?: readonly string[];
+  /** Timeout of one request to a receiver (the test endpoint's, and the dispatcher's). */
+  requestTimeoutMs?: number;
+  projectId?: number;
+  fetch?: FetchFunction;
+  now?: () => number;
+}
+
+export interface CreateWebhookInput {
+  name: string;
+  url: string;
+  events: unknown[];
+  description?: string | undefined;
+  secret?: string | undefined;
+  status?: unknown;
+}
+
+/** Fields present in an update request; absent ones (undefined) stay as they are. */
+export interface UpdateWebhookInput {
+  name?: string | undefined;
+  description?: string | undefined;
+  url?: string | undefined;
+  events?: unknown[] | undefined;
+  secret?: string | undefined;
+  status?: unknown;
+}
+
+export interface WebhookTestResult {
+  success: boolean;
+  responseStatus: number | null;
+  responseBody: string | null;
+  errorMessage: string | null;
+}
+
+export interface Paged<T> {
+  items: T[];
+  nextPageToken?: string;
+}
+
+const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'failed', 'cancelled'];
+
+/**
+ * MLflow 3's webhook API (webhooks.proto, sqlalchemy_store.py semantics): validation, soft
+ * delete, paging, the synchronous test call; plus Trove's delivery log.
+ */
+export class WebhookService {
+  private readonly allowedSchemes: readonly string[];
+  private readonly requestTimeoutMs: number;
+  private readonly projectId: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: EventsStore,
+    private readonly options: WebhookServiceOptions = {},
+  ) {
+    this.allowedSchemes = options.allowedSchemes ?? ['http', 'https'];
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.projectId = options.projectId ?? 1;
+    this.now = options.now ?? Date.now;
+  }
+
+  get schemes(): readonly string[] {
+    return this.allowedSchemes;
+  }
+
+  async create(input: CreateWebhookInput): Promise<WebhookRecord> {
+    validateWebhookName(input.name);
+    validateWebhookUrl(input.url, this.allowedSchemes);
+    const events = parseEvents(input.events);
+    if (events.length === 0) throw missingParameter('events');
+    const description = input.description || null;
+    checkLength('description', description, MAX_WEBHOOK_DESCRIPTION_LENGTH);
+    // The secret is kept as given (not hashed): every delivery is signed with it, and HMAC needs
+    // the key itself. It is never presented by the API and never logged.
+    const secret = input.secret || null;
+    checkLength('secret', secret, MAX_WEBHOOK_SECRET_LENGTH);
+    const status = input.status === undefined || input.status === null || input.status === '' ? 'ACTIVE' : parseStatus(input.status);
+    const webhookId = randomUUID();
+    await this.store.createWebhook({
+      projectId: this.projectId,
+      webhookId,
+      name: input.name,
+      description,
+      url: input.url,
+      secret,
+      status,
+      events,
+      now: this.now(),
+    });
+    return this.get(webhookId);
+  }
+
+  async get(webhookId: string): Promise<WebhookRecord> {
+    const webhook = await this.store.getWebhook(this.projectId, webhookId);
+    if (!webhook) throw notFound(webhookId);
+    return webhook;
+  }
+
+  async list(query: { maxResults?: number | undefined; pageToken?: string | undefined }): Promise<Paged<WebhookRecord>> {
+    const maxResults = query.maxResults || 100;
+    if (maxResults < 1 || maxResults > 1000) throw MlflowError.invalidParameter('max_results must be between 1 and 1000.');
+    const { offset } = decodePageToken(query.pageToken);
+    const rows = await this.store.listWebhooks(this.projectId, offset, maxResults + 1);
+    const items = rows.slice(0, maxResults);
+    return rows.length > maxResults ? { items, nextPageToken: encodePageToken({ offset: offset + maxResults, snapshot: null }) } : { items };
+  }
+
+  /**
+   * Changes the fields present in the request, as upstream's handler does: an empty name, url or
+   * event list means "unchanged"; a present description or secret is set even when empty (an
+   * empty secret removes signing).
+   */
+  async update(webhookId: string, input: UpdateWebhookInput): Promise<WebhookRecord> {
+    const update: WebhookUpdate = { now: this.now() };
+    if (input.name) {
+      validateWebhookName(input.name);
+      update.name = input.name;
+    }
+    if (input.url) {
+      validateWebhookUrl(input.url, this.allowedSchemes);
+      update.url = input.url;
+    }
+    if (input.events && input.events.length > 0) update.events = parseEvents(input.events);
+    if (input.description !== undefined) {
+      checkLength('description', input.description, MAX_WEBHOOK_DESCRIPTION_LENGTH);
+      update.description = input.description === '' ? null : input.description;
+    }
+    if (input.secret !== undefined) {
+      checkLength('secret', input.secret, MAX_WEBHOOK_SECRET_LENGTH);
+      update.secret = input.secret === '' ? null : input.secret;
+    }
+    if (input.status !== undefined && input.status !== null) update.status = parseStatus(input.status);
+    const found = await this.store.updateWebhook(this.projectId, webhookId, update);
+    if (!found) throw notFound(webhookId);
+    return this.get(webhookId);
+  }
+
+  async delete(webhookId: string): Promise<void> {
+    const found = await this.store.deleteWebhook(this.projectId, webhookId, this.now());
+    if (!found) throw notFound(webhookId);
+  }
+
+  /**
+   * Sends one example event to the webhook now and reports what came back, as upstream's test
+   * endpoint does (`event` defaults to the webhook's first event). Disabled webhooks are tested
+   * too. The request is made once, without retries.
+   */
+  async test(webhookId: string, event: unknown): Promise<WebhookTestResult> {
+    const webhook = await this.get(webhookId);
+    const testEvent: WebhookEventType =
+      event === undefined || event === null ? (webhook.events[0] as WebhookEventType) : parseEvent(event);
+    try {
+      validateWebhookUrl(webhook.url, this.allowedSchemes);
+    } catch (error) {
+      return { success: false, responseStatus: null, responseBody: null, errorMessage: `Failed to test webhook: ${(error as Error).message}` };
+    }
+    const result = await sendWebhook(
+      {
+        url: webhook.url,
+        secret: webhook.secret,
+        entity: testEvent.entity,
+        action: testEvent.action,
+        eventTimestamp: this.now(),
+        data: examplePayload(testEvent),
+      },
+      { timeoutMs: this.requestTimeoutMs, ...(this.options.fetch ? { fetch: this.options.fetch } : {}), now: this.now },
+    );
+    if (result.status === null) {
+      return { success: false, responseStatus: null, responseBody: null, errorMessage: `Failed to test webhook: ${result.error ?? 'no response'}` };
+    }
+    return {
+      success: result.status >= 200 && result.status < 300,
+      responseStatus: result.status,
+      responseBody: result.body,
+      errorMessage: null,
+    };
+  }
+
+  /** Trove's delivery log of a webhook (also of a deleted one), newest first. */
+  async listDeliveries(
+    webhookId: string,
+    query: { maxResults?: number | undefined; pageToken?: string | undefined; status?: string | undefined },
+  ): Promise<Paged<DeliveryRecord>> {
+    const webhook = await this.store.getWebhookIncludingDeleted(this.projectId, webhookId);
+    if (!webhook) throw notFound(webhookId);
+    const maxResults = query.maxResults || 100;
+    if (maxResults < 1 || maxResults > 1000) throw MlflowError.invalidParameter('max_results must be between 1 and 1000.');
+    let status: DeliveryStatus | undefined;
+    if (query.status !== undefined && query.status !== '') {
+      status = DELIVERY_STATUSES.find((s) => s === query.status!.toLowerCase());
+      if (!status) {
+        throw MlflowError.invalidParameter(
+          `Invalid delivery status '${query.status}'. Valid statuses are: ${DELIVERY_STATUSES.map((s) => s.toUpperCase()).join(', ')}.`,
+        );
+      }
+    }
+    const { offset } = decodePageToken(query.pageToken);
+    const rows = await this.store.listDeliveries({ webhookPk: webhook.pk, ...(status ? { status } : {}), offset, limit: maxResults + 1 });
+    const items = rows.slice(0, maxResults);
+    return rows.length > maxResults ? { items, nextPageToken: encodePageToken({ offset: offset + maxResults, snapshot: null }) } : { items };
+  }
+}
+
+function parseEvents(events: unknown[]): WebhookEventType[] {
+  const parsed = events.map(parseEvent);
+  const unique = new Map(parsed.map((e) => [`${e.entity}.${e.action}`, e]));
+  return [...unique.values()];
+}
+
+function checkLength(field: string, value: string | null, max: number): void {
+  if (value !== null && value.length > max) {
+    throw MlflowError.invalidParameter(`Webhook ${field} is longer than ${max} characters.`);
+  }
+}
+
+function notFound(webhookId: string): MlflowError {
+  return MlflowError.notFound(`Webhook with ID ${webhookId} not found.`);
+}

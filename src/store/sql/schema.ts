@@ -13,6 +13,7 @@ export interface Database {
   params: ParamTable;
   run_tags: RunTagTable;
   metric_keys: MetricKeyTable;
+  metric_rollups: MetricRollupTable;
   metrics: MetricTable;
   latest_metrics: LatestMetricTable;
   datasets: DatasetTable;
@@ -92,6 +93,19 @@ export interface MetricTable {
   model_id: string | null;
   dataset_name: string | null;
   dataset_digest: string | null;
+}
+
+/** Min/max per block of 8^level steps of one series; see metric-rollups.ts. */
+export interface MetricRollupTable {
+  run_id: number;
+  key_id: number;
+  level: number;
+  block: number;
+  step_min: number;
+  step_max: number;
+  vmin: number;
+  vmax: number;
+  n: number;
 }
 
 /** The latest point per (run, key): highest step, then timestamp, then value. Kept up to date on write. */

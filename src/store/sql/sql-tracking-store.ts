@@ -23,6 +23,7 @@ import type {
   RunSearchQuery,
   TrackingStore,
 } from '../tracking-store.ts';
+import { readRollupExtent, readRollups, rollupLevelFor, rollupRowsFor, upsertRollups } from './metric-rollups.ts';
 import { chunk, isUniqueViolation } from './sql-conditions.ts';
 import { UniqueViolationError } from '../store-errors.ts';
 import { searchRunPks, searchExperimentIds, searchLoggedModelPks } from './sql-search.ts';
@@ -347,7 +348,16 @@ export class SqlTrackingStore implements TrackingStore {
         };
       });
       for (const part of chunk(rows, INSERT_CHUNK)) {
-        await self.db.insertInto('metrics').values(part).onConflict((oc) => oc.doNothing()).execute();
+        // RETURNING yields only the rows actually inserted, so a re-sent point (MLflow 3 re-logs a
+        // run's metrics with the model id) is not counted twice in the rollups.
+        const inserted = await self.db
+          .insertInto('metrics')
+          .values(part)
+          .onConflict((oc) => oc.doNothing())
+          .returning(['key_id', 'step', 'value', 'is_nan'])
+          .execute();
+        const points = inserted.map((r) => ({ key_id: Number(r.key_id), step: Number(r.step), value: Number(r.value), is_nan: Number(r.is_nan) }));
+        await upsertRollups(self.db, rollupRowsFor(runPk, points));
       }
       // The newest point per key among the incoming ones, then merged with what is stored.
       const candidates = new Map<number, (typeof rows)[number]>();
@@ -473,14 +483,24 @@ export class SqlTrackingStore implements TrackingStore {
       const values = rows.map((r) => Number(r.value));
       return { totalPoints: rows.length, bucketed: false, x, xEnd: x, min: values, max: values, count: rows.map(() => 1) };
     }
-    // The x extent: on the step axis both ends are index seeks of the (run_id, key_id, step) key.
-    const extent = await base.select((eb) => [eb.fn.min(column).as('lo'), eb.fn.max(column).as('hi')]).executeTakeFirst();
+    // The x extent. On the step axis the coarsest rollup level holds it in a row or two; a scan
+    // would read every point (is_nan sits after step in the key, so min/max cannot seek).
+    const extent =
+      column === 'step' && query.start === null && query.end === null
+        ? await readRollupExtent(this.db, query.runPk, keyId)
+        : await base.select((eb) => [eb.fn.min(column).as('lo'), eb.fn.max(column).as('hi')]).executeTakeFirst();
     if (!extent || extent.lo === null || extent.hi === null) return empty;
 
     // An explicit range fixes the bucket grid, so series of several runs drawn together line up.
     const lo = query.start ?? Number(extent.lo);
     const hi = query.end ?? Number(extent.hi);
     const width = Math.max(1, Math.ceil((hi - lo + 1) / query.maxBuckets));
+    if (column === 'step') {
+      const level = rollupLevelFor(width);
+      if (level !== undefined) {
+        return this.downsampleFromRollups({ runPk: query.runPk, keyId, level, lo, hi, width, explicitRange: query.start !== null || query.end !== null });
+      }
+    }
     // Integer bucket number; the CAST keeps it integral whichever way the driver binds the numbers.
     const bucket = sql<number>`cast((${sql.ref(column)} - ${lo}) / ${width} as bigint)`;
     const buckets = await base
@@ -504,6 +524,71 @@ export class SqlTrackingStore implements TrackingStore {
       xEnd: buckets.map((r) => Number(r.x1)),
       min: buckets.map((r) => Number(r.vmin)),
       max: buckets.map((r) => Number(r.vmax)),
+      count,
+    };
+  }
+
+  /**
+   * Buckets of `width` steps from `lo`, built from the rollup blocks of `level` that lie wholly in
+   * [lo, hi] plus the raw points of the partial blocks at either end of an explicit range.
+   */
+  private async downsampleFromRollups(input: {
+    runPk: number;
+    keyId: number;
+    level: number;
+    lo: number;
+    hi: number;
+    width: number;
+    explicitRange: boolean;
+  }): Promise<DownsampledSeries> {
+    const size = 8 ** input.level;
+    // Without an explicit range, lo and hi are the series' own extent: every block is inside it.
+    const firstBlock = input.explicitRange ? Math.ceil(input.lo / size) : Math.floor(input.lo / size);
+    const lastBlock = input.explicitRange ? Math.floor((input.hi + 1) / size) - 1 : Math.floor(input.hi / size);
+    const parts: Array<{ step_min: number; step_max: number; vmin: number; vmax: number; n: number }> = [];
+    const rawRange = async (from: number, to: number) => {
+      if (from > to) return;
+      const rows = await this.db
+        .selectFrom('metrics')
+        .select(['step', 'value'])
+        .where('run_id', '=', input.runPk)
+        .where('key_id', '=', input.keyId)
+        .where('is_nan', '=', 0)
+        .where('step', '>=', from)
+        .where('step', '<=', to)
+        .execute();
+      for (const r of rows) parts.push({ step_min: Number(r.step), step_max: Number(r.step), vmin: Number(r.value), vmax: Number(r.value), n: 1 });
+    };
+    if (firstBlock > lastBlock) {
+      await rawRange(input.lo, input.hi);
+    } else {
+      if (input.explicitRange) await rawRange(input.lo, firstBlock * size - 1);
+      parts.push(...(await readRollups(this.db, { runPk: input.runPk, keyId: input.keyId, level: input.level, firstBlock, lastBlock })));
+      if (input.explicitRange) await rawRange((lastBlock + 1) * size, input.hi);
+    }
+    const buckets = new Map<number, { x0: number; x1: number; vmin: number; vmax: number; n: number }>();
+    for (const part of parts) {
+      const index = Math.floor((part.step_min - input.lo) / input.width);
+      const bucket = buckets.get(index);
+      if (!bucket) {
+        buckets.set(index, { x0: part.step_min, x1: part.step_max, vmin: part.vmin, vmax: part.vmax, n: part.n });
+      } else {
+        bucket.x0 = Math.min(bucket.x0, part.step_min);
+        bucket.x1 = Math.max(bucket.x1, part.step_max);
+        bucket.vmin = Math.min(bucket.vmin, part.vmin);
+        bucket.vmax = Math.max(bucket.vmax, part.vmax);
+        bucket.n += part.n;
+      }
+    }
+    const ordered = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
+    const count = ordered.map((b) => b.n);
+    return {
+      totalPoints: count.reduce((sum, n) => sum + n, 0),
+      bucketed: true,
+      x: ordered.map((b) => b.x0),
+      xEnd: ordered.map((b) => b.x1),
+      min: ordered.map((b) => b.vmin),
+      max: ordered.map((b) => b.vmax),
       count,
     };
   }

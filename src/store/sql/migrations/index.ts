@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001-initial.ts';
 import * as modelRegistry from './0002-model-registry.ts';
 import * as webhooksEvents from './0003-webhooks-events.ts';
+import * as metricRollups from './0005-metric-rollups.ts';
 
 /** The one migration list, for SQLite and PostgreSQL alike. Append; never edit a released entry. */
 export const migrationProvider: MigrationProvider = {
@@ -10,6 +11,7 @@ export const migrationProvider: MigrationProvider = {
       '0001-initial': initial,
       '0002-model-registry': modelRegistry,
       '0003-webhooks-events': webhooksEvents,
+      '0005-metric-rollups': metricRollups,
     };
   },
 };

@@ -1,0 +1,125 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.ts';
+import { chunk } from './sql-conditions.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Rollup levels: a level-L block covers 8^L consecutive steps. Level 2 (64 steps) is the finest —
+ * below that a plain scan is cheap — and level 14 (~4.4e12 steps) covers histories whose steps are
+ * timestamps. Reading at the coarsest level whose block fits in a drawing bucket touches at most
+ * about 8 rows per bucket.
+ */
+export const ROLLUP_LEVELS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] as const;
+
+export interface RollupRow {
+  run_id: number;
+  key_id: number;
+  level: number;
+  block: number;
+  step_min: number;
+  step_max: number;
+  vmin: number;
+  vmax: number;
+  n: number;
+}
+
+/** Aggregates incoming points into one row per (key, level, block). NaN points are not drawn and not rolled up. */
+export function rollupRowsFor(
+  runPk: number,
+  points: ReadonlyArray<{ key_id: number; step: number; value: number; is_nan: number }>,
+): RollupRow[] {
+  const rows = new Map<string, RollupRow>();
+  for (const point of points) {
+    if (point.is_nan) continue;
+    for (const level of ROLLUP_LEVELS) {
+      const block = Math.floor(point.step / 8 ** level);
+      const id = `${point.key_id}:${level}:${block}`;
+      const row = rows.get(id);
+      if (!row) {
+        rows.set(id, {
+          run_id: runPk,
+          key_id: point.key_id,
+          level,
+          block,
+          step_min: point.step,
+          step_max: point.step,
+          vmin: point.value,
+          vmax: point.value,
+          n: 1,
+        });
+      } else {
+        if (point.step < row.step_min) row.step_min = point.step;
+        if (point.step > row.step_max) row.step_max = point.step;
+        if (point.value < row.vmin) row.vmin = point.value;
+        if (point.value > row.vmax) row.vmax = point.value;
+        row.n += 1;
+      }
+    }
+  }
+  return [...rows.values()];
+}
+
+/** Merges rollup rows into the table (min of mins, max of maxes, sum of counts). */
+export async function upsertRollups(db: Db, rows: RollupRow[]): Promise<void> {
+  // 9 columns per row: 3000 rows stay under SQLite's bind-variable limit.
+  for (const part of chunk(rows, 3000)) {
+    await db
+      .insertInto('metric_rollups')
+      .values(part)
+      .onConflict((oc) =>
+        oc.columns(['run_id', 'key_id', 'level', 'block']).doUpdateSet({
+          step_min: sql`case when excluded.step_min < metric_rollups.step_min then excluded.step_min else metric_rollups.step_min end`,
+          step_max: sql`case when excluded.step_max > metric_rollups.step_max then excluded.step_max else metric_rollups.step_max end`,
+          vmin: sql`case when excluded.vmin < metric_rollups.vmin then excluded.vmin else metric_rollups.vmin end`,
+          vmax: sql`case when excluded.vmax > metric_rollups.vmax then excluded.vmax else metric_rollups.vmax end`,
+          n: sql`metric_rollups.n + excluded.n`,
+        }),
+      )
+      .execute();
+  }
+}
+
+/** The coarsest level whose blocks fit in a bucket of `bucketWidth` steps, or undefined if none does. */
+export function rollupLevelFor(bucketWidth: number): number | undefined {
+  let chosen: number | undefined;
+  for (const level of ROLLUP_LEVELS) if (8 ** level <= bucketWidth) chosen = level;
+  return chosen;
+}
+
+/** Rollup rows of one series at one level whose blocks lie within [firstBlock, lastBlock]. */
+export async function readRollups(
+  db: Db,
+  input: { runPk: number; keyId: number; level: number; firstBlock: number; lastBlock: number },
+): Promise<Array<{ step_min: number; step_max: number; vmin: number; vmax: number; n: number }>> {
+  const rows = await db
+    .selectFrom('metric_rollups')
+    .select(['step_min', 'step_max', 'vmin', 'vmax', 'n'])
+    .where('run_id', '=', input.runPk)
+    .where('key_id', '=', input.keyId)
+    .where('level', '=', input.level)
+    .where('block', '>=', input.firstBlock)
+    .where('block', '<=', input.lastBlock)
+    .orderBy('block')
+    .execute();
+  return rows.map((r) => ({
+    step_min: Number(r.step_min),
+    step_max: Number(r.step_max),
+    vmin: Number(r.vmin),
+    vmax: Number(r.vmax),
+    n: Number(r.n),
+  }));
+}
+
+/** The first and last step of a series, from its coarsest rollup level (one row unless steps are astronomically spread). */
+export async function readRollupExtent(db: Db, runPk: number, keyId: number): Promise<{ lo: number | null; hi: number | null }> {
+  const top = 14; // the last entry of ROLLUP_LEVELS
+  const row = await db
+    .selectFrom('metric_rollups')
+    .select((eb) => [eb.fn.min('step_min').as('lo'), eb.fn.max('step_max').as('hi')])
+    .where('run_id', '=', runPk)
+    .where('key_id', '=', keyId)
+    .where('level', '=', top)
+    .executeTakeFirst();
+  return { lo: row?.lo === null || row?.lo === undefined ? null : Number(row.lo), hi: row?.hi === null || row?.hi === undefined ? null : Number(row.hi) };
+}

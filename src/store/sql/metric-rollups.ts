@@ -29,35 +29,36 @@ export function rollupRowsFor(
   runPk: number,
   points: ReadonlyArray<{ key_id: number; step: number; value: number; is_nan: number }>,
 ): RollupRow[] {
-  const rows = new Map<string, RollupRow>();
+  // Per key, sorted by step, the points of one block are contiguous at every level: one pass per
+  // level merges neighbours, with no per-point map lookups (this runs on every metric write).
+  const byKey = new Map<number, Array<{ step: number; value: number }>>();
   for (const point of points) {
     if (point.is_nan) continue;
+    const list = byKey.get(point.key_id);
+    if (list) list.push(point);
+    else byKey.set(point.key_id, [point]);
+  }
+  const rows: RollupRow[] = [];
+  for (const [keyId, list] of byKey) {
+    list.sort((a, b) => a.step - b.step);
     for (const level of ROLLUP_LEVELS) {
-      const block = Math.floor(point.step / 8 ** level);
-      const id = `${point.key_id}:${level}:${block}`;
-      const row = rows.get(id);
-      if (!row) {
-        rows.set(id, {
-          run_id: runPk,
-          key_id: point.key_id,
-          level,
-          block,
-          step_min: point.step,
-          step_max: point.step,
-          vmin: point.value,
-          vmax: point.value,
-          n: 1,
-        });
-      } else {
-        if (point.step < row.step_min) row.step_min = point.step;
-        if (point.step > row.step_max) row.step_max = point.step;
-        if (point.value < row.vmin) row.vmin = point.value;
-        if (point.value > row.vmax) row.vmax = point.value;
-        row.n += 1;
+      const size = 8 ** level;
+      let current: RollupRow | undefined;
+      for (const point of list) {
+        const block = Math.floor(point.step / size);
+        if (current && current.block === block) {
+          current.step_max = point.step;
+          if (point.value < current.vmin) current.vmin = point.value;
+          if (point.value > current.vmax) current.vmax = point.value;
+          current.n += 1;
+        } else {
+          current = { run_id: runPk, key_id: keyId, level, block, step_min: point.step, step_max: point.step, vmin: point.value, vmax: point.value, n: 1 };
+          rows.push(current);
+        }
       }
     }
   }
-  return [...rows.values()];
+  return rows;
 }
 
 /** Merges rollup rows into the table (min of mins, max of maxes, sum of counts). */

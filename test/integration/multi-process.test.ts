@@ -120,6 +120,12 @@ describe('several server processes over one PostgreSQL database', { skip: testPo
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  test('the startup banner shows the database without its password', () => {
+    const password = new URL(database.uri).password;
+    assert.match(first.output(), /Database:\s+postgresql:\/\/[^:\s]+:\*\*\*@/);
+    for (const output of [first.output(), second.output()]) assert.ok(!output.includes(`:${password}@`));
+  });
+
   test('a run written through one process is read back through another', async () => {
     const [runId] = await createRuns(first.url, 1);
     const logged = await postJson(second.url, 'runs/log-batch', {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -11,7 +10,7 @@ import {
   streamOf,
 } from '../../src/store/artifacts/artifact-store.contract.ts';
 import type { S3ArtifactStore } from '../../src/store/artifacts/s3-artifact-store.ts';
-import { makeS3Store, rawS3Client, S3_SKIP_MESSAGE, testS3, uniquePrefix, type TestS3 } from '../support/s3.ts';
+import { closedPort, makeS3Store, rawS3Client, S3_SKIP_MESSAGE, testS3, uniquePrefix, type TestS3 } from '../support/s3.ts';
 
 /**
  * The artifact store contract against a real S3-compatible server that checks signatures:
@@ -123,14 +122,4 @@ if (s3 === undefined) {
       await assertStoreError(store.abortMultipartUpload(Buffer.from('["../x","id","token"]').toString('base64url')), 'invalid-upload');
     });
   });
-}
-
-/** A port on 127.0.0.1 with nothing listening: bound by the OS, then released. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }

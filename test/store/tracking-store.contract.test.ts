@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openDatabase, type OpenedDatabase } from '../../src/store/sql/database.ts';
+import type { OpenedDatabase } from '../../src/store/sql/database.ts';
 import { SqlTrackingStore } from '../../src/store/sql/sql-tracking-store.ts';
 import { UniqueViolationError } from '../../src/store/store-errors.ts';
 import type { MetricRecord, RunSearchQuery, StoreFilterClause, StoreOrderBy, TrackingStore } from '../../src/store/tracking-store.ts';
-import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../support/postgres.ts';
+import { storeBackends } from '../support/store-backends.ts';
 
 /**
  * The TrackingStore contract, run unchanged against SQLite and PostgreSQL: the same schema and
@@ -17,50 +14,12 @@ import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../s
  * GROUP BY over expressions, transactions, and concurrent writers.
  */
 
-interface Backend {
-  name: string;
-  open(): Promise<{ database: OpenedDatabase; dispose(): Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'SQLite',
-    async open() {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-store-'));
-      const database = await openDatabase(`sqlite:///${path.join(dir, 'trove.db')}`);
-      return {
-        database,
-        dispose: async () => {
-          await database.close();
-          fs.rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    async open() {
-      const testDatabase = await createTestDatabase(testPostgresUri() as string, 'trove_store');
-      const database = await openDatabase(testDatabase.uri);
-      return {
-        database,
-        dispose: async () => {
-          await database.close();
-          await testDatabase.drop();
-        },
-      };
-    },
-  },
-];
-
 const T0 = 1_700_000_000_000;
 const uid = (): string => randomBytes(16).toString('hex');
 const unique = (label: string): string => `${label}-${randomBytes(4).toString('hex')}`;
 
-for (const backend of backends) {
-  const skip = backend.name === 'PostgreSQL' && testPostgresUri() === undefined ? POSTGRES_SKIP_MESSAGE : false;
-
-  describe(`TrackingStore contract: ${backend.name}`, { skip }, () => {
+for (const backend of storeBackends) {
+  describe(`TrackingStore contract: ${backend.name}`, { skip: backend.skip }, () => {
     let database: OpenedDatabase;
     let dispose: () => Promise<void>;
     let store: SqlTrackingStore;
@@ -291,9 +250,13 @@ for (const backend of backends) {
       const series = await store.getMetricSeriesDownsampled({ runPk: pk, key: 'd', xAxis: 'step', start: null, end: null, maxBuckets: 10 });
       assert.equal(series.bucketed, true);
       assert.equal(series.totalPoints, 1000);
-      assert.equal(series.x.length, 10);
-      assert.deepEqual(series.x.slice(0, 3), [0, 100, 200]);
-      assert.deepEqual(series.xEnd.slice(0, 3), [99, 199, 299]);
+      assert.ok(series.x.length > 1 && series.x.length <= 10, `${series.x.length} buckets`);
+      // Buckets cover the series in order without overlapping; each keeps its extremes.
+      assert.deepEqual([series.x[0], series.xEnd[series.xEnd.length - 1]], [0, 999]);
+      series.x.forEach((x, i) => {
+        assert.ok(x <= (series.xEnd[i] as number));
+        if (i > 0) assert.ok(x > (series.xEnd[i - 1] as number));
+      });
       assert.deepEqual([series.min[0], series.max[0]], [0, 6]);
       assert.equal(series.count.reduce((a, b) => a + b, 0), 1000);
       const short = await store.getMetricSeriesDownsampled({ runPk: pk, key: 'd', xAxis: 'timestamp', start: T0, end: T0 + 4, maxBuckets: 10 });

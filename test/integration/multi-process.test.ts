@@ -141,6 +141,28 @@ describe('several server processes over one PostgreSQL database', { skip: testPo
     assert.deepEqual(data.metrics.map((m) => [m.key, m.value]), [['loss', 0.5]]);
   });
 
+  test('a registry event produced by one process reaches an event-stream client of another', async () => {
+    const name = `multi-${randomBytes(4).toString('hex')}`;
+    const abort = new AbortController();
+    const response = await fetch(`${second.url}/api/2.0/trove/registry/events?name=${name}`, { signal: abort.signal });
+    assert.equal(response.status, 200);
+    assert.ok(response.body);
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let received = '';
+    // The stream is open (its first comment arrived) before the change is made.
+    while (!received.includes('\n\n')) received += decoder.decode((await reader.read()).value ?? new Uint8Array(), { stream: true });
+    const created = await postJson(first.url, 'registered-models/create', { name });
+    assert.equal(created.status, 200, JSON.stringify(created.body));
+    const deadline = Date.now() + 15_000;
+    while (!/^data:.*$/m.test(received.split('\n\n').slice(1).join('\n\n')) && Date.now() < deadline) {
+      const chunk = await Promise.race([reader.read(), new Promise<undefined>((resolve) => setTimeout(resolve, 1000))]);
+      if (chunk?.value) received += decoder.decode(chunk.value, { stream: true });
+    }
+    abort.abort();
+    assert.match(received, new RegExp(`^data: .*${name}`, 'm'));
+  });
+
   test('an artifact uploaded through one process downloads through another, multipart uploads included', async () => {
     const [runId] = await createRuns(first.url, 1);
     const base = `${first.url}/api/2.0/mlflow-artifacts/artifacts/1/${runId}/artifacts`;

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { TROVE_VERSION } from '../version.ts';
 import { serverCommand } from './server.command.ts';
+import { modelsCommand } from './models-pull.command.ts';
 
 const program = new Command();
 program
@@ -9,6 +10,7 @@ program
   .version(TROVE_VERSION);
 
 serverCommand(program);
+modelsCommand(program);
 
 
 await program.parseAsync(process.argv);

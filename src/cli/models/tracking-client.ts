@@ -1,0 +1,123 @@
+import { TROVE_VERSION } from '../../version.ts';
+
+/** An error answer of the tracking server, with MLflow's error code when it sent one. */
+export class TrackingApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly errorCode: string | undefined,
+  ) {
+    super(message);
+    this.name = 'TrackingApiError';
+  }
+
+  /** The server is unreachable or answered with a status worth trying again later. */
+  get transient(): boolean {
+    return this.status === null || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+export interface TrackingClientOptions {
+  trackingUri: string;
+  /** Where MLFLOW_TRACKING_TOKEN / _USERNAME / _PASSWORD are read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Timeout of one JSON call (ms). Downloads have no overall timeout. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * The calls `trove models pull` makes to a tracking server, with the MLflow client's
+ * authentication: `MLFLOW_TRACKING_USERNAME` + `MLFLOW_TRACKING_PASSWORD` as Basic, else
+ * `MLFLOW_TRACKING_TOKEN` as Bearer (Basic wins when both are set, as in the client).
+ */
+export class TrackingClient {
+  readonly baseUrl: string;
+  private readonly authorization: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly doFetch: typeof fetch;
+
+  constructor(options: TrackingClientOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.trackingUri);
+    } catch {
+      throw new Error(`Invalid tracking URI '${options.trackingUri}': expected http(s)://host:port.`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new Error(`Unsupported tracking URI '${options.trackingUri}': trove models pull talks to a tracking server over http(s).`);
+    }
+    this.baseUrl = options.trackingUri.replace(/\/+$/, '');
+    const env = options.env ?? process.env;
+    const user = env.MLFLOW_TRACKING_USERNAME;
+    const password = env.MLFLOW_TRACKING_PASSWORD;
+    if (user && password) this.authorization = `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+    else if (env.MLFLOW_TRACKING_TOKEN) this.authorization = `Bearer ${env.MLFLOW_TRACKING_TOKEN}`;
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.doFetch = options.fetch ?? fetch;
+  }
+
+  /** Headers every request carries. */
+  headers(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      'User-Agent': `trove-cli/${TROVE_VERSION}`,
+      ...(this.authorization ? { Authorization: this.authorization } : {}),
+      ...extra,
+    };
+  }
+
+  url(path: string): string {
+    return `${this.baseUrl}${path.startsWith('/') ? path : `/${path}`}`;
+  }
+
+  /** GET with query fields; the parsed JSON answer. */
+  async get<T>(path: string, query: Record<string, string> = {}, signal?: AbortSignal): Promise<T> {
+    const search = new URLSearchParams(query).toString();
+    return this.json<T>('GET', `${this.url(path)}${search ? `?${search}` : ''}`, undefined, signal);
+  }
+
+  async post<T>(path: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+    return this.json<T>('POST', this.url(path), body, signal);
+  }
+
+  /** A raw request with the client's headers (downloads, the event stream). */
+  async request(url: string, init: RequestInit & { signal?: AbortSignal } = {}): Promise<Response> {
+    try {
+      return await this.doFetch(url, { ...init, headers: this.headers((init.headers as Record<string, string> | undefined) ?? {}) });
+    } catch (error) {
+      if (init.signal?.aborted) throw error;
+      throw new TrackingApiError(`Cannot reach the tracking server at ${this.baseUrl}: ${describe(error)}`, null, undefined);
+    }
+  }
+
+  private async json<T>(method: string, url: string, body: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<T> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const response = await this.request(url, {
+      method,
+      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? {} : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (!response.ok) {
+      const error = parsed as { error_code?: string; message?: string } | undefined;
+      const detail = error?.message ?? (text.slice(0, 200) || response.statusText);
+      throw new TrackingApiError(`${method} ${new URL(url).pathname} failed with HTTP ${response.status}: ${detail}`, response.status, error?.error_code);
+    }
+    if (parsed === undefined || typeof parsed !== 'object' || parsed === null) {
+      throw new TrackingApiError(`${method} ${new URL(url).pathname}: the answer was not a JSON object.`, response.status, undefined);
+    }
+    return parsed as T;
+  }
+}
+
+function describe(error: unknown): string {
+  const err = error as { message?: string; cause?: { code?: string; message?: string } };
+  if (err?.cause?.code) return `${err.cause.code}${err.cause.message ? ` (${err.cause.message})` : ''}`;
+  return err?.message ?? String(error);
+}

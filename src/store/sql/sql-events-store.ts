@@ -285,10 +285,12 @@ export class SqlEventsStore implements EventsStore {
       .where((eb) => eb.or([eb('lease_expires_at', 'is', null), eb('lease_expires_at', '<=', now)]))
       .orderBy('next_attempt_at')
       .orderBy('id')
-      .limit(query.limit)
+      // Extra candidates: under contention some are taken by another claimant first.
+      .limit(query.limit * 2)
       .execute();
     const claimed: number[] = [];
     for (const candidate of candidates) {
+      if (claimed.length >= query.limit) break;
       const id = Number(candidate.id);
       // The claim: only one UPDATE can match while the row is free, whoever runs it.
       const result = await this.db

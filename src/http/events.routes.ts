@@ -89,10 +89,8 @@ export async function registryEventRoutes(app: FastifyInstance, stream: Registry
       raw.end();
     };
     open.add(end);
+    // The response closes when the client goes away (or when we end it).
     raw.on('close', cleanup);
-    request.raw.on('close', () => {
-      if (raw.writableEnded || request.raw.destroyed) cleanup();
-    });
   });
 }
 

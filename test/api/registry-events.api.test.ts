@@ -178,6 +178,16 @@ describe('registry event stream (SSE)', () => {
     }
   });
 
+  test('a client that goes away releases its subscription', async () => {
+    const hub = t.server.services.registryEvents!;
+    // The streams of earlier tests were all closed by their clients.
+    await eventually(() => (hub.size === 0 ? true : undefined), { what: 'earlier streams to be released' });
+    const client = await StreamClient.open(`${base}${EVENTS}?name=leaving`);
+    await eventually(() => (hub.size === 1 ? true : undefined), { what: 'the subscription' });
+    await client.close();
+    await eventually(() => (hub.size === 0 ? true : undefined), { what: 'the subscription to be released' });
+  });
+
   test('an invalid Last-Event-ID is a 400 with an MLflow error body', async () => {
     const res = await fetch(`${base}${EVENTS}`, { headers: { 'Last-Event-ID': 'yesterday' } });
     assert.equal(res.status, 400);

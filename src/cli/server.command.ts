@@ -74,6 +74,12 @@ export function serverCommand(program: Command): void {
       };
       const openWarning = `Listening on ${options.host} without authentication: anyone who can reach this address can read and change all data.`;
 
+      if (options.workers > 1 && /^sqlite:\/\/\/(:memory:)?$/.test(options.backendStoreUri)) {
+        // Each process would get its own empty in-memory database.
+        process.stderr.write('error: --workers > 1 needs a database file or PostgreSQL, not an in-memory SQLite database.\n');
+        process.exitCode = 1;
+        return;
+      }
       if (options.workers > 1 && !isClusterWorker()) {
         // The primary migrates once, then forks workers that share the port; it serves nothing itself.
         let databaseDescription = '';

@@ -324,6 +324,10 @@ export class S3ArtifactStore implements ArtifactStore {
     }
   }
 
+  /**
+   * Server-side copies, {@link COPY_CONCURRENCY} at a time. CopyObject handles objects up to 5 GiB;
+   * a larger one fails with `io` (S3 would need a multipart UploadPartCopy).
+   */
   async copyPrefix(fromDir: string, toDir: string): Promise<void> {
     const from = checkRelativePath(fromDir, false);
     const to = checkRelativePath(toDir, false);

@@ -18,7 +18,8 @@ export const int64 = z.union([
 
 /** A double field: a JSON number, numeric text, or MLflow's "NaN" / "Infinity" / "-Infinity". */
 export const double = z.union([
-  z.number(),
+  // Any JSON number, including one too large for a double (JSON.parse makes it ±Infinity).
+  z.custom<number>((value) => typeof value === 'number' && !Number.isNaN(value)),
   z
     .string()
     .regex(/^(NaN|-?Infinity|[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)$/)

@@ -116,6 +116,19 @@ describe('runs API', () => {
     assert.deepEqual(byKey, { nan: 'NaN', inf: 'Infinity', ninf: '-Infinity' });
   });
 
+  test('a JSON number beyond the double range is stored as infinity, not refused', async () => {
+    const runId = await newRun();
+    const res = await t.inject({
+      method: 'POST',
+      url: '/api/2.0/mlflow/runs/log-metric',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"run_id": "${runId}", "key": "huge", "value": 1e400, "timestamp": 1}`,
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const run = (await t.call('GET', 'runs/get', { run_id: runId })).body.run;
+    assert.equal(run.data.metrics[0].value, 'Infinity');
+  });
+
   test('a metric needs a numeric value and an integer timestamp', async () => {
     const runId = await newRun();
     const missing = await t.call('POST', 'runs/log-metric', { run_id: runId, key: 'm', timestamp: 1 });

@@ -29,7 +29,13 @@ const SHUTDOWN_GRACE_MS = 15_000;
 
 export async function runClusterPrimary(options: ClusterOptions): Promise<void> {
   const log: Logger = pino({ level: options.logLevel, base: { role: 'primary', pid: process.pid } });
-  await options.prepare();
+  try {
+    await options.prepare();
+  } catch (error) {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
 
   let shuttingDown = false;
   let announced = false;

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { createServer } from '../server.ts';
+import { createServer, type RunningServices } from '../server.ts';
 import { openDatabase } from '../store/sql/database.ts';
 import { openArtifactStore } from '../store/artifacts/open-artifact-store.ts';
 import { TROVE_VERSION } from '../version.ts';
@@ -102,14 +102,22 @@ export function serverCommand(program: Command): void {
       }
 
       const worker = isClusterWorker();
-      const server = await createServer({
-        backendStoreUri: options.backendStoreUri,
-        artifactsDestination: options.artifactsDestination,
-        defaultArtifactRoot: options.defaultArtifactRoot,
-        logger: { level: options.logLevel },
-        migrate: !worker,
-        webhooks: { requireHttps: options.webhookRequireHttps === true },
-      });
+      let server: RunningServices;
+      try {
+        server = await createServer({
+          backendStoreUri: options.backendStoreUri,
+          artifactsDestination: options.artifactsDestination,
+          defaultArtifactRoot: options.defaultArtifactRoot,
+          logger: { level: options.logLevel },
+          migrate: !worker,
+          webhooks: { requireHttps: options.webhookRequireHttps === true },
+        });
+      } catch (error) {
+        // A configuration problem (database unreachable, wrong password, bad URI): say so, no stack.
+        process.stderr.write(`error: ${(error as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
       const { app, services } = server;
       await app.listen({ host: options.host, port: options.port });
       const address = app.server.address();

@@ -26,6 +26,15 @@ describe('backend store URIs', () => {
     assert.equal(describeBackendStoreUri('sqlite:///./trove.db'), 'sqlite:///./trove.db');
   });
 
+  test('an unreachable database is reported by its masked URI and the cause', async () => {
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    await assert.rejects(openDatabase('postgresql://trove:hunter2@127.0.0.1:1/trove'), (error: Error) => {
+      assert.match(error.message, /^Cannot prepare the backend store postgresql:\/\/trove:\*\*\*@127\.0\.0\.1:1\/trove: .*ECONNREFUSED/);
+      assert.ok(!error.message.includes('hunter2'));
+      return true;
+    });
+  });
+
   test('an unsupported URI is refused with its password masked in the message', async () => {
     await assert.rejects(openDatabase('mysql://root:hunter2@db/trove'), (error: Error) => {
       assert.match(error.message, /Unsupported backend store URI 'mysql:\/\/root:\*\*\*@db\/trove'/);

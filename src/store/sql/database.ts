@@ -95,7 +95,8 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
       await migrate(opened.db);
     } catch (error) {
       await opened.close().catch(() => undefined);
-      throw error;
+      // Name the database (password masked): "connect ECONNREFUSED" alone does not say which.
+      throw new Error(`Cannot prepare the backend store ${opened.description}: ${(error as Error).message}`, { cause: error });
     }
   }
   return opened;
@@ -226,7 +227,6 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
-    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`, { cause: error });
-  }
+  if (failed) throw new Error(`database migration ${failed.migrationName} failed: ${String(error)}`, { cause: error });
+  if (error) throw new Error(error instanceof Error ? error.message : String(error), { cause: error });
 }

@@ -8,19 +8,19 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { createServer, type RunningServices } from '../../src/server.ts';
 import { adminQuery, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../support/postgres.ts';
+import { closedPort } from '../support/ports.ts';
 
 /**
  * A PostgreSQL restart and dropped connections under load: the requests that hit the outage fail
  * with MLflow's retryable 503 TEMPORARILY_UNAVAILABLE, the server recovers by itself, and every
- * acknowledged write is there afterwards. The test runs its own throwaway cluster (another port),
+ * acknowledged write is there afterwards. The test runs its own throwaway cluster (on a free port),
  * so stopping it never disturbs the other suites.
  */
 
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const PORT = '54339';
 const CLUSTER_DIR = path.join(os.tmpdir(), `trove-postgres-fault-${process.pid}`);
-const clusterEnv = { ...process.env, TROVE_PG_PORT: PORT, TROVE_PG_DIR: CLUSTER_DIR };
+let clusterEnv: NodeJS.ProcessEnv = {};
 
 async function startCluster(): Promise<string> {
   const { stdout } = await execFileAsync('bash', [path.join(REPO_ROOT, 'scripts', 'start-postgres.sh')], { env: clusterEnv });
@@ -91,6 +91,8 @@ describe('PostgreSQL outages under load', { skip: testPostgresUri() === undefine
   let dataDir: string;
 
   before(async () => {
+    // A port of its own, found free now: a fixed one may be taken by another cluster on this machine.
+    clusterEnv = { ...process.env, TROVE_PG_PORT: String(await closedPort()), TROVE_PG_DIR: CLUSTER_DIR };
     uri = await startCluster();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-fault-'));
     server = await createServer({

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3ArtifactStore, s3ClientConfig } from '../../src/store/artifacts/s3-artifact-store.ts';
 
@@ -54,12 +53,4 @@ export function rawS3Client(s3: TestS3): S3Client {
   return new S3Client(s3ClientConfig(s3Env(s3)));
 }
 
-/** A port on 127.0.0.1 with nothing listening: bound by the OS, then released. */
-export async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+export { closedPort } from './ports.ts';

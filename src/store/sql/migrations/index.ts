@@ -3,6 +3,7 @@ import * as initial from './0001-initial.ts';
 import * as modelRegistry from './0002-model-registry.ts';
 import * as webhooksEvents from './0003-webhooks-events.ts';
 import * as metricRollups from './0005-metric-rollups.ts';
+import * as projectIdSequence from './0006-project-id-sequence.ts';
 
 /** The one migration list, for SQLite and PostgreSQL alike. Append; never edit a released entry. */
 export const migrationProvider: MigrationProvider = {
@@ -12,6 +13,7 @@ export const migrationProvider: MigrationProvider = {
       '0002-model-registry': modelRegistry,
       '0003-webhooks-events': webhooksEvents,
       '0005-metric-rollups': metricRollups,
+      '0006-project-id-sequence': projectIdSequence,
     };
   },
 };

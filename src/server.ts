@@ -17,6 +17,9 @@ import { WebhookService } from './domain/webhooks/webhook-service.ts';
 import { WebhookDispatcher, type DispatcherOptions } from './domain/webhooks/webhook-dispatcher.ts';
 import type { EventRoutesOptions } from './http/events.routes.ts';
 import { MLFLOW_COMPAT_VERSION } from './version.ts';
+import { SqlAuthStore } from './store/sql/sql-auth-store.ts';
+import { AuditLog } from './domain/audit/audit-log.ts';
+import { AuthService, type AuthOptions } from './domain/auth/auth-service.ts';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -33,6 +36,8 @@ export interface ServerConfig {
   artifactStoreEnv?: NodeJS.ProcessEnv;
   /** Webhooks and the registry event stream; the defaults suit production, tests shorten them. */
   webhooks?: WebhookConfig;
+  /** Users, tokens and permissions (`trove server --auth`); off by default, as MLflow. */
+  auth?: AuthOptions;
 }
 
 export interface WebhookConfig {
@@ -65,7 +70,10 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     ...(config.databasePoolSize !== undefined ? { poolSize: config.databasePoolSize } : {}),
   });
   const artifactStore = openArtifactStore(config.artifactsDestination, config.artifactStoreEnv);
-  const tracking = new TrackingService(new SqlTrackingStore(database.db), config.defaultArtifactRoot);
+  // The audit log is written by every service inside the transaction of each change.
+  const audit = new AuditLog(new SqlAuthStore(database.db));
+  const auth = new AuthService(new SqlAuthStore(database.db), audit, config.auth ?? { enabled: false });
+  const tracking = new TrackingService(new SqlTrackingStore(database.db), config.defaultArtifactRoot, undefined, audit);
   await tracking.initialize();
   const artifacts = new ArtifactService(artifactStore.store);
   // Registry events: written to the outbox in each change's transaction, then delivered to
@@ -83,11 +91,13 @@ export async function createServer(config: ServerConfig): Promise<RunningService
   const dispatcherOptions = webhookConfig.dispatcher === false ? undefined : (webhookConfig.dispatcher ?? {});
   const webhooks = new WebhookService(eventsStore, {
     allowedSchemes,
+    audit,
     ...(dispatcherOptions?.requestTimeoutMs !== undefined ? { requestTimeoutMs: dispatcherOptions.requestTimeoutMs } : {}),
     ...(dispatcherOptions?.fetch !== undefined ? { fetch: dispatcherOptions.fetch } : {}),
   });
   const registry = new RegistryService(new SqlRegistryStore(database.db), tracking, artifacts, {
     events: composeSinks(outbox, config.registryEvents),
+    audit,
   });
   const services: Services = {
     tracking,
@@ -95,6 +105,8 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     registry,
     webhooks,
     registryEvents,
+    auth,
+    audit,
     info: {
       version: MLFLOW_COMPAT_VERSION,
       backendStore: database.description,

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { TROVE_VERSION } from '../version.ts';
 import { serverCommand } from './server.command.ts';
 import { modelsCommand } from './models-pull.command.ts';
+import { adminCommands } from './admin.commands.ts';
 
 const program = new Command();
 program
@@ -11,6 +12,7 @@ program
 
 serverCommand(program);
 modelsCommand(program);
+adminCommands(program);
 
 
 await program.parseAsync(process.argv);

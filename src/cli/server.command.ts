@@ -4,6 +4,10 @@ import { openDatabase } from '../store/sql/database.ts';
 import { openArtifactStore } from '../store/artifacts/open-artifact-store.ts';
 import { TROVE_VERSION } from '../version.ts';
 import { isClusterWorker, runClusterPrimary } from './cluster.ts';
+import { SqlAuthStore } from '../store/sql/sql-auth-store.ts';
+import { AuditLog } from '../domain/audit/audit-log.ts';
+import { AuthService } from '../domain/auth/auth-service.ts';
+import { runWithContext, systemContext } from '../domain/request-context.ts';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -42,10 +46,13 @@ export function serverCommand(program: Command): void {
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--workers <n>', 'server processes sharing the port (PostgreSQL is the better backend for more than 1)', parseWorkers, 1)
     .option('--webhook-require-https', 'accept only https webhook URLs, as upstream MLflow does (default: http and https)')
+    .option('--auth', 'require credentials (access tokens, user name and password, web sign-in) and enforce project roles; the first start creates an administrator')
     .helpOption('--help', 'display help for command')
     .addHelpText(
       'after',
-      '\nPoint the MLflow client at it:\n  export MLFLOW_TRACKING_URI=http://127.0.0.1:5000\n',
+      '\nPoint the MLflow client at it:\n  export MLFLOW_TRACKING_URI=http://127.0.0.1:5000                  # the default project\n' +
+        '  export MLFLOW_TRACKING_URI=http://127.0.0.1:5000/projects/<name>   # another project\n' +
+        '\nWith --auth, manage users, projects, members and tokens with `trove user|project|member|token --help`.\n',
     )
     .action(async (options: {
       host: string;
@@ -56,7 +63,9 @@ export function serverCommand(program: Command): void {
       logLevel: string;
       workers: number;
       webhookRequireHttps?: boolean;
+      auth?: boolean;
     }) => {
+      const authEnabled = options.auth === true;
       const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
       const banner = (port: number, database: string, artifactRoot: string): void => {
         process.stdout.write(
@@ -67,6 +76,7 @@ export function serverCommand(program: Command): void {
             `  Artifact root:         ${artifactRoot}`,
             `  Default artifact root: ${options.defaultArtifactRoot}`,
             ...(options.workers > 1 ? [`  Worker processes:      ${options.workers}`] : []),
+            `  Authentication:        ${authEnabled ? 'on (trove user|project|member|token --help)' : 'off (start with --auth to require credentials)'}`,
             `  Client setup:          export MLFLOW_TRACKING_URI=http://${shownHost}:${port}`,
             '',
           ].join('\n'),
@@ -83,19 +93,25 @@ export function serverCommand(program: Command): void {
       if (options.workers > 1 && !isClusterWorker()) {
         // The primary migrates once, then forks workers that share the port; it serves nothing itself.
         let databaseDescription = '';
+        let initialAdmin: { username: string; password: string } | undefined;
         await runClusterPrimary({
           workers: options.workers,
           logLevel: options.logLevel,
           prepare: async () => {
             const database = await openDatabase(options.backendStoreUri);
             databaseDescription = database.description;
-            await database.close();
+            try {
+              if (authEnabled) initialAdmin = await createInitialAdmin(database.db);
+            } finally {
+              await database.close();
+            }
           },
           onListening: (address) => {
             const artifactStore = openArtifactStore(options.artifactsDestination);
             banner(address.port, databaseDescription, artifactStore.description);
             artifactStore.close();
-            if (!isLoopback(options.host)) process.stderr.write(`WARNING: ${openWarning}\n`);
+            if (initialAdmin) printInitialAdmin(initialAdmin, `http://${shownHost}:${address.port}`);
+            if (!isLoopback(options.host) && !authEnabled) process.stderr.write(`WARNING: ${openWarning}\n`);
           },
         });
         return;
@@ -111,6 +127,7 @@ export function serverCommand(program: Command): void {
           logger: { level: options.logLevel },
           migrate: !worker,
           webhooks: { requireHttps: options.webhookRequireHttps === true },
+          auth: { enabled: authEnabled },
         });
       } catch (error) {
         // A configuration problem (database unreachable, wrong password, bad URI): say so, no stack.
@@ -128,7 +145,11 @@ export function serverCommand(program: Command): void {
       );
       if (!worker) {
         banner(port, services.info.backendStore, services.info.artifactsDestination);
-        if (!isLoopback(options.host)) app.log.warn(openWarning);
+        if (authEnabled && services.auth) {
+          const created = await runWithContext(systemContext({ username: 'system:first-start' }), () => services.auth!.ensureInitialAdmin());
+          if (created) printInitialAdmin(created, `http://${shownHost}:${port}`);
+        }
+        if (!isLoopback(options.host) && !authEnabled) app.log.warn(openWarning);
       }
       let closing = false;
       const shutdown = async (signal: string) => {
@@ -142,4 +163,28 @@ export function serverCommand(program: Command): void {
       process.once('SIGINT', () => void shutdown('SIGINT'));
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
     });
+}
+
+/** On the first start with --auth: the administrator account, created in the primary process. */
+async function createInitialAdmin(db: ConstructorParameters<typeof SqlAuthStore>[0]): Promise<{ username: string; password: string } | undefined> {
+  const auth = new AuthService(new SqlAuthStore(db), new AuditLog(new SqlAuthStore(db)), { enabled: true });
+  return runWithContext(systemContext({ username: 'system:first-start' }), () => auth.ensureInitialAdmin());
+}
+
+/** Printed once, to the terminal only (never to the log). */
+function printInitialAdmin(created: { username: string; password: string }, url: string): void {
+  process.stdout.write(
+    [
+      '',
+      'Authentication is on and there were no users: created the instance administrator',
+      `  user name: ${created.username}`,
+      `  password:  ${created.password}`,
+      'This password is shown only now. Sign in to the web UI at ' + url + ' or use it with the MLflow client:',
+      `  export MLFLOW_TRACKING_USERNAME=${created.username}`,
+      "  export MLFLOW_TRACKING_PASSWORD='<the password above>'",
+      `Change it with \`trove user set-password ${created.username}\`; create users, projects and tokens with`,
+      '`trove user create`, `trove project create` and `trove token create` (see --help).',
+      '',
+    ].join('\n'),
+  );
 }

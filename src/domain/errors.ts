@@ -42,12 +42,15 @@ const STATUS_BY_CODE: Record<ErrorCode, number> = {
 export class MlflowError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Response headers that belong to the error (`WWW-Authenticate` on a 401, `Retry-After` on a 429). */
+  readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; headers?: Record<string, string> }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'MlflowError';
     this.code = code;
     this.status = STATUS_BY_CODE[code];
+    this.headers = options?.headers ?? {};
   }
 
   static invalidParameter(message: string): MlflowError {

@@ -3,6 +3,8 @@ import type { ArtifactService } from './artifacts/artifact-service.ts';
 import type { RegistryService } from './registry/registry-service.ts';
 import type { WebhookService } from './webhooks/webhook-service.ts';
 import type { RegistryEventStream } from './events/event-stream.ts';
+import type { AuthService } from './auth/auth-service.ts';
+import type { AuditLog } from './audit/audit-log.ts';
 
 /** What the server knows about itself, for the startup log, /version and server-info. */
 export interface ServerInfo {
@@ -26,4 +28,8 @@ export interface Services {
   webhooks?: WebhookService;
   /** Registry events from the outbox, for the SSE endpoint. */
   registryEvents?: RegistryEventStream;
+  /** Users, projects, members, tokens (absent in harnesses: then auth is off and only `default` exists). */
+  auth?: AuthService;
+  /** The audit log's reader (writers get it through their constructors). */
+  audit?: AuditLog;
 }

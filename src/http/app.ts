@@ -14,6 +14,10 @@ import { troveUiRoutes } from './trove-ui.routes.ts';
 import { webhookDeliveryRoutes, webhookRoutes } from './webhooks.routes.ts';
 import { registryEventRoutes, type EventRoutesOptions } from './events.routes.ts';
 import { webRoutes } from './web.routes.ts';
+import { installAuthHooks, requestIdOf, rewriteProjectUrl } from './auth-hooks.ts';
+import { authRoutes } from './auth.routes.ts';
+import { mlflowAuthRoutes } from './mlflow-auth.routes.ts';
+import { AuthService } from '../domain/auth/auth-service.ts';
 
 export interface AppOptions {
   services: Services;
@@ -35,7 +39,11 @@ const JSON_BODY_LIMIT = 16 * 1024 * 1024;
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: withRedaction(options.logger ?? false),
+    // `/projects/<name>/...` and GitLab's `/api/v4/projects/<id>/ml/mlflow/...` reach the same
+    // routes as the bare URL; the project they name is kept for the auth hook.
+    rewriteUrl: (raw) => rewriteProjectUrl(raw),
+    genReqId: (raw) => requestIdOf(raw),
     // Per-request info lines cost more than the requests themselves under ingest load.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: JSON_BODY_LIMIT,
@@ -45,6 +53,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler(handleError);
+  // Before any route: every route must declare a permission, and every request is checked.
+  const auth = options.services.auth ?? AuthService.openWithoutStore();
+  installAuthHooks(app, auth);
   app.setNotFoundHandler((request, reply) => {
     void reply
       .status(404)
@@ -62,7 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     try {
       done(null, JSON.parse(textBody));
     } catch (error) {
-      done(new MlflowError('MALFORMED_REQUEST', `Malformed JSON request body: ${(error as Error).message}`), undefined);
+      done(new MlflowError('MALFORMED_REQUEST', `Malformed JSON request body: ${jsonErrorWithoutInput(error)}`), undefined);
     }
   });
 
@@ -77,6 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         await registryRoutes(api, services);
         await troveRegistryRoutes(api, services);
         if (services.webhooks) await webhookRoutes(api, services.webhooks);
+        if (services.auth) await mlflowAuthRoutes(api, services.auth, services);
         await api.register(async (artifactScope) => artifactRoutes(artifactScope, services));
       },
       { prefix },
@@ -85,6 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await serverRoutes(app, services);
   for (const prefix of ['/api/2.0/trove', '/ajax-api/2.0/trove']) {
     await app.register(async (api) => troveUiRoutes(api, services), { prefix });
+    await app.register(async (api) => authRoutes(api, auth, services.audit), { prefix });
     if (services.webhooks) await app.register(async (api) => webhookDeliveryRoutes(api, services.webhooks!), { prefix });
     if (services.registryEvents) {
       await app.register(async (api) => registryEventRoutes(api, services.registryEvents!, options.eventStream), { prefix });
@@ -93,4 +106,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // The web UI last: its catch-all GET serves the app for every path no API route claimed.
   await webRoutes(app, options.webDistDir === undefined ? {} : { distDir: options.webDistDir });
   return app;
+}
+
+/** Headers and fields that carry credentials never reach the log. */
+const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'body.password',
+  'body.new_password',
+  'body.current_password',
+  'body.token',
+];
+
+function withRedaction(logger: boolean | object): boolean | object {
+  if (logger === false) return false;
+  const base = logger === true ? {} : logger;
+  return { ...base, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+}
+
+/** V8 quotes the start of the input in JSON errors; a login body holds a password, so drop it. */
+function jsonErrorWithoutInput(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/,?\s*"[\s\S]*"\s+is not valid JSON$/, ' (not valid JSON)').replace(/"[\s\S]*$/, '').trim() || 'not valid JSON';
 }

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { missingParameter } from '../domain/errors.ts';
 import type { FileInfo } from '../domain/artifacts/artifact-service.ts';
-import { normalizeArtifactPath } from '../domain/artifacts/artifact-path.ts';
+import { clientFileBaseName, joinArtifactPath, normalizeArtifactPath, proxyPathFromArtifactUri } from '../domain/artifacts/artifact-path.ts';
+import { checkProxyPath, PROJECTS_ROOT } from '../domain/artifacts/artifact-scope.ts';
+import { DEFAULT_PROJECT, currentContext } from '../domain/request-context.ts';
 import type { Services } from '../domain/services.ts';
 import { int64, parseFields, requestFields, text } from './request-schema.ts';
 
@@ -34,6 +36,10 @@ const runArtifactsSchema = z.object({
 
 export async function artifactRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const { artifacts } = services;
+  // Files are not database rows: their audit entries follow the store's confirmation.
+  const audited = async (action: string, path: string): Promise<void> => {
+    await services.audit?.recordStandalone({ action, entityType: 'artifact', entityId: path });
+  };
 
   // Bodies of these routes are raw bytes of any type (the client sends its guessed Content-Type,
   // e.g. application/json for a .json artifact) and may be gigabytes: no parser may read them,
@@ -45,15 +51,17 @@ export async function artifactRoutes(app: FastifyInstance, services: Services): 
       done(null);
     });
 
-    raw.put(`${ARTIFACTS}/*`, async (request) => {
-      await artifacts.upload(wildcard(request), request.raw, contentLength(request));
+    raw.put(`${ARTIFACTS}/*`, { config: { permission: 'write' } }, async (request) => {
+      const path = projectPath(wildcard(request), 'write');
+      await artifacts.upload(path, request.raw, contentLength(request));
+      await audited('artifact.upload', path);
       return {};
     });
 
-    raw.put(`${UPLOAD_PART}/*`, async (request, reply) => {
+    raw.put(`${UPLOAD_PART}/*`, { config: { permission: 'write' } }, async (request, reply) => {
       const query = parseFields(uploadPartSchema, requestFields('GET', request.query, undefined));
       const etag = await artifacts.uploadPart(
-        wildcard(request),
+        projectPath(wildcard(request), 'write'),
         query.upload_id,
         query.part_number,
         request.raw,
@@ -65,14 +73,16 @@ export async function artifactRoutes(app: FastifyInstance, services: Services): 
     });
 
     // DELETE carries no meaningful body; living here, it accepts any Content-Type a client sends.
-    raw.delete(`${ARTIFACTS}/*`, async (request) => {
-      await artifacts.delete(wildcard(request));
+    raw.delete(`${ARTIFACTS}/*`, { config: { permission: 'delete' } }, async (request) => {
+      const path = projectPath(wildcard(request), 'write', { directory: true });
+      await artifacts.delete(path);
+      await audited('artifact.delete', path);
       return {};
     });
   });
 
-  app.get(`${ARTIFACTS}/*`, async (request, reply) => {
-    const file = await artifacts.download(wildcard(request));
+  app.get(`${ARTIFACTS}/*`, { config: { permission: 'read' } }, async (request, reply) => {
+    const file = await artifacts.download(projectPath(wildcard(request), 'read'));
     // Always an attachment with nosniff: artifacts are user content served from our origin.
     void reply
       .header('Content-Type', file.contentType)
@@ -82,9 +92,14 @@ export async function artifactRoutes(app: FastifyInstance, services: Services): 
     return reply.send(file.stream);
   });
 
-  app.get(ARTIFACTS, async (request) => {
+  app.get(ARTIFACTS, { config: { permission: 'read' } }, async (request) => {
     const fields = parseFields(listSchema, requestFields(request.method, request.query, request.body));
-    const files = await artifacts.list(fields.path);
+    const path = normalizeArtifactPath(fields.path ?? '', { directory: true, allowRoot: true });
+    // Another project's folder lists as an empty one, as a missing folder does.
+    if (!checkProxyPath(path, 'list')) return {};
+    let files = await artifacts.list(path);
+    // The default project's root also holds the other projects' folders: not its to show.
+    if (path === '' && currentContext().project.id === DEFAULT_PROJECT.id) files = files.filter((f) => f.path !== PROJECTS_ROOT);
     // Upstream omits empty repeated fields: an empty listing is `{}`.
     return files.length > 0 ? { files: files.map(presentFileInfo) } : {};
   });
@@ -92,9 +107,10 @@ export async function artifactRoutes(app: FastifyInstance, services: Services): 
   // The client posts to `<mpu>/create/<dir>`, or to `<mpu>/create/` when the run's artifact
   // root is the proxy root; register the bare form too so both reach the handler.
   for (const suffix of ['', '/*']) {
-    app.post(`${MPU}/create${suffix}`, async (request) => {
+    app.post(`${MPU}/create${suffix}`, { config: { permission: 'write' } }, async (request) => {
       const fields = parseFields(createMultipartSchema, requestFields(request.method, request.query, request.body));
-      const started = await artifacts.createMultipartUpload(wildcard(request), fields.path, fields.num_parts ?? 1);
+      const dir = projectPath(wildcard(request), 'write', { directory: true, allowRoot: true }, fields.path);
+      const started = await artifacts.createMultipartUpload(dir, fields.path, fields.num_parts ?? 1);
       const base = `${serverOrigin(request)}${routePrefix(request, `${MPU}/create`)}${UPLOAD_PART}/${encodePath(started.path)}`;
       return {
         upload_id: started.uploadId,
@@ -106,25 +122,28 @@ export async function artifactRoutes(app: FastifyInstance, services: Services): 
       };
     });
 
-    app.post(`${MPU}/complete${suffix}`, async (request) => {
+    app.post(`${MPU}/complete${suffix}`, { config: { permission: 'write' } }, async (request) => {
       const fields = parseFields(completeMultipartSchema, requestFields(request.method, request.query, request.body));
       const parts = fields.parts.map((part) => ({
         partNumber: part.part_number,
         // The client sends "" when the ETag header was missing: treat that as "not given".
         ...(part.etag ? { etag: part.etag } : {}),
       }));
-      await artifacts.completeMultipartUpload(wildcard(request), fields.path, fields.upload_id, parts);
+      const dir = projectPath(wildcard(request), 'write', { directory: true, allowRoot: true }, fields.path);
+      await artifacts.completeMultipartUpload(dir, fields.path, fields.upload_id, parts);
+      await audited('artifact.upload', joinArtifactPath(dir, clientFileBaseName(fields.path)));
       return {};
     });
 
-    app.post(`${MPU}/abort${suffix}`, async (request) => {
+    app.post(`${MPU}/abort${suffix}`, { config: { permission: 'write' } }, async (request) => {
       const fields = parseFields(abortMultipartSchema, requestFields(request.method, request.query, request.body));
-      await artifacts.abortMultipartUpload(wildcard(request), fields.path, fields.upload_id);
+      const dir = projectPath(wildcard(request), 'write', { directory: true, allowRoot: true }, fields.path);
+      await artifacts.abortMultipartUpload(dir, fields.path, fields.upload_id);
       return {};
     });
   }
 
-  app.get('/mlflow/artifacts/list', async (request) => {
+  app.get('/mlflow/artifacts/list', { config: { permission: 'read' } }, async (request) => {
     const fields = parseFields(runArtifactsSchema, requestFields(request.method, request.query, request.body));
     const runId = fields.run_id ?? fields.run_uuid;
     if (runId === undefined || runId === '') throw missingParameter('run_id');
@@ -132,12 +151,30 @@ export async function artifactRoutes(app: FastifyInstance, services: Services): 
     // unknown run.
     if (fields.path !== undefined) normalizeArtifactPath(fields.path, { directory: true, allowRoot: true });
     const artifactUri = await services.tracking.getRunArtifactUri(runId);
+    const runRoot = proxyPathFromArtifactUri(artifactUri);
+    if (runRoot !== undefined && !checkProxyPath(runRoot, 'list')) return { root_uri: artifactUri };
     const listing = await artifacts.listRunArtifacts(artifactUri, fields.path);
     return {
       root_uri: listing.rootUri,
       ...(listing.files.length > 0 ? { files: listing.files.map(presentFileInfo) } : {}),
     };
   });
+}
+
+/**
+ * A proxy path from the URL, normalised and checked against the request's project (see
+ * domain/artifacts/artifact-scope.ts). For multipart calls the URL names the folder and the
+ * target is the folder plus the basename of the client's file (`localFile`); both are checked.
+ */
+function projectPath(
+  raw: string,
+  access: 'read' | 'write',
+  options: { directory?: boolean; allowRoot?: boolean } = {},
+  localFile?: string,
+): string {
+  const path = normalizeArtifactPath(raw, options);
+  checkProxyPath(localFile === undefined ? path : joinArtifactPath(path, clientFileBaseName(localFile)), access);
+  return path;
 }
 
 /** MLflow's FileInfo wire shape: `file_size` only for files. */
@@ -206,7 +243,8 @@ function serverOrigin(request: FastifyRequest): string {
 
 /** The URL path before `marker` (`/api/2.0`, `/ajax-api/2.0`, plus any prefix a proxy kept). */
 function routePrefix(request: FastifyRequest, marker: string): string {
-  const pathOnly = request.url.split('?')[0] ?? '';
+  // The URL as the client sent it, with any /projects/<name> or GitLab prefix the router stripped.
+  const pathOnly = request.originalUrl.split('?')[0] ?? '';
   const index = pathOnly.indexOf(marker);
   return index > 0 ? pathOnly.slice(0, index) : '';
 }

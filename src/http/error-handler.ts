@@ -40,5 +40,6 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   } else {
     request.log.debug({ code: mlflowError.code, msg: mlflowError.message }, 'client error');
   }
+  for (const [name, value] of Object.entries(mlflowError.headers)) void reply.header(name, value);
   void reply.status(mlflowError.status).type('application/json').send(mlflowError.toJSON());
 }

@@ -33,7 +33,7 @@ export async function registryEventRoutes(app: FastifyInstance, stream: Registry
     for (const end of [...open]) end();
   });
 
-  app.get('/registry/events', async (request, reply) => {
+  app.get('/registry/events', { config: { permission: 'read' } }, async (request, reply) => {
     const fields = parseFields(streamSchema, requestFields('GET', request.query, undefined));
     const header = request.headers['last-event-id'];
     const resume = (Array.isArray(header) ? header[0] : header) ?? fields.last_event_id;

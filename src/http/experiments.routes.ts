@@ -21,23 +21,23 @@ const deleteTagSchema = z.object({ experiment_id: text, key: text });
 
 /** MLflow experiment RPCs (service.proto), relative to /api/2.0 or /ajax-api/2.0. */
 export async function experimentRoutes(app: FastifyInstance, { tracking }: Services): Promise<void> {
-  rpc(app, 'POST', '/mlflow/experiments/create', async (fields) => {
+  rpc(app, 'POST', '/mlflow/experiments/create', 'write', async (fields) => {
     const input = parseFields(createSchema, fields);
     const experimentId = await tracking.createExperiment({ name: input.name, artifactLocation: input.artifact_location, tags: input.tags });
     return { experiment_id: experimentId };
   });
 
-  rpc(app, 'GET', '/mlflow/experiments/get', async (fields) => {
+  rpc(app, 'GET', '/mlflow/experiments/get', 'read', async (fields) => {
     const input = parseFields(idSchema, fields);
     return { experiment: presentExperiment(await tracking.getExperiment(input.experiment_id)) };
   });
 
-  rpc(app, 'GET', '/mlflow/experiments/get-by-name', async (fields) => {
+  rpc(app, 'GET', '/mlflow/experiments/get-by-name', 'read', async (fields) => {
     const input = parseFields(byNameSchema, fields);
     return { experiment: presentExperiment(await tracking.getExperimentByName(input.experiment_name)) };
   });
 
-  rpc(app, ['POST', 'GET'], '/mlflow/experiments/search', async (fields) => {
+  rpc(app, ['POST', 'GET'], '/mlflow/experiments/search', 'read', async (fields) => {
     const input = parseFields(searchSchema, fields);
     const page = await tracking.searchExperiments({
       maxResults: input.max_results,
@@ -52,35 +52,35 @@ export async function experimentRoutes(app: FastifyInstance, { tracking }: Servi
     };
   });
 
-  rpc(app, 'POST', '/mlflow/experiments/delete', async (fields) => {
+  rpc(app, 'POST', '/mlflow/experiments/delete', 'delete', async (fields) => {
     await tracking.deleteExperiment(parseFields(idSchema, fields).experiment_id);
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/experiments/restore', async (fields) => {
+  rpc(app, 'POST', '/mlflow/experiments/restore', 'delete', async (fields) => {
     await tracking.restoreExperiment(parseFields(idSchema, fields).experiment_id);
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/experiments/update', async (fields) => {
+  rpc(app, 'POST', '/mlflow/experiments/update', 'write', async (fields) => {
     const input = parseFields(updateSchema, fields);
     await tracking.renameExperiment(input.experiment_id, input.new_name);
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/experiments/set-experiment-tag', async (fields) => {
+  rpc(app, 'POST', '/mlflow/experiments/set-experiment-tag', 'write', async (fields) => {
     const input = parseFields(setTagSchema, fields);
     await tracking.setExperimentTag(input.experiment_id, { key: input.key, value: input.value });
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/experiments/delete-experiment-tag', async (fields) => {
+  rpc(app, 'POST', '/mlflow/experiments/delete-experiment-tag', 'write', async (fields) => {
     const input = parseFields(deleteTagSchema, fields);
     await tracking.deleteExperimentTag(input.experiment_id, input.key);
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/experiments/search-datasets', async (fields) => {
+  rpc(app, 'POST', '/mlflow/experiments/search-datasets', 'read', async (fields) => {
     const input = parseFields(z.object({ experiment_ids: textList.optional() }), fields);
     const summaries = await tracking.searchDatasets(input.experiment_ids ?? []);
     return {

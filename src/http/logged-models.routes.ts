@@ -31,7 +31,7 @@ const searchSchema = z.object({
 
 /** MLflow 3 logged-model RPCs, relative to /api/2.0 or /ajax-api/2.0. */
 export async function loggedModelRoutes(app: FastifyInstance, { tracking }: Services): Promise<void> {
-  rpc(app, 'POST', '/mlflow/logged-models', async (fields) => {
+  rpc(app, 'POST', '/mlflow/logged-models', 'write', async (fields) => {
     const input = parseFields(createSchema, fields);
     const model = await tracking.createLoggedModel({
       experimentId: input.experiment_id,
@@ -44,7 +44,7 @@ export async function loggedModelRoutes(app: FastifyInstance, { tracking }: Serv
     return { model: presentLoggedModel(model) };
   });
 
-  rpc(app, 'POST', '/mlflow/logged-models/search', async (fields) => {
+  rpc(app, 'POST', '/mlflow/logged-models/search', 'read', async (fields) => {
     const input = parseFields(searchSchema, fields);
     const page = await tracking.searchLoggedModels({
       experimentIds: input.experiment_ids ?? [],
@@ -60,34 +60,34 @@ export async function loggedModelRoutes(app: FastifyInstance, { tracking }: Serv
     };
   });
 
-  rpc(app, 'GET', '/mlflow/logged-models/:model_id', async (fields) => {
+  rpc(app, 'GET', '/mlflow/logged-models/:model_id', 'read', async (fields) => {
     const input = parseFields(getSchema, fields);
     return { model: presentLoggedModel(await tracking.getLoggedModel(input.model_id, input.allow_deleted ?? false)) };
   });
 
-  rpc(app, 'PATCH', '/mlflow/logged-models/:model_id', async (fields) => {
+  rpc(app, 'PATCH', '/mlflow/logged-models/:model_id', 'write', async (fields) => {
     const input = parseFields(finalizeSchema, fields);
     return { model: presentLoggedModel(await tracking.finalizeLoggedModel(input.model_id, String(input.status))) };
   });
 
-  rpc(app, 'DELETE', '/mlflow/logged-models/:model_id', async (fields) => {
+  rpc(app, 'DELETE', '/mlflow/logged-models/:model_id', 'delete', async (fields) => {
     await tracking.deleteLoggedModel(parseFields(getSchema, fields).model_id);
     return {};
   });
 
-  rpc(app, 'PATCH', '/mlflow/logged-models/:model_id/tags', async (fields) => {
+  rpc(app, 'PATCH', '/mlflow/logged-models/:model_id/tags', 'write', async (fields) => {
     const input = parseFields(tagsSchema, fields);
     await tracking.setLoggedModelTags(input.model_id, input.tags);
     return {};
   });
 
-  rpc(app, 'DELETE', '/mlflow/logged-models/:model_id/tags/*', async (fields) => {
+  rpc(app, 'DELETE', '/mlflow/logged-models/:model_id/tags/*', 'write', async (fields) => {
     const input = parseFields(deleteTagSchema, fields);
     await tracking.deleteLoggedModelTag(input.model_id, input['*']);
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/logged-models/:model_id/params', async (fields) => {
+  rpc(app, 'POST', '/mlflow/logged-models/:model_id/params', 'write', async (fields) => {
     const input = parseFields(paramsSchema, fields);
     await tracking.logLoggedModelParams(input.model_id, input.params);
     return {};

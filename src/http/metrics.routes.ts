@@ -26,7 +26,7 @@ const bulkSchema = z.object({ run_id: textList, metric_key: text, max_results: i
 
 /** Metric history RPCs, relative to /api/2.0 or /ajax-api/2.0. */
 export async function metricRoutes(app: FastifyInstance, { tracking }: Services): Promise<void> {
-  rpc(app, 'GET', '/mlflow/metrics/get-history', async (fields) => {
+  rpc(app, 'GET', '/mlflow/metrics/get-history', 'read', async (fields) => {
     const input = parseFields(historySchema, fields);
     const page = await tracking.getMetricHistory({
       runId: runIdOf(input),
@@ -40,7 +40,7 @@ export async function metricRoutes(app: FastifyInstance, { tracking }: Services)
     };
   });
 
-  rpc(app, 'GET', '/mlflow/metrics/get-history-bulk-interval', async (fields) => {
+  rpc(app, 'GET', '/mlflow/metrics/get-history-bulk-interval', 'read', async (fields) => {
     const input = parseFields(bulkIntervalSchema, fields);
     const metrics = await tracking.getMetricHistoryBulkInterval({
       runIds: input.run_ids,
@@ -53,7 +53,7 @@ export async function metricRoutes(app: FastifyInstance, { tracking }: Services)
   });
 
   // The UI's variant: full histories of several runs, each point tagged with its run.
-  rpc(app, 'GET', '/mlflow/metrics/get-history-bulk', async (fields) => {
+  rpc(app, 'GET', '/mlflow/metrics/get-history-bulk', 'read', async (fields) => {
     const input = parseFields(bulkSchema, fields);
     if (input.run_id.length > LIMITS.bulkIntervalRuns) {
       throw MlflowError.invalidParameter(`GetMetricHistoryBulk request cannot specify more than ${LIMITS.bulkIntervalRuns} run_ids.`);

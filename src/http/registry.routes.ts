@@ -45,33 +45,33 @@ const versionTagKeySchema = z.object({ name: text, version: text, key: text });
 export async function registryRoutes(app: FastifyInstance, { registry }: Services): Promise<void> {
   // ---------------------------------------------------------------- registered models
 
-  rpc(app, 'POST', '/mlflow/registered-models/create', async (fields) => {
+  rpc(app, 'POST', '/mlflow/registered-models/create', 'register', async (fields) => {
     const input = parseFields(createModelSchema, fields);
     const model = await registry.createRegisteredModel({ name: input.name, tags: input.tags, description: input.description });
     return { registered_model: presentRegisteredModel(model) };
   });
 
-  rpc(app, 'GET', '/mlflow/registered-models/get', async (fields) => {
+  rpc(app, 'GET', '/mlflow/registered-models/get', 'read', async (fields) => {
     const input = parseFields(nameSchema, fields);
     return { registered_model: presentRegisteredModel(await registry.getRegisteredModel(input.name)) };
   });
 
-  rpc(app, 'POST', '/mlflow/registered-models/rename', async (fields) => {
+  rpc(app, 'POST', '/mlflow/registered-models/rename', 'register', async (fields) => {
     const input = parseFields(renameSchema, fields);
     return { registered_model: presentRegisteredModel(await registry.renameRegisteredModel(input.name, input.new_name)) };
   });
 
-  rpc(app, 'PATCH', '/mlflow/registered-models/update', async (fields) => {
+  rpc(app, 'PATCH', '/mlflow/registered-models/update', 'register', async (fields) => {
     const input = parseFields(updateModelSchema, fields);
     return { registered_model: presentRegisteredModel(await registry.updateRegisteredModel(input.name, input.description)) };
   });
 
-  rpc(app, 'DELETE', '/mlflow/registered-models/delete', async (fields) => {
+  rpc(app, 'DELETE', '/mlflow/registered-models/delete', 'delete', async (fields) => {
     await registry.deleteRegisteredModel(parseFields(nameSchema, fields).name);
     return {};
   });
 
-  rpc(app, 'GET', '/mlflow/registered-models/search', async (fields) => {
+  rpc(app, 'GET', '/mlflow/registered-models/search', 'read', async (fields) => {
     const input = parseFields(searchSchema, fields);
     const page = await registry.searchRegisteredModels({
       filter: input.filter,
@@ -86,44 +86,44 @@ export async function registryRoutes(app: FastifyInstance, { registry }: Service
   });
 
   // POST is MLflow's method; the client falls back to GET on ENDPOINT_NOT_FOUND, so serve both.
-  rpc(app, ['POST', 'GET'], '/mlflow/registered-models/get-latest-versions', async (fields) => {
+  rpc(app, ['POST', 'GET'], '/mlflow/registered-models/get-latest-versions', 'read', async (fields) => {
     const input = parseFields(latestVersionsSchema, fields);
     const versions = await registry.getLatestVersions(input.name, input.stages ?? []);
     return { model_versions: versions.map(presentModelVersion) };
   });
 
-  rpc(app, 'POST', '/mlflow/registered-models/set-tag', async (fields) => {
+  rpc(app, 'POST', '/mlflow/registered-models/set-tag', 'register', async (fields) => {
     const input = parseFields(modelTagSchema, fields);
     await registry.setRegisteredModelTag(input.name, { key: input.key, value: input.value ?? '' });
     return {};
   });
 
-  rpc(app, 'DELETE', '/mlflow/registered-models/delete-tag', async (fields) => {
+  rpc(app, 'DELETE', '/mlflow/registered-models/delete-tag', 'register', async (fields) => {
     const input = parseFields(modelTagKeySchema, fields);
     await registry.deleteRegisteredModelTag(input.name, input.key);
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/registered-models/alias', async (fields) => {
+  rpc(app, 'POST', '/mlflow/registered-models/alias', 'alias', async (fields) => {
     const input = parseFields(setAliasSchema, fields);
     await registry.setAlias(input.name, input.alias, input.version);
     return {};
   });
 
-  rpc(app, 'DELETE', '/mlflow/registered-models/alias', async (fields) => {
+  rpc(app, 'DELETE', '/mlflow/registered-models/alias', 'alias', async (fields) => {
     const input = parseFields(aliasSchema, fields);
     await registry.deleteAlias(input.name, input.alias);
     return {};
   });
 
-  rpc(app, 'GET', '/mlflow/registered-models/alias', async (fields) => {
+  rpc(app, 'GET', '/mlflow/registered-models/alias', 'read', async (fields) => {
     const input = parseFields(aliasSchema, fields);
     return { model_version: presentModelVersion(await registry.getVersionByAlias(input.name, input.alias)) };
   });
 
   // ---------------------------------------------------------------- model versions
 
-  rpc(app, 'POST', '/mlflow/model-versions/create', async (fields) => {
+  rpc(app, 'POST', '/mlflow/model-versions/create', 'register', async (fields) => {
     const input = parseFields(createVersionSchema, fields);
     const version = await registry.createModelVersion({
       name: input.name,
@@ -137,29 +137,29 @@ export async function registryRoutes(app: FastifyInstance, { registry }: Service
     return { model_version: presentModelVersion(version) };
   });
 
-  rpc(app, 'GET', '/mlflow/model-versions/get', async (fields) => {
+  rpc(app, 'GET', '/mlflow/model-versions/get', 'read', async (fields) => {
     const input = parseFields(versionSchema, fields);
     return { model_version: presentModelVersion(await registry.getModelVersion(input.name, input.version)) };
   });
 
-  rpc(app, 'PATCH', '/mlflow/model-versions/update', async (fields) => {
+  rpc(app, 'PATCH', '/mlflow/model-versions/update', 'register', async (fields) => {
     const input = parseFields(updateVersionSchema, fields);
     return { model_version: presentModelVersion(await registry.updateModelVersion(input.name, input.version, input.description)) };
   });
 
-  rpc(app, 'POST', '/mlflow/model-versions/transition-stage', async (fields) => {
+  rpc(app, 'POST', '/mlflow/model-versions/transition-stage', 'alias', async (fields) => {
     const input = parseFields(transitionSchema, fields);
     const version = await registry.transitionStage(input.name, input.version, input.stage, input.archive_existing_versions ?? false);
     return { model_version: presentModelVersion(version) };
   });
 
-  rpc(app, 'DELETE', '/mlflow/model-versions/delete', async (fields) => {
+  rpc(app, 'DELETE', '/mlflow/model-versions/delete', 'delete', async (fields) => {
     const input = parseFields(versionSchema, fields);
     await registry.deleteModelVersion(input.name, input.version);
     return {};
   });
 
-  rpc(app, 'GET', '/mlflow/model-versions/search', async (fields) => {
+  rpc(app, 'GET', '/mlflow/model-versions/search', 'read', async (fields) => {
     const input = parseFields(searchSchema, fields);
     const page = await registry.searchModelVersions({
       filter: input.filter,
@@ -173,18 +173,18 @@ export async function registryRoutes(app: FastifyInstance, { registry }: Service
     };
   });
 
-  rpc(app, 'GET', '/mlflow/model-versions/get-download-uri', async (fields) => {
+  rpc(app, 'GET', '/mlflow/model-versions/get-download-uri', 'read', async (fields) => {
     const input = parseFields(versionSchema, fields);
     return { artifact_uri: await registry.getDownloadUri(input.name, input.version) };
   });
 
-  rpc(app, 'POST', '/mlflow/model-versions/set-tag', async (fields) => {
+  rpc(app, 'POST', '/mlflow/model-versions/set-tag', 'register', async (fields) => {
     const input = parseFields(versionTagSchema, fields);
     await registry.setModelVersionTag(input.name, input.version, { key: input.key, value: input.value ?? '' });
     return {};
   });
 
-  rpc(app, 'DELETE', '/mlflow/model-versions/delete-tag', async (fields) => {
+  rpc(app, 'DELETE', '/mlflow/model-versions/delete-tag', 'register', async (fields) => {
     const input = parseFields(versionTagKeySchema, fields);
     await registry.deleteModelVersionTag(input.name, input.version, input.key);
     return {};

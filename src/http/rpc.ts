@@ -1,14 +1,19 @@
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
+import type { Permission } from '../domain/auth/permissions.ts';
 import { requestFields } from './request-schema.ts';
 
 /** A handler of an MLflow RPC: request fields in (query for GET, JSON body otherwise), a JSON object out. */
 export type RpcHandler = (fields: Record<string, unknown>, request: FastifyRequest) => Promise<object> | object;
 
-/** Registers an MLflow RPC route. Path parameters (`:model_id`) are merged into the fields. */
-export function rpc(app: FastifyInstance, method: HTTPMethods | HTTPMethods[], url: string, handler: RpcHandler): void {
+/**
+ * Registers an MLflow RPC route needing `permission` (src/domain/auth/permissions.ts; checked
+ * before the handler runs). Path parameters (`:model_id`) are merged into the fields.
+ */
+export function rpc(app: FastifyInstance, method: HTTPMethods | HTTPMethods[], url: string, permission: Permission, handler: RpcHandler): void {
   app.route({
     method,
     url,
+    config: { permission },
     handler: async (request) => {
       const fields = { ...requestFields(request.method, request.query, request.body) };
       const params = request.params;

@@ -82,7 +82,7 @@ function toMetricInput(m: z.output<typeof metricSchema>) {
 
 /** MLflow run RPCs (service.proto), relative to /api/2.0 or /ajax-api/2.0. */
 export async function runRoutes(app: FastifyInstance, { tracking }: Services): Promise<void> {
-  rpc(app, 'POST', '/mlflow/runs/create', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/create', 'write', async (fields) => {
     const input = parseFields(createSchema, fields);
     const run = await tracking.createRun({
       experimentId: input.experiment_id,
@@ -94,12 +94,12 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
     return { run: presentRun(run) };
   });
 
-  rpc(app, 'GET', '/mlflow/runs/get', async (fields) => {
+  rpc(app, 'GET', '/mlflow/runs/get', 'read', async (fields) => {
     const input = parseFields(z.object(runRef), fields);
     return { run: presentRun(await tracking.getRun(runIdOf(input))) };
   });
 
-  rpc(app, 'POST', '/mlflow/runs/update', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/update', 'write', async (fields) => {
     const input = parseFields(updateSchema, fields);
     const info = await tracking.updateRun({
       runId: runIdOf(input),
@@ -110,41 +110,41 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
     return { run_info: presentRunInfo(info) };
   });
 
-  rpc(app, 'POST', '/mlflow/runs/delete', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/delete', 'delete', async (fields) => {
     await tracking.deleteRun(runIdOf(parseFields(z.object(runRef), fields)));
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/runs/restore', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/restore', 'delete', async (fields) => {
     await tracking.restoreRun(runIdOf(parseFields(z.object(runRef), fields)));
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/runs/log-metric', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/log-metric', 'write', async (fields) => {
     const input = parseFields(logMetricSchema, fields);
     await tracking.logMetric(runIdOf(input), toMetricInput(input));
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/runs/log-parameter', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/log-parameter', 'write', async (fields) => {
     const input = parseFields(logParamSchema, fields);
     await tracking.logParam(runIdOf(input), { key: input.key, value: input.value });
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/runs/set-tag', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/set-tag', 'write', async (fields) => {
     const input = parseFields(setTagSchema, fields);
     await tracking.setTag(runIdOf(input), { key: input.key, value: input.value });
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/runs/delete-tag', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/delete-tag', 'write', async (fields) => {
     const input = parseFields(deleteTagSchema, fields);
     await tracking.deleteTag(runIdOf(input), input.key);
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/runs/log-batch', async (fields, request) => {
+  rpc(app, 'POST', '/mlflow/runs/log-batch', 'write', async (fields, request) => {
     const size = Number(request.headers['content-length'] ?? 0);
     if (size > LIMITS.batchBytes) {
       throw MlflowError.invalidParameter(
@@ -161,7 +161,7 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
     return {};
   });
 
-  rpc(app, ['POST', 'GET'], '/mlflow/runs/search', async (fields) => {
+  rpc(app, ['POST', 'GET'], '/mlflow/runs/search', 'read', async (fields) => {
     const input = parseFields(searchSchema, fields);
     const page = await tracking.searchRuns({
       experimentIds: input.experiment_ids ?? [],
@@ -177,7 +177,7 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
     };
   });
 
-  rpc(app, 'POST', '/mlflow/runs/log-inputs', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/log-inputs', 'write', async (fields) => {
     const input = parseFields(logInputsSchema, fields);
     await tracking.logInputs({
       runId: runIdOf(input),
@@ -197,13 +197,13 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/runs/outputs', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/outputs', 'write', async (fields) => {
     const input = parseFields(logOutputsSchema, fields);
     await tracking.logOutputs({ runId: runIdOf(input), models: input.models.map((m) => ({ modelId: m.model_id, step: m.step ?? 0 })) });
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/runs/log-model', async (fields) => {
+  rpc(app, 'POST', '/mlflow/runs/log-model', 'write', async (fields) => {
     const input = parseFields(logModelSchema, fields);
     await tracking.logModelHistory(runIdOf(input), input.model_json);
     return {};

@@ -3,10 +3,10 @@ import type { Services } from '../domain/services.ts';
 
 /** Probes and server description outside MLflow's RPC namespace. */
 export async function serverRoutes(app: FastifyInstance, { info }: Services): Promise<void> {
-  app.get('/health', async (_request, reply) => reply.type('text/plain').send('OK'));
-  app.get('/version', async (_request, reply) => reply.type('text/plain').send(info.version));
+  app.get('/health', { config: { permission: 'public' } }, async (_request, reply) => reply.type('text/plain').send('OK'));
+  app.get('/version', { config: { permission: 'public' } }, async (_request, reply) => reply.type('text/plain').send(info.version));
   for (const prefix of ['/api/3.0', '/ajax-api/3.0']) {
-    app.get(`${prefix}/mlflow/server-info`, async () => ({
+    app.get(`${prefix}/mlflow/server-info`, { config: { permission: 'public' } }, async () => ({
       store_type: info.storeType,
       workspaces_enabled: false,
       // The proxy implements multipart upload (parts go to our own upload-part route), so the

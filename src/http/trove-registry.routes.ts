@@ -5,6 +5,8 @@ import { presentRun } from './presenters.ts';
 import { presentModelVersion } from './registry-presenters.ts';
 import { bool, int64, parseFields, text, textList, viewType } from './request-schema.ts';
 import { rpc } from './rpc.ts';
+import { requirePermission } from '../domain/auth/permissions.ts';
+import { currentContext } from '../domain/request-context.ts';
 
 const promoteSchema = z.object({
   run_id: text,
@@ -30,8 +32,10 @@ const candidatesSchema = z.object({
  * /api/2.0 or /ajax-api/2.0: promoting a run to a model version, and a model's candidate runs.
  */
 export async function troveRegistryRoutes(app: FastifyInstance, { registry }: Services): Promise<void> {
-  rpc(app, 'POST', '/trove/registry/promote', async (fields) => {
+  rpc(app, 'POST', '/trove/registry/promote', 'register', async (fields) => {
     const input = parseFields(promoteSchema, fields);
+    // Promoting is a developer's; pointing an alias at the new version is a maintainer's.
+    if (input.alias !== undefined && input.alias !== '') requirePermission('alias', currentContext());
     const version = await registry.promoteRun({
       runId: input.run_id,
       modelName: input.model_name,
@@ -45,7 +49,7 @@ export async function troveRegistryRoutes(app: FastifyInstance, { registry }: Se
     return { model_version: presentModelVersion(version) };
   });
 
-  rpc(app, 'GET', '/trove/registry/candidates', async (fields) => {
+  rpc(app, 'GET', '/trove/registry/candidates', 'read', async (fields) => {
     const input = parseFields(candidatesSchema, fields);
     const candidates = await registry.listCandidateRuns(input.name, {
       filter: input.filter,

@@ -27,12 +27,12 @@ function wireNumber(value: number): number | string {
  * /api/2.0/trove. Documented in docs/api-trove.md.
  */
 export async function troveUiRoutes(app: FastifyInstance, { tracking }: Services): Promise<void> {
-  rpc(app, 'GET', '/experiments/run-counts', async (fields) => {
+  rpc(app, 'GET', '/experiments/run-counts', 'read', async (fields) => {
     const input = parseFields(runCountsSchema, fields);
     return { counts: await tracking.countRuns(input.experiment_ids, input.view_type ?? 'ACTIVE_ONLY') };
   });
 
-  rpc(app, 'GET', '/metrics/history-downsampled', async (fields) => {
+  rpc(app, 'GET', '/metrics/history-downsampled', 'read', async (fields) => {
     const input = parseFields(downsampledSchema, fields);
     const series = await tracking.getMetricSeriesDownsampled({
       runIds: input.run_ids,

@@ -99,6 +99,6 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions 
     return sendFile(reply, index, 'no-cache');
   };
 
-  app.get('/', handler);
-  app.get('/*', handler);
+  app.get('/', { config: { permission: 'public' } }, handler);
+  app.get('/*', { config: { permission: 'public' } }, handler);
 }

@@ -35,13 +35,13 @@ const deliveriesSchema = z.object({
 
 /** MLflow 3's webhook RPCs (webhooks.proto), relative to /api/2.0 or /ajax-api/2.0. */
 export async function webhookRoutes(app: FastifyInstance, webhooks: WebhookService): Promise<void> {
-  rpc(app, 'POST', '/mlflow/webhooks', async (fields) => {
+  rpc(app, 'POST', '/mlflow/webhooks', 'webhooks', async (fields) => {
     const input = parseFields(createSchema, fields);
     const webhook = await webhooks.create(input);
     return { webhook: presentWebhook(webhook) };
   });
 
-  rpc(app, 'GET', '/mlflow/webhooks', async (fields) => {
+  rpc(app, 'GET', '/mlflow/webhooks', 'webhooks:read', async (fields) => {
     const input = parseFields(listSchema, fields);
     const page = await webhooks.list({ maxResults: input.max_results, pageToken: input.page_token });
     return {
@@ -50,12 +50,12 @@ export async function webhookRoutes(app: FastifyInstance, webhooks: WebhookServi
     };
   });
 
-  rpc(app, 'GET', '/mlflow/webhooks/:webhook_id', async (fields) => {
+  rpc(app, 'GET', '/mlflow/webhooks/:webhook_id', 'webhooks:read', async (fields) => {
     const { webhook_id } = parseFields(idSchema, fields);
     return { webhook: presentWebhook(await webhooks.get(webhook_id)) };
   });
 
-  rpc(app, 'PATCH', '/mlflow/webhooks/:webhook_id', async (fields) => {
+  rpc(app, 'PATCH', '/mlflow/webhooks/:webhook_id', 'webhooks', async (fields) => {
     const input = parseFields(updateSchema, fields);
     const webhook = await webhooks.update(input.webhook_id, {
       name: input.name,
@@ -68,13 +68,13 @@ export async function webhookRoutes(app: FastifyInstance, webhooks: WebhookServi
     return { webhook: presentWebhook(webhook) };
   });
 
-  rpc(app, 'DELETE', '/mlflow/webhooks/:webhook_id', async (fields) => {
+  rpc(app, 'DELETE', '/mlflow/webhooks/:webhook_id', 'webhooks', async (fields) => {
     const { webhook_id } = parseFields(idSchema, fields);
     await webhooks.delete(webhook_id);
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/webhooks/:webhook_id/test', async (fields) => {
+  rpc(app, 'POST', '/mlflow/webhooks/:webhook_id/test', 'webhooks', async (fields) => {
     const input = parseFields(testSchema, fields);
     const result = await webhooks.test(input.webhook_id, input.event);
     return { result: presentWebhookTestResult(result) };
@@ -86,7 +86,7 @@ export async function webhookRoutes(app: FastifyInstance, webhooks: WebhookServi
  * docs/api-trove.md.
  */
 export async function webhookDeliveryRoutes(app: FastifyInstance, webhooks: WebhookService): Promise<void> {
-  rpc(app, 'GET', '/webhooks/:webhook_id/deliveries', async (fields) => {
+  rpc(app, 'GET', '/webhooks/:webhook_id/deliveries', 'webhooks:read', async (fields) => {
     const input = parseFields(deliveriesSchema, fields);
     const page = await webhooks.listDeliveries(input.webhook_id, {
       maxResults: input.max_results,

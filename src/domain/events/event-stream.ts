@@ -1,7 +1,9 @@
 import type { EventsStore, RegistryEventRecord } from '../../store/events-store.ts';
 import type { EventBus } from './event-bus.ts';
+import { currentProjectId } from '../request-context.ts';
 
 export interface EventStreamOptions {
+  /** A fixed project for every subscription; by default each subscriber's request project. */
   projectId?: number;
   /** How often the outbox is checked for events other processes appended (ms). */
   pollIntervalMs?: number;
@@ -20,6 +22,8 @@ export interface SubscribeOptions {
   afterId: number;
   /** Only events of this registered model. */
   modelName?: string;
+  /** Only events of this project; default: the project of the request that subscribes. */
+  projectId?: number;
   /**
    * Receives events in id order. The stream waits for the returned promise before sending more
    * (backpressure of a slow client).
@@ -35,7 +39,7 @@ export interface SubscribeOptions {
  * there is something past its cursor.
  */
 export class RegistryEventStream {
-  private readonly projectId: number;
+  private readonly projectId: number | undefined;
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
   private readonly readers = new Set<Reader>();
@@ -50,7 +54,7 @@ export class RegistryEventStream {
     private readonly bus: EventBus,
     private readonly options: EventStreamOptions = {},
   ) {
-    this.projectId = options.projectId ?? 1;
+    this.projectId = options.projectId;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.batchSize = options.batchSize ?? 500;
   }
@@ -64,7 +68,8 @@ export class RegistryEventStream {
 
   subscribe(options: SubscribeOptions): StreamSubscription {
     if (this.closed) return { close() {} };
-    const reader = new Reader(this, options);
+    // The project is fixed now: later reads run from the shared timer, outside the request.
+    const reader = new Reader(this, { ...options, projectId: options.projectId ?? this.projectId ?? currentProjectId() });
     this.readers.add(reader);
     this.ensureRunning();
     reader.wake();
@@ -95,13 +100,13 @@ export class RegistryEventStream {
   }
 
   /** @internal */
-  async read(afterId: number, modelName: string | undefined): Promise<{ events: RegistryEventRecord[]; scannedTo: number }> {
+  async read(afterId: number, modelName: string | undefined, projectId: number): Promise<{ events: RegistryEventRecord[]; scannedTo: number }> {
     // Read the newest id first: every event up to it is visible to the query that follows, so
     // when the page is not full the reader has seen everything up to `scannedTo`.
     const newest = await this.store.lastEventId();
     this.lastKnownId = Math.max(this.lastKnownId, newest);
     const events = await this.store.readEvents({
-      projectId: this.projectId,
+      projectId,
       afterId,
       ...(modelName !== undefined ? { modelName } : {}),
       limit: this.batchSize,
@@ -182,7 +187,7 @@ class Reader {
     try {
       do {
         this.again = false;
-        const { events, scannedTo } = await this.stream.read(this.cursor, this.options.modelName);
+        const { events, scannedTo } = await this.stream.read(this.cursor, this.options.modelName, this.options.projectId ?? 1);
         this.primed = true;
         if (this.stopped) return;
         if (events.length > 0) await this.options.deliver(events);

@@ -1,6 +1,7 @@
 import type { RegistryEvent, RegistryEventSink } from '../registry/registry-events.ts';
 import type { EventsStore, NewRegistryEventRow } from '../../store/events-store.ts';
 import type { EventBus } from './event-bus.ts';
+import { currentProjectId } from '../request-context.ts';
 
 /** Registry tags MLflow strips from prompt webhook payloads (mlflow/prompt/constants.py). */
 const IS_PROMPT_TAG = 'mlflow.prompt.is_prompt';
@@ -69,6 +70,7 @@ export function toOutboxEvent(event: RegistryEvent): OutboxEvent {
 }
 
 export interface OutboxSinkOptions {
+  /** A fixed project; by default the project of the request making the change. */
   projectId?: number;
   /** Told once when RegistryService hands over a transaction the store cannot join. */
   warn?: (message: string) => void;
@@ -81,7 +83,7 @@ export interface OutboxSinkOptions {
  * dispatcher and the SSE streams read them from there, in this process or any other.
  */
 export class OutboxEventSink implements RegistryEventSink {
-  private readonly projectId: number;
+  private readonly projectId: number | undefined;
   private pending: Promise<void> = Promise.resolve();
   private warned = false;
 
@@ -90,15 +92,16 @@ export class OutboxEventSink implements RegistryEventSink {
     private readonly bus: EventBus,
     private readonly options: OutboxSinkOptions = {},
   ) {
-    this.projectId = options.projectId ?? 1;
+    this.projectId = options.projectId;
   }
 
   async publish(events: RegistryEvent[], transaction?: unknown): Promise<void> {
     if (events.length === 0) return;
+    const projectId = this.projectId ?? currentProjectId();
     const rows: NewRegistryEventRow[] = events.map((event) => {
       const mapped = toOutboxEvent(event);
       return {
-        projectId: this.projectId,
+        projectId,
         entity: mapped.entity,
         action: mapped.action,
         modelName: mapped.name,

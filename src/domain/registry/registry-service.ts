@@ -4,7 +4,10 @@ import { decodePageToken, encodePageToken } from '../page-token.ts';
 import { parseModelVersionFilter, parseModelVersionOrderBy, parseRegisteredModelFilter, parseRegisteredModelOrderBy } from '../search/index.ts';
 import type { ArtifactService } from '../artifacts/artifact-service.ts';
 import { normalizeArtifactPath, proxyPathFromArtifactUri } from '../artifacts/artifact-path.ts';
-import { DEFAULT_PROJECT_ID, type Clock, type SearchPage, type TrackingService } from '../tracking/tracking-service.ts';
+import type { Clock, SearchPage, TrackingService } from '../tracking/tracking-service.ts';
+import { currentProjectId } from '../request-context.ts';
+import { NO_AUDIT, type AuditChange, type AuditSink } from '../audit/audit-log.ts';
+import { checkProxyPath, registryArtifactRoot } from '../artifacts/artifact-scope.ts';
 import type { KeyValue, LoggedModelRecord, RunRecord, StoreFilterClause, ViewType } from '../../store/tracking-store.ts';
 import type { ModelVersionRecord, RegisteredModelRecord, RegistryStore } from '../../store/registry-store.ts';
 import { UniqueViolationError } from '../../store/store-errors.ts';
@@ -35,8 +38,6 @@ export const MODEL_EXPERIMENT_TAG = 'trove.model_experiment';
 const MODEL_VERSIONS_TAG = 'mlflow.modelVersions';
 /** Versions are created ready: files are frozen (or referenced) before the row exists. */
 const READY = 'READY';
-/** Where frozen copies of version files live in the artifact store. */
-const REGISTRY_ARTIFACT_ROOT = 'registry';
 
 /** The experiment holding a model's candidate runs, as GitLab names it. */
 export function modelExperimentName(modelName: string): string {
@@ -89,6 +90,8 @@ interface ResolvedSource {
 
 interface RegistryServiceOptions {
   events?: RegistryEventSink | undefined;
+  /** Every change is appended to the audit log in its transaction. */
+  audit?: AuditSink | undefined;
   clock?: Clock | undefined;
 }
 
@@ -104,8 +107,13 @@ interface RegistryServiceOptions {
  */
 export class RegistryService {
   private readonly events: RegistryEventSink;
+  private readonly audit: AuditSink;
   private readonly clock: Clock;
-  private readonly projectId = DEFAULT_PROJECT_ID;
+
+  /** The project of the running request: every lookup and search is limited to it. */
+  private get projectId(): number {
+    return currentProjectId();
+  }
 
   constructor(
     private readonly store: RegistryStore,
@@ -114,6 +122,7 @@ export class RegistryService {
     options: RegistryServiceOptions = {},
   ) {
     this.events = options.events ?? NO_REGISTRY_EVENTS;
+    this.audit = options.audit ?? NO_AUDIT;
     this.clock = options.clock ?? { now: () => Date.now() };
   }
 
@@ -197,7 +206,7 @@ export class RegistryService {
       await store.deleteRegisteredModel(model.pk);
       emit('registered_model', 'deleted', model.name, { name: model.name, ...this.promptOf(model) }, now);
     });
-    await this.deleteFrozenFiles(`${REGISTRY_ARTIFACT_ROOT}/${model.pk}`);
+    await this.deleteFrozenFiles(`${registryArtifactRoot(this.projectId)}/${model.pk}`);
   }
 
   /** `registered-models/search`: default 100 per page, at most 1000; prompts excluded unless asked for. */
@@ -404,7 +413,7 @@ export class RegistryService {
       emit('model_version', 'deleted', current.name, { name: current.name, version: String(current.version) }, now);
     });
     const frozen = proxyPathOrUndefined(current.storageLocation);
-    if (frozen?.startsWith(`${REGISTRY_ARTIFACT_ROOT}/${current.modelPk}/`)) await this.deleteFrozenFiles(frozen);
+    if (frozen?.startsWith(`${registryArtifactRoot(this.projectId)}/${current.modelPk}/`)) await this.deleteFrozenFiles(frozen);
   }
 
   /** `model-versions/search`: default 10000 per page, at most 200000; prompt versions excluded unless asked for. */
@@ -574,6 +583,8 @@ export class RegistryService {
       const events: RegistryEvent[] = [];
       const result = await work(store, (entity, action, name, data, timestamp) => events.push({ entity, action, name, data, timestamp }));
       if (events.length > 0) await this.events.publish(events, store);
+      // Every registry change emits its events, so they are also what the audit log records.
+      await this.audit.record(store, ...events.map(auditChangeOf));
       return result;
     });
   }
@@ -655,7 +666,9 @@ export class RegistryService {
     }
 
     if (scheme === 'mlflow-artifacts') {
-      if (proxyPathOrUndefined(source) === undefined) throw invalidSource(source, 'run_id');
+      const path = proxyPathOrUndefined(source);
+      if (path === undefined) throw invalidSource(source, 'run_id');
+      checkProxyPath(path, 'read');
       if (runId) await this.runFor(source, runId);
     }
     return { source, location: source, runId: runId ?? givenModel?.sourceRunId ?? null, ...(givenModel ? { loggedModel: givenModel } : {}) };
@@ -736,8 +749,10 @@ export class RegistryService {
   private async freeze(model: RegisteredModelRecord, location: string): Promise<string | undefined> {
     const from = proxyPathOrUndefined(location);
     if (from === undefined || from === '') return undefined;
+    // Only files of this project can be frozen into it (a source naming another project's path reads as missing).
+    checkProxyPath(from, 'read');
     if ((await this.artifacts.list(from)).length === 0) return undefined;
-    const to = `${REGISTRY_ARTIFACT_ROOT}/${model.pk}/${randomBytes(16).toString('hex')}`;
+    const to = `${registryArtifactRoot(this.projectId)}/${model.pk}/${randomBytes(16).toString('hex')}`;
     try {
       await this.artifacts.copyFolder(from, to);
     } catch (error) {
@@ -865,6 +880,38 @@ export class RegistryService {
       throw error;
     }
   }
+}
+
+/** The audit entry of a registry event: `<entity>.<verb>` on the model, version or alias. */
+function auditChangeOf(event: RegistryEvent): AuditChange {
+  const data = event.data;
+  const version = typeof data.version === 'string' ? data.version : undefined;
+  const details: Record<string, unknown> = {};
+  for (const key of ['version', 'previous_version', 'current_stage', 'previous_stage', 'previous_name', 'key', 'deleted_tag', 'run_id', 'is_prompt']) {
+    if (data[key] !== undefined && data[key] !== null) details[key] = data[key];
+  }
+  if (isRecordValue(data.tag) && typeof data.tag.key === 'string') details.key = data.tag.key;
+  if ('description' in data && event.action === 'updated') details.description_changed = true;
+  const verb = { created: 'create', updated: 'update', deleted: 'delete', set: 'set' }[event.action];
+  switch (event.entity) {
+    case 'registered_model':
+      return { action: `registered_model.${verb}`, entityType: 'registered_model', entityId: event.name, details };
+    case 'model_version':
+      return { action: `model_version.${verb}`, entityType: 'model_version', entityId: `${event.name}/${version ?? ''}`, details };
+    case 'model_version_tag':
+      return { action: event.action === 'deleted' ? 'model_version.delete_tag' : 'model_version.set_tag', entityType: 'model_version', entityId: `${event.name}/${version ?? ''}`, details };
+    case 'model_version_alias':
+      return {
+        action: event.action === 'deleted' ? 'registered_model_alias.delete' : 'registered_model_alias.set',
+        entityType: 'registered_model_alias',
+        entityId: `${event.name}@${String(data.alias ?? '')}`,
+        details,
+      };
+  }
+}
+
+function isRecordValue(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function modelNotFound(name: string): MlflowError {

@@ -24,6 +24,9 @@ import type {
 } from '../../store/tracking-store.ts';
 import { UniqueViolationError } from '../../store/store-errors.ts';
 import { randomRunName } from './run-names.ts';
+import { currentProjectId, DEFAULT_PROJECT } from '../request-context.ts';
+import { NO_AUDIT, type AuditChange, type AuditSink } from '../audit/audit-log.ts';
+import { checkProxiedLocation, projectArtifactPrefix } from '../artifacts/artifact-scope.ts';
 import {
   LIMITS,
   validateExperimentName,
@@ -39,8 +42,11 @@ import {
 /** Bounds of the downsampled-history endpoint. */
 export const DOWNSAMPLE_LIMITS = { runs: 100, defaultBuckets: 1000, maxBuckets: 10_000, countExperiments: 1000 } as const;
 
-/** The project every request belongs to until multi-project support arrives. */
-export const DEFAULT_PROJECT_ID = 1;
+/** The project of the bare server URL; the request context names the project a call works in. */
+export const DEFAULT_PROJECT_ID = DEFAULT_PROJECT.id;
+
+/** Experiment ids whose project is cached; an experiment never changes project. */
+const EXPERIMENT_PROJECT_CACHE_MAX = 50_000;
 
 export const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -75,21 +81,102 @@ const LOG_MODEL_HISTORY_TAG = 'mlflow.log-model.history';
  * The tracking rules: experiment and run lifecycle, param immutability, metric history, run
  * search, datasets, and MLflow 3 logged models. Everything here is transport-free; the HTTP
  * layer parses requests into these calls and presents the records it gets back.
+ *
+ * Every call works in the project of the request context: an experiment, run or logged model of
+ * another project answers "not found" exactly as one that does not exist. Experiment id `0`
+ * (the MLflow client's default) means the project's own `Default` experiment, created on first
+ * use outside the default project. Every change is written to the audit log in its transaction.
  */
 export class TrackingService {
+  private readonly experimentProjects = new Map<string, number>();
+
   constructor(
     private readonly store: TrackingStore,
     private readonly defaultArtifactRoot: string,
     private readonly clock: Clock = { now: () => Date.now() },
+    private readonly audit: AuditSink = NO_AUDIT,
   ) {}
 
   /** Creates experiment "0" ("Default") when the database is new. */
   async initialize(): Promise<void> {
-    await this.store.ensureDefaultExperiment(this.artifactLocationFor('0'), this.clock.now());
+    await this.store.ensureDefaultExperiment(this.artifactLocationFor('0', DEFAULT_PROJECT_ID), this.clock.now());
   }
 
-  artifactLocationFor(experimentId: string): string {
-    return `${this.defaultArtifactRoot.replace(/\/+$/, '')}/${experimentId}`;
+  /** `<root>/<experiment id>` in the default project, `<root>/projects/<project id>/<experiment id>` in others. */
+  artifactLocationFor(experimentId: string, projectId: number = currentProjectId()): string {
+    const root = this.defaultArtifactRoot.replace(/\/+$/, '');
+    const prefix = projectArtifactPrefix(projectId);
+    return prefix === '' ? `${root}/${experimentId}` : `${root}/${prefix}/${experimentId}`;
+  }
+
+  /** Runs `work` in a transaction and appends its audit entries to it. */
+  private async audited<T>(work: (store: TrackingStore) => Promise<T>, change: (result: T) => AuditChange | AuditChange[]): Promise<T> {
+    return this.store.transaction(async (tx) => {
+      const result = await work(tx);
+      const changes = change(result);
+      await this.audit.record(tx, ...(Array.isArray(changes) ? changes : [changes]));
+      return result;
+    });
+  }
+
+  /** The project an experiment belongs to, or undefined when it does not exist. */
+  private async projectOfExperiment(experimentId: string): Promise<number | undefined> {
+    const cached = this.experimentProjects.get(experimentId);
+    if (cached !== undefined) return cached;
+    const experiment = await this.store.getExperiment(experimentId);
+    if (!experiment) return undefined;
+    this.rememberProject(experiment);
+    return experiment.projectId;
+  }
+
+  private rememberProject(experiment: { experimentId: string; projectId: number }): void {
+    if (this.experimentProjects.size >= EXPERIMENT_PROJECT_CACHE_MAX) this.experimentProjects.clear();
+    this.experimentProjects.set(experiment.experimentId, experiment.projectId);
+  }
+
+  private async inCurrentProject(experimentId: string): Promise<boolean> {
+    return (await this.projectOfExperiment(experimentId)) === currentProjectId();
+  }
+
+  /**
+   * Experiment ids of a request as stored: `0` (and the empty id) name the project's Default
+   * experiment. Outside the default project that experiment is created on first use.
+   */
+  private async resolveExperimentId(experimentId: string): Promise<string> {
+    if (experimentId !== '' && experimentId !== '0') return experimentId;
+    const projectId = currentProjectId();
+    if (projectId === DEFAULT_PROJECT_ID) return '0';
+    const existing = await this.store.getExperimentByName(projectId, DEFAULT_EXPERIMENT_NAME);
+    if (existing) return existing.experimentId;
+    try {
+      return await this.audited(
+        (tx) =>
+          tx.createExperiment({
+            projectId,
+            name: DEFAULT_EXPERIMENT_NAME,
+            artifactLocation: null,
+            artifactLocationFor: (id) => this.artifactLocationFor(id, projectId),
+            tags: [],
+            now: this.clock.now(),
+          }),
+        (id) => ({ action: 'experiment.create', entityType: 'experiment', entityId: id, details: { name: DEFAULT_EXPERIMENT_NAME } }),
+      );
+    } catch (error) {
+      if (!(error instanceof UniqueViolationError)) throw error;
+      const raced = await this.store.getExperimentByName(projectId, DEFAULT_EXPERIMENT_NAME);
+      if (!raced) throw error;
+      return raced.experimentId;
+    }
+  }
+
+  /** Keeps the experiment ids of the current project; others are dropped as unknown ones are. */
+  private async experimentIdsInProject(experimentIds: string[]): Promise<string[]> {
+    const kept: string[] = [];
+    for (const id of experimentIds) {
+      const resolved = id === '0' || id === '' ? await this.resolveExperimentId(id) : id;
+      if (await this.inCurrentProject(resolved)) kept.push(resolved);
+    }
+    return kept;
   }
 
   // ------------------------------------------------------------------ experiments
@@ -101,18 +188,24 @@ export class TrackingService {
     let artifactLocation: string | null = null;
     if (input.artifactLocation !== undefined && input.artifactLocation !== '') {
       artifactLocation = validateArtifactLocation(input.artifactLocation);
+      checkProxiedLocation(artifactLocation);
     }
-    const existing = await this.store.getExperimentByName(DEFAULT_PROJECT_ID, name);
+    const projectId = currentProjectId();
+    const existing = await this.store.getExperimentByName(projectId, name);
     if (existing) throw experimentExists(name);
     try {
-      return await this.store.createExperiment({
-        projectId: DEFAULT_PROJECT_ID,
-        name,
-        artifactLocation,
-        artifactLocationFor: (id) => this.artifactLocationFor(id),
-        tags,
-        now: this.clock.now(),
-      });
+      return await this.audited(
+        (tx) =>
+          tx.createExperiment({
+            projectId,
+            name,
+            artifactLocation,
+            artifactLocationFor: (id) => this.artifactLocationFor(id, projectId),
+            tags,
+            now: this.clock.now(),
+          }),
+        (id) => ({ action: 'experiment.create', entityType: 'experiment', entityId: id, details: { name } }),
+      );
     } catch (error) {
       if (error instanceof UniqueViolationError) throw experimentExists(name);
       throw error;
@@ -120,13 +213,14 @@ export class TrackingService {
   }
 
   async getExperiment(experimentId: string): Promise<ExperimentRecord> {
-    const experiment = await this.store.getExperiment(experimentId === '' ? '0' : experimentId);
-    if (!experiment) throw MlflowError.notFound(`No Experiment with id=${experimentId} exists`);
+    const experiment = await this.store.getExperiment(await this.resolveExperimentId(experimentId));
+    if (!experiment || experiment.projectId !== currentProjectId()) throw MlflowError.notFound(`No Experiment with id=${experimentId} exists`);
+    this.rememberProject(experiment);
     return experiment;
   }
 
   async getExperimentByName(name: string): Promise<ExperimentRecord> {
-    const experiment = await this.store.getExperimentByName(DEFAULT_PROJECT_ID, name);
+    const experiment = await this.store.getExperimentByName(currentProjectId(), name);
     if (!experiment) throw MlflowError.notFound(`Could not find experiment with name '${name}'`);
     return experiment;
   }
@@ -143,7 +237,7 @@ export class TrackingService {
     const filter = parseExperimentFilter(input.filter);
     const orderBy = parseExperimentOrderBy(input.orderBy);
     const page = await this.store.searchExperiments({
-      projectId: DEFAULT_PROJECT_ID,
+      projectId: currentProjectId(),
       filter,
       orderBy,
       viewType: input.viewType ?? 'ACTIVE_ONLY',
@@ -158,7 +252,10 @@ export class TrackingService {
     if (experiment.lifecycleStage !== 'active') {
       throw MlflowError.notFound(`Cannot delete non-active experiment with id=${experimentId}`);
     }
-    await this.store.setExperimentLifecycle(experiment.experimentId, 'deleted', this.clock.now());
+    await this.audited(
+      (tx) => tx.setExperimentLifecycle(experiment.experimentId, 'deleted', this.clock.now()),
+      () => ({ action: 'experiment.delete', entityType: 'experiment', entityId: experiment.experimentId, details: { name: experiment.name } }),
+    );
   }
 
   async restoreExperiment(experimentId: string): Promise<void> {
@@ -166,7 +263,10 @@ export class TrackingService {
     if (experiment.lifecycleStage !== 'deleted') {
       throw MlflowError.notFound(`Cannot restore an active experiment with id=${experimentId}`);
     }
-    await this.store.setExperimentLifecycle(experiment.experimentId, 'active', this.clock.now());
+    await this.audited(
+      (tx) => tx.setExperimentLifecycle(experiment.experimentId, 'active', this.clock.now()),
+      () => ({ action: 'experiment.restore', entityType: 'experiment', entityId: experiment.experimentId, details: { name: experiment.name } }),
+    );
   }
 
   async renameExperiment(experimentId: string, newName: unknown): Promise<void> {
@@ -180,7 +280,10 @@ export class TrackingService {
     const clash = await this.store.getExperimentByName(experiment.projectId, name);
     if (clash) throw experimentExists(name);
     try {
-      await this.store.renameExperiment(experiment.experimentId, name, this.clock.now());
+      await this.audited(
+        (tx) => tx.renameExperiment(experiment.experimentId, name, this.clock.now()),
+        () => ({ action: 'experiment.rename', entityType: 'experiment', entityId: experiment.experimentId, details: { name, previous_name: experiment.name } }),
+      );
     } catch (error) {
       if (error instanceof UniqueViolationError) throw experimentExists(name);
       throw error;
@@ -190,12 +293,18 @@ export class TrackingService {
   async setExperimentTag(experimentId: string, tag: KeyValue): Promise<void> {
     this.validateExperimentTag(tag);
     const experiment = await this.activeExperiment(experimentId);
-    await this.store.setExperimentTag(experiment.experimentId, tag);
+    await this.audited(
+      (tx) => tx.setExperimentTag(experiment.experimentId, tag),
+      () => ({ action: 'experiment.set_tag', entityType: 'experiment', entityId: experiment.experimentId, details: { key: tag.key } }),
+    );
   }
 
   async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
     const experiment = await this.activeExperiment(experimentId);
-    const deleted = await this.store.deleteExperimentTag(experiment.experimentId, key);
+    const deleted = await this.audited(
+      (tx) => tx.deleteExperimentTag(experiment.experimentId, key),
+      () => ({ action: 'experiment.delete_tag', entityType: 'experiment', entityId: experiment.experimentId, details: { key } }),
+    );
     if (!deleted) throw MlflowError.notFound(`No tag with name: ${key} in experiment with id ${experimentId}`);
   }
 
@@ -240,22 +349,26 @@ export class TrackingService {
     if (tagName === undefined) tags.push({ key: RUN_NAME_TAG, value: runName });
     const userId = input.userId || lastValue(tags, USER_TAG) || '';
     const runId = randomBytes(16).toString('hex');
-    await this.store.createRun({
-      runId,
-      experimentId: experiment.experimentId,
-      name: runName,
-      userId,
-      status: 'RUNNING',
-      startTime: input.startTime ?? this.clock.now(),
-      artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}/${runId}/artifacts`,
-      tags,
-    });
+    await this.audited(
+      (tx) =>
+        tx.createRun({
+          runId,
+          experimentId: experiment.experimentId,
+          name: runName,
+          userId,
+          status: 'RUNNING',
+          startTime: input.startTime ?? this.clock.now(),
+          artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}/${runId}/artifacts`,
+          tags,
+        }),
+      () => ({ action: 'run.create', entityType: 'run', entityId: runId, details: { experiment_id: experiment.experimentId, run_name: runName } }),
+    );
     return this.getRun(runId);
   }
 
   async getRun(runId: string): Promise<RunRecord> {
     const run = await this.store.getRun(runId);
-    if (!run) throw runNotFound(runId);
+    if (!run || !(await this.inCurrentProject(run.info.experimentId))) throw runNotFound(runId);
     return run;
   }
 
@@ -273,18 +386,30 @@ export class TrackingService {
     await this.store.transaction(async (store) => {
       await store.updateRunInfo(info.pk, update);
       if (input.runName) await store.setRunTags(info.pk, [{ key: RUN_NAME_TAG, value: input.runName }]);
+      await this.audit.record(store, {
+        action: 'run.update',
+        entityType: 'run',
+        entityId: info.runId,
+        details: { ...(update.status !== undefined ? { status: update.status } : {}), ...(input.runName ? { run_name: input.runName } : {}) },
+      });
     });
     return this.runInfo(input.runId);
   }
 
   async deleteRun(runId: string): Promise<void> {
     const info = await this.runInfo(runId);
-    await this.store.setRunLifecycle(info.pk, 'deleted', this.clock.now());
+    await this.audited(
+      (tx) => tx.setRunLifecycle(info.pk, 'deleted', this.clock.now()),
+      () => ({ action: 'run.delete', entityType: 'run', entityId: info.runId }),
+    );
   }
 
   async restoreRun(runId: string): Promise<void> {
     const info = await this.runInfo(runId);
-    await this.store.setRunLifecycle(info.pk, 'active', this.clock.now());
+    await this.audited(
+      (tx) => tx.setRunLifecycle(info.pk, 'active', this.clock.now()),
+      () => ({ action: 'run.restore', entityType: 'run', entityId: info.runId }),
+    );
   }
 
   async logMetric(runId: string, metric: MetricInput): Promise<void> {
@@ -301,7 +426,10 @@ export class TrackingService {
 
   async deleteTag(runId: string, key: string): Promise<void> {
     const info = await this.activeRun(runId);
-    const deleted = await this.store.deleteRunTag(info.pk, key);
+    const deleted = await this.audited(
+      (tx) => tx.deleteRunTag(info.pk, key),
+      () => ({ action: 'run.delete_tag', entityType: 'run', entityId: info.runId, details: { key } }),
+    );
     if (!deleted) throw MlflowError.notFound(`No tag with name: ${key} in run with id ${runId}`);
   }
 
@@ -342,6 +470,11 @@ export class TrackingService {
       list.push({ ...metric, runId: info.runId });
       modelMetrics.set(metric.modelId, list);
     }
+    // A model of another project is treated as an unknown one: its metrics are not linked.
+    for (const modelId of [...modelMetrics.keys()]) {
+      const model = await this.store.getLoggedModel(modelId);
+      if (model && !(await this.inCurrentProject(model.experimentId))) modelMetrics.delete(modelId);
+    }
     await this.store.transaction(async (store) => {
       if (paramValues.size > 0) {
         const existing = await store.getParams(info.pk, [...paramValues.keys()]);
@@ -362,6 +495,12 @@ export class TrackingService {
       }
       if (metrics.length > 0) await store.logMetrics(info.pk, metrics);
       for (const [modelId, list] of modelMetrics) await store.logLoggedModelMetrics(modelId, list);
+      await this.audit.record(store, {
+        action: 'run.log',
+        entityType: 'run',
+        entityId: info.runId,
+        details: { metrics: metrics.length, params: paramValues.size, tags: tags.length },
+      });
     });
   }
 
@@ -378,7 +517,7 @@ export class TrackingService {
     const filter = parseRunFilter(input.filter);
     const orderBy = parseRunOrderBy(input.orderBy);
     const page = await this.store.searchRuns({
-      experimentIds: input.experimentIds,
+      experimentIds: await this.experimentIdsInProject(input.experimentIds),
       filter,
       orderBy,
       viewType: input.viewType ?? 'ACTIVE_ONLY',
@@ -502,7 +641,7 @@ export class TrackingService {
     if (experimentIds.length > DOWNSAMPLE_LIMITS.countExperiments) {
       throw MlflowError.invalidParameter(`At most ${DOWNSAMPLE_LIMITS.countExperiments} experiment_ids are allowed, got ${experimentIds.length}.`);
     }
-    const counts = await this.store.countRuns(experimentIds, viewType);
+    const counts = await this.store.countRuns(await this.experimentIdsInProject(experimentIds), viewType);
     return Object.fromEntries(experimentIds.map((id) => [id, counts.get(id) ?? 0]));
   }
 
@@ -517,12 +656,21 @@ export class TrackingService {
     await this.store.transaction(async (store) => {
       if (input.datasets.length > 0) await store.logDatasetInputs(info.pk, info.experimentId, input.datasets);
       if (input.modelIds.length > 0) await store.logModelInputs(info.pk, input.modelIds);
+      await this.audit.record(store, {
+        action: 'run.log_inputs',
+        entityType: 'run',
+        entityId: info.runId,
+        details: { datasets: input.datasets.length, models: input.modelIds.length },
+      });
     });
   }
 
   async logOutputs(input: { runId: string; models: Array<{ modelId: string; step: number }> }): Promise<void> {
     const info = await this.activeRun(input.runId);
-    await this.store.logModelOutputs(info.pk, input.models);
+    await this.audited(
+      (tx) => tx.logModelOutputs(info.pk, input.models),
+      () => ({ action: 'run.log_outputs', entityType: 'run', entityId: info.runId, details: { models: input.models.length } }),
+    );
   }
 
   /** MLflow 2's `runs/log-model`: appends the MLmodel JSON to the run's model history tag. */
@@ -551,20 +699,23 @@ export class TrackingService {
       }
     }
     history.push(model);
-    await this.store.setRunTags(info.pk, [{ key: LOG_MODEL_HISTORY_TAG, value: JSON.stringify(history) }]);
+    await this.audited(
+      (tx) => tx.setRunTags(info.pk, [{ key: LOG_MODEL_HISTORY_TAG, value: JSON.stringify(history) }]),
+      () => ({ action: 'run.log_model', entityType: 'run', entityId: info.runId }),
+    );
   }
 
   async searchDatasets(experimentIds: string[]): Promise<Array<{ experimentId: string; name: string; digest: string; context: string | null }>> {
     if (experimentIds.length > 20) {
       throw MlflowError.invalidParameter(`SearchDatasets request cannot specify more than 20 experiment_ids. Received ${experimentIds.length} experiment_ids.`);
     }
-    return this.store.searchDatasets(experimentIds);
+    return this.store.searchDatasets(await this.experimentIdsInProject(experimentIds));
   }
 
   private async runInfo(runId: string): Promise<RunInfoRecord> {
     if (!runId) throw MlflowError.invalidParameter("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
     const info = await this.store.getRunInfo(runId);
-    if (!info) throw runNotFound(runId);
+    if (!info || !(await this.inCurrentProject(info.experimentId))) throw runNotFound(runId);
     return info;
   }
 
@@ -602,25 +753,29 @@ export class TrackingService {
     }
     const name = input.name || randomRunName();
     const modelId = `m-${randomBytes(16).toString('hex')}`;
-    await this.store.createLoggedModel({
-      modelId,
-      experimentId: experiment.experimentId,
-      name,
-      artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}/models/${modelId}/artifacts`,
-      status: 'LOGGED_MODEL_PENDING',
-      creatorId: lastValue(tags, USER_TAG) ?? null,
-      modelType: input.modelType || null,
-      sourceRunId: input.sourceRunId || null,
-      params,
-      tags,
-      timestamp: this.clock.now(),
-    });
+    await this.audited(
+      (tx) =>
+        tx.createLoggedModel({
+          modelId,
+          experimentId: experiment.experimentId,
+          name,
+          artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}/models/${modelId}/artifacts`,
+          status: 'LOGGED_MODEL_PENDING',
+          creatorId: lastValue(tags, USER_TAG) ?? null,
+          modelType: input.modelType || null,
+          sourceRunId: input.sourceRunId || null,
+          params,
+          tags,
+          timestamp: this.clock.now(),
+        }),
+      () => ({ action: 'logged_model.create', entityType: 'logged_model', entityId: modelId, details: { name, experiment_id: experiment.experimentId } }),
+    );
     return this.getLoggedModel(modelId);
   }
 
   async getLoggedModel(modelId: string, allowDeleted = false): Promise<LoggedModelRecord> {
     const model = await this.store.getLoggedModel(modelId);
-    if (!model || (model.lifecycleStage === 'deleted' && !allowDeleted)) {
+    if (!model || (model.lifecycleStage === 'deleted' && !allowDeleted) || !(await this.inCurrentProject(model.experimentId))) {
       throw MlflowError.notFound(`Logged model with ID '${modelId}' not found.`);
     }
     return model;
@@ -629,13 +784,19 @@ export class TrackingService {
   async finalizeLoggedModel(modelId: string, status: string): Promise<LoggedModelRecord> {
     const model = await this.getLoggedModel(modelId);
     const normalized = parseLoggedModelStatus(status);
-    await this.store.updateLoggedModel(model.pk, { status: normalized, now: this.clock.now() });
+    await this.audited(
+      (tx) => tx.updateLoggedModel(model.pk, { status: normalized, now: this.clock.now() }),
+      () => ({ action: 'logged_model.finalize', entityType: 'logged_model', entityId: model.modelId, details: { status: normalized } }),
+    );
     return this.getLoggedModel(modelId);
   }
 
   async deleteLoggedModel(modelId: string): Promise<void> {
     const model = await this.getLoggedModel(modelId);
-    await this.store.updateLoggedModel(model.pk, { lifecycleStage: 'deleted', now: this.clock.now() });
+    await this.audited(
+      (tx) => tx.updateLoggedModel(model.pk, { lifecycleStage: 'deleted', now: this.clock.now() }),
+      () => ({ action: 'logged_model.delete', entityType: 'logged_model', entityId: model.modelId }),
+    );
   }
 
   async setLoggedModelTags(modelId: string, tags: KeyValue[]): Promise<void> {
@@ -644,12 +805,18 @@ export class TrackingService {
       validateRunTagValue(t.key, t.value);
     }
     const model = await this.getLoggedModel(modelId);
-    await this.store.setLoggedModelTags(model.pk, tags, this.clock.now());
+    await this.audited(
+      (tx) => tx.setLoggedModelTags(model.pk, tags, this.clock.now()),
+      () => ({ action: 'logged_model.set_tags', entityType: 'logged_model', entityId: model.modelId, details: { keys: tags.map((t) => t.key) } }),
+    );
   }
 
   async deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
     const model = await this.getLoggedModel(modelId);
-    const deleted = await this.store.deleteLoggedModelTag(model.pk, key);
+    const deleted = await this.audited(
+      (tx) => tx.deleteLoggedModelTag(model.pk, key),
+      () => ({ action: 'logged_model.delete_tag', entityType: 'logged_model', entityId: model.modelId, details: { key } }),
+    );
     if (!deleted) throw MlflowError.notFound(`No tag with key '${key}' found for logged model with ID '${modelId}'.`);
   }
 
@@ -662,7 +829,10 @@ export class TrackingService {
       validateParamValue(p.key, p.value);
     }
     const model = await this.getLoggedModel(modelId);
-    await this.store.insertLoggedModelParams(model.pk, params);
+    await this.audited(
+      (tx) => tx.insertLoggedModelParams(model.pk, params),
+      () => ({ action: 'logged_model.log_params', entityType: 'logged_model', entityId: model.modelId, details: { params: params.length } }),
+    );
   }
 
   async searchLoggedModels(input: {
@@ -678,7 +848,7 @@ export class TrackingService {
     const filter = parseLoggedModelFilter(input.filter);
     const orderBy = parseLoggedModelOrderBy(input.orderBy);
     const page = await this.store.searchLoggedModels({
-      experimentIds: input.experimentIds,
+      experimentIds: await this.experimentIdsInProject(input.experimentIds),
       filter,
       orderBy,
       datasets: (input.datasets ?? []).map((d) => (d.digest ? { name: d.name, digest: d.digest } : { name: d.name })),
@@ -688,6 +858,9 @@ export class TrackingService {
     return page.next ? { items: page.items, nextPageToken: encodePageToken(page.next) } : { items: page.items };
   }
 }
+
+/** The name of each project's own default experiment (id 0 in the default project). */
+const DEFAULT_EXPERIMENT_NAME = 'Default';
 
 function experimentExists(name: string): MlflowError {
   return MlflowError.alreadyExists(`Experiment(name=${name}) already exists. Error: experiment names must be unique.`);

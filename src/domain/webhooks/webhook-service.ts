@@ -10,14 +10,19 @@ import {
   validateWebhookUrl,
 } from './webhook-validation.ts';
 import { sendWebhook, type FetchFunction } from './webhook-sender.ts';
+import { currentProjectId } from '../request-context.ts';
+import { NO_AUDIT, type AuditSink } from '../audit/audit-log.ts';
 
 export interface WebhookServiceOptions {
   /** URL schemes a webhook may use; `['http', 'https']` unless https is required. */
   allowedSchemes?: readonly string[];
   /** Timeout of one request to a receiver (the test endpoint's, and the dispatcher's). */
   requestTimeoutMs?: number;
+  /** A fixed project; by default the project of the running request. */
   projectId?: number;
   fetch?: FetchFunction;
+  /** Creations, updates and deletions are appended to the audit log in their transaction. */
+  audit?: AuditSink;
   now?: () => number;
 }
 
@@ -61,7 +66,8 @@ const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'f
 export class WebhookService {
   private readonly allowedSchemes: readonly string[];
   private readonly requestTimeoutMs: number;
-  private readonly projectId: number;
+  private readonly fixedProjectId: number | undefined;
+  private readonly audit: AuditSink;
   private readonly now: () => number;
 
   constructor(
@@ -70,8 +76,14 @@ export class WebhookService {
   ) {
     this.allowedSchemes = options.allowedSchemes ?? ['http', 'https'];
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.projectId = options.projectId ?? 1;
+    this.fixedProjectId = options.projectId;
+    this.audit = options.audit ?? NO_AUDIT;
     this.now = options.now ?? Date.now;
+  }
+
+  /** Webhooks belong to the project of the request that manages them. */
+  private get projectId(): number {
+    return this.fixedProjectId ?? currentProjectId();
   }
 
   get schemes(): readonly string[] {
@@ -91,16 +103,19 @@ export class WebhookService {
     checkLength('secret', secret, MAX_WEBHOOK_SECRET_LENGTH);
     const status = input.status === undefined || input.status === null || input.status === '' ? 'ACTIVE' : parseStatus(input.status);
     const webhookId = randomUUID();
-    await this.store.createWebhook({
-      projectId: this.projectId,
-      webhookId,
-      name: input.name,
-      description,
-      url: input.url,
-      secret,
-      status,
-      events,
-      now: this.now(),
+    await this.store.transaction(async (tx) => {
+      await tx.createWebhook({
+        projectId: this.projectId,
+        webhookId,
+        name: input.name,
+        description,
+        url: input.url,
+        secret,
+        status,
+        events,
+        now: this.now(),
+      });
+      await this.audit.record(tx, { action: 'webhook.create', entityType: 'webhook', entityId: webhookId, details: { name: input.name, status } });
     });
     return this.get(webhookId);
   }
@@ -145,13 +160,25 @@ export class WebhookService {
       update.secret = input.secret === '' ? null : input.secret;
     }
     if (input.status !== undefined && input.status !== null) update.status = parseStatus(input.status);
-    const found = await this.store.updateWebhook(this.projectId, webhookId, update);
+    const found = await this.store.transaction(async (tx) => {
+      const updated = await tx.updateWebhook(this.projectId, webhookId, update);
+      if (updated) {
+        // Which fields changed, never their values (the URL may carry credentials, the secret is one).
+        const fields = Object.keys(update).filter((key) => key !== 'now');
+        await this.audit.record(tx, { action: 'webhook.update', entityType: 'webhook', entityId: webhookId, details: { fields } });
+      }
+      return updated;
+    });
     if (!found) throw notFound(webhookId);
     return this.get(webhookId);
   }
 
   async delete(webhookId: string): Promise<void> {
-    const found = await this.store.deleteWebhook(this.projectId, webhookId, this.now());
+    const found = await this.store.transaction(async (tx) => {
+      const deleted = await tx.deleteWebhook(this.projectId, webhookId, this.now());
+      if (deleted) await this.audit.record(tx, { action: 'webhook.delete', entityType: 'webhook', entityId: webhookId });
+      return deleted;
+    });
     if (!found) throw notFound(webhookId);
   }
 

@@ -224,7 +224,9 @@ function queryLog(onQuery: ((query: CompiledQuery) => void) | undefined): { log?
 }
 
 export async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
+  // 0004 (auth and audit) landed after 0005 and 0006 had already run on some databases; it only
+  // adds tables of its own, so it may run after them.
+  const migrator = new Migrator({ db, provider: migrationProvider, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (failed) throw new Error(`database migration ${failed.migrationName} failed: ${String(error)}`, { cause: error });

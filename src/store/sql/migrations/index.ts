@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './0001-initial.ts';
 import * as modelRegistry from './0002-model-registry.ts';
 import * as webhooksEvents from './0003-webhooks-events.ts';
+import * as authAudit from './0004-auth-audit.ts';
 import * as metricRollups from './0005-metric-rollups.ts';
 import * as projectIdSequence from './0006-project-id-sequence.ts';
 
@@ -12,6 +13,7 @@ export const migrationProvider: MigrationProvider = {
       '0001-initial': initial,
       '0002-model-registry': modelRegistry,
       '0003-webhooks-events': webhooksEvents,
+      '0004-auth-audit': authAudit,
       '0005-metric-rollups': metricRollups,
       '0006-project-id-sequence': projectIdSequence,
     };

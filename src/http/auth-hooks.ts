@@ -182,17 +182,33 @@ export async function resolveProject(auth: AuthService, request: FastifyRequest,
   return { project, role: await auth.roleIn(principal, project.id) };
 }
 
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  permission: Permission;
+}
+
+const declarations = new WeakMap<FastifyInstance, DeclaredRoute[]>();
+
+/** Every route of an app built with the auth hooks, with the permission it declares (tests enumerate them). */
+export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
+  return declarations.get(app) ?? [];
+}
+
 /**
  * Installs the hooks on the root instance; call before any route is registered (hooks and the
  * declaration check apply to routes registered after them).
  */
 export function installAuthHooks(app: FastifyInstance, auth: AuthService): void {
+  const declared: DeclaredRoute[] = [];
+  declarations.set(app, declared);
   app.addHook('onRoute', (route: RouteOptions) => {
     const permission = (route.config as { permission?: unknown } | undefined)?.permission;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
     if (!isPermission(permission)) {
-      const methods = Array.isArray(route.method) ? route.method.join(',') : route.method;
-      throw new Error(`Route ${methods} ${route.url} declares no permission: add config.permission (src/domain/auth/permissions.ts).`);
+      throw new Error(`Route ${methods.join(',')} ${route.url} declares no permission: add config.permission (src/domain/auth/permissions.ts).`);
     }
+    for (const method of methods) declared.push({ method, url: route.url, permission });
   });
 
   app.addHook('onRequest', async (request, reply) => {

@@ -433,6 +433,7 @@ export class AuthService {
         action: currentRole === null ? 'member.add' : 'member.update',
         entityType: 'member',
         entityId: user.username,
+        projectId: project.id,
         details: { role, ...(currentRole !== null ? { previous_role: currentRole } : {}) },
       });
       return (await tx.listMembers(project.id)).find((m) => m.userId === user.id)!;
@@ -450,7 +451,7 @@ export class AuthService {
       if (principal.userId !== user.id) checkMemberChange(this.actorRole(), currentRole, null);
       if (currentRole === 'owner') await this.keepAnOwner(tx, project);
       await tx.removeMember(project.id, user.id);
-      await this.audit.record(tx, { action: 'member.remove', entityType: 'member', entityId: user.username, details: { previous_role: currentRole } });
+      await this.audit.record(tx, { action: 'member.remove', entityType: 'member', entityId: user.username, projectId: project.id, details: { previous_role: currentRole } });
     });
   }
 

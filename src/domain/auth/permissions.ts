@@ -131,6 +131,8 @@ export function decide(permission: Permission, context: Pick<RequestContext, 'pr
   const { principal } = context;
   if (!context.authEnabled || permission === 'public' || principal.kind === 'system') return ALLOW;
   if (principal.kind === 'anonymous') return deny(unauthenticated());
+  // A project the principal may not see answers 404 before anything else is said about it.
+  if (rule.scope === 'project' && context.role === null) return deny(projectNotFound(context.project.name));
 
   if (principal.token) {
     if (rule.passwordOrSession) {
@@ -146,7 +148,6 @@ export function decide(permission: Permission, context: Pick<RequestContext, 'pr
     return ALLOW;
   }
 
-  if (context.role === null) return deny(projectNotFound(context.project.name));
   if (principal.token && principal.token.projectId !== null && principal.token.projectId !== context.project.id) {
     return deny(permissionDenied(`This access token is limited to another project; it cannot be used in project '${context.project.name}'.`));
   }

@@ -2,7 +2,12 @@
  * The one HTTP client of the UI. Every failure becomes an ApiError carrying MLflow's
  * `{error_code, message}` (or a synthetic code for network and non-JSON failures), so every page
  * shows the server's own words.
+ *
+ * Every API path is sent under the page's project prefix (`/projects/<name>/ajax-api/...`, see
+ * project-paths.ts); writes carry the session's CSRF token; a 401 sends the user to the login page.
  */
+
+import { apiUrlFor, projectFromPath } from './project-paths.ts';
 
 export class ApiError extends Error {
   readonly code: string;
@@ -52,22 +57,89 @@ export function toQueryString(query: Record<string, QueryValue>): string {
   return text ? `?${text}` : '';
 }
 
-async function request<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  let response: Response;
+/** Per-request options for calls that are not ordinary project API calls. */
+export interface RequestOptions {
+  signal?: AbortSignal | undefined;
+  /** Instance-level endpoints (sign-in, the project list) skip the project prefix. */
+  project?: false;
+  /** The login form handles its own 401 (wrong password) instead of going to the login page. */
+  handleUnauthorized?: false;
+}
+
+/** The CSRF token of the web session (from sign-in or GET .../auth/session); sent on every write. */
+let csrfToken: string | undefined;
+/** The header the server checks it in (src/http/auth-hooks.ts, CSRF_HEADER). */
+export const CSRF_HEADER = 'X-CSRF-Token';
+
+export function setCsrfToken(token: string | undefined): void {
+  csrfToken = token;
+}
+
+let unauthorizedHandler: ((error: ApiError) => void) | undefined;
+
+/** What to do when the API answers 401 (the session is gone): the app sends the user to the login page. */
+export function onUnauthorized(handler: ((error: ApiError) => void) | undefined): void {
+  unauthorizedHandler = handler;
+}
+
+/** Refreshes the CSRF token (a write answered "invalid CSRF token", e.g. after signing in again in another tab). */
+let csrfRefresher: (() => Promise<string | undefined>) | undefined;
+export function onCsrfRefresh(refresh: (() => Promise<string | undefined>) | undefined): void {
+  csrfRefresher = refresh;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The project of the page being shown (`/projects/<name>/...`), undefined for the default one. */
+function pageProject(): string | undefined {
+  return typeof window === 'undefined' ? undefined : projectFromPath(window.location.pathname);
+}
+
+/** A URL as the browser should request it: API paths get the page's project prefix. */
+export function projectUrl(url: string): string {
+  return apiUrlFor(url, pageProject());
+}
+
+/** Whether an error is the server refusing a write for a missing or stale CSRF token. */
+export function isCsrfError(error: ApiError): boolean {
+  return error.status === 403 && /csrf/i.test(error.message);
+}
+
+async function send(method: string, url: string, body: unknown, signal: AbortSignal | undefined): Promise<Response> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  const init: RequestInit = { method, headers, credentials: 'same-origin' };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    headers['Content-Type'] = 'application/json';
+  }
+  if (!SAFE_METHODS.has(method) && csrfToken) headers[CSRF_HEADER] = csrfToken;
+  if (signal) init.signal = signal;
   try {
-    const init: RequestInit = { method, headers: { Accept: 'application/json' } };
-    if (body !== undefined) {
-      init.body = JSON.stringify(body);
-      init.headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
-    }
-    if (signal) init.signal = signal;
-    response = await fetch(url, init);
+    return await fetch(url, init);
   } catch (error) {
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
     throw new ApiError('NETWORK_ERROR', `Could not reach the server (${(error as Error).message}).`, 0);
   }
-  const text = await response.text();
-  if (!response.ok) throw parseApiError(response.status, text);
+}
+
+async function request<T>(method: string, path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
+  const url = options.project === false ? path : projectUrl(path);
+  let response = await send(method, url, body, options.signal);
+  let text = await response.text();
+  if (!response.ok && !SAFE_METHODS.has(method) && csrfRefresher && isCsrfError(parseApiError(response.status, text))) {
+    // The session's token changed (signed in again elsewhere): fetch it and try once more.
+    const fresh = await csrfRefresher().catch(() => undefined);
+    if (fresh && fresh !== csrfToken) {
+      csrfToken = fresh;
+      response = await send(method, url, body, options.signal);
+      text = await response.text();
+    }
+  }
+  if (!response.ok) {
+    const error = parseApiError(response.status, text);
+    if (response.status === 401 && options.handleUnauthorized !== false) unauthorizedHandler?.(error);
+    throw error;
+  }
   if (text.trim() === '') return {} as T;
   try {
     return JSON.parse(text) as T;
@@ -76,7 +148,7 @@ async function request<T>(method: string, url: string, body?: unknown, signal?: 
   }
 }
 
-/** MLflow tracking/registry RPCs under the UI's /ajax-api mirror. */
+/** MLflow tracking/registry RPCs under the UI's /ajax-api mirror (the page's project prefix is added per call). */
 export const MLFLOW = '/ajax-api/2.0/mlflow';
 /** Trove's own UI endpoints. */
 export const TROVE = '/ajax-api/2.0/trove';
@@ -84,23 +156,27 @@ export const TROVE = '/ajax-api/2.0/trove';
 export const ARTIFACTS = '/ajax-api/2.0/mlflow-artifacts/artifacts';
 
 export const api = {
-  get<T>(url: string, query: Record<string, QueryValue> = {}, signal?: AbortSignal): Promise<T> {
-    return request<T>('GET', url + toQueryString(query), undefined, signal);
+  get<T>(url: string, query: Record<string, QueryValue> = {}, signal?: AbortSignal, options: RequestOptions = {}): Promise<T> {
+    return request<T>('GET', url + toQueryString(query), undefined, { ...options, signal });
   },
-  post<T>(url: string, body: unknown = {}, signal?: AbortSignal): Promise<T> {
-    return request<T>('POST', url, body, signal);
+  post<T>(url: string, body: unknown = {}, signal?: AbortSignal, options: RequestOptions = {}): Promise<T> {
+    return request<T>('POST', url, body, { ...options, signal });
   },
-  patch<T>(url: string, body: unknown = {}): Promise<T> {
-    return request<T>('PATCH', url, body);
+  patch<T>(url: string, body: unknown = {}, options: RequestOptions = {}): Promise<T> {
+    return request<T>('PATCH', url, body, options);
   },
-  delete<T>(url: string, body: unknown = {}): Promise<T> {
-    return request<T>('DELETE', url, body);
+  delete<T>(url: string, body: unknown = {}, options: RequestOptions = {}): Promise<T> {
+    return request<T>('DELETE', url, body, options);
   },
   /** Raw text of a file (artifact previews). */
   async text(url: string, signal?: AbortSignal): Promise<string> {
-    const response = await fetch(url, signal ? { signal } : {});
+    const response = await fetch(projectUrl(url), signal ? { signal, credentials: 'same-origin' } : { credentials: 'same-origin' });
     const text = await response.text();
-    if (!response.ok) throw parseApiError(response.status, text);
+    if (!response.ok) {
+      const error = parseApiError(response.status, text);
+      if (response.status === 401) unauthorizedHandler?.(error);
+      throw error;
+    }
     return text;
   },
 };

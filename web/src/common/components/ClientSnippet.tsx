@@ -1,9 +1,18 @@
+import { Link } from 'react-router';
+import { useAccess } from '../../auth/hooks/access.tsx';
+import { mayOpenProjectPage } from '../../auth/utils/capabilities.ts';
+import { projectBase } from '../api/project-paths.ts';
 import { CopyButton } from './ui.tsx';
 
-/** How to point the MLflow client at this server; the origin is the page's own. */
-export function clientSnippet(origin: string, experimentName = 'my-experiment'): string {
+/**
+ * How to point the MLflow client at this server: the origin is the page's own, plus the
+ * project's base path (`/projects/<name>`; none for the default project). With auth on, the
+ * client needs an access token too.
+ */
+export function clientSnippet(origin: string, experimentName = 'my-experiment', options: { project?: string | undefined; authEnabled?: boolean } = {}): string {
   return [
-    `export MLFLOW_TRACKING_URI=${origin}`,
+    `export MLFLOW_TRACKING_URI=${origin}${projectBase(options.project)}`,
+    ...(options.authEnabled ? ['export MLFLOW_TRACKING_TOKEN=<your access token>'] : []),
     '',
     'python - <<\'EOF\'',
     'import mlflow',
@@ -17,16 +26,36 @@ export function clientSnippet(origin: string, experimentName = 'my-experiment'):
 }
 
 export function ClientSnippet({ experimentName }: { experimentName?: string }) {
-  const text = clientSnippet(window.location.origin, experimentName);
+  const access = useAccess();
+  const authEnabled = access?.session.auth_enabled ?? false;
+  const text = clientSnippet(window.location.origin, experimentName, { project: access?.project, authEnabled });
   return (
     <div className="snippet">
       <p>
-        Trove speaks the MLflow REST API. Point the MLflow client (or any tool built on it) here with <code>MLFLOW_TRACKING_URI</code>:
+        Trove speaks the MLflow REST API. Point the MLflow client (or any tool built on it) here with <code>MLFLOW_TRACKING_URI</code>
+        {access && access.project !== 'default' ? (
+          <>
+            {' '}
+            (its path selects project <strong>{access.project}</strong>)
+          </>
+        ) : null}
+        :
       </p>
       <pre className="code-block" aria-label="MLflow client setup">
         <code>{text}</code>
       </pre>
       <CopyButton text={text} label="Copy snippet" />
+      {authEnabled && (
+        <p className="muted small">
+          {mayOpenProjectPage('tokens', access?.capabilities) ? (
+            <>
+              Create a token under <Link to="/tokens">Project › Access tokens</Link>.
+            </>
+          ) : (
+            'Ask for an access token, or use MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.'
+          )}
+        </p>
+      )}
     </div>
   );
 }

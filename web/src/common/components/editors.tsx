@@ -3,27 +3,39 @@ import { errorMessage } from '../api/client.ts';
 import type { KeyValue } from '../api/types.ts';
 import { Markdown } from './Markdown.tsx';
 
-/** A Markdown description with an Edit button; `save` persists it (errors stay in the editor). */
-export function DescriptionEditor({ value, save, placeholder = 'No description.' }: { value: string; save: (text: string) => Promise<void>; placeholder?: string }) {
+/** A Markdown description with an Edit button (none when `readOnly`); `save` persists it (errors stay in the editor). */
+export function DescriptionEditor({
+  value,
+  save,
+  placeholder = 'No description.',
+  readOnly = false,
+}: {
+  value: string;
+  save: (text: string) => Promise<void>;
+  placeholder?: string;
+  readOnly?: boolean;
+}) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(value);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
-  if (!editing) {
+  if (!editing || readOnly) {
     return (
       <div className="description">
         {value.trim() ? <Markdown source={value} /> : <p className="muted">{placeholder}</p>}
-        <button
-          type="button"
-          className="btn btn-small"
-          onClick={() => {
-            setDraft(value);
-            setEditing(true);
-            setError(undefined);
-          }}
-        >
-          Edit description
-        </button>
+        {!readOnly && (
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => {
+              setDraft(value);
+              setEditing(true);
+              setError(undefined);
+            }}
+          >
+            Edit description
+          </button>
+        )}
       </div>
     );
   }
@@ -61,8 +73,8 @@ export function DescriptionEditor({ value, save, placeholder = 'No description.'
 }
 
 /**
- * A key/value table with add, edit and delete. System tags (`mlflow.*`) are shown but read-only
- * unless `editSystem` is set.
+ * A key/value table with add, edit and delete (only shown when not `readOnly`). System tags
+ * (`mlflow.*`) are hidden with `hideSystem`.
  */
 export function TagsEditor({
   tags,
@@ -70,12 +82,14 @@ export function TagsEditor({
   deleteTag,
   hideSystem = false,
   label = 'Tags',
+  readOnly = false,
 }: {
   tags: KeyValue[];
   setTag: (key: string, value: string) => Promise<void>;
   deleteTag: (key: string) => Promise<void>;
   hideSystem?: boolean;
   label?: string;
+  readOnly?: boolean;
 }) {
   const [newKey, setNewKey] = useState('');
   const [newValue, setNewValue] = useState('');
@@ -101,15 +115,17 @@ export function TagsEditor({
           <tr>
             <th scope="col">Key</th>
             <th scope="col">Value</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
+            {!readOnly && (
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            )}
           </tr>
         </thead>
         <tbody>
           {shown.length === 0 && (
             <tr>
-              <td colSpan={3} className="muted">
+              <td colSpan={readOnly ? 2 : 3} className="muted">
                 No tags.
               </td>
             </tr>
@@ -124,56 +140,60 @@ export function TagsEditor({
                   <span className="wrap">{tag.value}</span>
                 )}
               </td>
-              <td className="actions">
-                {editing === tag.key ? (
-                  <>
-                    <button type="button" className="btn btn-small btn-primary" disabled={busy} onClick={() => run(setTag(tag.key, editValue), () => setEditing(undefined))}>
-                      Save
-                    </button>
-                    <button type="button" className="btn btn-small" onClick={() => setEditing(undefined)}>
-                      Cancel
-                    </button>
-                  </>
-                ) : (
-                  <>
-                    <button
-                      type="button"
-                      className="btn btn-small"
-                      aria-label={`Edit tag ${tag.key}`}
-                      onClick={() => {
-                        setEditing(tag.key);
-                        setEditValue(tag.value);
-                      }}
-                    >
-                      Edit
-                    </button>
-                    <button type="button" className="btn btn-small btn-danger" aria-label={`Delete tag ${tag.key}`} disabled={busy} onClick={() => run(deleteTag(tag.key))}>
-                      Delete
-                    </button>
-                  </>
-                )}
-              </td>
+              {!readOnly && (
+                <td className="actions">
+                  {editing === tag.key ? (
+                    <>
+                      <button type="button" className="btn btn-small btn-primary" disabled={busy} onClick={() => run(setTag(tag.key, editValue), () => setEditing(undefined))}>
+                        Save
+                      </button>
+                      <button type="button" className="btn btn-small" onClick={() => setEditing(undefined)}>
+                        Cancel
+                      </button>
+                    </>
+                  ) : (
+                    <>
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        aria-label={`Edit tag ${tag.key}`}
+                        onClick={() => {
+                          setEditing(tag.key);
+                          setEditValue(tag.value);
+                        }}
+                      >
+                        Edit
+                      </button>
+                      <button type="button" className="btn btn-small btn-danger" aria-label={`Delete tag ${tag.key}`} disabled={busy} onClick={() => run(deleteTag(tag.key))}>
+                        Delete
+                      </button>
+                    </>
+                  )}
+                </td>
+              )}
             </tr>
           ))}
         </tbody>
       </table>
-      <form
-        className="add-tag"
-        onSubmit={(event) => {
-          event.preventDefault();
-          if (!newKey.trim()) return;
-          run(setTag(newKey.trim(), newValue), () => {
-            setNewKey('');
-            setNewValue('');
-          });
-        }}
-      >
-        <input aria-label="New tag key" placeholder="key" value={newKey} onChange={(e) => setNewKey(e.target.value)} />
-        <input aria-label="New tag value" placeholder="value" value={newValue} onChange={(e) => setNewValue(e.target.value)} />
-        <button type="submit" className="btn btn-small" disabled={busy || !newKey.trim()}>
-          Add tag
-        </button>
-      </form>
+      {!readOnly && (
+        <form
+          className="add-tag"
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (!newKey.trim()) return;
+            run(setTag(newKey.trim(), newValue), () => {
+              setNewKey('');
+              setNewValue('');
+            });
+          }}
+        >
+          <input aria-label="New tag key" placeholder="key" value={newKey} onChange={(e) => setNewKey(e.target.value)} />
+          <input aria-label="New tag value" placeholder="value" value={newValue} onChange={(e) => setNewValue(e.target.value)} />
+          <button type="submit" className="btn btn-small" disabled={busy || !newKey.trim()}>
+            Add tag
+          </button>
+        </form>
+      )}
       {error && (
         <p className="error-text" role="alert">
           {error}

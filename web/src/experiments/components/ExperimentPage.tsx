@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { useNavigate, useParams, useSearchParams } from 'react-router';
+import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
 import type { Experiment, ViewType } from '../../common/api/types.ts';
 import { DescriptionEditor, TagsEditor } from '../../common/components/editors.tsx';
@@ -28,6 +29,7 @@ export default function ExperimentPage() {
 
 function ExperimentView({ experimentId }: { experimentId: string }) {
   const navigate = useNavigate();
+  const can = useCan();
   const [params, setParams] = useSearchParams();
   const filter = params.get('filter') ?? '';
   const viewType = (params.get('lifecycle') as ViewType | null) ?? 'ACTIVE_ONLY';
@@ -99,10 +101,12 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
               </button>
               {exp.lifecycle_stage === 'active' ? (
                 <>
-                  <button type="button" className="btn btn-small" onClick={() => setRenaming(true)}>
-                    Rename
-                  </button>
-                  {experimentId !== '0' && (
+                  {can('edit_experiment') && (
+                    <button type="button" className="btn btn-small" onClick={() => setRenaming(true)}>
+                      Rename
+                    </button>
+                  )}
+                  {experimentId !== '0' && can('delete_experiment') && (
                     <button
                       type="button"
                       className="btn btn-small btn-danger"
@@ -116,9 +120,11 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
                   )}
                 </>
               ) : (
-                <button type="button" className="btn btn-small" onClick={() => void experimentActions.restore(experimentId).then(() => experiment.reload())}>
-                  Restore
-                </button>
+                can('delete_experiment') && (
+                  <button type="button" className="btn btn-small" onClick={() => void experimentActions.restore(experimentId).then(() => experiment.reload())}>
+                    Restore
+                  </button>
+                )
               )}
             </div>
           </div>
@@ -128,11 +134,12 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
           {detailsOpen && (
             <section className="panel" aria-label="Experiment details">
               <h2>Description</h2>
-              <DescriptionEditor value={exp.tags?.find((t) => t.key === NOTE_TAG)?.value ?? ''} save={(text) => setExpTag(NOTE_TAG, text)} />
+              <DescriptionEditor value={exp.tags?.find((t) => t.key === NOTE_TAG)?.value ?? ''} save={(text) => setExpTag(NOTE_TAG, text)} readOnly={!can('edit_experiment')} />
               <h2>Tags</h2>
               <TagsEditor
                 tags={exp.tags ?? []}
                 hideSystem
+                readOnly={!can('edit_experiment')}
                 setTag={setExpTag}
                 deleteTag={async (key) => {
                   await experimentActions.deleteTag(experimentId, key);

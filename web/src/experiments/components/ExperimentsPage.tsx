@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
+import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
 import type { Experiment, ViewType } from '../../common/api/types.ts';
 import { ClientSnippet } from '../../common/components/ClientSnippet.tsx';
@@ -28,6 +29,7 @@ export default function ExperimentsPage() {
   const [renaming, setRenaming] = useState<Experiment | undefined>(undefined);
   const [creating, setCreating] = useState(false);
   const [actionError, setActionError] = useState<string | undefined>(undefined);
+  const can = useCan();
 
   const update = (patch: Record<string, string | undefined>) => {
     const next = new URLSearchParams(params);
@@ -65,9 +67,11 @@ export default function ExperimentsPage() {
       <Breadcrumbs items={[{ label: 'Experiments' }]} />
       <div className="page-head">
         <h1>Experiments</h1>
-        <button type="button" className="btn" onClick={() => setCreating(true)}>
-          New experiment
-        </button>
+        {can('create_experiment') && (
+          <button type="button" className="btn" onClick={() => setCreating(true)}>
+            New experiment
+          </button>
+        )}
       </div>
       <div className="toolbar" role="search">
         <form
@@ -149,15 +153,19 @@ export default function ExperimentsPage() {
                 <td title={formatTimestamp(e.last_update_time)}>{formatAge(e.last_update_time, now)}</td>
                 <td className="actions">
                   {e.lifecycle_stage === 'deleted' ? (
-                    <button type="button" className="btn btn-small" onClick={() => act(experimentActions.restore(e.experiment_id))}>
-                      Restore
-                    </button>
+                    can('delete_experiment') && (
+                      <button type="button" className="btn btn-small" onClick={() => act(experimentActions.restore(e.experiment_id))}>
+                        Restore
+                      </button>
+                    )
                   ) : (
                     <>
-                      <button type="button" className="btn btn-small" aria-label={`Rename ${e.name}`} onClick={() => setRenaming(e)}>
-                        Rename
-                      </button>
-                      {e.experiment_id !== '0' && (
+                      {can('edit_experiment') && (
+                        <button type="button" className="btn btn-small" aria-label={`Rename ${e.name}`} onClick={() => setRenaming(e)}>
+                          Rename
+                        </button>
+                      )}
+                      {e.experiment_id !== '0' && can('delete_experiment') && (
                         <button
                           type="button"
                           className="btn btn-small btn-danger"

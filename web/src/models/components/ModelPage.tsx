@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
+import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
 import type { ModelVersion, RegisteredModel, Run } from '../../common/api/types.ts';
 import { DescriptionEditor, TagsEditor } from '../../common/components/editors.tsx';
@@ -24,6 +25,7 @@ export default function ModelPage() {
   const [params, setParams] = useSearchParams();
   const tab = TABS.some((t) => t.id === params.get('tab')) ? (params.get('tab') as string) : 'versions';
   const navigate = useNavigate();
+  const can = useCan();
   const model = useApi((signal) => getRegisteredModel(modelName, signal), [modelName]);
   const versions = useApi((signal) => searchModelVersions(modelName, signal), [modelName]);
   const reload = () => {
@@ -46,22 +48,24 @@ export default function ModelPage() {
       <Breadcrumbs items={crumbs} />
       <div className="page-head">
         <h1>{m.name}</h1>
-        <button
-          type="button"
-          className="btn btn-small btn-danger"
-          onClick={() => {
-            if (window.confirm(`Delete model “${m.name}” and all its versions?`))
-              registryActions.deleteModel(m.name).then(() => navigate('/models')).catch((err: unknown) => window.alert(errorMessage(err)));
-          }}
-        >
-          Delete model
-        </button>
+        {can('delete_model') && (
+          <button
+            type="button"
+            className="btn btn-small btn-danger"
+            onClick={() => {
+              if (window.confirm(`Delete model “${m.name}” and all its versions?`))
+                registryActions.deleteModel(m.name).then(() => navigate('/models')).catch((err: unknown) => window.alert(errorMessage(err)));
+            }}
+          >
+            Delete model
+          </button>
+        )}
       </div>
       <p className="muted small">
         Created {formatTimestamp(m.creation_timestamp)} · updated {formatTimestamp(m.last_updated_timestamp)}
         {m.user_id ? ` · by ${m.user_id}` : ''}
       </p>
-      <AliasManager model={m} versions={versions.data ?? []} onChanged={reload} />
+      <AliasManager model={m} versions={versions.data ?? []} onChanged={reload} canSet={can('set_alias')} />
       <Tabs
         tabs={TABS}
         active={tab}
@@ -87,6 +91,7 @@ export default function ModelPage() {
             <h2>Description</h2>
             <DescriptionEditor
               value={m.description ?? ''}
+              readOnly={!can('edit_model')}
               save={async (text) => {
                 await registryActions.updateModel(m.name, text);
                 model.reload();
@@ -95,6 +100,7 @@ export default function ModelPage() {
             <h2>Tags</h2>
             <TagsEditor
               tags={m.tags ?? []}
+              readOnly={!can('edit_model')}
               setTag={async (k, v) => {
                 await registryActions.setModelTag(m.name, k, v);
                 model.reload();
@@ -111,8 +117,8 @@ export default function ModelPage() {
   );
 }
 
-/** Set or move an alias (e.g. production → another version), or remove one. */
-function AliasManager({ model, versions, onChanged }: { model: RegisteredModel; versions: ModelVersion[]; onChanged: () => void }) {
+/** Set or move an alias (e.g. production → another version), or remove one; read-only without the right to (maintainers). */
+function AliasManager({ model, versions, onChanged, canSet }: { model: RegisteredModel; versions: ModelVersion[]; onChanged: () => void; canSet: boolean }) {
   const [alias, setAlias] = useState('');
   const [version, setVersion] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
@@ -126,55 +132,59 @@ function AliasManager({ model, versions, onChanged }: { model: RegisteredModel; 
         {aliases.map((a) => (
           <span key={a.alias} className="badge badge-alias">
             @{a.alias} → <Link to={`/models/${encodeURIComponent(model.name)}/versions/${a.version}`}>v{a.version}</Link>
-            <button
-              type="button"
-              className="btn-icon"
-              aria-label={`Remove alias ${a.alias}`}
-              onClick={() =>
-                registryActions
-                  .deleteAlias(model.name, a.alias)
-                  .then(onChanged)
-                  .catch((err: unknown) => setError(errorMessage(err)))
-              }
-            >
-              ×
-            </button>
+            {canSet && (
+              <button
+                type="button"
+                className="btn-icon"
+                aria-label={`Remove alias ${a.alias}`}
+                onClick={() =>
+                  registryActions
+                    .deleteAlias(model.name, a.alias)
+                    .then(onChanged)
+                    .catch((err: unknown) => setError(errorMessage(err)))
+                }
+              >
+                ×
+              </button>
+            )}
           </span>
         ))}
       </div>
-      <form
-        className="inline-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (problem || !version) return;
-          setError(undefined);
-          registryActions
-            .setAlias(model.name, alias.trim(), version)
-            .then(() => {
-              setAlias('');
-              onChanged();
-            })
-            .catch((err: unknown) => setError(errorMessage(err)));
-        }}
-      >
-        <input aria-label="Alias" placeholder="alias, e.g. production" list="known-aliases" value={alias} onChange={(e) => setAlias(e.target.value)} />
-        <datalist id="known-aliases">
-          {aliases.map((a) => (
-            <option key={a.alias} value={a.alias} />
-          ))}
-        </datalist>
-        <select aria-label="Version for the alias" value={version} onChange={(e) => setVersion(e.target.value)}>
-          <option value="">version…</option>
-          {versions.map((v) => (
-            <option key={v.version} value={v.version}>
-              Version {v.version}
-            </option>
-          ))}
-        </select>
-        <button type="submit" className="btn btn-small btn-primary" disabled={!alias || Boolean(problem) || !version}>
-          Set alias
-        </button>
-      </form>
+      {canSet && (
+        <form
+          className="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (problem || !version) return;
+            setError(undefined);
+            registryActions
+              .setAlias(model.name, alias.trim(), version)
+              .then(() => {
+                setAlias('');
+                onChanged();
+              })
+              .catch((err: unknown) => setError(errorMessage(err)));
+          }}
+        >
+          <input aria-label="Alias" placeholder="alias, e.g. production" list="known-aliases" value={alias} onChange={(e) => setAlias(e.target.value)} />
+          <datalist id="known-aliases">
+            {aliases.map((a) => (
+              <option key={a.alias} value={a.alias} />
+            ))}
+          </datalist>
+          <select aria-label="Version for the alias" value={version} onChange={(e) => setVersion(e.target.value)}>
+            <option value="">version…</option>
+            {versions.map((v) => (
+              <option key={v.version} value={v.version}>
+                Version {v.version}
+              </option>
+            ))}
+          </select>
+          <button type="submit" className="btn btn-small btn-primary" disabled={!alias || Boolean(problem) || !version}>
+            Set alias
+          </button>
+        </form>
+      )}
       {problem && <p className="error-text">{problem}</p>}
       {error && (
         <p className="error-text" role="alert">

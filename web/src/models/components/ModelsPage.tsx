@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
+import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
 import { Breadcrumbs, Empty, ErrorBox, Loading, Modal } from '../../common/components/ui.tsx';
 import { ClientSnippet } from '../../common/components/ClientSnippet.tsx';
@@ -22,6 +23,7 @@ export default function ModelsPage() {
   const orderBy = params.get('sort') ?? 'name ASC';
   const [draft, setDraft] = useState(q);
   const [creating, setCreating] = useState(false);
+  const can = useCan();
   const state = useApi(
     async (signal) => {
       const models = await searchRegisteredModels({ nameFilter: q, orderBy }, signal);
@@ -54,9 +56,11 @@ export default function ModelsPage() {
       <Breadcrumbs items={[{ label: 'Models' }]} />
       <div className="page-head">
         <h1>Model registry</h1>
-        <button type="button" className="btn" onClick={() => setCreating(true)}>
-          New model
-        </button>
+        {can('create_model') && (
+          <button type="button" className="btn" onClick={() => setCreating(true)}>
+            New model
+          </button>
+        )}
       </div>
       <div className="toolbar" role="search">
         <form

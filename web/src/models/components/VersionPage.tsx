@@ -1,4 +1,5 @@
 import { Link, useParams, useSearchParams } from 'react-router';
+import { useCan } from '../../auth/hooks/access.tsx';
 import { DescriptionEditor, TagsEditor } from '../../common/components/editors.tsx';
 import { Breadcrumbs, ErrorBox, Facts, Loading, StatusBadge, Tabs } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
@@ -18,6 +19,7 @@ export default function VersionPage() {
   const { modelName = '', version = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const tab = params.get('tab') === 'artifacts' ? 'artifacts' : 'overview';
+  const can = useCan();
   const mv = useApi((signal) => getModelVersion(modelName, version, signal), [modelName, version]);
   const model = useApi((signal) => getRegisteredModel(modelName, signal), [modelName]);
   const runId = mv.data?.run_id;
@@ -78,6 +80,7 @@ export default function VersionPage() {
               <h2>Description</h2>
               <DescriptionEditor
                 value={v.description ?? ''}
+                readOnly={!can('edit_version')}
                 save={async (text) => {
                   await registryActions.updateVersion(v.name, v.version, text);
                   mv.reload();
@@ -88,6 +91,7 @@ export default function VersionPage() {
               <h2>Tags</h2>
               <TagsEditor
                 tags={v.tags ?? []}
+                readOnly={!can('edit_version')}
                 setTag={async (k, value) => {
                   await registryActions.setVersionTag(v.name, v.version, k, value);
                   mv.reload();

@@ -1,4 +1,4 @@
-import { api, ARTIFACTS, MLFLOW } from '../../common/api/client.ts';
+import { api, ARTIFACTS, MLFLOW, projectUrl } from '../../common/api/client.ts';
 import type { FileInfo, LoggedModel, ModelVersion, Run } from '../../common/api/types.ts';
 
 export async function getRun(runId: string, signal?: AbortSignal): Promise<Run> {
@@ -64,7 +64,7 @@ export async function listArtifacts(dir: string, signal?: AbortSignal): Promise<
   return (res.files ?? []).slice().sort((a, b) => (a.is_dir === b.is_dir ? a.path.localeCompare(b.path) : a.is_dir ? -1 : 1));
 }
 
-/** URL of a file in the proxy; each path segment is encoded. */
+/** URL of a file in the proxy, in the page's project (for <img src> and download links); each path segment is encoded. */
 export function artifactUrl(path: string): string {
-  return `${ARTIFACTS}/${path.split('/').map(encodeURIComponent).join('/')}`;
+  return projectUrl(`${ARTIFACTS}/${path.split('/').map(encodeURIComponent).join('/')}`);
 }

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
+import { useCan } from '../../auth/hooks/access.tsx';
 import type { Run } from '../../common/api/types.ts';
 import { DescriptionEditor, TagsEditor } from '../../common/components/editors.tsx';
 import { Breadcrumbs, Empty, ErrorBox, Facts, Loading, StatusBadge, Tabs } from '../../common/components/ui.tsx';
@@ -50,6 +51,7 @@ function RunView({ experimentId, runId }: { experimentId: string; runId: string 
   );
   const experiment = useApi((signal) => getExperiment(experimentId, signal), [experimentId]);
   const [promoting, setPromoting] = useState(false);
+  const can = useCan();
   const [settings, setSettings] = useLocalStorage<ChartSettings>('trove.chart-settings', { xMode: 'step', logY: false, smoothing: 0 }, parseSettings);
 
   const r = run.data;
@@ -89,9 +91,11 @@ function RunView({ experimentId, runId }: { experimentId: string; runId: string 
               <span className="live-dot" aria-hidden="true" /> live
             </span>
           )}
-          <button type="button" className="btn btn-primary" onClick={() => setPromoting(true)}>
-            Promote
-          </button>
+          {can('promote') && (
+            <button type="button" className="btn btn-primary" onClick={() => setPromoting(true)}>
+              Promote
+            </button>
+          )}
         </div>
       </div>
       <Tabs tabs={TABS} active={tab} onChange={setTab} />
@@ -114,6 +118,7 @@ function PromoteModal({ run, onClose }: { run: Run; onClose: () => void }) {
 }
 
 function Overview({ run, reload }: { run: Run; reload: () => void }) {
+  const can = useCan();
   const tags = run.data.tags ?? [];
   const tag = (key: string) => tags.find((t) => t.key === key)?.value;
   const parentId = tag('mlflow.parentRunId');
@@ -163,7 +168,7 @@ function Overview({ run, reload }: { run: Run; reload: () => void }) {
       />
       <section>
         <h2>Description</h2>
-        <DescriptionEditor value={tag(NOTE_TAG) ?? ''} save={(text) => setTag(NOTE_TAG, text)} />
+        <DescriptionEditor value={tag(NOTE_TAG) ?? ''} save={(text) => setTag(NOTE_TAG, text)} readOnly={!can('edit_run')} />
       </section>
       <div className="two-col">
         <section>
@@ -224,6 +229,7 @@ function Overview({ run, reload }: { run: Run; reload: () => void }) {
         <h2>Tags</h2>
         <TagsEditor
           tags={tags.filter((t) => t.key !== NOTE_TAG)}
+          readOnly={!can('edit_run')}
           setTag={setTag}
           deleteTag={async (key) => {
             await runActions.deleteTag(run.info.run_id, key);

@@ -15,15 +15,17 @@ log() { printf '[test-e2e] %s\n' "$*" >&2; }
 
 bash scripts/install-chromium.sh
 
-# The MLflow 3 venv, built the same way scripts/test-compat.sh builds it (requirements lock + stamp).
+# The MLflow 3 venv, built exactly as scripts/test-compat.sh builds it (requirements lock; the stamp
+# hashes the lock and the interpreter version the same way, so neither script rebuilds the other's venv).
 VENV="$ROOT/.venvs/mlflow3"
 REQ="$ROOT/compat/requirements-mlflow3.txt"
-want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+PYTHON="${COMPAT_PYTHON:-python3}"
+want="$({ cat "$REQ"; "$PYTHON" --version; } | sha256sum | cut -d' ' -f1)"
 if [[ ! -x "$VENV/bin/python" || ! -f "$VENV/.requirements.sha256" || "$(cat "$VENV/.requirements.sha256")" != "$want" ]]; then
   log "building venv mlflow3 from compat/requirements-mlflow3.txt"
   rm -rf "$VENV"
   mkdir -p "$ROOT/.venvs"
-  "${COMPAT_PYTHON:-python3}" -m venv "$VENV"
+  "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps -r "$REQ"
   echo "$want" >"$VENV/.requirements.sha256"
 fi

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { ApiError, errorMessage } from '../../common/api/client.ts';
 import { safeNext } from '../../common/api/project-paths.ts';
@@ -19,6 +19,7 @@ export default function LoginPage() {
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
+  const passwordRef = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -49,6 +50,7 @@ export default function LoginPage() {
             .catch((err: unknown) => {
               setBusy(false);
               setPassword('');
+              passwordRef.current?.focus();
               setError(err instanceof ApiError && err.status === 401 ? 'Wrong user name or password.' : errorMessage(err));
             });
         }}
@@ -67,7 +69,7 @@ export default function LoginPage() {
         </label>
         <label className="field">
           Password
-          <input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
+          <input ref={passwordRef} name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required />
         </label>
         {error && (
           <p className="error-text" role="alert">

@@ -187,3 +187,17 @@ test('deep links, breadcrumbs, the client snippet and not-found pages', async ({
   await page.goto('/no/such/page');
   await expect(page.getByRole('heading', { name: 'Page not found' })).toBeVisible();
 });
+
+test('with auth off: no sign-in, no project switcher, and the project pages offer everything', async ({ page }) => {
+  await page.goto('/experiments');
+  await expect(page.getByRole('heading', { name: 'Experiments' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toHaveCount(0);
+  await expect(page.getByRole('combobox', { name: 'Project' })).toHaveCount(0);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Project' }).click();
+  await expect(page).toHaveURL(/\/members$/);
+  await expect(page.getByText('Authentication is off on this server')).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Project pages' }).getByRole('link')).toHaveText(['Members', 'Webhooks', 'Audit log', 'Settings']);
+  await page.getByRole('navigation', { name: 'Project pages' }).getByRole('link', { name: 'Settings' }).click();
+  await expect(page.getByLabel('Project name')).toBeDisabled();
+  await expect(page.getByRole('region', { name: 'Delete project' })).toHaveCount(0);
+});

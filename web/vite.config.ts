@@ -24,6 +24,8 @@ export default defineConfig({
     proxy: {
       '/ajax-api': process.env.TROVE_URL ?? 'http://127.0.0.1:5000',
       '/api': process.env.TROVE_URL ?? 'http://127.0.0.1:5000',
+      // API calls of a project's pages (/projects/<name>/ajax-api/...); its pages stay with Vite.
+      '^/projects/[^/]+/(ajax-api|api)/': process.env.TROVE_URL ?? 'http://127.0.0.1:5000',
     },
   },
   test: {

@@ -124,12 +124,13 @@ async function send(method: string, url: string, body: unknown, signal: AbortSig
 
 async function request<T>(method: string, path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
   const url = options.project === false ? path : projectUrl(path);
+  const tokenSent = csrfToken;
   let response = await send(method, url, body, options.signal);
   let text = await response.text();
   if (!response.ok && !SAFE_METHODS.has(method) && csrfRefresher && isCsrfError(parseApiError(response.status, text))) {
     // The session's token changed (signed in again elsewhere): fetch it and try once more.
     const fresh = await csrfRefresher().catch(() => undefined);
-    if (fresh && fresh !== csrfToken) {
+    if (fresh && fresh !== tokenSent) {
       csrfToken = fresh;
       response = await send(method, url, body, options.signal);
       text = await response.text();

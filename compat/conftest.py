@@ -269,3 +269,99 @@ def experiment(server):
     name = unique_name("compat")
     exp = mlflow.set_experiment(name)
     return name, exp.experiment_id
+
+
+# --------------------------------------------------------------------------------------------
+# An auth-enabled trove server (compat/test_auth.py), set up through the admin CLI first.
+
+
+@dataclass
+class AuthServer:
+    url: str
+    #: user name -> password
+    passwords: dict[str, str]
+    #: label -> access token
+    tokens: dict[str, str]
+    #: project name -> id
+    project_ids: dict[str, int]
+    process: subprocess.Popen
+    stdout_path: Path
+    stderr_path: Path
+
+    def logs(self) -> str:
+        return Server("trove", self.url, None, None, self.process, self.stdout_path, self.stderr_path).logs()
+
+
+def _trove_cli(args: list[str], backend_uri: str, stdin: str | None = None) -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.exit("node is not on PATH; it is needed to run the trove CLI", returncode=3)
+    done = subprocess.run(
+        [node, str(REPO_ROOT / "bin" / "trove.js"), *args, "--backend-store-uri", backend_uri],
+        input=stdin, capture_output=True, text=True, timeout=60, cwd=str(REPO_ROOT),
+    )
+    if done.returncode != 0:
+        pytest.fail(f"trove {' '.join(args)} failed: {done.stderr}", pytrace=False)
+    return done.stdout
+
+
+@pytest.fixture(scope="session")
+def auth_server(tmp_path_factory) -> AuthServer:
+    """`trove server --auth` on a database prepared with the CLI: users admin, alice (developer
+    of `fraud`), rita (reporter of `fraud`), mallory (member of `other` only); tokens for alice
+    (write, read) and a token limited to `other`."""
+    if SERVER_KIND != "trove" or os.environ.get("COMPAT_SERVER_URL"):
+        pytest.skip("authentication tests need a trove server started by the suite")
+    import re
+
+    base = tmp_path_factory.mktemp("auth-server")
+    backend = os.environ.get("COMPAT_AUTH_BACKEND_STORE_URI") or f"sqlite:///{base / 'trove.db'}"
+    passwords = {
+        "admin": "admin-Compat-Pass1",
+        "alice": "alice-Compat-Pass1",
+        "rita": "rita-Compat-Pass1",
+        "mallory": "mallory-Compat-Pass1",
+    }
+    _trove_cli(["user", "create", "admin", "--admin", "--password-stdin"], backend, passwords["admin"])
+    for name in ("alice", "rita", "mallory"):
+        _trove_cli(["user", "create", name, "--password-stdin"], backend, passwords[name])
+    project_ids = {}
+    for project, owner in (("fraud", "admin"), ("other", "mallory")):
+        out = _trove_cli(["project", "create", project, "--owner", owner], backend)
+        project_ids[project] = int(re.search(r"\(id (\d+)\)", out).group(1))
+    _trove_cli(["member", "add", "fraud", "alice", "--role", "developer"], backend)
+    _trove_cli(["member", "add", "fraud", "rita", "--role", "reporter"], backend)
+    _trove_cli(["member", "add", "other", "alice", "--role", "reporter"], backend)
+
+    def token(*args: str) -> str:
+        out = _trove_cli(["token", "create", *args], backend)
+        return re.search(r"Token \(shown once; store it now\): (\S+)", out).group(1)
+
+    tokens = {
+        "alice": token("--user", "alice", "--scope", "write", "--expires", "1d"),
+        "alice-read": token("--user", "alice", "--scope", "read"),
+        "alice-other-only": token("--user", "alice", "--project", "other", "--scope", "write"),
+    }
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    artifacts_dir = base / "artifacts"
+    artifacts_dir.mkdir()
+    cmd = _server_command("trove", port, base, artifacts_dir)
+    cmd[cmd.index("--backend-store-uri") + 1] = backend
+    cmd.append("--auth")
+    stdout_path = base / "server.stdout.log"
+    stderr_path = base / "server.stderr.log"
+    env = dict(os.environ)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
+        process = subprocess.Popen(
+            cmd, cwd=str(base), env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+            start_new_session=True,
+        )
+    srv = AuthServer(url, passwords, tokens, project_ids, process, stdout_path, stderr_path)
+    _wait_for_health(Server("trove", url, base, artifacts_dir, process, stdout_path, stderr_path), cmd)
+    try:
+        yield srv
+    finally:
+        _stop(process)

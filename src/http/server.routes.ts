@@ -8,7 +8,9 @@ export async function serverRoutes(app: FastifyInstance, { info }: Services): Pr
   for (const prefix of ['/api/3.0', '/ajax-api/3.0']) {
     app.get(`${prefix}/mlflow/server-info`, { config: { permission: 'public' } }, async () => ({
       store_type: info.storeType,
-      workspaces_enabled: false,
+      // Projects are MLflow's workspaces: MLFLOW_WORKSPACE=<project> (the X-MLFLOW-WORKSPACE
+      // header) selects one, and the MLflow 3 client only sends it to servers that say so here.
+      workspaces_enabled: true,
       // The proxy implements multipart upload (parts go to our own upload-part route), so the
       // client may use it for files at or above MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE.
       multipart_uploads_enabled: true,

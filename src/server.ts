@@ -38,6 +38,8 @@ export interface ServerConfig {
   webhooks?: WebhookConfig;
   /** Users, tokens and permissions (`trove server --auth`); off by default, as MLflow. */
   auth?: AuthOptions;
+  /** Trust X-Forwarded-For/-Proto from these proxies (see AppOptions.trustProxy). */
+  trustProxy?: boolean | string;
 }
 
 export interface WebhookConfig {
@@ -115,7 +117,12 @@ export async function createServer(config: ServerConfig): Promise<RunningService
       storeType: 'SqlStore',
     },
   };
-  const app = await buildApp({ services, logger: config.logger ?? false, ...(webhookConfig.sse ? { eventStream: webhookConfig.sse } : {}) });
+  const app = await buildApp({
+    services,
+    logger: config.logger ?? false,
+    ...(webhookConfig.sse ? { eventStream: webhookConfig.sse } : {}),
+    ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
+  });
   eventLog = app.log;
   const dispatcher = dispatcherOptions
     ? new WebhookDispatcher(eventsStore, eventBus, { ...dispatcherOptions, allowedSchemes, logger: app.log.child({ component: 'webhooks' }) })

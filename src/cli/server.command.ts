@@ -21,6 +21,13 @@ function parseWorkers(value: string): number {
   return workers;
 }
 
+function parseTrustProxy(value: string): boolean | string {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (!/^[0-9A-Fa-f:.,/\s]+$/.test(value)) throw new InvalidArgumentError('must be true, or IP addresses/CIDRs separated by commas.');
+  return value;
+}
+
 function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
@@ -47,6 +54,11 @@ export function serverCommand(program: Command): void {
     .option('--workers <n>', 'server processes sharing the port (PostgreSQL is the better backend for more than 1)', parseWorkers, 1)
     .option('--webhook-require-https', 'accept only https webhook URLs, as upstream MLflow does (default: http and https)')
     .option('--auth', 'require credentials (access tokens, user name and password, web sign-in) and enforce project roles; the first start creates an administrator')
+    .option(
+      '--trust-proxy <proxies>',
+      'behind a reverse proxy: trust X-Forwarded-For/-Proto from these addresses/CIDRs (comma-separated, or "true" for any) for client addresses (rate limits, audit log) and https',
+      parseTrustProxy,
+    )
     .helpOption('--help', 'display help for command')
     .addHelpText(
       'after',
@@ -64,6 +76,7 @@ export function serverCommand(program: Command): void {
       workers: number;
       webhookRequireHttps?: boolean;
       auth?: boolean;
+      trustProxy?: boolean | string;
     }) => {
       const authEnabled = options.auth === true;
       const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -128,6 +141,7 @@ export function serverCommand(program: Command): void {
           migrate: !worker,
           webhooks: { requireHttps: options.webhookRequireHttps === true },
           auth: { enabled: authEnabled },
+          ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
         });
       } catch (error) {
         // A configuration problem (database unreachable, wrong password, bad URI): say so, no stack.

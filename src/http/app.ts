@@ -27,6 +27,12 @@ export interface AppOptions {
   webDistDir?: string;
   /** Timings of the registry event stream (heartbeat, reconnect delay). */
   eventStream?: EventRoutesOptions;
+  /**
+   * Whom to believe about the client's address and protocol (X-Forwarded-For/-Proto): Fastify's
+   * `trustProxy` (true, or addresses/CIDRs). Off by default. Behind a reverse proxy,
+   * set it so rate limits and the audit log see the real address and session cookies get Secure.
+   */
+  trustProxy?: boolean | string;
 }
 
 /** JSON request bodies above this are refused; log-batch has its own, smaller MLflow limit. */
@@ -49,6 +55,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: JSON_BODY_LIMIT,
     // Large artifact transfers can take a while; never cut a slow client off mid-stream.
     requestTimeout: 0,
+    trustProxy: options.trustProxy ?? false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
   });
 

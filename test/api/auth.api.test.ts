@@ -502,3 +502,24 @@ describe('secrets and logs', () => {
     }
   });
 });
+
+describe('behind a reverse proxy', () => {
+  it('takes the client address from X-Forwarded-For only when the proxy is trusted (audit log, rate limits)', async () => {
+    const trusting = await startAuthServer({ config: { trustProxy: '127.0.0.1' }, rateLimit: { perUser: 100, perAddress: 2, windowMs: 60_000 } });
+    try {
+      await trusting.createUser('lena', { password: 'lena-password-1' });
+      for (const address of ['203.0.113.9', '203.0.113.9']) {
+        const wrong = await trusting.request('POST', `${API}/trove/auth/login`, { body: { username: 'lena', password: 'nope-nope' }, headers: { 'x-forwarded-for': address } });
+        assert.equal(wrong.status, 401);
+      }
+      const blocked = await trusting.request('POST', `${API}/trove/auth/login`, { body: { username: 'lena', password: 'lena-password-1' }, headers: { 'x-forwarded-for': '203.0.113.9' } });
+      assert.equal(blocked.status, 429, 'that client address used up its failures');
+      const other = await trusting.request('POST', `${API}/trove/auth/login`, { body: { username: 'lena', password: 'lena-password-1' }, headers: { 'x-forwarded-for': '198.51.100.7' } });
+      assert.equal(other.status, 200, 'another client behind the same proxy is not blocked');
+      const entries = await trusting.server.services.audit!.query({ action: 'session.create' }, {});
+      assert.equal(entries.entries[0]!.sourceAddress, '198.51.100.7');
+    } finally {
+      await trusting.close();
+    }
+  });
+});

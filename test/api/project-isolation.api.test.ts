@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from './test-server.ts';
-import type { ProjectRef } from '../../src/domain/request-context.ts';
+import { runWithContext, systemContext, type ProjectRef } from '../../src/domain/request-context.ts';
 
 /**
  * Projects keep their data apart whatever the credentials (these run with authentication off,
@@ -248,6 +248,24 @@ describe('project isolation', () => {
     assert.equal(created.status, 200, created.text);
     const url = new URL(created.body.credentials[0].url);
     assert.ok(url.pathname.startsWith(`/projects/beta/api/2.0/mlflow-artifacts/mpu/upload-part/${b.runArtifactPath}/big/weights.bin`), url.pathname);
+  });
+
+  it('streams only the project’s own registry events', async () => {
+    const stream = t.server.services.registryEvents!;
+    const afterId = await stream.latestId();
+    const seen: string[] = [];
+    const subscription = runWithContext(systemContext({ project: alpha }), () =>
+      stream.subscribe({ afterId, deliver: (events) => void seen.push(...events.map((e) => `${e.projectId}:${e.modelName}`)) }),
+    );
+    try {
+      await call('beta', 'POST', 'registered-models/create', { name: 'beta-only' });
+      await call('alpha', 'POST', 'registered-models/create', { name: 'alpha-only' });
+      const deadline = Date.now() + 5000;
+      while (!seen.includes(`${alpha.id}:alpha-only`) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(seen, [`${alpha.id}:alpha-only`]);
+    } finally {
+      subscription.close();
+    }
   });
 
   it('writes registry events with the project, and the web UI loads under the project prefix', async () => {

@@ -238,3 +238,27 @@ def test_experiment_permissions_map_onto_project_roles(auth_server):
         with pytest.raises(MlflowException) as excinfo:
             client.get_experiment(experiment_id)
         assert error_code(excinfo.value) == "RESOURCE_DOES_NOT_EXIST"
+
+
+@pytest.mark.skipif(MLFLOW_MAJOR < 3, reason="grant_user_permission is MLflow 3's unified permission API")
+def test_grant_user_permission_maps_onto_project_roles(auth_server):
+    from mlflow.server import get_app_client
+
+    uri = f"{auth_server.url}/projects/fraud"
+    with tracking(uri, user=("admin", auth_server.passwords["admin"])) as client:
+        experiment_id = client.create_experiment(unique_name("grant"))
+        auth = get_app_client("basic-auth", tracking_uri=uri)
+        name = unique_name("grant-user")
+        auth.create_user(name, "Grant-Password-1")
+        auth.grant_user_permission(name, "experiment", experiment_id, "EDIT")
+        result = auth.get_user_permission(name, "experiment", experiment_id)
+        assert (result.allowed, result.permission) == (True, "EDIT")
+    with tracking(uri, user=(name, "Grant-Password-1")) as client:
+        run = client.create_run(experiment_id)
+        assert run.info.experiment_id == experiment_id
+    with tracking(uri, user=("admin", auth_server.passwords["admin"])):
+        get_app_client("basic-auth", tracking_uri=uri).revoke_user_permission(name, "workspace", "fraud")
+    with tracking(uri, user=(name, "Grant-Password-1")) as client:
+        with pytest.raises(MlflowException) as excinfo:
+            client.get_experiment(experiment_id)
+        assert error_code(excinfo.value) == "RESOURCE_DOES_NOT_EXIST"

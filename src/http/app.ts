@@ -16,7 +16,7 @@ import { registryEventRoutes, type EventRoutesOptions } from './events.routes.ts
 import { webRoutes } from './web.routes.ts';
 import { installAuthHooks, requestIdOf, rewriteProjectUrl } from './auth-hooks.ts';
 import { authRoutes } from './auth.routes.ts';
-import { mlflowAuthRoutes } from './mlflow-auth.routes.ts';
+import { mlflowAuthRoutes, mlflowAuthRoutesV3 } from './mlflow-auth.routes.ts';
 import { AuthService } from '../domain/auth/auth-service.ts';
 
 export interface AppOptions {
@@ -102,6 +102,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     );
   }
   await serverRoutes(app, services);
+  if (services.auth) {
+    for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => mlflowAuthRoutesV3(api, services.auth!, services), { prefix });
+  }
   for (const prefix of ['/api/2.0/trove', '/ajax-api/2.0/trove']) {
     await app.register(async (api) => troveUiRoutes(api, services), { prefix });
     await app.register(async (api) => authRoutes(api, auth, services.audit), { prefix });

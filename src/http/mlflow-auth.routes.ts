@@ -1,9 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MlflowError } from '../domain/errors.ts';
 import { isSelfOrAdmin, type AuthService } from '../domain/auth/auth-service.ts';
-import { permissionDenied } from '../domain/auth/permissions.ts';
-import { currentContext, type Role } from '../domain/request-context.ts';
+import { permissionDenied, projectNotFound, requirePermission } from '../domain/auth/permissions.ts';
+import { resolveProject } from './auth-hooks.ts';
+import { currentContext, runWithContext, withProject, type Role } from '../domain/request-context.ts';
 import type { Services } from '../domain/services.ts';
 import type { UserRecord } from '../store/auth-store.ts';
 import { bool, parseFields, text } from './request-schema.ts';
@@ -189,5 +190,117 @@ export async function mlflowAuthRoutes(app: FastifyInstance, auth: AuthService, 
     await current(input.username);
     await auth.removeMember(currentContext().project, input.username);
     return {};
+  });
+}
+
+const grantSchema = z.object({ username: text, resource_type: text, resource_id: text, permission: text });
+const resourceSchema = z.object({ username: text, resource_type: text, resource_id: text });
+
+/** MLflow 3's permission names: USE (a gateway tier Trove has not) reads back as READ; DENY has no equivalent. */
+function parsePermissionV3(value: string): MlflowPermission {
+  if (value.toUpperCase() === 'USE') return 'READ';
+  if (value.toUpperCase() === 'DENY') {
+    throw MlflowError.invalidParameter("Permission 'DENY' is not supported: Trove has no deny rules; remove the membership (NO_PERMISSIONS) instead.");
+  }
+  return parsePermission(value);
+}
+
+/**
+ * MLflow 3's unified grant API (`AuthServiceClient.grant_user_permission`, `revoke_user_permission`,
+ * `get_user_permission`), relative to /api/3.0 or /ajax-api/3.0: resource types `experiment`
+ * (id), `registered_model` (name) and `workspace` (a project name) map onto the user's role in the
+ * project that holds the resource, as the 2.0 permission endpoints do. The caller needs the
+ * maintainer role there to grant or revoke, and to be a member to read.
+ */
+export async function mlflowAuthRoutesV3(app: FastifyInstance, auth: AuthService, { tracking, registry }: Services): Promise<void> {
+  /**
+   * Runs `work` in the resource's project — the named one for `workspace`, else the one the
+   * request selects (these routes are instance-level, so the hook did not resolve it) — after
+   * checking `permission` there.
+   */
+  const inResourceProject = async <T>(
+    request: FastifyRequest,
+    type: string,
+    id: string,
+    permission: 'members' | 'read',
+    work: () => Promise<T>,
+  ): Promise<T | undefined> => {
+    const context = currentContext();
+    let scoped;
+    if (type === 'workspace') {
+      const found = await auth.findProject({ name: id });
+      if (!found) throw projectNotFound(id);
+      const project = { id: found.id, name: found.name };
+      scoped = withProject(context, project, await auth.roleIn(context.principal, project.id));
+    } else {
+      const { project, role } = await resolveProject(auth, request, context.principal);
+      scoped = withProject(context, project, role);
+    }
+    requirePermission(permission, scoped);
+    return runWithContext(scoped, () => checked(type, id, permission, work));
+  };
+
+  const checked = async <T>(type: string, id: string, permission: 'members' | 'read', work: () => Promise<T>): Promise<T | undefined> => {
+    if (type === 'workspace') return work();
+    if (type === 'experiment') {
+      try {
+        await tracking.getExperiment(id);
+      } catch (error) {
+        // An unknown resource reads as "no permission" (MLflow's deny-by-default) for get.
+        if (permission === 'read' && error instanceof MlflowError && error.code === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+        throw error;
+      }
+    } else if (type === 'registered_model') {
+      try {
+        await registry.getRegisteredModel(id);
+      } catch (error) {
+        if (permission === 'read' && error instanceof MlflowError && error.code === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+        throw error;
+      }
+    } else {
+      throw MlflowError.invalidParameter(
+        `Resource type '${type}' is not supported: Trove grants roles per project (use experiment, registered_model or workspace).`,
+      );
+    }
+    return work();
+  };
+
+  rpc(app, 'POST', '/mlflow/users/permissions/grant', 'authenticated', async (fields, request) => {
+    const input = parseFields(grantSchema, fields);
+    const permission = parsePermissionV3(input.permission);
+    await auth.getUser(input.username);
+    await inResourceProject(request, input.resource_type, input.resource_id, 'members', async () => {
+      const project = currentContext().project;
+      const { role } = await auth.memberRole(project.id, input.username);
+      if (permission === 'NO_PERMISSIONS') {
+        if (role !== undefined) await auth.removeMember(project, input.username);
+        return;
+      }
+      await auth.setMember(project, input.username, ROLE_OF[permission], 'upsert');
+    });
+    return {};
+  });
+
+  rpc(app, 'POST', '/mlflow/users/permissions/revoke', 'authenticated', async (fields, request) => {
+    const input = parseFields(resourceSchema, fields);
+    await auth.getUser(input.username);
+    await inResourceProject(request, input.resource_type, input.resource_id, 'members', async () => {
+      const project = currentContext().project;
+      const { role } = await auth.memberRole(project.id, input.username);
+      if (role === undefined) throw MlflowError.notFound(`User '${input.username}' has no permission in project '${project.name}'.`);
+      await auth.removeMember(project, input.username);
+    });
+    return {};
+  });
+
+  rpc(app, 'GET', '/mlflow/users/permissions/get', 'authenticated', async (fields, request) => {
+    const input = parseFields(resourceSchema, fields);
+    await auth.getUser(input.username);
+    const permission = await inResourceProject(request, input.resource_type, input.resource_id, 'read', async () => {
+      const { role } = await auth.memberRole(currentContext().project.id, input.username);
+      return permissionOf(role);
+    });
+    const name = permission ?? 'NO_PERMISSIONS';
+    return { allowed: name === 'EDIT' || name === 'MANAGE', permission: name };
   });
 }

@@ -110,4 +110,32 @@ describe('MLflow basic-auth admin API', () => {
     const unknownModel = await h.request('GET', `/projects/ml${API}/registered-models/permissions/get`, { as: admin, query: { name: 'nope', username: 'kim' } });
     assert.equal(unknownModel.status, 404);
   });
+
+  it('maps MLflow 3’s grant, revoke and get onto project roles (experiment, registered_model, workspace)', async () => {
+    await h.createUser('liam', { password: 'liam-password-1' });
+    const experiment = await h.request('POST', `/projects/ml${API}/experiments/create`, { as: admin, body: { name: 'v3-exp' } });
+    const experimentId = experiment.body.experiment_id as string;
+    const V3 = '/api/3.0/mlflow/users/permissions';
+    const grant = await h.request('POST', `/projects/ml${V3}/grant`, { as: admin, body: { username: 'liam', resource_type: 'experiment', resource_id: experimentId, permission: 'EDIT' } });
+    assert.equal(grant.status, 200, grant.text);
+    const got = await h.request('GET', `/projects/ml${V3}/get`, { as: admin, query: { username: 'liam', resource_type: 'experiment', resource_id: experimentId } });
+    assert.deepEqual(got.body, { allowed: true, permission: 'EDIT' });
+    const unknownResource = await h.request('GET', `/projects/ml${V3}/get`, { as: admin, query: { username: 'liam', resource_type: 'experiment', resource_id: '424242' } });
+    assert.deepEqual(unknownResource.body, { allowed: false, permission: 'NO_PERMISSIONS' }, 'deny by default, as upstream');
+    // A workspace grant names the project, from any URL.
+    const viaWorkspace = await h.request('POST', `${V3}/grant`, { as: admin, body: { username: 'liam', resource_type: 'workspace', resource_id: 'ml', permission: 'READ' } });
+    assert.equal(viaWorkspace.status, 200, viaWorkspace.text);
+    const asRead = await h.request('GET', `${V3}/get`, { as: admin, query: { username: 'liam', resource_type: 'workspace', resource_id: 'ml' } });
+    assert.deepEqual(asRead.body, { allowed: false, permission: 'READ' });
+    const liam: Credential = { basic: ['liam', 'liam-password-1'] };
+    const byLiam = await h.request('POST', `${V3}/grant`, { as: liam, body: { username: 'liam', resource_type: 'workspace', resource_id: 'ml', permission: 'MANAGE' } });
+    assert.equal(byLiam.status, 403, 'a reporter cannot grant');
+    const deny = await h.request('POST', `${V3}/grant`, { as: admin, body: { username: 'liam', resource_type: 'workspace', resource_id: 'ml', permission: 'DENY' } });
+    assert.equal(deny.status, 400);
+    const scorer = await h.request('POST', `/projects/ml${V3}/grant`, { as: admin, body: { username: 'liam', resource_type: 'scorer', resource_id: 'x', permission: 'READ' } });
+    assert.equal(scorer.status, 400);
+    const revoked = await h.request('POST', `${V3}/revoke`, { as: admin, body: { username: 'liam', resource_type: 'workspace', resource_id: 'ml' } });
+    assert.equal(revoked.status, 200);
+    assert.equal((await h.request('GET', `/projects/ml${API}/experiments/get`, { as: liam, query: { experiment_id: experimentId } })).status, 404);
+  });
 });

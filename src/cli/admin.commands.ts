@@ -220,7 +220,7 @@ export function adminCommands(program: Command): void {
 
   project
     .command('delete <name>')
-    .description('Delete an empty project (no experiments, registered models or webhooks).')
+    .description('Delete a project that holds no runs (deleted ones included), logged models, registered models or webhooks.')
     .addOption(backendOption())
     .action(async (name: string, options: { backendStoreUri: string }) => {
       await withAdmin(options.backendStoreUri, async ({ auth }) => {

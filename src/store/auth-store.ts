@@ -99,8 +99,13 @@ export interface AuditQuery {
 }
 
 export interface ProjectContents {
+  /** Experiments of any state (an empty experiment does not keep a project alive). */
   experiments: number;
+  /** Runs and logged models of any state. */
+  runs: number;
+  loggedModels: number;
   registeredModels: number;
+  /** Webhooks not deleted. */
   webhooks: number;
 }
 
@@ -129,6 +134,11 @@ export interface AuthStore {
   getProjectByName(name: string): Promise<ProjectRecord | undefined>;
   listProjects(): Promise<ProjectRecord[]>;
   updateProject(id: number, update: { name?: string; description?: string | null }): Promise<void>;
+  /**
+   * Deletes a project with its members, tokens, empty experiments, deleted webhooks and registry
+   * events. The caller checks first that it holds no runs, logged models, registered models or
+   * live webhooks.
+   */
   deleteProject(id: number): Promise<void>;
   countProjectContents(id: number): Promise<ProjectContents>;
 

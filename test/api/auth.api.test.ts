@@ -402,10 +402,25 @@ describe('projects, members and capabilities through the API', () => {
     assert.equal(defaultDelete.status, 400);
     const exp = await h.request('POST', `/projects/team-b${API}/mlflow/experiments/create`, { as: as(owner), body: { name: 'e' } });
     assert.equal(exp.status, 200);
+    const run = await h.request('POST', `/projects/team-b${API}/mlflow/runs/create`, { as: as(owner), body: { experiment_id: exp.body.experiment_id } });
+    await h.request('POST', `/projects/team-b${API}/mlflow/runs/delete`, { as: as(owner), body: { run_id: run.body.run.info.run_id } });
     const notEmpty = await h.request('DELETE', `/projects/team-b${API}/trove/project`, { as: as(owner) });
     assert.equal(notEmpty.status, 400);
-    assert.match(notEmpty.body.message, /not empty/);
+    assert.match(notEmpty.body.message, /not empty: it holds 1 run\(s\) \(deleted ones included\)/);
+
+    // What does not keep a project: an empty experiment (its Default one, made by a read),
+    // a deleted model (its registry events stay) and a deleted webhook.
     await h.request('POST', `${API}/trove/projects`, { as: as(admin), body: { name: 'scratch', owner: 'own1' } });
+    assert.equal((await h.request('GET', `/projects/scratch${API}/mlflow/experiments/get`, { as: as(owner), query: { experiment_id: '0' } })).status, 200);
+    await h.request('POST', `/projects/scratch${API}/mlflow/registered-models/create`, { as: as(owner), body: { name: 'tmp' } });
+    await h.request('DELETE', `/projects/scratch${API}/mlflow/registered-models/delete`, { as: as(owner), body: { name: 'tmp' } });
+    const hook = await h.request('POST', `/projects/scratch${API}/mlflow/webhooks`, {
+      as: as(owner),
+      body: { name: 'h', url: 'http://127.0.0.1:9/h', events: [{ entity: 'model_version', action: 'created' }] },
+    });
+    const liveHook = await h.request('DELETE', `/projects/scratch${API}/trove/project`, { as: as(owner) });
+    assert.equal(liveHook.status, 400, 'a live webhook keeps it');
+    await h.request('DELETE', `/projects/scratch${API}/mlflow/webhooks/${hook.body.webhook.webhook_id}`, { as: as(owner) });
     const gone = await h.request('DELETE', `/projects/scratch${API}/trove/project`, { as: as(owner) });
     assert.equal(gone.status, 200, gone.text);
     const after = await h.request('GET', `/projects/scratch${API}/trove/project`, { as: as(owner) });

@@ -74,13 +74,18 @@ describe('permission matrix', () => {
     await harness.createUser('beta-owner');
     alpha = await harness.createProject('alpha');
     beta = await harness.createProject('beta', 'beta-owner');
-    // Both projects hold an experiment, so DELETE /project is refused (400) rather than emptying them.
+    // Both projects hold a run, so DELETE /project is refused (400) rather than deleting them.
     for (const project of [alpha, beta]) {
       const created = await harness.request('POST', `/projects/${project.name}/api/2.0/mlflow/experiments/create`, {
         as: { basic: [admin.username, admin.password] },
         body: { name: 'keep-me' },
       });
       assert.equal(created.status, 200, created.text);
+      const run = await harness.request('POST', `/projects/${project.name}/api/2.0/mlflow/runs/create`, {
+        as: { basic: [admin.username, admin.password] },
+        body: { experiment_id: created.body.experiment_id },
+      });
+      assert.equal(run.status, 200, run.text);
     }
     principals.push({ label: 'anonymous', anonymous: true, credential: () => undefined });
     for (const role of ROLES) {

@@ -379,22 +379,22 @@ export class AuthService {
   }
 
   /**
-   * Deletes an empty project with its members and tokens. A project that holds (or held:
-   * deleted experiments stay until garbage collection) experiments or registered models is
-   * refused.
+   * Deletes a project that holds no runs, logged models, registered models or webhooks, with its
+   * members, tokens and empty experiments. Deleted runs count (they stay until garbage
+   * collection), so a project that ever held data is kept.
    */
   async deleteProject(project: ProjectRef): Promise<void> {
     if (project.id === DEFAULT_PROJECT.id) throw MlflowError.invalidParameter('The default project cannot be deleted.');
     await this.store.transaction(async (tx) => {
       const contents = await tx.countProjectContents(project.id);
-      if (contents.experiments > 0 || contents.registeredModels > 0 || contents.webhooks > 0) {
+      if (contents.runs > 0 || contents.loggedModels > 0 || contents.registeredModels > 0 || contents.webhooks > 0) {
         throw MlflowError.invalidParameter(
-          `Project '${project.name}' is not empty: it holds ${contents.experiments} experiment(s) (deleted ones included), ` +
-            `${contents.registeredModels} registered model(s) and ${contents.webhooks} webhook(s).`,
+          `Project '${project.name}' is not empty: it holds ${contents.runs} run(s) (deleted ones included), ` +
+            `${contents.loggedModels} logged model(s), ${contents.registeredModels} registered model(s) and ${contents.webhooks} webhook(s).`,
         );
       }
       await tx.deleteProject(project.id);
-      await this.audit.record(tx, { action: 'project.delete', entityType: 'project', entityId: project.name, projectId: project.id });
+      await this.audit.record(tx, { action: 'project.delete', entityType: 'project', entityId: project.name, projectId: project.id, details: { experiments: contents.experiments } });
     });
   }
 

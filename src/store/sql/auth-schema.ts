@@ -16,8 +16,10 @@ export type AuthTables = {
   audit_log: AuditLogTable;
 };
 
-/** The tables the auth store reads besides its own (to tell whether a project is empty). */
-export type AuthStoreTables = AuthTables & Pick<RegistryTables, 'registered_models'> & Pick<EventsTables, 'webhooks'>;
+/** The tables the auth store reads besides its own (to tell whether a project is empty, and to delete an empty one). */
+export type AuthStoreTables = AuthTables &
+  Pick<RegistryTables, 'registered_models'> &
+  Pick<EventsTables, 'webhooks' | 'webhook_subscriptions' | 'webhook_deliveries' | 'registry_events'>;
 
 export type AuthDatabase = Database & AuthStoreTables;
 export type AuthDb = Kysely<AuthDatabase> | Transaction<AuthDatabase>;

@@ -151,13 +151,34 @@ export class SqlAuthStore implements AuthStore {
   async deleteProject(id: number): Promise<void> {
     await this.db.deleteFrom('access_tokens').where('project_id', '=', id).execute();
     await this.db.deleteFrom('project_members').where('project_id', '=', id).execute();
-    // The outbox counter row and events of an emptied project reference it too.
+    // What an emptied project may still hold: experiments without runs (e.g. its Default one),
+    // deleted webhooks with their delivery log, and the registry events of deleted models.
+    const experiments = this.db.selectFrom('experiments').select('experiment_id').where('project_id', '=', id);
+    await this.db.deleteFrom('experiment_tags').where('experiment_id', 'in', experiments).execute();
+    await this.db.deleteFrom('datasets').where('experiment_id', 'in', experiments).execute();
+    await this.db.deleteFrom('experiments').where('project_id', '=', id).execute();
+    await this.db.deleteFrom('webhook_deliveries').where('project_id', '=', id).execute();
+    await this.db.deleteFrom('webhook_subscriptions').where('project_id', '=', id).execute();
+    await this.db.deleteFrom('webhooks').where('project_id', '=', id).execute();
+    await this.db.deleteFrom('registry_events').where('project_id', '=', id).execute();
     await this.db.deleteFrom('projects').where('id', '=', id).execute();
   }
 
   async countProjectContents(id: number): Promise<ProjectContents> {
-    const [experiments, models, webhooks] = await Promise.all([
+    const [experiments, runs, loggedModels, models, webhooks] = await Promise.all([
       this.db.selectFrom('experiments').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', id).executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('runs')
+        .innerJoin('experiments', 'experiments.experiment_id', 'runs.experiment_id')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('experiments.project_id', '=', id)
+        .executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('logged_models')
+        .innerJoin('experiments', 'experiments.experiment_id', 'logged_models.experiment_id')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('experiments.project_id', '=', id)
+        .executeTakeFirstOrThrow(),
       this.db.selectFrom('registered_models').select((eb) => eb.fn.countAll<number>().as('n')).where('project_id', '=', id).executeTakeFirstOrThrow(),
       this.db
         .selectFrom('webhooks')
@@ -166,7 +187,13 @@ export class SqlAuthStore implements AuthStore {
         .where('deleted_timestamp', 'is', null)
         .executeTakeFirstOrThrow(),
     ]);
-    return { experiments: Number(experiments.n), registeredModels: Number(models.n), webhooks: Number(webhooks.n) };
+    return {
+      experiments: Number(experiments.n),
+      runs: Number(runs.n),
+      loggedModels: Number(loggedModels.n),
+      registeredModels: Number(models.n),
+      webhooks: Number(webhooks.n),
+    };
   }
 
   // ---------------------------------------------------------------- members

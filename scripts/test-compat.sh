@@ -29,24 +29,7 @@ log() { printf '[test-compat] %s\n' "$*" >&2; }
 
 ensure_venv() {
   local major="$1"
-  local req="$ROOT/compat/requirements-mlflow${major}.txt"
-  local venv="$VENVS/mlflow${major}"
-  local stamp="$venv/.requirements.sha256"
-  local want
-  want="$({ cat "$req"; "$PYTHON" --version; } | sha256sum | cut -d' ' -f1)"
-  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    log "venv mlflow${major} is up to date"
-    return 0
-  fi
-  local t0=$SECONDS
-  log "building venv mlflow${major} from ${req#"$ROOT"/}"
-  rm -rf "$venv"
-  mkdir -p "$VENVS"
-  "$PYTHON" -m venv "$venv"
-  # The requirements files are complete locks (see their headers), hence --no-deps.
-  "$venv/bin/python" -m pip install --disable-pip-version-check -q --no-deps -r "$req"
-  echo "$want" >"$stamp"
-  log "venv mlflow${major} built in $((SECONDS - t0))s"
+  bash "$ROOT/scripts/ensure-venv.sh" "mlflow${major}" "$ROOT/compat/requirements-mlflow${major}.txt"
 }
 
 status=0

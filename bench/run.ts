@@ -1,0 +1,396 @@
+/**
+ * Server benchmark (not a test): Trove against the real MLflow server, same machine, same run.
+ *
+ *   npm run bench                  # standard sizes, SQLite then PostgreSQL, 3 rounds (~30 min)
+ *   npm run bench -- --quick       # smoke run with small sizes (~5 min)
+ *   BENCH_FILTER_RUNS=100000 npm run bench      # the issue's 100k-run filtered search
+ *   npm run bench -- --report-only # rewrite the report from the last JSON results
+ *
+ * For each backend (SQLite + local artifacts, then PostgreSQL + local artifacts) both servers get
+ * their own fresh database and artifact folder, are seeded with identical data through the REST
+ * API, and then, round after round (the order of the two servers alternates), each is restarted
+ * (cold start), left idle (idle memory) and loaded with the same bounded workloads by a separate
+ * load process (bench/load.ts) over loopback. Knobs: bench/config.ts and bench/README.md.
+ */
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { loadConfig, type BenchConfig } from './config.ts';
+import type { LoadRequest, ServerKind, Workload, WorkloadResult } from './load.ts';
+import { renderReport, type BackendResults, type Results } from './report.ts';
+import {
+  describeMachine,
+  exportRevision,
+  freePort,
+  maxHwmMiB,
+  resetPeaks,
+  RssSampler,
+  runningServers,
+  startServer,
+  stopServer,
+  treePssMiB,
+  treeRssMiB,
+  processTree,
+  type RunningServer,
+  type ServerSpec,
+} from './servers.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const VENV = path.join(ROOT, '.venvs/bench');
+/** The Trove checkout that is benchmarked: the working tree, or an export of BENCH_TROVE_REF. */
+let TROVE_ROOT = ROOT;
+const ALL_SERVERS: ServerKind[] = ['trove', 'mlflow'];
+
+function log(message: string): void {
+  const [l1] = os.loadavg();
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)} load ${l1?.toFixed(1)}] ${message}\n`);
+}
+
+/** The load generator: a separate process, spoken to over IPC. */
+class LoadClient {
+  private readonly child: ChildProcess;
+  private next = 1;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  constructor() {
+    this.child = fork(path.join(ROOT, 'bench/load.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (m.ok) w.resolve(m.result);
+      else w.reject(new Error(m.error));
+    });
+    this.child.on('exit', (code) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`load process exited with ${code}`));
+      this.waiting.clear();
+    });
+  }
+
+  call<T>(request: LoadRequest): Promise<T> {
+    const id = this.next++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child.send({ id, request });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.call({ op: 'close' }).catch(() => undefined);
+    this.child.disconnect();
+  }
+}
+
+function ensureVenv(): void {
+  log('ensuring .venvs/bench (pinned mlflow from compat/requirements-mlflow3.txt + bench/requirements-bench.txt)');
+  execFileSync('bash', [path.join(ROOT, 'scripts/ensure-venv.sh'), 'bench', path.join(ROOT, 'compat/requirements-mlflow3.txt'), path.join(ROOT, 'bench/requirements-bench.txt')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+interface Postgres {
+  adminUri: string;
+  startedHere: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+function startPostgres(config: BenchConfig): Postgres {
+  const env = { ...process.env, TROVE_PG_PORT: String(config.pgPort), TROVE_PG_DIR: `/tmp/trove-bench-pg-${config.pgPort}` };
+  let running = false;
+  try {
+    execFileSync('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${config.pgPort}`], { stdio: 'ignore' });
+    running = true;
+  } catch {
+    running = false;
+  }
+  const adminUri = execFileSync('bash', [path.join(ROOT, 'scripts/start-postgres.sh')], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return { adminUri, startedHere: !running, env };
+}
+
+async function pgAdmin(pgInfo: Postgres, statements: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: pgInfo.adminUri });
+  await client.connect();
+  try {
+    for (const s of statements) await client.query(s);
+  } finally {
+    await client.end();
+  }
+}
+
+function median(values: number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Average RSS over a second of idleness. */
+async function idleRss(pid: number): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    samples.push(treeRssMiB(pid));
+    await sleep(200);
+  }
+  return median(samples);
+}
+
+interface ServerState {
+  spec: ServerSpec;
+  running?: RunningServer;
+  searchExperiments: string[];
+  wideRunId: string;
+  historyRunId: string;
+  writesExperiment: string;
+  artifactPath: string;
+}
+
+async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', load: LoadClient, results: Results, pgInfo: Postgres | undefined): Promise<BackendResults> {
+  const SERVERS = ALL_SERVERS.filter((s) => config.servers.includes(s));
+  const out: BackendResults = { backend, seeding: {}, values: { trove: {}, mlflow: {} }, raw: { trove: {}, mlflow: {} }, notes: [] };
+  results.backends[backend] = out;
+  const record = (server: ServerKind, key: string, value: number): void => {
+    (out.values[server][key] ??= []).push(value);
+  };
+  const raw = (server: ServerKind, key: string, value: WorkloadResult): void => {
+    (out.raw[server][key] ??= []).push(value);
+  };
+
+  const dataRoot = path.join(ROOT, 'bench/output/data', backend);
+  fs.rmSync(dataRoot, { recursive: true, force: true });
+  const states = new Map<ServerKind, ServerState>();
+  for (const kind of SERVERS) {
+    const dir = path.join(dataRoot, kind);
+    fs.mkdirSync(path.join(dir, 'artifacts'), { recursive: true });
+    let backendUri = `sqlite:///${path.join(dir, `${kind}.db`)}`;
+    if (backend === 'postgres' && pgInfo) {
+      const db = `bench_${kind}`;
+      await pgAdmin(pgInfo, [`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`, `CREATE DATABASE ${db}`]);
+      backendUri = pgInfo.adminUri.replace(/\/[^/]+$/, `/${db}`);
+    }
+    states.set(kind, {
+      spec: {
+        kind,
+        root: TROVE_ROOT,
+        port: await freePort(),
+        backendUri,
+        artifactsDir: path.join(dir, 'artifacts'),
+        logFile: path.join(dir, 'server.log'),
+        venv: VENV,
+        nodeFlags: config.troveCpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.join(ROOT, 'bench/output/profiles', backend)] : [],
+        cwd: dir,
+      },
+      searchExperiments: [],
+      wideRunId: '',
+      historyRunId: '',
+      writesExperiment: '',
+      artifactPath: '',
+    });
+  }
+
+  // First start on an empty database (migrations included), idle memory, then seeding, one
+  // server at a time so seeding rates are clean numbers too.
+  for (const kind of SERVERS) {
+    const st = states.get(kind) as ServerState;
+    log(`${backend}/${kind}: first start (empty database)`);
+    st.running = await startServer(st.spec);
+    record(kind, 'first-start.ms', st.running.startMs);
+    await sleep(2000);
+    record(kind, 'idle-empty.mib', await idleRss(st.running.child.pid as number));
+    const base = st.running.base;
+    await load.call({ op: 'setup', base, kind, connections: Math.max(80, config.contentionWriters + 8) });
+
+    const experiments = config.filterRuns / config.searchRuns;
+    for (let e = 0; e < experiments; e++) st.searchExperiments.push(await load.call<string>({ op: 'create-experiment', base, name: `search-${e}` }));
+    const misc = await load.call<string>({ op: 'create-experiment', base, name: 'bench-misc' });
+    st.writesExperiment = await load.call<string>({ op: 'create-experiment', base, name: 'bench-writes' });
+
+    log(`${backend}/${kind}: seeding ${config.filterRuns} runs (${experiments} experiment(s) of ${config.searchRuns})`);
+    const sampler = new RssSampler(st.running.child.pid as number);
+    sampler.start(200);
+    const search = await load.call<{ runs: number; seconds: number }>({ op: 'seed-search', base, experimentIds: st.searchExperiments, runsPerExperiment: config.searchRuns, concurrency: config.seedConcurrency });
+    log(`${backend}/${kind}: ${search.runs} runs in ${search.seconds.toFixed(1)} s; seeding ${config.historyPoints} history points`);
+    st.wideRunId = await load.call<string>({ op: 'seed-get-run', base, experimentId: misc, params: config.wideParams, metrics: config.wideMetrics });
+    const history = await load.call<{ runId: string; seconds: number }>({ op: 'seed-history', base, experimentId: misc, points: config.historyPoints, concurrency: 4 });
+    st.historyRunId = history.runId;
+    const art = await load.call<{ runId: string; path: string }>({ op: 'artifact-run', base, experimentId: misc });
+    st.artifactPath = `${art.path}/big.bin`;
+    const seedPeak = sampler.stop();
+    out.seeding[kind] = { runs: search.runs, runSeconds: search.seconds, points: config.historyPoints, pointSeconds: history.seconds, peakMiB: seedPeak };
+    log(`${backend}/${kind}: history in ${history.seconds.toFixed(1)} s (peak RSS ${seedPeak.toFixed(0)} MiB while seeding)`);
+    record(kind, 'seed-runs.per_s', search.runs / search.seconds);
+    record(kind, 'seed-points.per_s', config.historyPoints / history.seconds);
+  }
+
+  const deepToken = Buffer.from(JSON.stringify({ offset: config.deepOffset })).toString('base64');
+  const filter = 'metrics.acc > 0.3 and params.model = \'a\'';
+  const orderBy = ['metrics.acc DESC'];
+
+  for (let round = 1; round <= config.rounds; round++) {
+    const order = round % 2 ? SERVERS : [...SERVERS].reverse();
+    results.load.push({ at: new Date().toISOString(), phase: `${backend} round ${round}`, avg: os.loadavg() });
+    for (const kind of order) {
+      const st = states.get(kind) as ServerState;
+      log(`${backend} round ${round}/${config.rounds}: ${kind}: restart`);
+      if (st.running) await stopServer(st.running);
+      st.running = await startServer(st.spec);
+      const pid = st.running.child.pid as number;
+      const base = st.running.base;
+      record(kind, 'cold-start.ms', st.running.startMs);
+      await sleep(2000);
+      record(kind, 'idle.mib', await idleRss(pid));
+      record(kind, 'idle-pss.mib', treePssMiB(pid));
+      record(kind, 'idle.processes', processTree(pid).length);
+
+      const roundSampler = new RssSampler(pid);
+      roundSampler.start(100);
+      const writers = await load.call<string[]>({ op: 'create-runs', base, experimentId: st.writesExperiment, count: config.writeClients + config.ingestWriters + config.contentionWriters, prefix: `r${round}` });
+      const batchRuns = writers.slice(0, config.writeClients);
+      const ingestRuns = writers.slice(config.writeClients, config.writeClients + config.ingestWriters);
+      const contentionRuns = writers.slice(config.writeClients + config.ingestWriters);
+
+      const run = async (key: string, workload: Workload): Promise<WorkloadResult> => {
+        const r = await load.call<WorkloadResult>({ op: 'workload', base, kind, workload });
+        raw(kind, key, r);
+        const errs = r.errors ? ` errors ${r.errors} ${JSON.stringify(r.errorKinds)}` : '';
+        const extra = Object.entries(r.extra).map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`).join(' ');
+        log(`  ${kind} ${key}: ${r.requests} req in ${r.seconds.toFixed(1)} s, ${r.rps.toFixed(1)}/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms ${extra}${errs}`);
+        return r;
+      };
+      const latency = { maxRequests: config.latencyRequests, seconds: config.latencySeconds };
+
+      let r = await run('create-run', { name: 'create-run', experimentId: st.writesExperiment, clients: config.writeClients, seconds: config.duration });
+      record(kind, 'create-run.rps', r.rps);
+      record(kind, 'create-run.p99', r.p99);
+      record(kind, 'create-run.errors', r.errors);
+      r = await run('log-batch', { name: 'log-batch', runIds: batchRuns, metrics: config.logBatchMetrics, seconds: config.duration });
+      record(kind, 'log-batch.rps', r.rps);
+      record(kind, 'log-batch.p99', r.p99);
+      record(kind, 'log-batch.errors', r.errors);
+      r = await run('ingest', { name: 'ingest', runIds: ingestRuns, batch: 1000, seconds: config.duration, maxBatches: 1_000_000 });
+      record(kind, 'ingest.points', r.extra.points_per_s as number);
+      record(kind, 'ingest.p99', r.p99);
+      record(kind, 'ingest.errors', r.errors);
+      r = await run('ingest-contention', { name: 'ingest', runIds: contentionRuns, batch: 1000, seconds: config.duration, maxBatches: 1_000_000 });
+      record(kind, 'contention.points', r.extra.points_per_s as number);
+      record(kind, 'contention.errors', r.errors);
+      record(kind, 'contention.locked', r.errorKinds['database is locked'] ?? 0);
+      record(kind, 'contention.p99', r.p99);
+
+      r = await run('search-page', { name: 'search', experimentIds: st.searchExperiments.slice(0, 1), filter: '', orderBy: [], maxResults: config.searchPageSize, ...latency });
+      record(kind, 'search.p50', r.p50);
+      out.notes.push(`${kind} search-page rows=${r.extra.rows} hash=${r.extra.result_hash}`);
+      r = await run('filter-page1', { name: 'search', experimentIds: st.searchExperiments, filter, orderBy, maxResults: config.filterPageSize, ...latency });
+      record(kind, 'filter1.p50', r.p50);
+      out.notes.push(`${kind} filter-page1 rows=${r.extra.rows} hash=${r.extra.result_hash}`);
+      r = await run('filter-deep', { name: 'search', experimentIds: st.searchExperiments, filter, orderBy, maxResults: config.filterPageSize, pageToken: deepToken, ...latency });
+      record(kind, 'filterdeep.p50', r.p50);
+      out.notes.push(`${kind} filter-deep rows=${r.extra.rows} hash=${r.extra.result_hash}`);
+      r = await run('get-run', { name: 'get-run', runId: st.wideRunId, ...latency });
+      record(kind, 'get-run.p50', r.p50);
+      r = await run('history-downsampled', { name: 'history-downsampled', runId: st.historyRunId, key: 'loss', buckets: config.downsampleBuckets, ...latency });
+      record(kind, 'downsampled.p50', r.p50);
+      out.notes.push(`${kind} downsampled returned=${r.extra.returned}`);
+      r = await run('history-full', { name: 'history-full', runId: st.historyRunId, key: 'loss', pageSize: config.historyPageSize, seconds: config.historyFullSeconds });
+      record(kind, 'history.points', r.extra.points_per_s as number);
+
+      // Artifacts: memory growth over the RSS just before the transfer, sampled every 20 ms,
+      // plus the kernel's per-process peak (VmHWM, reset first) which sampling could miss.
+      for (const dir of ['upload', 'download'] as const) {
+        await sleep(500);
+        const before = treeRssMiB(pid);
+        resetPeaks(pid);
+        const sampler = new RssSampler(pid);
+        sampler.start(20);
+        r = await run(`artifact-${dir}`, { name: `artifact-${dir}`, artifactPath: st.artifactPath, mib: config.artifactMb });
+        const peak = sampler.stop();
+        record(kind, `${dir}.mibps`, r.extra.mib_per_s as number);
+        record(kind, `${dir}.growth`, Math.max(0, peak - before));
+        record(kind, `${dir}.hwm`, maxHwmMiB(pid));
+        record(kind, `${dir}.errors`, r.errors);
+      }
+      record(kind, 'peak.mib', roundSampler.stop());
+    }
+  }
+  for (const st of states.values()) if (st.running) await stopServer(st.running);
+  if (!config.keep) {
+    fs.rmSync(dataRoot, { recursive: true, force: true });
+    if (backend === 'postgres' && pgInfo) await pgAdmin(pgInfo, ALL_SERVERS.map((k) => `DROP DATABASE IF EXISTS bench_${k} WITH (FORCE)`));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const config = loadConfig(argv);
+  const jsonPath = path.resolve(ROOT, config.json);
+  if (argv.includes('--report-only')) {
+    const results = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as Results;
+    const md = renderReport(results);
+    fs.writeFileSync(path.resolve(ROOT, results.config.output), md);
+    process.stdout.write(md);
+    return;
+  }
+  const t0 = Date.now();
+  if (config.troveRef) {
+    const { dir, sha } = exportRevision(ROOT, config.troveRef);
+    TROVE_ROOT = dir;
+    log(`benchmarking Trove at ${config.troveRef} = ${sha} (${path.relative(ROOT, dir)})`);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping the servers`);
+      void Promise.all([...runningServers].map((s) => stopServer(s))).finally(() => process.exit(130));
+    });
+  }
+  ensureVenv();
+  fs.mkdirSync(path.join(ROOT, 'bench/output'), { recursive: true });
+  const results: Results = {
+    config,
+    machine: await describeMachine(ROOT, VENV, TROVE_ROOT),
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    minutes: 0,
+    load: [{ at: new Date().toISOString(), phase: 'start', avg: os.loadavg() }],
+    backends: {},
+  };
+  log(`config: ${JSON.stringify(config)}`);
+  const loadTimer = setInterval(() => results.load.push({ at: new Date().toISOString(), phase: 'sample', avg: os.loadavg() }), 30_000);
+  const load = new LoadClient();
+  let pgInfo: Postgres | undefined;
+  try {
+    for (const backend of config.backends) {
+      if (backend === 'postgres') {
+        pgInfo = startPostgres(config);
+        results.machine.postgres += ` (scripts/start-postgres.sh cluster on :${config.pgPort}: fsync=off, full_page_writes=off)`;
+      }
+      await runBackend(config, backend, load, results, pgInfo);
+      fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2));
+    }
+  } finally {
+    clearInterval(loadTimer);
+    await load.close();
+    if (pgInfo?.startedHere && !config.keep) {
+      execFileSync('bash', [path.join(ROOT, 'scripts/stop-postgres.sh')], { env: pgInfo.env, stdio: 'inherit' });
+    }
+  }
+  results.load.push({ at: new Date().toISOString(), phase: 'end', avg: os.loadavg() });
+  results.finishedAt = new Date().toISOString();
+  results.minutes = (Date.now() - t0) / 60_000;
+  fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2));
+  const md = renderReport(results);
+  fs.writeFileSync(path.resolve(ROOT, config.output), md);
+  process.stdout.write(md);
+  log(`done in ${results.minutes.toFixed(1)} min; report ${config.output}, raw results ${config.json}`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`${(error as Error).stack ?? error}\n`);
+  process.exit(1);
+});

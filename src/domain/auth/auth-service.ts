@@ -1,4 +1,3 @@
-import { createHmac, randomBytes } from 'node:crypto';
 import { MlflowError } from '../errors.ts';
 import type { AuditSink } from '../audit/audit-log.ts';
 import { NO_AUDIT } from '../audit/audit-log.ts';
@@ -20,7 +19,6 @@ import {
   looksLikeToken,
   sha256Hex,
   tokenHint,
-  verifyAgainstNothing,
   verifyPassword,
   type ScryptParams,
 } from './secrets.ts';
@@ -36,6 +34,7 @@ import {
 } from './validation.ts';
 import type { AuthStore, MemberRecord, ProjectRecord, TokenRecord, UserRecord } from '../../store/auth-store.ts';
 import { UniqueViolationError } from '../../store/store-errors.ts';
+import { PasswordSignIn } from './password-sign-in.ts';
 
 export interface LoginRateLimit {
   /** Failed password checks allowed per user name in a window. */
@@ -61,9 +60,6 @@ const DEFAULT_SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
 /** last_used_at / last_seen_at are written at most this often per token or session. */
 const TOUCH_INTERVAL_MS = 60 * 1000;
-/** A verified user name + password is remembered this long, so Basic auth costs one scrypt per minute, not per request. */
-const PASSWORD_CACHE_MS = 60 * 1000;
-const PASSWORD_CACHE_MAX = 1000;
 
 export interface CreatedUser {
   user: UserRecord;
@@ -103,9 +99,7 @@ export class AuthService {
   private readonly sessionTtlMs: number;
   private readonly sessionIdleMs: number;
   private readonly now: () => number;
-  /** HMAC key of the password cache: a cache key reveals nothing even in a heap dump. */
-  private readonly cacheKey = randomBytes(32);
-  private readonly passwordCache = new Map<string, { userId: number; passwordHash: string; until: number }>();
+  private readonly passwords: PasswordSignIn;
 
   constructor(
     private readonly store: AuthStore,
@@ -118,6 +112,7 @@ export class AuthService {
     this.sessionTtlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.sessionIdleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
     this.now = options.now ?? Date.now;
+    this.passwords = new PasswordSignIn(store, audit, { scrypt: this.scrypt, rateLimit: this.rateLimit, now: this.now });
   }
 
   /**
@@ -176,7 +171,7 @@ export class AuthService {
    */
   async authenticatePassword(username: string, password: string, sourceAddress: string | null): Promise<Principal> {
     if (looksLikeToken(password)) return this.authenticateToken(password);
-    const user = await this.checkPassword(username, password, sourceAddress);
+    const user = await this.passwords.check(username, password, sourceAddress);
     return { kind: 'user', userId: user.id, username: user.username, isAdmin: user.isAdmin, via: 'password' };
   }
 
@@ -205,7 +200,7 @@ export class AuthService {
     if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password === '') {
       throw MlflowError.invalidParameter('Both username and password are required.');
     }
-    const user = await this.checkPassword(username, password, meta.sourceAddress);
+    const user = await this.passwords.check(username, password, meta.sourceAddress);
     const sessionSecret = generateSessionSecret();
     const csrfToken = generateSessionSecret();
     const now = this.now();
@@ -237,54 +232,6 @@ export class AuthService {
       await tx.deleteSession(sessionId);
       await this.audit.record(tx, { action: 'session.delete', entityType: 'session', entityId: sessionId, projectId: null });
     });
-  }
-
-  private async checkPassword(username: string, password: string, sourceAddress: string | null): Promise<UserRecord> {
-    const keys = [`user:${username.toLowerCase().slice(0, 200)}`, ...(sourceAddress ? [`addr:${sourceAddress}`] : [])];
-    await this.enforceRateLimit(keys);
-    const user = await this.store.getUserByName(username);
-    if (user && user.passwordHash !== null) {
-      const cacheKey = createHmac('sha256', this.cacheKey).update(`${user.id}\u0000${password}`).digest('base64url');
-      const cached = this.passwordCache.get(cacheKey);
-      const now = this.now();
-      if (cached && cached.until > now && cached.userId === user.id && cached.passwordHash === user.passwordHash) return user;
-      if (await verifyPassword(password, user.passwordHash)) {
-        if (this.passwordCache.size >= PASSWORD_CACHE_MAX) this.passwordCache.clear();
-        this.passwordCache.set(cacheKey, { userId: user.id, passwordHash: user.passwordHash, until: now + PASSWORD_CACHE_MS });
-        await this.store.clearLoginFailures(keys[0]!).catch(() => undefined);
-        return user;
-      }
-    } else {
-      await verifyAgainstNothing(password, this.scrypt);
-    }
-    const now = this.now();
-    for (const key of keys) await this.store.recordLoginFailure(key, now, this.rateLimit.windowMs);
-    await this.store.transaction(async (tx) => {
-      await this.audit.record(tx, {
-        action: 'user.login_failed',
-        entityType: 'user',
-        entityId: username.slice(0, 200),
-        projectId: null,
-        details: { known_user: user !== undefined },
-      });
-    });
-    throw unauthenticated('Invalid user name or password.');
-  }
-
-  private async enforceRateLimit(keys: string[]): Promise<void> {
-    const now = this.now();
-    let retryAfterMs = 0;
-    for (const failure of await this.store.getLoginFailures(keys)) {
-      const limit = failure.key.startsWith('user:') ? this.rateLimit.perUser : this.rateLimit.perAddress;
-      const windowEnd = failure.windowStart + this.rateLimit.windowMs;
-      if (failure.failures >= limit && windowEnd > now) retryAfterMs = Math.max(retryAfterMs, windowEnd - now);
-    }
-    if (retryAfterMs > 0) {
-      const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-      throw new MlflowError('REQUEST_LIMIT_EXCEEDED', `Too many failed sign-in attempts; try again in ${seconds} seconds.`, {
-        headers: { 'Retry-After': String(seconds) },
-      });
-    }
   }
 
   // ------------------------------------------------------------------ projects and roles

@@ -35,27 +35,20 @@ import {
 import type { AuthStore, MemberRecord, ProjectRecord, TokenRecord, UserRecord } from '../../store/auth-store.ts';
 import { UniqueViolationError } from '../../store/store-errors.ts';
 import { PasswordSignIn } from './password-sign-in.ts';
-
-export interface LoginRateLimit {
-  /** Failed password checks allowed per user name in a window. */
-  perUser: number;
-  /** Failed password checks allowed per client address in a window. */
-  perAddress: number;
-  windowMs: number;
-}
+import { SignInLimiter, type SignInLimits } from './sign-in-limiter.ts';
 
 export interface AuthOptions {
   /** `trove server --auth`; off by default, as MLflow. */
   enabled: boolean;
   scrypt?: ScryptParams;
-  rateLimit?: Partial<LoginRateLimit>;
+  /** Back-off after failed passwords and tokens (see sign-in-limiter.ts). */
+  signInLimits?: Partial<SignInLimits>;
   /** Web session lifetime (absolute) and idle timeout. */
   sessionTtlMs?: number;
   sessionIdleMs?: number;
   now?: () => number;
 }
 
-export const DEFAULT_RATE_LIMIT: LoginRateLimit = Object.freeze({ perUser: 10, perAddress: 30, windowMs: 15 * 60 * 1000 });
 const DEFAULT_SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
 /** last_used_at / last_seen_at are written at most this often per token or session. */
@@ -95,7 +88,7 @@ export interface VisibleProject extends ProjectRecord {
 export class AuthService {
   readonly enabled: boolean;
   private readonly scrypt: ScryptParams;
-  private readonly rateLimit: LoginRateLimit;
+  private readonly limiter: SignInLimiter;
   private readonly sessionTtlMs: number;
   private readonly sessionIdleMs: number;
   private readonly now: () => number;
@@ -108,11 +101,11 @@ export class AuthService {
   ) {
     this.enabled = options.enabled;
     this.scrypt = options.scrypt ?? DEFAULT_SCRYPT_PARAMS;
-    this.rateLimit = { ...DEFAULT_RATE_LIMIT, ...options.rateLimit };
     this.sessionTtlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.sessionIdleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
     this.now = options.now ?? Date.now;
-    this.passwords = new PasswordSignIn(store, audit, { scrypt: this.scrypt, rateLimit: this.rateLimit, now: this.now });
+    this.limiter = new SignInLimiter(store, audit, options.signInLimits, this.now);
+    this.passwords = new PasswordSignIn(store, this.limiter, { scrypt: this.scrypt, now: this.now });
   }
 
   /**
@@ -138,18 +131,24 @@ export class AuthService {
   // ------------------------------------------------------------------ authentication
 
   /**
-   * A principal from an `Authorization: Bearer` token.
-   * @throws UNAUTHENTICATED for a malformed, unknown, revoked or expired token, or one whose user is gone
+   * A principal from an `Authorization: Bearer` token. A rejected token counts against its
+   * address in the sign-in limiter; a valid one always works.
+   * @throws UNAUTHENTICATED for a malformed, unknown, revoked or expired token, or one whose user is gone;
+   *   REQUEST_LIMIT_EXCEEDED (429) while the address waits after too many rejected tokens
    */
-  async authenticateToken(token: string): Promise<Principal> {
-    if (!looksLikeToken(token)) throw unauthenticated('Invalid access token.');
+  async authenticateToken(token: string, sourceAddress: string | null = null): Promise<Principal> {
+    const reject = async (message: string, why: string): Promise<never> => {
+      await this.limiter.tokenRejected(sourceAddress, why);
+      throw unauthenticated(message);
+    };
+    if (!looksLikeToken(token)) return reject('Invalid access token.', 'malformed');
     const record = await this.store.getTokenByHash(sha256Hex(token));
-    if (!record) throw unauthenticated('Invalid access token.');
+    if (!record) return reject('Invalid access token.', 'unknown');
     const now = this.now();
-    if (record.revokedAt !== null) throw unauthenticated('This access token has been revoked.');
-    if (record.expiresAt !== null && record.expiresAt <= now) throw unauthenticated('This access token has expired.');
+    if (record.revokedAt !== null) return reject('This access token has been revoked.', 'revoked');
+    if (record.expiresAt !== null && record.expiresAt <= now) return reject('This access token has expired.', 'expired');
     const user = await this.store.getUser(record.userId);
-    if (!user) throw unauthenticated('Invalid access token.');
+    if (!user) return reject('Invalid access token.', 'no user');
     if (record.lastUsedAt === null || now - record.lastUsedAt >= TOUCH_INTERVAL_MS) {
       await this.store.touchToken(record.id, now).catch(() => undefined);
     }
@@ -170,7 +169,7 @@ export class AuthService {
    *   Retry-After) after too many failures for the user name or the address
    */
   async authenticatePassword(username: string, password: string, sourceAddress: string | null): Promise<Principal> {
-    if (looksLikeToken(password)) return this.authenticateToken(password);
+    if (looksLikeToken(password)) return this.authenticateToken(password, sourceAddress);
     const user = await this.passwords.check(username, password, sourceAddress);
     return { kind: 'user', userId: user.id, username: user.username, isAdmin: user.isAdmin, via: 'password' };
   }

@@ -20,6 +20,8 @@ import { MLFLOW_COMPAT_VERSION } from './version.ts';
 import { SqlAuthStore } from './store/sql/sql-auth-store.ts';
 import { AuditLog } from './domain/audit/audit-log.ts';
 import { AuthService, type AuthOptions } from './domain/auth/auth-service.ts';
+import { EvaluationDatasetService } from './domain/evaluation-datasets/evaluation-dataset-service.ts';
+import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-store.ts';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -101,8 +103,10 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     events: composeSinks(outbox, config.registryEvents),
     audit,
   });
+  const evaluationDatasets = new EvaluationDatasetService(new SqlEvaluationDatasetStore(database.db), tracking, undefined, audit);
   const services: Services = {
     tracking,
+    evaluationDatasets,
     artifacts,
     registry,
     webhooks,

@@ -18,6 +18,7 @@ import { installAuthHooks, requestIdOf, rewriteProjectUrl } from './auth-hooks.t
 import { authRoutes } from './auth.routes.ts';
 import { mlflowAuthRoutes, mlflowAuthRoutesV3 } from './mlflow-auth.routes.ts';
 import { AuthService } from '../domain/auth/auth-service.ts';
+import { evaluationDatasetRoutes } from './evaluation-datasets.routes.ts';
 
 export interface AppOptions {
   services: Services;
@@ -104,6 +105,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await serverRoutes(app, services);
   if (services.auth) {
     for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => mlflowAuthRoutesV3(api, services.auth!, services), { prefix });
+  }
+  if (services.evaluationDatasets) {
+    for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => evaluationDatasetRoutes(api, services.evaluationDatasets!), { prefix });
   }
   for (const prefix of ['/api/2.0/trove', '/ajax-api/2.0/trove']) {
     await app.register(async (api) => troveUiRoutes(api, services), { prefix });

@@ -15,7 +15,8 @@ import {
   type FilterSpec,
 } from '../search/clause-validator.ts';
 import { parseComparisons } from '../search/filter-parser.ts';
-import { invalid } from '../search/messages.ts';
+import { invalid, ONLY_RUN_ID_LIST } from '../search/messages.ts';
+import { MlflowError } from '../errors.ts';
 import { parseOrderByList, parseOrderByString } from '../search/order-by.ts';
 import type { ClauseEntity, FilterClause, OrderByClause } from '../search/types.ts';
 
@@ -51,7 +52,16 @@ const FILTER_SPEC: FilterSpec = {
 
 /** Parses a `datasets/search` filter; an absent or blank filter matches every dataset (`[]`). */
 export function parseDatasetFilter(filter: string | undefined): FilterClause[] {
-  const clauses = validateComparisons(parseComparisons(filter, FILTER_SPEC.quoteInvalidClauses), FILTER_SPEC);
+  let clauses: FilterClause[];
+  try {
+    clauses = validateComparisons(parseComparisons(filter, FILTER_SPEC.quoteInvalidClauses), FILTER_SPEC);
+  } catch (error) {
+    // The shared validator words the list rule for runs; here only `name` takes a list.
+    if (error instanceof MlflowError && error.message === ONLY_RUN_ID_LIST) {
+      throw invalid("Only the 'name' attribute supports comparison with a list of quoted string values.");
+    }
+    throw error;
+  }
   for (const clause of clauses) {
     if (Array.isArray(clause.value) && clause.comparator !== 'IN') {
       throw invalid(`List values for '${clause.key}' are only supported with the IN comparator.`);

@@ -18,6 +18,8 @@ import { installAuthHooks, requestIdOf, rewriteProjectUrl } from './auth-hooks.t
 import { authRoutes } from './auth.routes.ts';
 import { mlflowAuthRoutes, mlflowAuthRoutesV3 } from './mlflow-auth.routes.ts';
 import { AuthService } from '../domain/auth/auth-service.ts';
+import { graphqlRoutes } from './graphql/graphql.routes.ts';
+import { uiArtifactRoutes } from './ui-artifacts.routes.ts';
 
 export interface AppOptions {
   services: Services;
@@ -113,6 +115,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await app.register(async (api) => registryEventRoutes(api, services.registryEvents!, options.eventStream), { prefix });
     }
   }
+  // MLflow's GraphQL endpoint and the MLflow UI's artifact download/upload routes.
+  await graphqlRoutes(app, services);
+  await app.register(async (scope) => uiArtifactRoutes(scope, services));
   // The web UI last: its catch-all GET serves the app for every path no API route claimed.
   await webRoutes(app, options.webDistDir === undefined ? {} : { distDir: options.webDistDir });
   return app;

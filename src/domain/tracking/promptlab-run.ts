@@ -37,6 +37,9 @@ export interface PromptlabRunRequest {
   startTime: number;
 }
 
+/** Written as Python's json.dumps writes it, byte for byte: clients compare the tag's text. */
+const LOGGED_ARTIFACTS_TAG_VALUE = '[{"path": "eval_results_table.json", "type": "table"}]';
+
 const REQUIRED_IN_ORDER = ['experiment_id', 'prompt_template', 'prompt_parameters', 'model_route', 'model_input', 'mlflow_version'] as const;
 
 /**
@@ -121,7 +124,7 @@ export class PromptlabRuns {
         metrics: [],
         params: [...request.modelParameters, { key: 'model_route', value: request.modelRoute }, { key: 'prompt_template', value: request.promptTemplate }],
         tags: [
-          { key: 'mlflow.loggedArtifacts', value: JSON.stringify([{ path: 'eval_results_table.json', type: 'table' }]) },
+          { key: 'mlflow.loggedArtifacts', value: LOGGED_ARTIFACTS_TAG_VALUE },
           { key: 'mlflow.runSourceType', value: 'PROMPT_ENGINEERING' },
         ],
       });

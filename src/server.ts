@@ -20,6 +20,10 @@ import { MLFLOW_COMPAT_VERSION } from './version.ts';
 import { SqlAuthStore } from './store/sql/sql-auth-store.ts';
 import { AuditLog } from './domain/audit/audit-log.ts';
 import { AuthService, type AuthOptions } from './domain/auth/auth-service.ts';
+import { TraceService } from './domain/tracing/trace-service.ts';
+import { SqlTraceStore } from './store/sql/sql-trace-store.ts';
+import { EvaluationDatasetService } from './domain/evaluation-datasets/evaluation-dataset-service.ts';
+import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-store.ts';
 import { webhookUrlPolicyFromEnv, type Resolver, type WebhookUrlPolicy } from './domain/webhooks/url-guard.ts';
 import { openSecretBox, sealLegacySecrets } from './domain/webhooks/secret-box.ts';
 import { defaultDataDir, webhookDeliveryFromEnv } from './server-settings.ts';
@@ -130,14 +134,17 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     events: composeSinks(outbox, config.registryEvents),
     audit,
   });
+  const evaluationDatasets = new EvaluationDatasetService(new SqlEvaluationDatasetStore(database.db), tracking, undefined, audit);
   const services: Services = {
     tracking,
+    evaluationDatasets,
     artifacts,
     registry,
     webhooks,
     registryEvents,
     auth,
     audit,
+    tracing: new TraceService(new SqlTraceStore(database.db), tracking),
     info: {
       version: MLFLOW_COMPAT_VERSION,
       backendStore: database.description,

@@ -34,6 +34,16 @@ query GetRun($data: MlflowGetRunInput!) @component(name: "MLflow.ExperimentRunTr
 """
 
 
+UI_GET_EXPERIMENT_QUERY = """
+query MlflowGetExperimentQuery($input: MlflowGetExperimentInput!) @component(name: "MLflow.ExperimentRunTracking") {
+  mlflowGetExperiment(input: $input) {
+    apiError { code message }
+    experiment { artifactLocation creationTime effectiveTraceArchivalRetention experimentId lastUpdateTime lifecycleStage name tags { key value } }
+  }
+}
+"""
+
+
 def gql(api: str, query: str, variables: dict | None = None, operation: str | None = None) -> dict:
     payload: dict = {"query": query}
     if variables is not None:
@@ -134,6 +144,19 @@ def test_get_experiment_by_variables(api, populated):
         "data": {"mlflowGetExperiment": {"experiment": {"name": populated["experiment_name"], "lifecycleStage": "active"}}},
         "errors": None,
     }
+
+
+def test_the_ui_experiment_page_query_returns_the_experiment(api, populated):
+    body = gql(api, UI_GET_EXPERIMENT_QUERY, {"input": {"experimentId": populated["experiment_id"]}}, "MlflowGetExperimentQuery")
+    assert body["errors"] is None
+    result = body["data"]["mlflowGetExperiment"]
+    assert result["apiError"] is None
+    experiment = result["experiment"]
+    assert experiment["name"] == populated["experiment_name"]
+    assert experiment["experimentId"] == populated["experiment_id"]
+    assert experiment["lifecycleStage"] == "active"
+    assert experiment["creationTime"].isdigit()
+    assert experiment["effectiveTraceArchivalRetention"] == ""
 
 
 def test_search_runs_as_query_and_mutation_newest_first(api, populated):

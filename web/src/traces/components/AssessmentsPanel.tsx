@@ -8,6 +8,7 @@ import type { Assessment } from '../api/types.ts';
 import { assessmentKind, assessmentValue, DEFAULT_FEEDBACK_NAME, humanFeedback, sortAssessments, thumbOf } from '../utils/assessments.ts';
 import { timestampMillis } from '../utils/trace-info.ts';
 import { safeStringify } from './JsonView.tsx';
+import { Thumb } from './Thumb.tsx';
 
 /**
  * A trace's assessments (feedback from people, judges and code; expectations), each with its
@@ -66,10 +67,10 @@ export function AssessmentsPanel({ traceId, assessments, onChange }: { traceId: 
           <h3>Add feedback</h3>
           <div className="thumbs" role="group" aria-label="Rating">
             <button type="button" className={thumb === 'up' ? 'btn active' : 'btn'} aria-pressed={thumb === 'up'} onClick={() => setThumb('up')}>
-              👍 Thumbs up
+              <Thumb up /> Thumbs up
             </button>
             <button type="button" className={thumb === 'down' ? 'btn active' : 'btn'} aria-pressed={thumb === 'down'} onClick={() => setThumb('down')}>
-              👎 Thumbs down
+              <Thumb up={false} /> Thumbs down
             </button>
           </div>
           <label className="field">
@@ -116,7 +117,11 @@ function AssessmentItem({ assessment: a, traceId, canDelete, onChange }: { asses
       <div className="assessment-head">
         <strong>{a.assessment_name}</strong>
         <span className="assessment-value">
-          {thumb === 'up' ? <span className="thumb-up">👍 yes</span> : thumb === 'down' ? <span className="thumb-down">👎 no</span> : <code>{typeof value === 'string' ? value : safeStringify(value)}</code>}
+          {thumb === 'up' ? <span className="thumb-up">
+              <Thumb up /> yes
+            </span> : thumb === 'down' ? <span className="thumb-down">
+              <Thumb up={false} /> no
+            </span> : <code>{typeof value === 'string' ? value : safeStringify(value)}</code>}
         </span>
         {kind === 'expectation' && <span className="badge badge-muted">expectation</span>}
         {a.valid === false && <span className="badge badge-muted">superseded</span>}

@@ -4,10 +4,9 @@ import { formatTimestamp } from '../../common/utils/format.ts';
 import { chatMessagesOf } from '../utils/chat.ts';
 import type { Span, SpanEvent } from '../utils/spans.ts';
 import { formatTokenUsage } from '../utils/token-usage.ts';
-import { formatOffset } from '../utils/waterfall.ts';
+import { formatOffset, formatSpanDuration } from '../utils/waterfall.ts';
 import { ChatView } from './ChatView.tsx';
 import { JsonView } from './JsonView.tsx';
-import { formatSpanDuration } from './SpanTable.tsx';
 import { TraceStateBadge } from './TraceStateBadge.tsx';
 
 /** One span: its facts, the conversation when it carries chat messages, inputs, outputs, attributes, events. */

@@ -1,8 +1,7 @@
 import { useMemo } from 'react';
 import { VirtualTable, type VirtualColumn } from '../../common/components/VirtualTable.tsx';
-import { formatDuration } from '../../common/utils/format.ts';
 import type { SpanRow } from '../utils/spans.ts';
-import { barOf, formatOffset, ticks, type TimeWindow } from '../utils/waterfall.ts';
+import { barOf, formatOffset, formatSpanDuration, ticks, type TimeWindow } from '../utils/waterfall.ts';
 
 export interface SpanTableProps {
   rows: SpanRow[];
@@ -51,7 +50,7 @@ function spanColumns(window: TimeWindow, now: number, collapsed: ReadonlySet<str
     {
       id: 'span',
       header: 'Span',
-      width: 'minmax(260px, 1fr)',
+      width: 'minmax(170px, 1fr)',
       className: 'cell-name span-name',
       render: ({ span, depth, childCount }) => {
         const isCollapsed = collapsed.has(span.id);
@@ -104,7 +103,7 @@ function spanColumns(window: TimeWindow, now: number, collapsed: ReadonlySet<str
           ))}
         </span>
       ),
-      width: 'minmax(280px, 1.4fr)',
+      width: 'minmax(170px, 1.3fr)',
       className: 'timeline-cell',
       render: ({ span }) => {
         const bar = barOf(span, window, now);
@@ -125,13 +124,6 @@ function spanColumns(window: TimeWindow, now: number, collapsed: ReadonlySet<str
       },
     },
   ];
-}
-
-/** Durations below a millisecond in µs; the rest as everywhere else. */
-export function formatSpanDuration(ms: number): string {
-  if (ms < 1) return `${Math.max(0, Math.round(ms * 1000))}µs`;
-  if (ms < 1000) return `${Number(ms.toPrecision(3))}ms`;
-  return formatDuration(ms);
 }
 
 const TYPE_LABELS: Record<string, string> = {

@@ -2,14 +2,14 @@ import { useCallback, useMemo, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
 import { Breadcrumbs, ErrorBox, Facts, Loading } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
-import { formatDuration, formatTimestamp, shortId } from '../../common/utils/format.ts';
+import { formatTimestamp, shortId } from '../../common/utils/format.ts';
 import { getExperiment } from '../../experiments/api/experiments-api.ts';
 import { getTrace } from '../api/traces-api.ts';
 import type { Trace } from '../api/types.ts';
 import { buildSpanTree, flattenSpanTree, normaliseSpan, traceTokenUsage } from '../utils/spans.ts';
 import { formatTokenUsage } from '../utils/token-usage.ts';
 import { traceLatency, traceName, traceRunId, traceStart, traceTokenUsageFromInfo, TRACE_SESSION, TRACE_USER, userTags } from '../utils/trace-info.ts';
-import { timeWindow } from '../utils/waterfall.ts';
+import { formatSpanDuration, timeWindow } from '../utils/waterfall.ts';
 import { AssessmentsPanel } from './AssessmentsPanel.tsx';
 import { SpanDetails } from './SpanDetails.tsx';
 import { SpanTable } from './SpanTable.tsx';
@@ -109,7 +109,7 @@ function TraceBody({ experimentId, trace, reload, live }: { experimentId: string
         items={[
           ['Trace ID', <span className="mono">{info.trace_id}</span>],
           ['Request time', formatTimestamp(traceStart(info))],
-          ['Latency', formatDuration(traceLatency(info))],
+          ['Latency', formatSpanDuration(traceLatency(info))],
           ['Spans', spans.length.toLocaleString('en-US')],
           ['Tokens', formatTokenUsage(usage)],
           ['Run', runId ? <Link to={`/experiments/${experimentId}/runs/${runId}`}>{shortId(runId)}</Link> : '—'],

@@ -3,13 +3,15 @@ import { Link, useSearchParams } from 'react-router';
 import { errorMessage } from '../../common/api/client.ts';
 import { Empty, Loading } from '../../common/components/ui.tsx';
 import { VirtualTable, type VirtualColumn } from '../../common/components/VirtualTable.tsx';
-import { formatDuration, formatTimestamp, shortId } from '../../common/utils/format.ts';
+import { formatTimestamp, shortId } from '../../common/utils/format.ts';
+import { formatSpanDuration } from '../utils/waterfall.ts';
 import type { TraceInfo } from '../api/types.ts';
 import { LIVE_POLL_MS, useTraces } from '../hooks/useTraces.ts';
 import { summarise } from '../utils/assessments.ts';
 import { formatTokenUsage } from '../utils/token-usage.ts';
 import { previewText, traceLatency, traceName, traceRunId, traceStart, traceTokenUsageFromInfo, userTags } from '../utils/trace-info.ts';
 import { composeTraceFilter, formatOrder, parseOrder, STATES, TIME_RANGES, type TraceOrder } from '../utils/trace-list.ts';
+import { Thumb } from './Thumb.tsx';
 import { TraceStateBadge } from './TraceStateBadge.tsx';
 
 /**
@@ -145,29 +147,29 @@ function traceColumns(experimentId: string, withRun: boolean): Array<VirtualColu
     {
       id: 'trace',
       header: 'Trace',
-      width: 128,
+      width: 110,
       sortable: false,
       className: 'mono',
       render: (t) => <Link to={link(t)} aria-label={`Open trace ${t.trace_id}`}>{shortId(t.trace_id.replace(/^tr-/, ''))}</Link>,
       cellTitle: (t) => t.trace_id,
     },
-    { id: 'name', header: 'Name', width: 140, sortable: false, render: (t) => traceName(t) ?? '', cellTitle: (t) => traceName(t) },
+    { id: 'name', header: 'Name', width: 120, sortable: false, render: (t) => traceName(t) ?? '', cellTitle: (t) => traceName(t) },
     {
       id: 'request',
       header: 'Request',
-      width: 'minmax(220px, 1.2fr)',
+      width: 'minmax(200px, 1.2fr)',
       sortable: false,
       render: (t) => <Link to={link(t)}>{previewText(t.request_preview) || '(no request)'}</Link>,
       cellTitle: (t) => t.request_preview,
     },
-    { id: 'response', header: 'Response', width: 'minmax(200px, 1fr)', sortable: false, render: (t) => previewText(t.response_preview), cellTitle: (t) => t.response_preview },
-    { id: 'state', header: 'State', width: 104, sortable: false, render: (t) => <TraceStateBadge state={t.state} /> },
-    { id: 'timestamp', header: 'Request time', width: 158, render: (t) => formatTimestamp(traceStart(t)), cellTitle: (t) => t.request_time },
-    { id: 'latency', header: 'Latency', width: 92, className: 'num', render: (t) => formatDuration(traceLatency(t)) },
+    { id: 'response', header: 'Response', width: 'minmax(160px, 1fr)', sortable: false, render: (t) => previewText(t.response_preview), cellTitle: (t) => t.response_preview },
+    { id: 'state', header: 'State', width: 96, sortable: false, render: (t) => <TraceStateBadge state={t.state} /> },
+    { id: 'timestamp', header: 'Request time', width: 170, render: (t) => formatTimestamp(traceStart(t)), cellTitle: (t) => t.request_time },
+    { id: 'latency', header: 'Latency', width: 84, className: 'num', render: (t) => formatSpanDuration(traceLatency(t)) },
     {
       id: 'tokens',
       header: 'Tokens',
-      width: 84,
+      width: 76,
       className: 'num',
       sortable: false,
       render: (t) => traceTokenUsageFromInfo(t)?.total?.toLocaleString('en-US') ?? '',
@@ -176,7 +178,7 @@ function traceColumns(experimentId: string, withRun: boolean): Array<VirtualColu
     {
       id: 'tags',
       header: 'Tags',
-      width: 170,
+      width: 150,
       sortable: false,
       render: (t) =>
         userTags(t).map(([k, v]) => (
@@ -204,13 +206,22 @@ function traceColumns(experimentId: string, withRun: boolean): Array<VirtualColu
   columns.push({
     id: 'assessments',
     header: 'Feedback',
-    width: 104,
+    width: 96,
     sortable: false,
     render: (t) => {
       const s = summarise(t.assessments);
       return (
         <span aria-label={`${s.up} thumbs up, ${s.down} thumbs down, ${s.other} other assessments`}>
-          {s.up > 0 && <span className="thumb-up">👍 {s.up}</span>} {s.down > 0 && <span className="thumb-down">👎 {s.down}</span>}{' '}
+          {s.up > 0 && (
+            <span className="thumb-up">
+              <Thumb up /> {s.up}
+            </span>
+          )}{' '}
+          {s.down > 0 && (
+            <span className="thumb-down">
+              <Thumb up={false} /> {s.down}
+            </span>
+          )}{' '}
           {s.other > 0 && <span className="muted">+{s.other}</span>}
         </span>
       );

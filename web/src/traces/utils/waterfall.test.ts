@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { barOf, formatOffset, ticks, timeWindow } from './waterfall.ts';
+import { barOf, formatOffset, formatSpanDuration, ticks, timeWindow } from './waterfall.ts';
 
 describe('waterfall geometry', () => {
   const window = timeWindow(
@@ -51,5 +51,12 @@ describe('waterfall geometry', () => {
     expect(formatOffset(0.25)).toBe('250µs');
     expect(formatOffset(12)).toBe('12ms');
     expect(formatOffset(1500)).toBe('1.5s');
+  });
+
+  it('formats span durations below a millisecond in µs', () => {
+    expect(formatSpanDuration(0.203)).toBe('203µs');
+    expect(formatSpanDuration(9.48)).toBe('9.48ms');
+    expect(formatSpanDuration(2500)).toBe('2.5s');
+    expect(formatSpanDuration(undefined)).toBe('—');
   });
 });

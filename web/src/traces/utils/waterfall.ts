@@ -1,4 +1,5 @@
 /** Geometry of the trace timeline (waterfall): where each span's bar sits. Pure functions. */
+import { formatDuration } from '../../common/utils/format.ts';
 
 export interface TimeWindow {
   /** Milliseconds since the epoch. */
@@ -58,4 +59,12 @@ export function formatOffset(ms: number): string {
   if (ms < 1) return `${Math.round(ms * 1000)}µs`;
   if (ms < 1000) return `${Number(ms.toPrecision(3))}ms`;
   return `${Number((ms / 1000).toPrecision(3))}s`;
+}
+
+/** A span or trace duration: below a millisecond in µs, below a second in ms (3 digits), else as everywhere. */
+export function formatSpanDuration(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms < 1) return `${Math.max(0, Math.round(ms * 1000))}µs`;
+  if (ms < 1000) return `${Number(ms.toPrecision(3))}ms`;
+  return formatDuration(ms);
 }

@@ -22,6 +22,8 @@ import { AuditLog } from './domain/audit/audit-log.ts';
 import { AuthService, type AuthOptions } from './domain/auth/auth-service.ts';
 import { TraceService } from './domain/tracing/trace-service.ts';
 import { SqlTraceStore } from './store/sql/sql-trace-store.ts';
+import { EvaluationDatasetService } from './domain/evaluation-datasets/evaluation-dataset-service.ts';
+import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-store.ts';
 import { webhookUrlPolicyFromEnv, type Resolver, type WebhookUrlPolicy } from './domain/webhooks/url-guard.ts';
 import { openSecretBox, sealLegacySecrets } from './domain/webhooks/secret-box.ts';
 import { defaultDataDir, webhookDeliveryFromEnv } from './server-settings.ts';
@@ -132,8 +134,10 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     events: composeSinks(outbox, config.registryEvents),
     audit,
   });
+  const evaluationDatasets = new EvaluationDatasetService(new SqlEvaluationDatasetStore(database.db), tracking, undefined, audit);
   const services: Services = {
     tracking,
+    evaluationDatasets,
     artifacts,
     registry,
     webhooks,

@@ -22,6 +22,7 @@ import { graphqlRoutes } from './graphql/graphql.routes.ts';
 import { uiArtifactRoutes } from './ui-artifacts.routes.ts';
 import { traceRoutesV2, traceRoutesV3 } from './traces.routes.ts';
 import { otlpRoutes } from './otlp.routes.ts';
+import { evaluationDatasetRoutes } from './evaluation-datasets.routes.ts';
 
 export interface AppOptions {
   services: Services;
@@ -113,6 +114,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   if (services.auth) {
     for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => mlflowAuthRoutesV3(api, services.auth!, services), { prefix });
+  }
+  if (services.evaluationDatasets) {
+    for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => evaluationDatasetRoutes(api, services.evaluationDatasets!), { prefix });
   }
   for (const prefix of ['/api/2.0/trove', '/ajax-api/2.0/trove']) {
     await app.register(async (api) => troveUiRoutes(api, services), { prefix });

@@ -63,7 +63,7 @@ export interface ImportStore {
    */
   insertExperiment(experiment: ImportedExperiment): Promise<string>;
   /** Brings an experiment's lifecycle and last-update time in line with the source. */
-  updateExperiment(experimentId: string, update: { lifecycleStage: LifecycleStage; lastUpdateTime: number }): Promise<void>;
+  updateExperiment(experimentId: string, update: { lifecycleStage: LifecycleStage; lastUpdateTime: number; creationTime?: number }): Promise<void>;
 
   /** Sets a run's deletion time as well as its stage (the tracking store stamps "now"). */
   setRunLifecycle(runPk: number, stage: LifecycleStage, deletedTime: number | null): Promise<void>;

@@ -207,7 +207,7 @@ export function loggedModelFromWire(m: WireLoggedModel): SourceLoggedModel {
 export function registeredModelFromWire(m: WireRegisteredModel): SourceRegisteredModel {
   return {
     name: m.name,
-    description: nonEmpty(m.description),
+    description: m.description ?? null,
     creationTimestamp: num(m.creation_timestamp),
     lastUpdatedTimestamp: num(m.last_updated_timestamp, num(m.creation_timestamp)),
     userId: nonEmpty(m.user_id),
@@ -224,7 +224,7 @@ export function modelVersionFromWire(v: WireModelVersion, storageLocation: strin
     lastUpdatedTimestamp: num(v.last_updated_timestamp, num(v.creation_timestamp)),
     userId: nonEmpty(v.user_id),
     currentStage: v.current_stage ?? 'None',
-    description: nonEmpty(v.description),
+    description: v.description ?? null,
     source: v.source ?? '',
     runId: nonEmpty(v.run_id),
     runLink: nonEmpty(v.run_link),

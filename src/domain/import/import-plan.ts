@@ -14,6 +14,8 @@ export interface ExperimentPlan {
   targetId: string | null;
   /** The name it gets in Trove (differs from the source's after --on-conflict rename). */
   targetName: string;
+  /** Merged into an empty experiment that takes over the source's creation time and lifecycle. */
+  adopt?: boolean;
   /** Why it is merged, renamed or skipped, for the report. */
   note?: string;
   runs: RunPlan[];
@@ -159,7 +161,7 @@ export async function planImport(input: {
     // An experiment without runs (a fresh Trove's Default) loses nothing by being merged into.
     const runCount = (await tracking.countRuns([existing.experimentId], 'ALL')).get(existing.experimentId) ?? 0;
     if (runCount === 0) {
-      return { ...base, action: 'merge', targetId: existing.experimentId, targetName: existing.name, note: 'merged into an existing empty experiment of the same name' };
+      return { ...base, action: 'merge', adopt: true, targetId: existing.experimentId, targetName: existing.name, note: 'merged into an existing empty experiment of the same name' };
     }
     switch (input.onConflict) {
       case 'fail':

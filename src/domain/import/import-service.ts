@@ -65,11 +65,15 @@ interface Targets {
 interface ArtifactRootMapping {
   /** The run's or logged model's id at the source. */
   id: string;
+  /** For a logged model: its name and the run that logged it (`runs:/<run>/<name>` means it in MLflow 3). */
+  loggedModel?: { name: string; sourceRunId: string | null };
   sourceRoot: string;
   targetRoot: string;
 }
 
 const METRIC_BATCH = 20_000;
+/** The fingerprint of an object whose import has started but not finished. */
+const PENDING = 'pending';
 
 /**
  * Brings experiments, runs (with every metric point), logged models, artifacts and the model
@@ -226,7 +230,13 @@ export class ImportService {
         return id;
       }
       // A merged experiment keeps its own name; its lifecycle follows the source only when it came from it.
-      if (state) await imports.updateExperiment(id, { lifecycleStage: e.source.lifecycleStage, lastUpdateTime: e.source.lastUpdateTime });
+      if (state || e.adopt) {
+        await imports.updateExperiment(id, {
+          lifecycleStage: e.source.lifecycleStage,
+          lastUpdateTime: e.source.lastUpdateTime,
+          ...(e.adopt ? { creationTime: e.source.creationTime } : {}),
+        });
+      }
       report.count('experiments', state ? 'updated' : 'created');
     }
     for (const tag of e.source.tags) await tracking.setExperimentTag(id, tag);
@@ -250,6 +260,8 @@ export class ImportService {
     if (!experiment) throw new Error(`experiment ${experimentId} vanished during the import`);
     let info = await tracking.getRunInfo(plan.targetId);
     if (!info) {
+      // Claimed before anything is written: a run interrupted halfway is ours to finish next time.
+      await imports.putState(source.key, { kind: 'run', sourceId: run.info.runId, targetId: plan.targetId, fingerprint: PENDING }, this.clock());
       const artifactUri = options.skipArtifacts ? run.info.artifactUri : `${experiment.artifactLocation.replace(/\/+$/, '')}/${plan.targetId}/artifacts`;
       await tracking.createRun({
         runId: plan.targetId,
@@ -351,12 +363,13 @@ export class ImportService {
         const existing = await this.targets.tracking.getLoggedModel(model.modelId);
         if (existing && previous?.fingerprint === stamp) {
           report.count('logged models', 'unchanged');
-          roots.push({ id: model.modelId, sourceRoot: model.artifactUri, targetRoot: existing.artifactUri });
+          roots.push({ id: model.modelId, loggedModel: { name: model.name, sourceRunId: model.sourceRunId }, sourceRoot: model.artifactUri, targetRoot: existing.artifactUri });
           return;
         }
         if (existing && !previous) throw new Error(`a logged model with id ${model.modelId} already exists in Trove and was not imported from this source`);
+        if (!previous) await this.targets.imports.putState(source.key, { kind: 'logged-model', sourceId: model.modelId, targetId: model.modelId, fingerprint: PENDING }, this.clock());
         const targetRoot = await this.importLoggedModel(source, model, experimentId, plan, options, report);
-        roots.push({ id: model.modelId, sourceRoot: model.artifactUri, targetRoot });
+        roots.push({ id: model.modelId, loggedModel: { name: model.name, sourceRunId: model.sourceRunId }, sourceRoot: model.artifactUri, targetRoot });
         await this.targets.imports.putState(source.key, { kind: 'logged-model', sourceId: model.modelId, targetId: model.modelId, fingerprint: stamp }, this.clock());
         report.count('logged models', existing ? 'updated' : 'created');
       } catch (error) {
@@ -471,6 +484,7 @@ export class ImportService {
     }
     let created = false;
     if (!existing) {
+      await imports.putState(source.key, { kind: 'registered-model', sourceId: model.name, targetId: model.name, fingerprint: PENDING }, this.clock());
       await registry.createRegisteredModel({
         projectId: options.projectId,
         name: model.name,
@@ -498,6 +512,7 @@ export class ImportService {
         }
         const had = await registry.getModelVersion(modelPk, version.version);
         if (had && !versionState.has(key)) throw new Error(`version ${version.version} of '${model.name}' already exists in Trove and was not imported from this source`);
+        if (!had) await imports.putState(source.key, { kind: 'model-version', sourceId: key, targetId: key, fingerprint: PENDING }, this.clock());
         const storageLocation = had ? had.storageLocation : await this.versionStorage(version, modelPk, options, roots, report);
         const versionPk = await imports.upsertModelVersion({
           modelPk,
@@ -544,7 +559,12 @@ export class ImportService {
    */
   private async versionStorage(version: SourceModelVersion, modelPk: number, options: ImportOptions, roots: ArtifactRootMapping[], report: ImportReport): Promise<string> {
     const location = version.storageLocation ?? version.source;
-    const mapped = mapThroughRoots(location, roots) ?? this.locationFromUri(version.source, roots);
+    let mapped = mapThroughRoots(location, roots) ?? this.locationFromUri(version.source, roots);
+    if (mapped !== undefined && !(await this.hasFiles(mapped))) {
+      // MLflow 3 keeps a model logged in a run under the logged model, not the run's folder.
+      const logged = this.loggedModelRootFor(version, roots);
+      if (logged) mapped = logged;
+    }
     if (mapped === undefined) {
       report.warn(`Model version ${version.name}/${version.version}: its files at ${location} are not below any imported run or logged model; the version keeps pointing there.`);
       return location;
@@ -555,6 +575,23 @@ export class ImportService {
     const to = `${registryArtifactRoot(options.projectId)}/${modelPk}/${randomBytes(16).toString('hex')}`;
     await this.targets.artifacts.copyPrefix(from, to);
     return `mlflow-artifacts:/${to}`;
+  }
+
+  private async hasFiles(location: string): Promise<boolean> {
+    const path = proxyPathFromArtifactUri(location);
+    if (path === undefined || path === '') return true;
+    return (await this.targets.artifacts.list(path)).length > 0;
+  }
+
+  /** The imported logged model a version was registered from: by its model id, or by run and name. */
+  private loggedModelRootFor(version: SourceModelVersion, roots: ArtifactRootMapping[]): string | undefined {
+    if (version.modelId) {
+      const byId = roots.find((r) => r.id === version.modelId && r.loggedModel);
+      if (byId) return byId.targetRoot;
+    }
+    const runs = /^runs:\/([^/]+)\/([^/]+)\/?$/.exec(version.source);
+    if (!runs) return undefined;
+    return roots.find((r) => r.loggedModel?.sourceRunId === runs[1] && r.loggedModel?.name === runs[2])?.targetRoot;
   }
 
   /** `runs:/<id>/<path>` and `models:/<model id>` sources, resolved to the imported files. */

@@ -97,10 +97,11 @@ export class SqlImportStore implements ImportStore {
     });
   }
 
-  async updateExperiment(experimentId: string, update: { lifecycleStage: LifecycleStage; lastUpdateTime: number }): Promise<void> {
+  async updateExperiment(experimentId: string, update: { lifecycleStage: LifecycleStage; lastUpdateTime: number; creationTime?: number }): Promise<void> {
     await this.db
       .updateTable('experiments')
       .set({
+        ...(update.creationTime !== undefined ? { creation_time: update.creationTime } : {}),
         lifecycle_stage: update.lifecycleStage,
         last_update_time: update.lastUpdateTime,
         deleted_time: update.lifecycleStage === 'deleted' ? update.lastUpdateTime : null,

@@ -96,7 +96,9 @@ export async function startTroveServer(options: { auth?: boolean } = {}): Promis
   const args = [TROVE_BIN, 'server', '--port', String(port), '--backend-store-uri', backendStoreUri, '--artifacts-destination', path.join(dataDir, 'artifacts'), '--log-level', 'warn'];
   if (options.auth) args.push('--auth');
   // With --auth the first start prints the generated admin password: keep stdout out of the test log.
-  const server = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  // The webhook page test sends to a receiver on 127.0.0.1 over http, which MLflow's defaults refuse.
+  const env = { ...process.env, MLFLOW_WEBHOOK_ALLOWED_SCHEMES: 'http,https', MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS: 'true' };
+  const server = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     await waitForHealth(url, server, 30_000);
   } catch (error) {

@@ -20,6 +20,13 @@ import { MLFLOW_COMPAT_VERSION } from './version.ts';
 import { SqlAuthStore } from './store/sql/sql-auth-store.ts';
 import { AuditLog } from './domain/audit/audit-log.ts';
 import { AuthService, type AuthOptions } from './domain/auth/auth-service.ts';
+import { TraceService } from './domain/tracing/trace-service.ts';
+import { SqlTraceStore } from './store/sql/sql-trace-store.ts';
+import { EvaluationDatasetService } from './domain/evaluation-datasets/evaluation-dataset-service.ts';
+import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-store.ts';
+import { webhookUrlPolicyFromEnv, type Resolver, type WebhookUrlPolicy } from './domain/webhooks/url-guard.ts';
+import { openSecretBox, sealLegacySecrets } from './domain/webhooks/secret-box.ts';
+import { defaultDataDir, webhookDeliveryFromEnv } from './server-settings.ts';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -40,13 +47,24 @@ export interface ServerConfig {
   auth?: AuthOptions;
   /** Trust X-Forwarded-For/-Proto from these proxies (see AppOptions.trustProxy). */
   trustProxy?: boolean | string;
+  /** Where MLflow-named settings (MLFLOW_WEBHOOK_*) are read from; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+  /**
+   * The data folder for files the server keeps beside its database (the webhook secret key);
+   * by default the SQLite database's folder, else the local artifact folder's parent.
+   */
+  dataDir?: string;
 }
 
 export interface WebhookConfig {
-  /** Refuse webhook URLs that are not https, as upstream MLflow does by default. */
+  /** Refuse webhook URLs that are not https, whatever MLFLOW_WEBHOOK_ALLOWED_SCHEMES says. */
   requireHttps?: boolean;
+  /** Overrides MLFLOW_WEBHOOK_ALLOWED_SCHEMES / MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS. */
+  urlPolicy?: Partial<WebhookUrlPolicy>;
+  /** How webhook host names are resolved (the system resolver; tests substitute answers). */
+  resolver?: Resolver;
   /** Delivery settings, or false to run no dispatcher in this process. */
-  dispatcher?: Omit<DispatcherOptions, 'allowedSchemes' | 'logger'> | false;
+  dispatcher?: Omit<DispatcherOptions, 'urlPolicy' | 'secretBox' | 'logger'> | false;
   /** How the SSE streams follow the outbox. */
   stream?: Omit<EventStreamOptions, 'onError'>;
   /** SSE heartbeat and reconnect delay. */
@@ -89,26 +107,44 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     ...webhookConfig.stream,
     onError: (error) => eventLog?.warn({ err: error }, 'reading registry events failed'),
   });
-  const allowedSchemes = webhookConfig.requireHttps ? ['https'] : ['http', 'https'];
-  const dispatcherOptions = webhookConfig.dispatcher === false ? undefined : (webhookConfig.dispatcher ?? {});
+  const env = config.env ?? process.env;
+  const urlPolicy: WebhookUrlPolicy = { ...webhookUrlPolicyFromEnv(env), ...webhookConfig.urlPolicy };
+  if (webhookConfig.requireHttps) urlPolicy.allowedSchemes = ['https'];
+  const secretBox = openSecretBox(env, config.dataDir ?? defaultDataDir(config.backendStoreUri, config.artifactsDestination));
+  await sealLegacySecrets(eventsStore, secretBox);
+  const delivery = webhookDeliveryFromEnv(env);
+  const dispatcherOptions =
+    webhookConfig.dispatcher === false
+      ? undefined
+      : {
+          ...(delivery.requestTimeoutMs !== undefined ? { requestTimeoutMs: delivery.requestTimeoutMs } : {}),
+          ...webhookConfig.dispatcher,
+          ...(delivery.maxRetries !== undefined ? { retry: { ...webhookConfig.dispatcher?.retry, maxRetries: delivery.maxRetries } } : {}),
+        };
+  const testTimeoutMs = dispatcherOptions?.requestTimeoutMs ?? delivery.requestTimeoutMs;
   const webhooks = new WebhookService(eventsStore, {
-    allowedSchemes,
+    urlPolicy,
+    secretBox,
     audit,
-    ...(dispatcherOptions?.requestTimeoutMs !== undefined ? { requestTimeoutMs: dispatcherOptions.requestTimeoutMs } : {}),
-    ...(dispatcherOptions?.fetch !== undefined ? { fetch: dispatcherOptions.fetch } : {}),
+    ...(webhookConfig.resolver ? { resolver: webhookConfig.resolver } : {}),
+    ...(testTimeoutMs !== undefined ? { requestTimeoutMs: testTimeoutMs } : {}),
+    ...(webhookConfig.dispatcher && webhookConfig.dispatcher.fetch !== undefined ? { fetch: webhookConfig.dispatcher.fetch } : {}),
   });
   const registry = new RegistryService(new SqlRegistryStore(database.db), tracking, artifacts, {
     events: composeSinks(outbox, config.registryEvents),
     audit,
   });
+  const evaluationDatasets = new EvaluationDatasetService(new SqlEvaluationDatasetStore(database.db), tracking, undefined, audit);
   const services: Services = {
     tracking,
+    evaluationDatasets,
     artifacts,
     registry,
     webhooks,
     registryEvents,
     auth,
     audit,
+    tracing: new TraceService(new SqlTraceStore(database.db), tracking),
     info: {
       version: MLFLOW_COMPAT_VERSION,
       backendStore: database.description,
@@ -125,7 +161,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
   });
   eventLog = app.log;
   const dispatcher = dispatcherOptions
-    ? new WebhookDispatcher(eventsStore, eventBus, { ...dispatcherOptions, allowedSchemes, logger: app.log.child({ component: 'webhooks' }) })
+    ? new WebhookDispatcher(eventsStore, eventBus, { ...dispatcherOptions, urlPolicy, secretBox, ...(webhookConfig.resolver ? { resolver: webhookConfig.resolver } : {}), logger: app.log.child({ component: 'webhooks' }) })
     : undefined;
   dispatcher?.start();
   return {

@@ -52,7 +52,7 @@ export function serverCommand(program: Command): void {
     .option('--default-artifact-root <uri>', 'artifact location root given to new experiments', 'mlflow-artifacts:/')
     .option('--log-level <level>', 'log level (fatal, error, warn, info, debug)', 'info')
     .option('--workers <n>', 'server processes sharing the port (PostgreSQL is the better backend for more than 1)', parseWorkers, 1)
-    .option('--webhook-require-https', 'accept only https webhook URLs, as upstream MLflow does (default: http and https)')
+    .option('--webhook-require-https', 'accept only https webhook URLs even if MLFLOW_WEBHOOK_ALLOWED_SCHEMES allows others (the default is https only, as MLflow)')
     .option('--auth', 'require credentials (access tokens, user name and password, web sign-in) and enforce project roles; the first start creates an administrator')
     .option(
       '--trust-proxy <proxies>',
@@ -64,6 +64,8 @@ export function serverCommand(program: Command): void {
       'after',
       '\nPoint the MLflow client at it:\n  export MLFLOW_TRACKING_URI=http://127.0.0.1:5000                  # the default project\n' +
         '  export MLFLOW_TRACKING_URI=http://127.0.0.1:5000/projects/<name>   # another project\n' +
+        '\nWebhook receivers: MLFLOW_WEBHOOK_ALLOWED_SCHEMES (default https), MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS (default false),\n' +
+        '  MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY (else a key file in the data folder), MLFLOW_WEBHOOK_REQUEST_TIMEOUT, MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES.\n' +
         '\nWith --auth, manage users, projects, members and tokens with `trove user|project|member|token --help`.\n',
     )
     .action(async (options: {

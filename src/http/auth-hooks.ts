@@ -76,7 +76,8 @@ function decodeSegment(segment: string): string {
 
 /** Fastify's `rewriteUrl`: strips a project prefix and remembers the project it named. */
 export function rewriteProjectUrl(raw: IncomingMessage): string {
-  const url = raw.url ?? '/';
+  // `//model-versions/...`: clients join a tracking URI ending in `/` with an absolute path.
+  const url = (raw.url ?? '/').replace(/^\/{2,}/, '/');
   const projectMatch = PROJECT_PATH.exec(url);
   if (projectMatch) {
     const name = decodeSegment(projectMatch[1]!);

@@ -154,6 +154,10 @@ export interface EventsStore {
   updateWebhook(projectId: number, webhookId: string, update: WebhookUpdate): Promise<boolean>;
   /** Soft-deletes a webhook and cancels its pending deliveries. @returns false when not found */
   deleteWebhook(projectId: number, webhookId: string, now: number): Promise<boolean>;
+  /** Every stored webhook secret of every project (deleted webhooks too), by internal id. */
+  listWebhookSecrets(): Promise<{ pk: number; secret: string }[]>;
+  /** Replaces a stored secret if it still is `expected` (a concurrent change wins). */
+  replaceWebhookSecret(pk: number, expected: string, secret: string): Promise<void>;
 
   // ------------------------------------------------------------------ deliveries
 

@@ -26,6 +26,9 @@ export interface ApiResponse {
   body: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON shapes
 }
 
+/** The webhook URL policy of test servers: http and private addresses allowed. */
+export const LOCAL_RECEIVERS = { allowedSchemes: ['http', 'https'], allowPrivateIps: true } as const;
+
 /** `config` overrides parts of the composition (e.g. shorter webhook timings). */
 export async function startTestServer(config: Partial<ServerConfig> = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-api-'));
@@ -42,7 +45,11 @@ export async function startTestServer(config: Partial<ServerConfig> = {}): Promi
     backendStoreUri,
     artifactsDestination: path.join(dataDir, 'artifacts'),
     defaultArtifactRoot: 'mlflow-artifacts:/',
+    dataDir,
     ...config,
+    // Webhook tests deliver to receivers on 127.0.0.1 over plain http, which MLflow's defaults
+    // (https only, no private addresses) refuse; tests of those defaults pass their own policy.
+    webhooks: { ...config.webhooks, urlPolicy: { ...LOCAL_RECEIVERS, ...config.webhooks?.urlPolicy } },
   });
   const inject = (options: InjectOptions) => server.app.inject(options);
   return {

@@ -5,14 +5,14 @@ import { verifyWebhookSignature } from '../../src/domain/webhooks/signature.ts';
 import { WebhookDispatcher, type DispatcherOptions } from '../../src/domain/webhooks/webhook-dispatcher.ts';
 import { openDatabase } from '../../src/store/sql/database.ts';
 import { SqlEventsStore } from '../../src/store/sql/sql-events-store.ts';
-import { startTestServer, type TestServer } from './test-server.ts';
+import { LOCAL_RECEIVERS, startTestServer, type TestServer } from './test-server.ts';
 import { eventually, WebhookReceiver, type ReceivedRequest } from '../support/webhook-receiver.ts';
 
 const W = '/api/2.0/mlflow/webhooks';
 const SECRET = 'delivery-secret-31337';
 
 /** Short timings so retries happen within milliseconds; nothing below asserts on wall-clock time. */
-const FAST: Omit<DispatcherOptions, 'allowedSchemes' | 'logger'> = {
+const FAST: Omit<DispatcherOptions, 'urlPolicy' | 'secretBox' | 'logger'> = {
   pollIntervalMs: 20,
   requestTimeoutMs: 5000,
   retry: { baseDelayMs: 10, maxDelayMs: 40, jitter: 0 },
@@ -232,7 +232,7 @@ describe('webhook delivery through the outbox', () => {
       // The "dead" dispatcher: it claims with a lease that has already run out and never reports back.
       const claimed = await store.claimDueDeliveries({ limit: 10, now: Date.now(), leaseMs: -1, leaseToken: randomUUID() });
       assert.equal(claimed.length, 1);
-      const survivor = new WebhookDispatcher(store, undefined, { ...FAST });
+      const survivor = new WebhookDispatcher(store, undefined, { ...FAST, urlPolicy: LOCAL_RECEIVERS });
       assert.equal(await survivor.runOnce(), 1);
       assert.equal(target.requests.length, 1);
       // A live lease is respected: nothing is due any more, and a second round sends nothing.
@@ -268,14 +268,14 @@ describe('several dispatchers over one database', () => {
         return fetch(input, init);
       };
       const options = { ...FAST, concurrency: 4, fanOutBatch: 7 };
-      dispatchers.push(new WebhookDispatcher(new SqlEventsStore(t.server.database.db), undefined, { ...options, fetch: counting(0) }));
-      dispatchers.push(new WebhookDispatcher(new SqlEventsStore(second.db), undefined, { ...options, fetch: counting(1) }));
+      dispatchers.push(new WebhookDispatcher(new SqlEventsStore(t.server.database.db), undefined, { ...options, urlPolicy: LOCAL_RECEIVERS, fetch: counting(0) }));
+      dispatchers.push(new WebhookDispatcher(new SqlEventsStore(second.db), undefined, { ...options, urlPolicy: LOCAL_RECEIVERS, fetch: counting(1) }));
       for (const d of dispatchers) d.start();
 
       const received = await receiver.waitFor(hooks * events);
       await Promise.all(dispatchers.map((d) => d.stop()));
       // Anything still due after both stopped would be sent here.
-      assert.equal(await new WebhookDispatcher(new SqlEventsStore(t.server.database.db), undefined, FAST).runOnce(), 0);
+      assert.equal(await new WebhookDispatcher(new SqlEventsStore(t.server.database.db), undefined, { ...FAST, urlPolicy: LOCAL_RECEIVERS }).runOnce(), 0);
 
       assert.equal(receiver.requests.length, hooks * events);
       const ids = received.map((r) => String(r.headers['x-mlflow-delivery-id']));

@@ -19,6 +19,12 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
   /** Extra random delay, as a fraction of the computed delay (0 = none). */
   jitter: number;
+  /**
+   * Retries after the first attempt (MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES when set). Unlimited by
+   * default: Trove's outbox keeps retrying for the whole window instead of giving up after a few
+   * seconds as MLflow's in-process sender does.
+   */
+  maxRetries: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -27,6 +33,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   retryWindowMs: 24 * 60 * 60 * 1000,
   maxRetryAfterMs: 60 * 60 * 1000,
   jitter: 0.2,
+  maxRetries: Number.POSITIVE_INFINITY,
 };
 
 export type AnswerClass = 'delivered' | 'retry' | 'failed';

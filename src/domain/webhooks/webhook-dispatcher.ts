@@ -3,7 +3,9 @@ import type { AttemptOutcome, ClaimedDelivery, EventsStore } from '../../store/e
 import type { EventBus } from '../events/event-bus.ts';
 import { classifyAnswer, DEFAULT_RETRY_POLICY, retryDelay, withinRetryWindow, type RetryPolicy } from './retry-policy.ts';
 import { sendWebhook, type FetchFunction } from './webhook-sender.ts';
-import { validateWebhookUrl } from './webhook-validation.ts';
+import { checkWebhookUrlSyntax, DEFAULT_WEBHOOK_URL_POLICY, type Resolver, type WebhookUrlPolicy } from './url-guard.ts';
+import { guardedTransport, type WebhookTransport } from './webhook-transport.ts';
+import { SecretBox } from './secret-box.ts';
 
 /** The few logger methods the dispatcher uses (pino's signature). */
 export interface DispatcherLogger {
@@ -36,8 +38,14 @@ export interface DispatcherOptions {
   /** Finished deliveries and delivered events older than this are deleted (default 30 days). */
   retentionMs?: number;
   pruneIntervalMs?: number;
-  allowedSchemes?: readonly string[];
+  /** Where webhooks may point; checked again before every request and at connect time. */
+  urlPolicy?: WebhookUrlPolicy;
+  /** Opens the sealed secrets (must be the box the WebhookService sealed them with). */
+  secretBox?: SecretBox;
+  /** A fetch function instead of the guarded transport (tests); skips the connect-time check. */
   fetch?: FetchFunction;
+  /** How host names are resolved (the system resolver; tests substitute answers). */
+  resolver?: Resolver;
   now?: () => number;
   random?: () => number;
   logger?: DispatcherLogger;
@@ -69,7 +77,9 @@ export class WebhookDispatcher {
   private readonly retentionMs: number;
   private readonly pruneIntervalMs: number;
   private readonly stopGraceMs: number;
-  private readonly allowedSchemes: readonly string[];
+  private readonly urlPolicy: WebhookUrlPolicy;
+  private readonly secretBox: SecretBox;
+  private readonly transport: WebhookTransport;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly log: DispatcherLogger;
@@ -98,7 +108,9 @@ export class WebhookDispatcher {
     this.retentionMs = options.retentionMs ?? 30 * 24 * 60 * 60 * 1000;
     this.pruneIntervalMs = options.pruneIntervalMs ?? 60 * 60 * 1000;
     this.stopGraceMs = options.stopGraceMs ?? 5000;
-    this.allowedSchemes = options.allowedSchemes ?? ['http', 'https'];
+    this.urlPolicy = options.urlPolicy ?? DEFAULT_WEBHOOK_URL_POLICY;
+    this.secretBox = options.secretBox ?? SecretBox.ephemeral();
+    this.transport = guardedTransport(this.urlPolicy, options.resolver);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.log = options.logger ?? SILENT;
@@ -228,8 +240,12 @@ export class WebhookDispatcher {
         await this.store.completeAttempt(claim.id, claim.leaseToken, { kind: 'cancelled', error, now: this.now() });
         return;
       }
+      let secret: string | null;
       try {
-        validateWebhookUrl(webhook.url, this.allowedSchemes);
+        // The policy may be stricter than when the webhook was saved; the resolved address is
+        // checked again when the transport connects.
+        checkWebhookUrlSyntax(webhook.url, this.urlPolicy);
+        secret = webhook.secret === null ? null : this.secretBox.open(webhook.secret);
       } catch (error) {
         await this.record(claim, { kind: 'failed', responseStatus: null, responseBody: null, error: (error as Error).message, now: this.now() });
         return;
@@ -237,14 +253,19 @@ export class WebhookDispatcher {
       const result = await sendWebhook(
         {
           url: webhook.url,
-          secret: webhook.secret,
+          secret,
           deliveryId: claim.deliveryId,
           entity: event.entity,
           action: event.action,
           eventTimestamp: event.timestamp,
           data: event.data,
         },
-        { timeoutMs: this.requestTimeoutMs, signal: this.abort.signal, ...(this.options.fetch ? { fetch: this.options.fetch } : {}), now: this.now },
+        {
+          timeoutMs: this.requestTimeoutMs,
+          signal: this.abort.signal,
+          ...(this.options.fetch ? { fetch: this.options.fetch } : { transport: this.transport }),
+          now: this.now,
+        },
       );
       if (result.aborted) {
         await this.store.releaseLease(claim.id, claim.leaseToken);
@@ -254,29 +275,29 @@ export class WebhookDispatcher {
       const attempts = claim.attempts + 1;
       const verdict = classifyAnswer(result.status);
       if (verdict === 'delivered') {
-        await this.record(claim, { kind: 'delivered', responseStatus: result.status!, responseBody: result.body, now });
+        await this.record(claim, { kind: 'delivered', responseStatus: result.status!, responseBody: result.summary, now });
         this.log.debug({ ...context, attempts, status: result.status }, 'webhook delivered');
         return;
       }
       const error = result.error ?? (result.status !== null ? `HTTP ${result.status}` : null);
       if (verdict === 'retry') {
         const nextAttemptAt = now + retryDelay(attempts, result.retryAfterMs, this.retry, this.random);
-        if (withinRetryWindow(claim.createdAt, nextAttemptAt, this.retry)) {
-          await this.record(claim, { kind: 'retry', responseStatus: result.status, responseBody: result.body, error, nextAttemptAt, now });
+        if (withinRetryWindow(claim.createdAt, nextAttemptAt, this.retry) && attempts <= this.retry.maxRetries) {
+          await this.record(claim, { kind: 'retry', responseStatus: result.status, responseBody: result.summary, error, nextAttemptAt, now });
           this.log.debug({ ...context, attempts, status: result.status, error, retryInMs: nextAttemptAt - now }, 'webhook delivery will be retried');
           return;
         }
         await this.record(claim, {
           kind: 'failed',
           responseStatus: result.status,
-          responseBody: result.body,
+          responseBody: result.summary,
           error: `Gave up after ${attempts} attempts: ${error ?? 'no answer'}`,
           now,
         });
         this.log.warn({ ...context, attempts, status: result.status, error }, 'webhook delivery failed: retry window exhausted');
         return;
       }
-      await this.record(claim, { kind: 'failed', responseStatus: result.status, responseBody: result.body, error, now });
+      await this.record(claim, { kind: 'failed', responseStatus: result.status, responseBody: result.summary, error, now });
       this.log.warn({ ...context, attempts, status: result.status }, 'webhook delivery failed: the receiver refused it');
     } catch (error) {
       // The outcome could not be written (database trouble). The lease runs out and the delivery

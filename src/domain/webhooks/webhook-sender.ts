@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { TROVE_VERSION } from '../../version.ts';
 import { signWebhookPayload } from './signature.ts';
+import { DEFAULT_WEBHOOK_URL_POLICY } from './url-guard.ts';
+import { fetchTransport, guardedTransport, type FetchFunction, type TransportResponse, type WebhookTransport } from './webhook-transport.ts';
 
 /** MLflow's delivery headers (mlflow/webhooks/constants.py). */
 export const DELIVERY_ID_HEADER = 'X-MLflow-Delivery-Id';
 export const TIMESTAMP_HEADER = 'X-MLflow-Timestamp';
 export const SIGNATURE_HEADER = 'X-MLflow-Signature';
 
-/** How much of a receiver's answer is read (the rest is discarded unread). */
-const MAX_RESPONSE_BYTES = 64 * 1024;
+/** How much of a receiver's answer the test endpoint shows (MLflow's `response_body`). */
+const MAX_TEST_BODY_CHARS = 1024;
 
-export type FetchFunction = typeof fetch;
+export type { FetchFunction } from './webhook-transport.ts';
 
 export interface WebhookMessage {
   url: string;
@@ -29,6 +31,9 @@ export interface SendOptions {
   timeoutMs: number;
   /** Aborts the request early (server shutdown). */
   signal?: AbortSignal;
+  /** How the request is sent: the guarded node:http transport in production. */
+  transport?: WebhookTransport;
+  /** A fetch function instead of a transport (tests); has no connect-time address check. */
   fetch?: FetchFunction;
   /** Clock for the X-MLflow-Timestamp header; ms since the epoch. */
   now?: () => number;
@@ -37,8 +42,13 @@ export interface SendOptions {
 export interface SendResult {
   /** The receiver's HTTP status; null when no answer arrived (refused, timed out, DNS, …). */
   status: number | null;
-  /** The first 64 KiB of the answer's body, as text. */
+  /** The start of the answer's body as text (at most 1 KiB), for the test endpoint only. */
   body: string | null;
+  /**
+   * What the answer looked like without its content ("HTTP 200, 8 bytes, text/plain"): the only
+   * part of an answer the delivery log keeps, so the log never echoes what a receiver said.
+   */
+  summary: string | null;
   /** What went wrong when no answer arrived. */
   error: string | null;
   /** The receiver's Retry-After, in ms, when it sent a usable one. */
@@ -88,14 +98,15 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
 
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const transport = options.transport ?? (options.fetch ? fetchTransport(options.fetch) : guardedTransport(DEFAULT_WEBHOOK_URL_POLICY));
   try {
-    const response = await doFetch(message.url, { method: 'POST', headers, body, redirect: 'manual', signal });
-    const text = await readLimited(response);
+    const response = await transport(message.url, { headers, body, signal });
     return {
       status: response.status,
-      body: text,
+      body: response.body.byteLength > 0 ? response.body.toString('utf8').slice(0, MAX_TEST_BODY_CHARS) : null,
+      summary: summarizeResponse(response),
       error: null,
-      retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), now()),
+      retryAfterMs: parseRetryAfter(response.retryAfter, now()),
       aborted: false,
     };
   } catch (error) {
@@ -104,6 +115,7 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
     return {
       status: null,
       body: null,
+      summary: null,
       error: timedOut ? `Request timed out after ${options.timeoutMs} ms.` : describeNetworkError(error),
       retryAfterMs: null,
       aborted,
@@ -111,22 +123,11 @@ export async function sendWebhook(message: WebhookMessage, options: SendOptions)
   }
 }
 
-async function readLimited(response: Response): Promise<string | null> {
-  if (!response.body) return null;
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < MAX_RESPONSE_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8');
+/** "HTTP 200, 8 bytes, text/plain": the shape of an answer, never its content. */
+export function summarizeResponse(response: Pick<TransportResponse, 'status' | 'bodyBytes' | 'contentType'>): string {
+  const type = response.contentType?.split(';')[0]?.trim().replace(/[^\w.+/-]/g, '').slice(0, 60);
+  const size = response.bodyBytes === 0 ? 'empty body' : `${response.bodyBytes} bytes`;
+  return `HTTP ${response.status}, ${size}${type ? `, ${type}` : ''}`;
 }
 
 /** Retry-After as seconds or as an HTTP date; null when absent or unreadable. */
@@ -140,8 +141,9 @@ export function parseRetryAfter(header: string | null, now: number): number | nu
 }
 
 function describeNetworkError(error: unknown): string {
-  const err = error as { message?: string; cause?: { code?: string; message?: string } };
+  const err = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const cause = err?.cause;
   if (cause?.code) return `${cause.code}: ${cause.message ?? err.message ?? 'request failed'}`;
+  if (err?.code && err.message && !err.message.startsWith(err.code)) return `${err.code}: ${err.message}`;
   return err?.message ?? String(error);
 }

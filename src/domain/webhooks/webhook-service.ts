@@ -3,24 +3,27 @@ import { MlflowError, missingParameter } from '../errors.ts';
 import { decodePageToken, encodePageToken } from '../page-token.ts';
 import type { DeliveryRecord, DeliveryStatus, EventsStore, WebhookRecord, WebhookUpdate } from '../../store/events-store.ts';
 import { examplePayload, parseEvent, parseStatus, type WebhookEventType } from './webhook-events.ts';
-import {
-  MAX_WEBHOOK_DESCRIPTION_LENGTH,
-  MAX_WEBHOOK_SECRET_LENGTH,
-  validateWebhookName,
-  validateWebhookUrl,
-} from './webhook-validation.ts';
+import { MAX_WEBHOOK_DESCRIPTION_LENGTH, MAX_WEBHOOK_SECRET_LENGTH, validateWebhookName } from './webhook-validation.ts';
 import { sendWebhook, type FetchFunction } from './webhook-sender.ts';
+import { checkWebhookUrl, DEFAULT_WEBHOOK_URL_POLICY, systemResolver, type Resolver, type WebhookUrlPolicy } from './url-guard.ts';
+import { guardedTransport, type WebhookTransport } from './webhook-transport.ts';
+import { SecretBox } from './secret-box.ts';
 import { currentProjectId } from '../request-context.ts';
 import { NO_AUDIT, type AuditSink } from '../audit/audit-log.ts';
 
 export interface WebhookServiceOptions {
-  /** URL schemes a webhook may use; `['http', 'https']` unless https is required. */
-  allowedSchemes?: readonly string[];
+  /** Where webhooks may point (MLflow's MLFLOW_WEBHOOK_* settings; https and public addresses by default). */
+  urlPolicy?: WebhookUrlPolicy;
+  /** Seals secrets before they are stored (an ephemeral key by default). */
+  secretBox?: SecretBox;
   /** Timeout of one request to a receiver (the test endpoint's, and the dispatcher's). */
   requestTimeoutMs?: number;
   /** A fixed project; by default the project of the running request. */
   projectId?: number;
+  /** A fetch function instead of the guarded transport (tests); skips the connect-time check. */
   fetch?: FetchFunction;
+  /** How host names are resolved (the system resolver; tests substitute answers). */
+  resolver?: Resolver;
   /** Creations, updates and deletions are appended to the audit log in their transaction. */
   audit?: AuditSink;
   now?: () => number;
@@ -64,7 +67,9 @@ const DELIVERY_STATUSES: readonly DeliveryStatus[] = ['pending', 'delivered', 'f
  * delete, paging, the synchronous test call; plus Trove's delivery log.
  */
 export class WebhookService {
-  private readonly allowedSchemes: readonly string[];
+  private readonly urlPolicy: WebhookUrlPolicy;
+  private readonly secretBox: SecretBox;
+  private readonly transport: WebhookTransport;
   private readonly requestTimeoutMs: number;
   private readonly fixedProjectId: number | undefined;
   private readonly audit: AuditSink;
@@ -74,7 +79,9 @@ export class WebhookService {
     private readonly store: EventsStore,
     private readonly options: WebhookServiceOptions = {},
   ) {
-    this.allowedSchemes = options.allowedSchemes ?? ['http', 'https'];
+    this.urlPolicy = options.urlPolicy ?? DEFAULT_WEBHOOK_URL_POLICY;
+    this.secretBox = options.secretBox ?? SecretBox.ephemeral();
+    this.transport = guardedTransport(this.urlPolicy, options.resolver);
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.fixedProjectId = options.projectId;
     this.audit = options.audit ?? NO_AUDIT;
@@ -86,21 +93,18 @@ export class WebhookService {
     return this.fixedProjectId ?? currentProjectId();
   }
 
-  get schemes(): readonly string[] {
-    return this.allowedSchemes;
-  }
-
   async create(input: CreateWebhookInput): Promise<WebhookRecord> {
     validateWebhookName(input.name);
-    validateWebhookUrl(input.url, this.allowedSchemes);
+    await checkWebhookUrl(input.url, this.urlPolicy, this.options.resolver ?? systemResolver);
     const events = parseEvents(input.events);
     if (events.length === 0) throw missingParameter('events');
     const description = input.description || null;
     checkLength('description', description, MAX_WEBHOOK_DESCRIPTION_LENGTH);
-    // The secret is kept as given (not hashed): every delivery is signed with it, and HMAC needs
-    // the key itself. It is never presented by the API and never logged.
-    const secret = input.secret || null;
-    checkLength('secret', secret, MAX_WEBHOOK_SECRET_LENGTH);
+    // Sealed, not hashed: every delivery is signed with it, and HMAC needs the key itself. It is
+    // never presented by the API and never logged.
+    const plainSecret = input.secret || null;
+    checkLength('secret', plainSecret, MAX_WEBHOOK_SECRET_LENGTH);
+    const secret = plainSecret === null ? null : this.secretBox.seal(plainSecret);
     const status = input.status === undefined || input.status === null || input.status === '' ? 'ACTIVE' : parseStatus(input.status);
     const webhookId = randomUUID();
     await this.store.transaction(async (tx) => {
@@ -147,7 +151,7 @@ export class WebhookService {
       update.name = input.name;
     }
     if (input.url) {
-      validateWebhookUrl(input.url, this.allowedSchemes);
+      await checkWebhookUrl(input.url, this.urlPolicy, this.options.resolver ?? systemResolver);
       update.url = input.url;
     }
     if (input.events && input.events.length > 0) update.events = parseEvents(input.events);
@@ -157,7 +161,7 @@ export class WebhookService {
     }
     if (input.secret !== undefined) {
       checkLength('secret', input.secret, MAX_WEBHOOK_SECRET_LENGTH);
-      update.secret = input.secret === '' ? null : input.secret;
+      update.secret = input.secret === '' ? null : this.secretBox.seal(input.secret);
     }
     if (input.status !== undefined && input.status !== null) update.status = parseStatus(input.status);
     const found = await this.store.transaction(async (tx) => {
@@ -191,21 +195,24 @@ export class WebhookService {
     const webhook = await this.get(webhookId);
     const testEvent: WebhookEventType =
       event === undefined || event === null ? (webhook.events[0] as WebhookEventType) : parseEvent(event);
+    let secret: string | null;
     try {
-      validateWebhookUrl(webhook.url, this.allowedSchemes);
+      // The URL is checked again: the policy may have changed since the webhook was saved.
+      await checkWebhookUrl(webhook.url, this.urlPolicy, this.options.resolver ?? systemResolver);
+      secret = webhook.secret === null ? null : this.secretBox.open(webhook.secret);
     } catch (error) {
       return { success: false, responseStatus: null, responseBody: null, errorMessage: `Failed to test webhook: ${(error as Error).message}` };
     }
     const result = await sendWebhook(
       {
         url: webhook.url,
-        secret: webhook.secret,
+        secret,
         entity: testEvent.entity,
         action: testEvent.action,
         eventTimestamp: this.now(),
         data: examplePayload(testEvent),
       },
-      { timeoutMs: this.requestTimeoutMs, ...(this.options.fetch ? { fetch: this.options.fetch } : {}), now: this.now },
+      { timeoutMs: this.requestTimeoutMs, ...(this.options.fetch ? { fetch: this.options.fetch } : { transport: this.transport }), now: this.now },
     );
     if (result.status === null) {
       return { success: false, responseStatus: null, responseBody: null, errorMessage: `Failed to test webhook: ${result.error ?? 'no response'}` };

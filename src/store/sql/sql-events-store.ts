@@ -193,6 +193,15 @@ export class SqlEventsStore implements EventsStore {
     });
   }
 
+  async listWebhookSecrets(): Promise<{ pk: number; secret: string }[]> {
+    const rows = await this.db.selectFrom('webhooks').select(['id', 'secret']).where('secret', 'is not', null).orderBy('id').execute();
+    return rows.map((row) => ({ pk: Number(row.id), secret: row.secret! }));
+  }
+
+  async replaceWebhookSecret(pk: number, expected: string, secret: string): Promise<void> {
+    await this.db.updateTable('webhooks').set({ secret }).where('id', '=', pk).where('secret', '=', expected).execute();
+  }
+
   async deleteWebhook(projectId: number, webhookId: string, now: number): Promise<boolean> {
     return this.transaction(async (store) => {
       const db = (store as SqlEventsStore).db;

@@ -1,0 +1,123 @@
+import { MlflowError } from '../errors.ts';
+import type { KeyValue, MetricRecord } from '../../store/tracking-store.ts';
+import {
+  LIMITS,
+  validateMetricValue,
+  validateParamOrMetricName,
+  validateParamValue,
+  validateRunTagValue,
+  validateTagKey,
+} from './validation.ts';
+import { TrackingRuns } from './tracking-runs.ts';
+import { RUN_NAME_TAG, lastValue, type MetricInput } from './tracking-base.ts';
+
+/** What a run records: metrics, params and tags, singly or in one atomic batch. */
+export class TrackingRunLogging extends TrackingRuns {
+  async logMetric(runId: string, metric: MetricInput): Promise<void> {
+    await this.logBatch({ runId, metrics: [metric], params: [], tags: [] });
+  }
+
+  async logParam(runId: string, param: KeyValue): Promise<void> {
+    await this.logBatch({ runId, metrics: [], params: [param], tags: [] });
+  }
+
+  async setTag(runId: string, tag: KeyValue): Promise<void> {
+    await this.logBatch({ runId, metrics: [], params: [], tags: [tag] });
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    const info = await this.activeRun(runId);
+    const deleted = await this.audited(
+      (tx) => tx.deleteRunTag(info.pk, key),
+      () => ({ action: 'run.delete_tag', entityType: 'run', entityId: info.runId, details: { key } }),
+    );
+    if (!deleted) throw MlflowError.notFound(`No tag with name: ${key} in run with id ${runId}`);
+  }
+
+  /**
+   * Logs metrics, params and tags in one transaction: either all of it is stored or, when any
+   * entry is invalid or a param would change value, none of it.
+   */
+  async logBatch(input: { runId: string; metrics: MetricInput[]; params: KeyValue[]; tags: KeyValue[] }): Promise<void> {
+    const { metrics, params, tags } = input;
+    validateBatchLimits(metrics.length, params.length, tags.length);
+    for (const metric of metrics) {
+      validateParamOrMetricName(metric.key);
+      validateMetricValue(metric.key, metric.value, metric.timestamp, metric.step);
+    }
+    const paramValues = new Map<string, string>();
+    for (const param of params) {
+      validateParamOrMetricName(param.key);
+      validateParamValue(param.key, param.value);
+      const seen = paramValues.get(param.key);
+      if (seen !== undefined && seen !== param.value) {
+        throw MlflowError.invalidParameter(
+          `Duplicate parameter keys have been submitted: [${param.key}]. Please ensure the request contains only one param value per param key.`,
+        );
+      }
+      paramValues.set(param.key, param.value);
+    }
+    for (const tag of tags) {
+      validateTagKey(tag.key);
+      validateRunTagValue(tag.key, tag.value);
+    }
+
+    const info = await this.activeRun(input.runId);
+    const renamed = lastValue(tags, RUN_NAME_TAG);
+    const modelMetrics = new Map<string, MetricRecord[]>();
+    for (const metric of metrics) {
+      if (!metric.modelId) continue;
+      const list = modelMetrics.get(metric.modelId) ?? [];
+      list.push({ ...metric, runId: info.runId });
+      modelMetrics.set(metric.modelId, list);
+    }
+    // A model of another project is treated as an unknown one: its metrics are not linked.
+    for (const modelId of [...modelMetrics.keys()]) {
+      const model = await this.store.getLoggedModel(modelId);
+      if (model && !(await this.inCurrentProject(model.experimentId))) modelMetrics.delete(modelId);
+    }
+    await this.store.transaction(async (store) => {
+      if (paramValues.size > 0) {
+        const existing = await store.getParams(info.pk, [...paramValues.keys()]);
+        for (const old of existing) {
+          const value = paramValues.get(old.key);
+          if (value !== undefined && value !== old.value) {
+            throw MlflowError.invalidParameter(
+              `Changing param values is not allowed. Param with key='${old.key}' was already logged with value='${old.value}' for run ID='${info.runId}'. Attempted logging new value '${value}'.`,
+            );
+          }
+        }
+        await store.insertParams(info.pk, [...paramValues].map(([key, value]) => ({ key, value })));
+      }
+      if (tags.length > 0) {
+        await store.setRunTags(info.pk, tags);
+        // The run name and its tag are one fact; keep them in step.
+        if (renamed !== undefined) await store.updateRunInfo(info.pk, { name: renamed });
+      }
+      if (metrics.length > 0) await store.logMetrics(info.pk, metrics);
+      for (const [modelId, list] of modelMetrics) await store.logLoggedModelMetrics(modelId, list);
+      await this.audit.record(store, {
+        action: 'run.log',
+        entityType: 'run',
+        entityId: info.runId,
+        details: { metrics: metrics.length, params: paramValues.size, tags: tags.length },
+      });
+    });
+  }
+}
+
+function validateBatchLimits(metrics: number, params: number, tags: number): void {
+  if (metrics > LIMITS.batchMetrics) {
+    throw MlflowError.invalidParameter(`A batch logging request can contain at most ${LIMITS.batchMetrics} metrics. Got ${metrics} metrics. Please split up metrics across multiple requests and try again.`);
+  }
+  if (params > LIMITS.batchParams) {
+    throw MlflowError.invalidParameter(`A batch logging request can contain at most ${LIMITS.batchParams} params. Got ${params} params. Please split up params across multiple requests and try again.`);
+  }
+  if (tags > LIMITS.batchTags) {
+    throw MlflowError.invalidParameter(`A batch logging request can contain at most ${LIMITS.batchTags} tags. Got ${tags} tags. Please split up tags across multiple requests and try again.`);
+  }
+  const total = metrics + params + tags;
+  if (total > LIMITS.batchTotal) {
+    throw MlflowError.invalidParameter(`A batch logging request can contain at most ${LIMITS.batchTotal} total metrics, params and tags. Got ${total}. Please split up across multiple requests and try again.`);
+  }
+}

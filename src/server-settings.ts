@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { parseSqliteUri } from './store/sql/database.ts';
+
+/**
+ * The folder for files the server keeps beside its data (the webhook secret key file): the
+ * SQLite database's folder; for PostgreSQL, the parent of a local artifact folder, else
+ * ./trove-data. Null for an in-memory database with S3 artifacts (nothing on disk to sit beside).
+ */
+export function defaultDataDir(backendStoreUri: string, artifactsDestination: string): string | null {
+  if (backendStoreUri.startsWith('sqlite:')) {
+    const file = parseSqliteUri(backendStoreUri);
+    if (file !== ':memory:' && file !== '') return path.dirname(path.resolve(file));
+  }
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(artifactsDestination)) return path.dirname(path.resolve(artifactsDestination));
+  return backendStoreUri.startsWith('sqlite:') ? null : path.resolve('trove-data');
+}
+
+/** MLflow's webhook delivery settings, when set. */
+export interface WebhookDeliverySettings {
+  /** MLFLOW_WEBHOOK_REQUEST_TIMEOUT, given in seconds (MLflow's default is 30). */
+  requestTimeoutMs?: number;
+  /** MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES. */
+  maxRetries?: number;
+}
+
+export function webhookDeliveryFromEnv(env: NodeJS.ProcessEnv): WebhookDeliverySettings {
+  const settings: WebhookDeliverySettings = {};
+  const timeout = numberSetting(env, 'MLFLOW_WEBHOOK_REQUEST_TIMEOUT');
+  if (timeout !== undefined) settings.requestTimeoutMs = Math.round(timeout * 1000);
+  const retries = numberSetting(env, 'MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES');
+  if (retries !== undefined) settings.maxRetries = Math.floor(retries);
+  return settings;
+}
+
+function numberSetting(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got '${raw}'.`);
+  return value;
+}

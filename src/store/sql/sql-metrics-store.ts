@@ -1,0 +1,327 @@
+import { sql } from 'kysely';
+import type { MetricHistoryQuery, DownsampleQuery, DownsampledSeries, MetricRecord } from '../tracking-store.ts';
+import {
+  readRollupExtent,
+  readRollups,
+  rollupLevelFor,
+  rollupRowsFor,
+  upsertRollups,
+} from './metric-rollups.ts';
+import { chunk } from './sql-conditions.ts';
+import {
+  INSERT_CHUNK,
+  IN_CHUNK,
+  toMetric,
+  isNewerPoint,
+  sampleEvenly,
+} from './sql-tracking-base.ts';
+import { SqlExperimentsStore } from './sql-experiments-store.ts';
+
+/** Metric points, their latest values and rollups, histories (paged, sampled, downsampled), metric key ids. */
+export abstract class SqlMetricsStore extends SqlExperimentsStore {
+  async logMetrics(runPk: number, metrics: MetricRecord[]): Promise<void> {
+    if (metrics.length === 0) return;
+    await this.transaction(async (store) => {
+      // The store handed out by transaction() is this same class on the transaction.
+      const self = store as unknown as this;
+      const keyIds = await self.resolveMetricKeyIds(metrics.map((m) => m.key));
+      const rows = metrics.map((m) => {
+        const isNan = Number.isNaN(m.value);
+        return {
+          run_id: runPk,
+          key_id: keyIds.get(m.key) as number,
+          step: m.step,
+          timestamp: m.timestamp,
+          value: isNan ? 0 : m.value,
+          is_nan: isNan ? 1 : 0,
+          model_id: m.modelId ?? null,
+          dataset_name: m.datasetName ?? null,
+          dataset_digest: m.datasetDigest ?? null,
+        };
+      });
+      for (const part of chunk(rows, INSERT_CHUNK)) {
+        // RETURNING yields only the rows actually inserted, so a re-sent point (MLflow 3 re-logs a
+        // run's metrics with the model id) is not counted twice in the rollups.
+        const inserted = await self.db
+          .insertInto('metrics')
+          .values(part)
+          .onConflict((oc) => oc.doNothing())
+          .returning(['key_id', 'step', 'value', 'is_nan'])
+          .execute();
+        const points = inserted.map((r) => ({ key_id: Number(r.key_id), step: Number(r.step), value: Number(r.value), is_nan: Number(r.is_nan) }));
+        await upsertRollups(self.db, rollupRowsFor(runPk, points));
+      }
+      // The newest point per key among the incoming ones, then merged with what is stored.
+      const candidates = new Map<number, (typeof rows)[number]>();
+      for (const row of rows) {
+        const current = candidates.get(row.key_id);
+        if (!current || isNewerPoint(row, current)) candidates.set(row.key_id, row);
+      }
+      const stored = await self.db
+        .selectFrom('latest_metrics')
+        .selectAll()
+        .where('run_id', '=', runPk)
+        .where('key_id', 'in', [...candidates.keys()])
+        .execute();
+      const storedByKey = new Map(stored.map((s) => [Number(s.key_id), s]));
+      const updates = [...candidates.values()]
+        .filter((c) => {
+          const existing = storedByKey.get(c.key_id);
+          return !existing || isNewerPoint(c, { step: Number(existing.step), timestamp: Number(existing.timestamp), value: existing.value, is_nan: existing.is_nan });
+        })
+        // One lock order for every writer, so two concurrent batches on PostgreSQL cannot deadlock.
+        .sort((a, b) => a.key_id - b.key_id);
+      for (const part of chunk(updates, INSERT_CHUNK)) {
+        await self.db
+          .insertInto('latest_metrics')
+          .values(part.map((u) => ({ run_id: runPk, key_id: u.key_id, step: u.step, timestamp: u.timestamp, value: u.value, is_nan: u.is_nan })))
+          .onConflict((oc) =>
+            oc
+              .columns(['run_id', 'key_id'])
+              .doUpdateSet((eb) => ({
+                step: eb.ref('excluded.step'),
+                timestamp: eb.ref('excluded.timestamp'),
+                value: eb.ref('excluded.value'),
+                is_nan: eb.ref('excluded.is_nan'),
+              }))
+              // The read above is only a filter. With several server processes on PostgreSQL another
+              // transaction may have stored a newer point since; the row lock taken here settles it
+              // with isNewerPoint's order (step, timestamp, then value with NaN lowest).
+              .where(
+                sql<boolean>`(excluded.step, excluded.timestamp, 1 - excluded.is_nan, excluded.value)
+                  > (latest_metrics.step, latest_metrics.timestamp, 1 - latest_metrics.is_nan, latest_metrics.value)`,
+              ),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async getMetricHistory(query: MetricHistoryQuery): Promise<MetricRecord[]> {
+    const keyId = await this.lookupMetricKeyId(query.key);
+    if (keyId === undefined) return [];
+    const rows = await this.db
+      .selectFrom('metrics')
+      .select(['step', 'timestamp', 'value', 'is_nan', 'model_id', 'dataset_name', 'dataset_digest'])
+      .where('run_id', '=', query.runPk)
+      .where('key_id', '=', keyId)
+      .orderBy('step')
+      .orderBy('timestamp')
+      .orderBy('value')
+      .limit(query.maxResults)
+      .offset(query.offset)
+      .execute();
+    return rows.map((r) => toMetric(query.key, r));
+  }
+
+  async getMetricHistorySampled(input: {
+    runs: Array<{ pk: number; runId: string }>;
+    key: string;
+    startStep: number | null;
+    endStep: number | null;
+    maxPoints: number;
+  }): Promise<MetricRecord[]> {
+    const keyId = await this.lookupMetricKeyId(input.key);
+    if (keyId === undefined) return [];
+    const result: MetricRecord[] = [];
+    for (const run of input.runs) {
+      let stepsQuery = this.db
+        .selectFrom('metrics')
+        .select('step')
+        .distinct()
+        .where('run_id', '=', run.pk)
+        .where('key_id', '=', keyId);
+      if (input.startStep !== null) stepsQuery = stepsQuery.where('step', '>=', input.startStep);
+      if (input.endStep !== null) stepsQuery = stepsQuery.where('step', '<=', input.endStep);
+      const steps = (await stepsQuery.orderBy('step').execute()).map((r) => Number(r.step));
+      const chosen = sampleEvenly(steps, input.maxPoints);
+      for (const part of chunk(chosen, IN_CHUNK)) {
+        const rows = await this.db
+          .selectFrom('metrics')
+          .select(['step', 'timestamp', 'value', 'is_nan', 'model_id', 'dataset_name', 'dataset_digest'])
+          .where('run_id', '=', run.pk)
+          .where('key_id', '=', keyId)
+          .where('step', 'in', part)
+          .orderBy('step')
+          .orderBy('timestamp')
+          .execute();
+        for (const r of rows) result.push({ ...toMetric(input.key, r), runId: run.runId });
+      }
+    }
+    return result;
+  }
+
+  async getMetricSeriesDownsampled(query: DownsampleQuery): Promise<DownsampledSeries> {
+    const empty: DownsampledSeries = { totalPoints: 0, bucketed: false, x: [], xEnd: [], min: [], max: [], count: [] };
+    const keyId = await this.lookupMetricKeyId(query.key);
+    if (keyId === undefined) return empty;
+    const column = query.xAxis === 'step' ? 'step' : 'timestamp';
+    // Every query below is a range scan of the metrics key (run_id, key_id, step, timestamp).
+    let base = this.db
+      .selectFrom('metrics')
+      .where('run_id', '=', query.runPk)
+      .where('key_id', '=', keyId)
+      .where('is_nan', '=', 0);
+    if (query.start !== null) base = base.where(column, '>=', query.start);
+    if (query.end !== null) base = base.where(column, '<=', query.end);
+
+    // Short series first: reading up to 2 × maxBuckets + 1 points stops early and needs no scan of
+    // the whole history; only a longer series pays for the GROUP BY.
+    const rawLimit = query.maxBuckets * 2;
+    const ordered = column === 'step' ? base.orderBy('step').orderBy('timestamp') : base.orderBy('timestamp').orderBy('step');
+    const rows = await ordered.select([column, 'value']).orderBy('value').limit(rawLimit + 1).execute();
+    if (rows.length <= rawLimit) {
+      const x = rows.map((r) => Number(r[column]));
+      const values = rows.map((r) => Number(r.value));
+      return { totalPoints: rows.length, bucketed: false, x, xEnd: x, min: values, max: values, count: rows.map(() => 1) };
+    }
+    // The x extent. On the step axis the coarsest rollup level holds it in a row or two; a scan
+    // would read every point (is_nan sits after step in the key, so min/max cannot seek).
+    const extent =
+      column === 'step' && query.start === null && query.end === null
+        ? await readRollupExtent(this.db, query.runPk, keyId)
+        : await base.select((eb) => [eb.fn.min(column).as('lo'), eb.fn.max(column).as('hi')]).executeTakeFirst();
+    if (!extent || extent.lo === null || extent.hi === null) return empty;
+
+    // An explicit range fixes the bucket grid, so series of several runs drawn together line up.
+    const lo = query.start ?? Number(extent.lo);
+    const hi = query.end ?? Number(extent.hi);
+    const width = Math.max(1, Math.ceil((hi - lo + 1) / query.maxBuckets));
+    if (column === 'step') {
+      const level = rollupLevelFor(width);
+      if (level !== undefined) {
+        return this.downsampleFromRollups({ runPk: query.runPk, keyId, level, lo, hi, width, explicitRange: query.start !== null || query.end !== null });
+      }
+    }
+    // Integer bucket number; the CAST keeps it integral whichever way the driver binds the numbers.
+    const bucket = sql<number>`cast((${sql.ref(column)} - ${lo}) / ${width} as bigint)`;
+    const buckets = await base
+      .select((eb) => [
+        bucket.as('bucket'),
+        eb.fn.min(column).as('x0'),
+        eb.fn.max(column).as('x1'),
+        eb.fn.min('value').as('vmin'),
+        eb.fn.max('value').as('vmax'),
+        eb.fn.countAll<number>().as('n'),
+      ])
+      // Grouped by the output name: PostgreSQL would not match two copies of a parameterised expression.
+      .groupBy(sql`bucket`)
+      .orderBy(sql`bucket`)
+      .execute();
+    const count = buckets.map((r) => Number(r.n));
+    return {
+      totalPoints: count.reduce((sum, n) => sum + n, 0),
+      bucketed: true,
+      x: buckets.map((r) => Number(r.x0)),
+      xEnd: buckets.map((r) => Number(r.x1)),
+      min: buckets.map((r) => Number(r.vmin)),
+      max: buckets.map((r) => Number(r.vmax)),
+      count,
+    };
+  }
+
+  /**
+   * Buckets of `width` steps from `lo`, built from the rollup blocks of `level` that lie wholly in
+   * [lo, hi] plus the raw points of the partial blocks at either end of an explicit range.
+   */
+  protected async downsampleFromRollups(input: {
+    runPk: number;
+    keyId: number;
+    level: number;
+    lo: number;
+    hi: number;
+    width: number;
+    explicitRange: boolean;
+  }): Promise<DownsampledSeries> {
+    const size = 8 ** input.level;
+    // Without an explicit range, lo and hi are the series' own extent: every block is inside it.
+    const firstBlock = input.explicitRange ? Math.ceil(input.lo / size) : Math.floor(input.lo / size);
+    const lastBlock = input.explicitRange ? Math.floor((input.hi + 1) / size) - 1 : Math.floor(input.hi / size);
+    const parts: Array<{ step_min: number; step_max: number; vmin: number; vmax: number; n: number }> = [];
+    const rawRange = async (from: number, to: number) => {
+      if (from > to) return;
+      const rows = await this.db
+        .selectFrom('metrics')
+        .select(['step', 'value'])
+        .where('run_id', '=', input.runPk)
+        .where('key_id', '=', input.keyId)
+        .where('is_nan', '=', 0)
+        .where('step', '>=', from)
+        .where('step', '<=', to)
+        .execute();
+      for (const r of rows) parts.push({ step_min: Number(r.step), step_max: Number(r.step), vmin: Number(r.value), vmax: Number(r.value), n: 1 });
+    };
+    if (firstBlock > lastBlock) {
+      await rawRange(input.lo, input.hi);
+    } else {
+      if (input.explicitRange) await rawRange(input.lo, firstBlock * size - 1);
+      parts.push(...(await readRollups(this.db, { runPk: input.runPk, keyId: input.keyId, level: input.level, firstBlock, lastBlock })));
+      if (input.explicitRange) await rawRange((lastBlock + 1) * size, input.hi);
+    }
+    const buckets = new Map<number, { x0: number; x1: number; vmin: number; vmax: number; n: number }>();
+    for (const part of parts) {
+      const index = Math.floor((part.step_min - input.lo) / input.width);
+      const bucket = buckets.get(index);
+      if (!bucket) {
+        buckets.set(index, { x0: part.step_min, x1: part.step_max, vmin: part.vmin, vmax: part.vmax, n: part.n });
+      } else {
+        bucket.x0 = Math.min(bucket.x0, part.step_min);
+        bucket.x1 = Math.max(bucket.x1, part.step_max);
+        bucket.vmin = Math.min(bucket.vmin, part.vmin);
+        bucket.vmax = Math.max(bucket.vmax, part.vmax);
+        bucket.n += part.n;
+      }
+    }
+    const ordered = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
+    const count = ordered.map((b) => b.n);
+    return {
+      totalPoints: count.reduce((sum, n) => sum + n, 0),
+      bucketed: true,
+      x: ordered.map((b) => b.x0),
+      xEnd: ordered.map((b) => b.x1),
+      min: ordered.map((b) => b.vmin),
+      max: ordered.map((b) => b.vmax),
+      count,
+    };
+  }
+
+  // ---------------------------------------------------------------- metric keys
+
+  protected async lookupMetricKeyId(key: string): Promise<number | undefined> {
+    const cached = this.keyCache.ids.get(key) ?? this.pendingKeys.get(key);
+    if (cached !== undefined) return cached;
+    const row = await this.db.selectFrom('metric_keys').select('id').where('key', '=', key).executeTakeFirst();
+    if (!row) return undefined;
+    const id = Number(row.id);
+    if (this.inTransaction) this.pendingKeys.set(key, id);
+    else this.keyCache.ids.set(key, id);
+    return id;
+  }
+
+  protected async resolveMetricKeyIds(keys: string[]): Promise<Map<string, number>> {
+    const result = new Map<string, number>();
+    const missing: string[] = [];
+    for (const key of new Set(keys)) {
+      const cached = this.keyCache.ids.get(key) ?? this.pendingKeys.get(key);
+      if (cached !== undefined) result.set(key, cached);
+      else missing.push(key);
+    }
+    if (missing.length === 0) return result;
+    // Sorted, so concurrent transactions creating the same new keys lock them in the same order.
+    missing.sort();
+    for (const part of chunk(missing, IN_CHUNK)) {
+      await this.db
+        .insertInto('metric_keys')
+        .values(part.map((key) => ({ key })))
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute();
+      const rows = await this.db.selectFrom('metric_keys').select(['id', 'key']).where('key', 'in', part).execute();
+      for (const row of rows) {
+        result.set(row.key, Number(row.id));
+        if (this.inTransaction) this.pendingKeys.set(row.key, Number(row.id));
+        else this.keyCache.ids.set(row.key, Number(row.id));
+      }
+    }
+    return result;
+  }
+}

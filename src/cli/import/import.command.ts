@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { OnConflict } from '../../domain/import/import-plan.ts';
 import { MlflowRestSource } from './mlflow-rest-source.ts';
+import { MlrunsSource } from './mlruns-source.ts';
 import { runImport, type CommonImportOptions } from './run-import.ts';
 
 const ON_CONFLICT: readonly OnConflict[] = ['fail', 'skip', 'merge', 'rename'];
@@ -61,5 +62,20 @@ export function importCommand(program: Command): void {
     )
     .action(async (options: CommonImportOptions & { from: string }) => {
       await runImport(() => new MlflowRestSource(options.from), options);
+    });
+
+  addCommonOptions(
+    command
+      .command('mlruns <path>')
+      .description('Import an MLflow file store folder (mlruns/) read directly: experiments, .trash, runs, metrics, artifacts, models/.'),
+  )
+    .addHelpText(
+      'after',
+      '\nArtifacts are read from each run\'s recorded location on this machine, or from the same place\ninside <path> when the folder was moved.\n' +
+        '\nExample:\n  trove import mlruns ./mlruns --backend-store-uri sqlite:///./trove-data/trove.db\n' +
+        AFTER_HELP,
+    )
+    .action(async (folder: string, options: CommonImportOptions) => {
+      await runImport(() => new MlrunsSource(folder), options);
     });
 }

@@ -149,7 +149,7 @@ export async function authenticate(auth: AuthService, request: FastifyRequest): 
     const space = header.indexOf(' ');
     const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
     const value = space === -1 ? '' : header.slice(space + 1).trim();
-    if (scheme === 'bearer') return { principal: await auth.authenticateToken(value) };
+    if (scheme === 'bearer') return { principal: await auth.authenticateToken(value, request.ip ?? null) };
     if (scheme === 'basic') {
       let decoded: string;
       try {
@@ -224,7 +224,9 @@ export function installAuthHooks(app: FastifyInstance, auth: AuthService): void 
     try {
       let authenticated: Authenticated;
       try {
-        authenticated = await authenticate(auth, request);
+        // Failed credentials are audited by the sign-in limiter: with the request's id and address.
+        const anonymousContext = { ...base, project: DEFAULT_PROJECT, principal: ANONYMOUS, role: null };
+        authenticated = await runWithContext(anonymousContext, () => authenticate(auth, request));
       } catch (error) {
         // Public endpoints (the login form, probes, the web app) answer anyone.
         if (permission !== 'public') throw error;

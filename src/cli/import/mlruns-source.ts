@@ -160,7 +160,12 @@ export class MlrunsSource implements MigrationSource {
       const dir = path.join(registry, entry);
       const meta = readMeta(dir);
       if (!meta) continue;
+      // Aliases are files in aliases/ (older MLflow) or a map in meta.yaml (newer).
       const aliases = (await readKeyValues(path.join(dir, 'aliases'))).map((a) => ({ alias: a.key, version: Number(a.value.trim()) }));
+      const inMeta = meta.aliases;
+      if (inMeta && typeof inMeta === 'object' && !Array.isArray(inMeta)) {
+        for (const [alias, version] of Object.entries(inMeta)) if (!aliases.some((a) => a.alias === alias)) aliases.push({ alias, version: Number(version) });
+      }
       yield {
         name: metaString(meta, 'name') ?? entry,
         description: metaString(meta, 'description'),

@@ -294,3 +294,25 @@ describe('evaluation datasets across projects', () => {
     assert.equal(still.body.dataset.profile, '{"num_records": 1}');
   });
 });
+
+describe('experiments/search-datasets (run input datasets)', () => {
+  let t: TestServer;
+
+  before(async () => {
+    t = await startTestServer();
+  });
+
+  after(async () => t?.close());
+
+  it('refuses a request without experiment ids or with more than 20, as upstream', async () => {
+    for (const fields of [{}, { experiment_ids: [] }]) {
+      const response = await t.call('POST', '/ajax-api/2.0/mlflow/experiments/search-datasets', fields);
+      assert.equal(response.status, 400);
+      assert.equal(response.body.error_code, 'INVALID_PARAMETER_VALUE');
+      assert.equal(response.body.message, 'SearchDatasets request must specify at least one experiment_id.');
+    }
+    const tooMany = await t.call('POST', '/ajax-api/2.0/mlflow/experiments/search-datasets', { experiment_ids: Array.from({ length: 21 }, (_, i) => String(i)) });
+    assert.equal(tooMany.status, 400);
+    assert.match(tooMany.body.message, /cannot specify more than 20 experiment_ids/);
+  });
+});

@@ -97,7 +97,13 @@ export async function createServer(config: ServerConfig): Promise<RunningService
   const auth = new AuthService(new SqlAuthStore(database.db), audit, config.auth ?? { enabled: false });
   const tracking = new TrackingService(new SqlTrackingStore(database.db), config.defaultArtifactRoot, undefined, audit);
   await tracking.initialize();
-  const artifacts = new ArtifactService(artifactStore.store);
+  const maxPending = Number(config.env?.TROVE_MAX_PENDING_UPLOAD_BYTES ?? process.env.TROVE_MAX_PENDING_UPLOAD_BYTES);
+  const artifacts = new ArtifactService(artifactStore.store, maxPending > 0 ? { maxPendingUploadBytes: maxPending } : {});
+  // Interrupted uploads: temp files of dead processes and expired multipart uploads, at startup and hourly.
+  await artifactStore.store.sweepUploads?.().catch(() => undefined);
+  const uploadSweep = artifactStore.store.sweepUploads
+    ? setInterval(() => void artifactStore.store.sweepUploads?.().catch(() => undefined), 60 * 60 * 1000).unref()
+    : undefined;
   // Registry events: written to the outbox in each change's transaction, then delivered to
   // webhooks by the dispatcher and streamed to SSE clients, from this process or any other.
   const webhookConfig = config.webhooks ?? {};
@@ -173,6 +179,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     ...(dispatcher ? { dispatcher } : {}),
     async close() {
       await dispatcher?.stop();
+      if (uploadSweep) clearInterval(uploadSweep);
       await app.close();
       registryEvents.close();
       await outbox.flush();

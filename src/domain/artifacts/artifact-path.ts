@@ -150,17 +150,37 @@ export function artifactBaseName(path: string): string {
 
 const PROXY_SCHEME = 'mlflow-artifacts:';
 
+/** Where the proxy's download route is anchored in an http(s) artifact root. */
+const HTTP_PROXY_ANCHOR = '/api/2.0/mlflow-artifacts/artifacts';
+
+/**
+ * An http(s) artifact root that names the proxy's own route, as `mlflow server
+ * --default-artifact-root http://host/api/2.0/mlflow-artifacts/artifacts` produces: upstream
+ * serves what follows the route (on whichever host) from its own store, and so does Trove.
+ */
+function proxyPathFromHttpUri(uri: string): string | undefined {
+  const match = /^https?:\/\/[^/?#]*(\/[^?#]*)?/i.exec(uri);
+  if (!match) return undefined;
+  const path = match[1] ?? '';
+  const index = path.indexOf(`${HTTP_PROXY_ANCHOR}/`);
+  if (index === -1) return path.endsWith(HTTP_PROXY_ANCHOR) ? '' : undefined;
+  return normalizeArtifactPath(path.slice(index + HTTP_PROXY_ANCHOR.length + 1), { directory: true, allowRoot: true });
+}
+
 /**
  * Maps a proxied artifact URI to the path under the artifact root that backs it, as upstream's
  * `_get_proxied_run_artifact_destination_path` does: `mlflow-artifacts:/0/abc/artifacts` and
  * `mlflow-artifacts://host:5000/0/abc/artifacts` both give `0/abc/artifacts`;
- * `mlflow-artifacts:/` gives `''` (the root).
+ * `mlflow-artifacts:/` gives `''` (the root); `http(s)://host/api/2.0/mlflow-artifacts/artifacts/0/abc`
+ * gives `0/abc` too.
  *
  * @returns the normalised relative path, or undefined when the URI has another scheme
  *   (`s3://`, `file:`, plain paths), which the server does not serve
  * @throws MlflowError INVALID_PARAMETER_VALUE "Invalid path" when the URI's path is unsafe
  */
 export function proxyPathFromArtifactUri(uri: string): string | undefined {
+  const http = proxyPathFromHttpUri(uri);
+  if (http !== undefined) return http;
   if (!uri.toLowerCase().startsWith(PROXY_SCHEME)) return undefined;
   let rest = uri.slice(PROXY_SCHEME.length);
   // Query and fragment are not part of the location (urlparse drops them upstream too).

@@ -110,7 +110,33 @@ export function normalizeArtifactPath(raw: string, options: ArtifactPathOptions 
     segments.push(segment);
   }
   if (segments.length === 0 && !options.allowRoot) throw invalidPath();
-  return segments.join('/');
+  const normal = segments.join('/');
+  checkPathLengths(normal, segments);
+  return normal;
+}
+
+/** NAME_MAX of Linux, macOS and Windows filesystems: longer names fail with ENAMETOOLONG. */
+export const MAX_ARTIFACT_NAME_BYTES = 255;
+/**
+ * S3's key limit, applied everywhere so a path that works on disk also works in a bucket (and stays
+ * well inside PATH_MAX once the server's root and the run's prefix are in front of it).
+ */
+export const MAX_ARTIFACT_PATH_BYTES = 1024;
+
+/** Refuses what the storage would reject anyway (with a 5xx) as the client's mistake, up front. */
+function checkPathLengths(normal: string, segments: readonly string[]): void {
+  for (const segment of segments) {
+    const bytes = Buffer.byteLength(segment, 'utf8');
+    if (bytes > MAX_ARTIFACT_NAME_BYTES) {
+      throw MlflowError.invalidParameter(
+        `Invalid path: the artifact path component '${segment.slice(0, 32)}…' is ${bytes} bytes long; each component may have at most ${MAX_ARTIFACT_NAME_BYTES} bytes.`,
+      );
+    }
+  }
+  const total = Buffer.byteLength(normal, 'utf8');
+  if (total > MAX_ARTIFACT_PATH_BYTES) {
+    throw MlflowError.invalidParameter(`Invalid path: the artifact path is ${total} bytes long; at most ${MAX_ARTIFACT_PATH_BYTES} bytes are allowed.`);
+  }
 }
 
 /**

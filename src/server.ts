@@ -27,6 +27,7 @@ import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-st
 import { webhookUrlPolicyFromEnv, type Resolver, type WebhookUrlPolicy } from './domain/webhooks/url-guard.ts';
 import { openSecretBox, sealLegacySecrets } from './domain/webhooks/secret-box.ts';
 import { defaultDataDir, webhookDeliveryFromEnv } from './server-settings.ts';
+import { registerServerArtifactRoot } from './domain/artifacts/artifact-scope.ts';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -90,6 +91,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     ...(config.databasePoolSize !== undefined ? { poolSize: config.databasePoolSize } : {}),
   });
   const artifactStore = openArtifactStore(config.artifactsDestination, config.artifactStoreEnv);
+  registerServerArtifactRoot(config.artifactsDestination);
   // The audit log is written by every service inside the transaction of each change.
   const audit = new AuditLog(new SqlAuthStore(database.db));
   const auth = new AuthService(new SqlAuthStore(database.db), audit, config.auth ?? { enabled: false });

@@ -3,6 +3,7 @@ import { TROVE_VERSION } from '../version.ts';
 import { serverCommand } from './server.command.ts';
 import { modelsCommand } from './models-pull.command.ts';
 import { adminCommands } from './admin.commands.ts';
+import { importCommand } from './import/import.command.ts';
 
 const program = new Command();
 program
@@ -13,6 +14,7 @@ program
 serverCommand(program);
 modelsCommand(program);
 adminCommands(program);
+importCommand(program);
 
 
 await program.parseAsync(process.argv);

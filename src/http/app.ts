@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { MlflowError } from '../domain/errors.ts';
 import type { Services } from '../domain/services.ts';
 import { handleError } from './error-handler.ts';
+import { clientErrorHandler, frameworkErrorHandler } from './client-errors.ts';
 import { experimentRoutes } from './experiments.routes.ts';
 import { runRoutes } from './runs.routes.ts';
 import { metricRoutes } from './metrics.routes.ts';
@@ -62,6 +63,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: 0,
     trustProxy: options.trustProxy ?? false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
 
   app.setErrorHandler(handleError);

@@ -178,6 +178,13 @@ export async function resolveProject(auth: AuthService, request: FastifyRequest,
   if (selection) {
     const found = await auth.findProject(selection.id !== undefined ? { id: selection.id } : { name: selection.name! });
     if (!found) throw projectNotFound(selection.label);
+    // GitLab's form names the project by id: a workspace header naming another project is as
+    // contradictory as with the name forms (checked in projectSelectionOf).
+    const header = request.headers[WORKSPACE_HEADER];
+    const headerValue = (Array.isArray(header) ? header[0] : header)?.trim();
+    if (selection.via === 'gitlab' && selection.name === undefined && headerValue && headerValue !== found.name) {
+      throw MlflowError.invalidParameter(`The URL selects project '${selection.label}' (${found.name}) but the X-MLFLOW-WORKSPACE header selects '${headerValue}'.`);
+    }
     project = { id: found.id, name: found.name };
   }
   return { project, role: await auth.roleIn(principal, project.id) };

@@ -17,7 +17,7 @@ import { sendArtifactFile } from './artifact-download.ts';
  * - `GET /ajax-api/2.0/mlflow/logged-models/<id>/artifacts/files?artifact_file_path=`;
  * - `GET /{api,ajax-api}/2.0/mlflow/logged-models/<id>/artifacts/directories?artifact_directory_path=`
  *   (a proto RPC, hence both prefixes);
- * - `POST /ajax-api/2.0/mlflow/upload-artifact?run_uuid=&path=` with the file as the raw body
+ * - `POST /ajax-api/2.0/mlflow/upload-artifact?run_uuid=|run_id=&path=` with the file as the raw body
  *   (at most 10 MB, as upstream);
  * - `POST /ajax-api/2.0/mlflow/runs/create-promptlab-run`.
  *
@@ -84,7 +84,8 @@ export async function uiArtifactRoutes(app: FastifyInstance, services: Services)
       done(null);
     });
     raw.post('/ajax-api/2.0/mlflow/upload-artifact', { config: { permission: 'write' } }, async (request) => {
-      const runId = queryValue(request, 'run_uuid');
+      // MLflow 3.18 takes run_id too; the message is the one MLflow's own tests expect.
+      const runId = queryValue(request, 'run_uuid') || queryValue(request, 'run_id');
       if (!runId) throw MlflowError.invalidParameter('Request must specify run_uuid.');
       const path = queryValue(request, 'path');
       if (!path) throw MlflowError.invalidParameter('Request must specify path.');

@@ -26,6 +26,29 @@ const UI_GET_RUN_QUERY = `
     }
   }`;
 
+// The MLflow 3.18 UI's experiment page and run search queries (from its built bundle).
+const UI_GET_EXPERIMENT_QUERY = `
+  query MlflowGetExperimentQuery($input: MlflowGetExperimentInput!) @component(name: "MLflow.ExperimentRunTracking") {
+    mlflowGetExperiment(input: $input) {
+      apiError { code message }
+      experiment { artifactLocation creationTime effectiveTraceArchivalRetention experimentId lastUpdateTime lifecycleStage name tags { key value } }
+    }
+  }`;
+const UI_SEARCH_RUNS_QUERY = `
+  query SearchRuns($data: MlflowSearchRunsInput!) {
+    mlflowSearchRuns(input: $data) {
+      apiError { helpUrl code message }
+      runs {
+        info { runName status runUuid experimentId artifactUri endTime lifecycleStage startTime userId }
+        experiment { experimentId name tags { key value } artifactLocation lifecycleStage lastUpdateTime }
+        data { metrics { key value step timestamp } params { key value } tags { key value } }
+        inputs { datasetInputs { dataset { digest name profile schema source sourceType } tags { key value } } modelInputs { modelId } }
+        outputs { modelOutputs { modelId step } }
+        modelVersions { version name creationTimestamp status source }
+      }
+    }
+  }`;
+
 interface GraphqlAnswer {
   status: number;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON shapes
@@ -100,6 +123,20 @@ describe('GraphQL endpoint', () => {
     ]);
     assert.deepEqual(run.inputs.modelInputs, []);
     assert.deepEqual(run.outputs, { modelOutputs: [] });
+  });
+
+  it('answers the MLflow 3.18 UI experiment page and run search queries', async () => {
+    const experiment = await graphql(server, UI_GET_EXPERIMENT_QUERY, { input: { experimentId } });
+    assert.equal(experiment.body.errors, null);
+    assert.equal(experiment.body.data.mlflowGetExperiment.experiment.name, 'GraphqlTest');
+    assert.equal(experiment.body.data.mlflowGetExperiment.experiment.effectiveTraceArchivalRetention, '');
+    assert.match(experiment.body.data.mlflowGetExperiment.experiment.creationTime, /^\d+$/);
+    const search = await graphql(server, UI_SEARCH_RUNS_QUERY, { data: { experimentIds: [experimentId], filter: "attributes.run_name = 'first'" } });
+    assert.equal(search.body.errors, null);
+    const [run] = search.body.data.mlflowSearchRuns.runs;
+    assert.equal(run.info.runUuid, runId);
+    assert.equal(run.modelVersions[0].name, 'GraphqlModel');
+    assert.match(run.modelVersions[0].creationTimestamp, /^\d+$/);
   });
 
   it('reports NaN metric values as null instead of failing the whole run', async () => {
@@ -204,6 +241,12 @@ describe('GraphQL endpoint', () => {
       const answer = await graphql(server, '{ test(inputString: "x") { output } }', undefined, url);
       assert.deepEqual(answer.body.data, { test: { output: 'x' } }, url);
     }
+  });
+
+  it('serves no GraphiQL or other mercurius route', async () => {
+    const { declaredRoutes } = await import('../../src/http/auth-hooks.ts');
+    const graphqlRoutes = declaredRoutes(server.server.app).filter((r) => /graph/i.test(r.url)).map((r) => `${r.method} ${r.url}`);
+    assert.deepEqual(graphqlRoutes.sort(), ['GET /ajax-api/graphql', 'GET /graphql', 'HEAD /ajax-api/graphql', 'HEAD /graphql', 'POST /ajax-api/graphql', 'POST /graphql']);
   });
 
   it('declares a permission for every root field and run extension field of the schema', () => {

@@ -295,7 +295,10 @@ function toMlflowError(error: unknown): MlflowError {
   }
   switch (error.kind) {
     case 'invalid-path':
-      return new MlflowError('INVALID_PARAMETER_VALUE', INVALID_PATH_MESSAGE, { cause: error });
+      // The store's message when it says more than "invalid" (too long, a name the filesystem refuses).
+      return new MlflowError('INVALID_PARAMETER_VALUE', error.message.startsWith('Invalid path:') ? error.message : INVALID_PATH_MESSAGE, { cause: error });
+    case 'storage-full':
+      return new MlflowError('TEMPORARILY_UNAVAILABLE', error.message, { cause: error });
     case 'not-found':
       return new MlflowError('RESOURCE_DOES_NOT_EXIST', error.message, { cause: error });
     case 'conflict':

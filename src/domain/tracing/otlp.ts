@@ -81,6 +81,9 @@ const OTLP_DESCRIPTOR = {
 const root = protobuf.Root.fromJSON(OTLP_DESCRIPTOR);
 const RequestType = root.lookupType('otlp.ExportTraceServiceRequest');
 
+/** The OTLP message types (tests and the benchmark encode requests with them). */
+export const otlpTypes = { request: RequestType };
+
 /** A decoded attribute value: what OTLP's AnyValue holds, as plain JSON-able data. */
 export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
 

@@ -43,7 +43,7 @@ const ORDER_ATTRIBUTES: ReadonlyArray<readonly [string, TraceOrderBy['key']]> = 
 ];
 
 const NUMERIC: ReadonlySet<AttributeKey> = new Set(['timestamp_ms', 'execution_time_ms', 'end_time_ms']);
-const LIST_ATTRIBUTES: ReadonlySet<AttributeKey> = new Set(['name', 'status', 'request_id', 'run_id', 'client_request_id']);
+const LIST_ATTRIBUTES: ReadonlySet<AttributeKey> = new Set(['status', 'request_id', 'run_id', 'client_request_id']);
 
 const NUMERIC_COMPARATORS: readonly TraceComparator[] = ['=', '!=', '<', '<=', '>', '>='];
 const STRING_ATTRIBUTE_COMPARATORS: readonly TraceComparator[] = ['!=', '=', 'IN', 'NOT IN', 'LIKE', 'ILIKE'];
@@ -92,6 +92,11 @@ function clauseOf(raw: RawComparison): TraceFilterClause {
   }
   const attribute = SEARCH_ATTRIBUTES.find(([name]) => name === key)?.[1];
   if (attribute === undefined) throw invalidAttributeKey(key, SEARCH_ATTRIBUTES.map(([name]) => name));
+  if (attribute === 'name') {
+    // The trace name is the mlflow.traceName tag, compared as tags are (MLflow: no IN lists).
+    if (!KEY_VALUE_COMPARATORS.includes(comparator)) throw invalidComparator(raw.comparator, KEY_VALUE_COMPARATORS);
+    return { entity: 'tag', key: 'mlflow.traceName', comparator, value: raw.value.kind === 'null' ? null : stringOf(raw.value, 'attributes') };
+  }
   if (NUMERIC.has(attribute)) {
     if (raw.value.kind !== 'number') throw invalid(`Expected numeric value type for numeric attribute: ${key}. Found ${raw.value.raw}`);
     if (!NUMERIC_COMPARATORS.includes(comparator)) throw invalidComparator(raw.comparator, NUMERIC_COMPARATORS);

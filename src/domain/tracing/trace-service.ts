@@ -389,10 +389,10 @@ function stateOfStatus(code: string): TraceState | null {
   return 'OK';
 }
 
+/** The JSON text of a root span's inputs or outputs, as MLflow's previews hold it. */
 function previewOf(stored: string | undefined): string | null {
   if (stored === undefined) return null;
-  const value = decodedAttribute(stored);
-  return truncatePreview(typeof value === 'string' ? value : JSON.stringify(value));
+  return truncatePreview(stored);
 }
 
 function expectedSpanCount(info: TraceRecord): number | null {

@@ -30,6 +30,8 @@ export function gqlExperiment(e: ExperimentRecord): object {
     lastUpdateTime: e.lastUpdateTime,
     creationTime: e.creationTime,
     tags: keyValues(e.tags),
+    effectiveTraceArchivalRetention: '',
+    workspace: '',
   };
 }
 

@@ -251,6 +251,10 @@ export const GRAPHQL_SCHEMA = /* GraphQL */ `
     lastUpdateTime: LongString
     creationTime: LongString
     tags: [MlflowExperimentTag!]
+    "Trace archival is not offered here: always empty (the MLflow 3.18 UI asks for it)."
+    effectiveTraceArchivalRetention: String
+    "MLflow's workspace field; empty, as REST's experiment leaves it unset."
+    workspace: String
   }
 
   type MlflowRunExtension {

@@ -7,6 +7,7 @@ import * as metricRollups from './0005-metric-rollups.ts';
 import * as projectIdSequence from './0006-project-id-sequence.ts';
 import * as tracing from './0007-tracing.ts';
 import * as evaluationDatasets from './0008-evaluation-datasets.ts';
+import * as importState from './0010-import.ts';
 
 /** The one migration list, for SQLite and PostgreSQL alike. Append; never edit a released entry. */
 export const migrationProvider: MigrationProvider = {
@@ -20,6 +21,7 @@ export const migrationProvider: MigrationProvider = {
       '0006-project-id-sequence': projectIdSequence,
       '0007-tracing': tracing,
       '0008-evaluation-datasets': evaluationDatasets,
+      '0010-import': importState,
     };
   },
 };

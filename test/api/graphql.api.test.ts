@@ -243,6 +243,12 @@ describe('GraphQL endpoint', () => {
     }
   });
 
+  it('serves no GraphiQL or other mercurius route', async () => {
+    const { declaredRoutes } = await import('../../src/http/auth-hooks.ts');
+    const graphqlRoutes = declaredRoutes(server.server.app).filter((r) => /graph/i.test(r.url)).map((r) => `${r.method} ${r.url}`);
+    assert.deepEqual(graphqlRoutes.sort(), ['GET /ajax-api/graphql', 'GET /graphql', 'HEAD /ajax-api/graphql', 'HEAD /graphql', 'POST /ajax-api/graphql', 'POST /graphql']);
+  });
+
   it('declares a permission for every root field and run extension field of the schema', () => {
     const schema = buildSchema(GRAPHQL_SCHEMA);
     const fields = [

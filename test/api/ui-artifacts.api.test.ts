@@ -112,6 +112,27 @@ describe('the MLflow UI artifact routes', () => {
     assert.equal(missing.statusCode, 404);
   });
 
+  it('serves runs whose artifact root is an http(s) URL of the proxy route, as upstream', async () => {
+    const location = `http://trove.example:5000/api/2.0/mlflow-artifacts/artifacts/http-root`;
+    const exp = await server.call('POST', 'experiments/create', { name: 'http-root', artifact_location: location });
+    const run = await server.call('POST', 'runs/create', { experiment_id: exp.body.experiment_id });
+    const id = run.body.run.info.run_id as string;
+    assert.equal(run.body.run.info.artifact_uri, `${location}/${id}/artifacts`);
+    await putArtifact(server, `http-root/${id}/artifacts/report.pdf`, '%PDF-1.4');
+    const response = await getArtifact({ run_id: id, path: 'report.pdf' });
+    assert.equal(response.statusCode, 200);
+    assert.equal(response.headers['content-type'], 'application/pdf');
+    assert.equal(response.body, '%PDF-1.4');
+  });
+
+  it('answers a run whose artifacts this server does not store with a clear 400', async () => {
+    const exp = await server.call('POST', 'experiments/create', { name: 's3-root', artifact_location: 's3://elsewhere/prefix' });
+    const run = await server.call('POST', 'runs/create', { experiment_id: exp.body.experiment_id });
+    const response = await getArtifact({ run_id: run.body.run.info.run_id, path: 'x.txt' });
+    assert.equal(response.statusCode, 400);
+    assert.match(JSON.parse(response.body).message, /stored at 's3:\/\/elsewhere\/prefix\/.*', which this server does not serve/);
+  });
+
   describe('upload-artifact', () => {
     const upload = (query: Record<string, string>, payload?: string | Buffer | Readable, headers: Record<string, string> = {}) =>
       server.inject({ method: 'POST', url: '/ajax-api/2.0/mlflow/upload-artifact', query, headers, ...(payload !== undefined ? { payload } : {}) });
@@ -152,6 +173,12 @@ describe('the MLflow UI artifact routes', () => {
       assert.equal(streamed.statusCode, 400);
       const listing = await server.call('GET', 'artifacts/list', { run_id: runId });
       assert.ok(!listing.body.files.some((f: { path: string }) => f.path === 'streamed.bin'), 'nothing half-written is visible');
+    });
+
+    it('takes the run as run_id too, as MLflow 3.18 does', async () => {
+      const response = await upload({ run_id: runId, path: 'by-run-id.txt' }, 'via run_id');
+      assert.equal(response.statusCode, 200, response.body);
+      assert.equal((await getArtifact({ run_id: runId, path: 'by-run-id.txt' })).body, 'via run_id');
     });
 
     it('answers an unknown run with 404', async () => {

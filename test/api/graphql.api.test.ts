@@ -414,6 +414,13 @@ describe('GraphQL with authentication', () => {
     assert.deepEqual(search.body.data.mlflowSearchRuns.runs.map((r: { info: { runId: string } }) => r.info.runId), [alphaRun]);
   });
 
+  it('selects the project by the X-MLFLOW-WORKSPACE header as MLflow clients send it', async () => {
+    const inAlpha = await harness.request('POST', '/graphql', { as: reporter, headers: { 'x-mlflow-workspace': 'alpha' }, body: { query: getRun(alphaRun) } });
+    assert.equal(inAlpha.body.errors, null);
+    const inBeta = await harness.request('POST', '/graphql', { as: admin, headers: { 'x-mlflow-workspace': 'beta' }, body: { query: getRun(alphaRun) } });
+    assert.deepEqual(inBeta.body, { data: { mlflowGetRun: null }, errors: [`Run with id=${alphaRun} not found`] });
+  });
+
   it('answers a non-member as for an unknown project, and a caller without credentials with 401', async () => {
     const outsider = await ask(stranger, 'alpha', getRun(alphaRun));
     assert.equal(outsider.status, 404);

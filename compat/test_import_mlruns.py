@@ -180,3 +180,54 @@ def test_importing_the_folder_again_changes_nothing(mlruns, imported):
     again = _trove("import", "mlruns", str(folder), "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts))
     assert again.returncode == 0, again.stdout + again.stderr
     assert "metric points: 0" in again.stdout and "0 files" in again.stdout, again.stdout
+
+
+def test_export_to_a_folder_and_import_into_a_fresh_trove_gives_identical_objects(mlruns, imported, tmp_path_factory):
+    _, ids = mlruns
+    url, _, target = imported
+    base = tmp_path_factory.mktemp("trove-roundtrip")
+    folder = base / "export"
+    exported = _trove("export", "--to-dir", str(folder), "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts))
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert (folder / "manifest.json").exists() and (folder / "files.jsonl").read_text().count("sha256") >= 3
+    fresh = Target(f"sqlite:///{base / 'trove.db'}", base / "artifacts", base)
+    done = _trove("import", "dir", str(folder), "--backend-store-uri", fresh.store_uri, "--artifacts-destination", str(fresh.artifacts))
+    assert done.returncode == 0, done.stdout + done.stderr
+    process, url2 = _start(["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+                            "--backend-store-uri", fresh.store_uri, "--artifacts-destination", str(fresh.artifacts)], base, base / "trove.log", 60)
+    try:
+        a, b = MlflowClient(url), MlflowClient(url2)
+        exps_a = {e.name: e for e in a.search_experiments(view_type=ViewType.ALL)}
+        exps_b = {e.name: e for e in b.search_experiments(view_type=ViewType.ALL)}
+        assert sorted(exps_a) == sorted(exps_b)
+        for name, e in exps_a.items():
+            f = exps_b[name]
+            assert (f.experiment_id, f.lifecycle_stage, f.creation_time, f.tags) == (e.experiment_id, e.lifecycle_stage, e.creation_time, e.tags)
+            runs_a = {r.info.run_id: r for r in a.search_runs([e.experiment_id], run_view_type=ViewType.ALL)}
+            runs_b = {r.info.run_id: r for r in b.search_runs([e.experiment_id], run_view_type=ViewType.ALL)}
+            assert sorted(runs_a) == sorted(runs_b)
+            for run_id, r in runs_a.items():
+                s = runs_b[run_id]
+                assert (s.info.status, s.info.start_time, s.info.end_time, s.info.lifecycle_stage, s.info.run_name) == \
+                    (r.info.status, r.info.start_time, r.info.end_time, r.info.lifecycle_stage, r.info.run_name)
+                assert (s.data.params, s.data.tags) == (r.data.params, r.data.tags)
+                for key in r.data.metrics:
+                    ha = sorted((m.step, m.timestamp, str(m.value)) for m in a.get_metric_history(run_id, key))
+                    hb = sorted((m.step, m.timestamp, str(m.value)) for m in b.get_metric_history(run_id, key))
+                    assert ha == hb, (run_id, key)
+        for version in ("1", "2"):
+            va, vb = a.get_model_version("mlruns-model", version), b.get_model_version("mlruns-model", version)
+            for attr in ("current_stage", "description", "source", "run_id", "aliases", "creation_timestamp"):
+                assert getattr(vb, attr) == getattr(va, attr), (version, attr)
+        tmp = base / "dl"
+        got = Path(mlflow.artifacts.download_artifacts(run_id=ids["run"], tracking_uri=url2, dst_path=str(tmp)))
+        assert (got / "top.bin").stat().st_size == 300_000
+        X, _ = training_data()
+        old = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(url2)
+        try:
+            assert len(mlflow.pyfunc.load_model("models:/mlruns-model@prod").predict(X[:5])) == 5
+        finally:
+            mlflow.set_tracking_uri(old)
+    finally:
+        _stop(process)

@@ -4,6 +4,7 @@ import { serverCommand } from './server.command.ts';
 import { modelsCommand } from './models-pull.command.ts';
 import { adminCommands } from './admin.commands.ts';
 import { importCommand } from './import/import.command.ts';
+import { exportCommand } from './export/export.command.ts';
 
 const program = new Command();
 program
@@ -15,6 +16,7 @@ serverCommand(program);
 modelsCommand(program);
 adminCommands(program);
 importCommand(program);
+exportCommand(program);
 
 
 await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { OnConflict } from '../../domain/import/import-plan.ts';
 import { MlflowRestSource } from './mlflow-rest-source.ts';
 import { MlrunsSource } from './mlruns-source.ts';
+import { ExportDirSource } from './dir-source.ts';
 import { runImport, type CommonImportOptions } from './run-import.ts';
 
 const ON_CONFLICT: readonly OnConflict[] = ['fail', 'skip', 'merge', 'rename'];
@@ -77,5 +78,15 @@ export function importCommand(program: Command): void {
     )
     .action(async (folder: string, options: CommonImportOptions) => {
       await runImport(() => new MlrunsSource(folder), options);
+    });
+
+  addCommonOptions(
+    command
+      .command('dir <path>')
+      .description('Import a folder written by `trove export --to-dir` (JSON lines + files, checked against their SHA-256).'),
+  )
+    .addHelpText('after', '\nExample:\n  trove import dir ./trove-export --backend-store-uri sqlite:///./new/trove.db --artifacts-destination ./new/artifacts\n' + AFTER_HELP)
+    .action(async (folder: string, options: CommonImportOptions) => {
+      await runImport(() => new ExportDirSource(folder), options);
     });
 }

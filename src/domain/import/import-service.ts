@@ -320,6 +320,7 @@ export class ImportService {
         const opened = await source.openArtifact(sourceRoot, owner, file.path);
         const copied = await copyArtifact(this.targets.artifacts, opened, target, {
           expectedSize: file.size,
+          expectedSha256: file.sha256 ?? null,
           onBytes: (n) => this.progress.bytes(n),
         });
         report.artifactFiles++;

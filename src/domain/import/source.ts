@@ -95,6 +95,8 @@ export interface SourceArtifact {
   path: string;
   /** Size in bytes, when the source lists it. */
   size: number | null;
+  /** SHA-256 (hex) the copy must have, when the source recorded one. */
+  sha256?: string;
 }
 
 export interface OpenedArtifact {

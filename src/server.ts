@@ -22,6 +22,7 @@ import { AuditLog } from './domain/audit/audit-log.ts';
 import { AuthService, type AuthOptions } from './domain/auth/auth-service.ts';
 import { TraceService } from './domain/tracing/trace-service.ts';
 import { SqlTraceStore } from './store/sql/sql-trace-store.ts';
+import { readProxiedArtifact } from './domain/tracing/read-artifact.ts';
 import { EvaluationDatasetService } from './domain/evaluation-datasets/evaluation-dataset-service.ts';
 import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-store.ts';
 import { webhookUrlPolicyFromEnv, type Resolver, type WebhookUrlPolicy } from './domain/webhooks/url-guard.ts';
@@ -146,7 +147,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     registryEvents,
     auth,
     audit,
-    tracing: new TraceService(new SqlTraceStore(database.db), tracking),
+    tracing: new TraceService(new SqlTraceStore(database.db), tracking, { readArtifact: (uri) => readProxiedArtifact(artifacts, uri) }),
     info: {
       version: MLFLOW_COMPAT_VERSION,
       backendStore: database.description,

@@ -149,6 +149,21 @@ export function artifactBaseName(path: string): string {
 }
 
 const PROXY_SCHEME = 'mlflow-artifacts:';
+/** Where the artifact proxy's HTTP routes are anchored; an http(s) root naming them is proxied too. */
+const HTTP_PROXY_ANCHOR = '/api/2.0/mlflow-artifacts/artifacts';
+
+/**
+ * The path after the proxy route of an `http(s)://<host>/api/2.0/mlflow-artifacts/artifacts/...`
+ * artifact root (a server started with such a --default-artifact-root), as upstream resolves it.
+ */
+function httpProxyRoutePath(uri: string): string | undefined {
+  const match = /^https?:\/\/[^/]*(\/[^?#]*)?/i.exec(uri);
+  if (!match) return undefined;
+  const path = match[1] ?? '';
+  const at = path.indexOf(`${HTTP_PROXY_ANCHOR}/`);
+  if (at === -1) return path.endsWith(HTTP_PROXY_ANCHOR) ? '' : undefined;
+  return path.slice(at + HTTP_PROXY_ANCHOR.length + 1).replace(/^\/+/, '');
+}
 
 /**
  * Maps a proxied artifact URI to the path under the artifact root that backs it, as upstream's
@@ -161,6 +176,8 @@ const PROXY_SCHEME = 'mlflow-artifacts:';
  * @throws MlflowError INVALID_PARAMETER_VALUE "Invalid path" when the URI's path is unsafe
  */
 export function proxyPathFromArtifactUri(uri: string): string | undefined {
+  const httpRoute = httpProxyRoutePath(uri);
+  if (httpRoute !== undefined) return normalizeArtifactPath(httpRoute, { directory: true, allowRoot: true });
   if (!uri.toLowerCase().startsWith(PROXY_SCHEME)) return undefined;
   let rest = uri.slice(PROXY_SCHEME.length);
   // Query and fragment are not part of the location (urlparse drops them upstream too).

@@ -27,7 +27,8 @@ export class TrackingLoggedModels extends TrackingInputsOutputs {
     tags?: KeyValue[] | undefined;
   }): Promise<LoggedModelRecord> {
     const experiment = await this.activeExperiment(input.experimentId);
-    if (input.sourceRunId) await this.runInfo(input.sourceRunId);
+    // MLflow records a source run it does not know as given; one of another project is refused.
+    if (input.sourceRunId && !(await this.isUnknownRun(input.sourceRunId))) await this.runInfo(input.sourceRunId);
     const params = input.params ?? [];
     const tags = input.tags ?? [];
     for (const p of params) {

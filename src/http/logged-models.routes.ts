@@ -49,7 +49,8 @@ export async function loggedModelRoutes(app: FastifyInstance, { tracking }: Serv
     const page = await tracking.searchLoggedModels({
       experimentIds: input.experiment_ids ?? [],
       filter: input.filter,
-      datasets: input.datasets?.map((d) => ({ name: d.dataset_name, digest: d.dataset_digest })),
+      // As MLflow 3.18: a dataset without a digest matches metrics whose digest is empty.
+      datasets: input.datasets?.map((d) => ({ name: d.dataset_name, digest: d.dataset_digest ?? '' })),
       maxResults: input.max_results,
       orderBy: input.order_by,
       pageToken: input.page_token,

@@ -21,6 +21,7 @@ import pg from 'pg';
 import { loadConfig, type BenchConfig } from './config.ts';
 import type { LoadRequest, ServerKind, Workload, WorkloadResult } from './load.ts';
 import { renderReport, type BackendResults, type Results } from './report.ts';
+import { carryUiSection } from './ui-report.ts';
 import {
   describeMachine,
   exportRevision,
@@ -333,7 +334,7 @@ async function main(): Promise<void> {
   if (argv.includes('--report-only')) {
     const results = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as Results;
     const md = renderReport(results);
-    fs.writeFileSync(path.resolve(ROOT, results.config.output), md);
+    fs.writeFileSync(path.resolve(ROOT, results.config.output), carryUiSection(readIfExists(path.resolve(ROOT, results.config.output)), md));
     process.stdout.write(md);
     return;
   }
@@ -385,7 +386,7 @@ async function main(): Promise<void> {
   results.minutes = (Date.now() - t0) / 60_000;
   fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2));
   const md = renderReport(results);
-  fs.writeFileSync(path.resolve(ROOT, config.output), md);
+  fs.writeFileSync(path.resolve(ROOT, config.output), carryUiSection(readIfExists(path.resolve(ROOT, config.output)), md));
   process.stdout.write(md);
   log(`done in ${results.minutes.toFixed(1)} min; report ${config.output}, raw results ${config.json}`);
 }
@@ -394,3 +395,8 @@ main().catch((error) => {
   process.stderr.write(`${(error as Error).stack ?? error}\n`);
   process.exit(1);
 });
+
+/** The page being replaced, so `npm run bench:ui`'s section survives a rerun of `npm run bench`. */
+function readIfExists(file: string): string | undefined {
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+}

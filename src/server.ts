@@ -20,9 +20,14 @@ import { MLFLOW_COMPAT_VERSION } from './version.ts';
 import { SqlAuthStore } from './store/sql/sql-auth-store.ts';
 import { AuditLog } from './domain/audit/audit-log.ts';
 import { AuthService, type AuthOptions } from './domain/auth/auth-service.ts';
+import { TraceService } from './domain/tracing/trace-service.ts';
+import { SqlTraceStore } from './store/sql/sql-trace-store.ts';
+import { EvaluationDatasetService } from './domain/evaluation-datasets/evaluation-dataset-service.ts';
+import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-store.ts';
 import { webhookUrlPolicyFromEnv, type Resolver, type WebhookUrlPolicy } from './domain/webhooks/url-guard.ts';
 import { openSecretBox, sealLegacySecrets } from './domain/webhooks/secret-box.ts';
 import { defaultDataDir, webhookDeliveryFromEnv } from './server-settings.ts';
+import { registerServerArtifactRoot } from './domain/artifacts/artifact-scope.ts';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -86,6 +91,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     ...(config.databasePoolSize !== undefined ? { poolSize: config.databasePoolSize } : {}),
   });
   const artifactStore = openArtifactStore(config.artifactsDestination, config.artifactStoreEnv);
+  registerServerArtifactRoot(config.artifactsDestination);
   // The audit log is written by every service inside the transaction of each change.
   const audit = new AuditLog(new SqlAuthStore(database.db));
   const auth = new AuthService(new SqlAuthStore(database.db), audit, config.auth ?? { enabled: false });
@@ -130,14 +136,17 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     events: composeSinks(outbox, config.registryEvents),
     audit,
   });
+  const evaluationDatasets = new EvaluationDatasetService(new SqlEvaluationDatasetStore(database.db), tracking, undefined, audit);
   const services: Services = {
     tracking,
+    evaluationDatasets,
     artifacts,
     registry,
     webhooks,
     registryEvents,
     auth,
     audit,
+    tracing: new TraceService(new SqlTraceStore(database.db), tracking),
     info: {
       version: MLFLOW_COMPAT_VERSION,
       backendStore: database.description,

@@ -3,6 +3,8 @@ import { TROVE_VERSION } from '../version.ts';
 import { serverCommand } from './server.command.ts';
 import { modelsCommand } from './models-pull.command.ts';
 import { adminCommands } from './admin.commands.ts';
+import { importCommand } from './import/import.command.ts';
+import { exportCommand } from './export/export.command.ts';
 
 const program = new Command();
 program
@@ -13,6 +15,8 @@ program
 serverCommand(program);
 modelsCommand(program);
 adminCommands(program);
+importCommand(program);
+exportCommand(program);
 
 
 await program.parseAsync(process.argv);

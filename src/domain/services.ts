@@ -5,6 +5,8 @@ import type { WebhookService } from './webhooks/webhook-service.ts';
 import type { RegistryEventStream } from './events/event-stream.ts';
 import type { AuthService } from './auth/auth-service.ts';
 import type { AuditLog } from './audit/audit-log.ts';
+import type { TraceService } from './tracing/trace-service.ts';
+import type { EvaluationDatasetService } from './evaluation-datasets/evaluation-dataset-service.ts';
 
 /** What the server knows about itself, for the startup log, /version and server-info. */
 export interface ServerInfo {
@@ -32,4 +34,8 @@ export interface Services {
   auth?: AuthService;
   /** The audit log's reader (writers get it through their constructors). */
   audit?: AuditLog;
+  /** MLflow 3 tracing: traces, spans (OTLP ingest), assessments. */
+  tracing?: TraceService;
+  /** MLflow 3 evaluation datasets (absent in harnesses that do not need them). */
+  evaluationDatasets?: EvaluationDatasetService;
 }

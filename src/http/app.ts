@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { MlflowError } from '../domain/errors.ts';
 import type { Services } from '../domain/services.ts';
 import { handleError } from './error-handler.ts';
+import { clientErrorHandler, frameworkErrorHandler } from './client-errors.ts';
 import { experimentRoutes } from './experiments.routes.ts';
 import { runRoutes } from './runs.routes.ts';
 import { metricRoutes } from './metrics.routes.ts';
@@ -19,6 +20,11 @@ import { authRoutes } from './auth.routes.ts';
 import { mlflowAuthRoutes, mlflowAuthRoutesV3 } from './mlflow-auth.routes.ts';
 import { AuthService } from '../domain/auth/auth-service.ts';
 import { rememberJsonSource } from './request-schema.ts';
+import { graphqlRoutes } from './graphql/graphql.routes.ts';
+import { uiArtifactRoutes } from './ui-artifacts.routes.ts';
+import { traceRoutesV2, traceRoutesV3 } from './traces.routes.ts';
+import { otlpRoutes } from './otlp.routes.ts';
+import { evaluationDatasetRoutes } from './evaluation-datasets.routes.ts';
 
 export interface AppOptions {
   services: Services;
@@ -58,6 +64,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeout: 0,
     trustProxy: options.trustProxy ?? false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
 
   app.setErrorHandler(handleError);
@@ -99,14 +107,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         await troveRegistryRoutes(api, services);
         if (services.webhooks) await webhookRoutes(api, services.webhooks);
         if (services.auth) await mlflowAuthRoutes(api, services.auth, services);
+        if (services.tracing) await traceRoutesV2(api, services.tracing);
         await api.register(async (artifactScope) => artifactRoutes(artifactScope, services));
       },
       { prefix },
     );
   }
   await serverRoutes(app, services);
+  if (services.tracing) {
+    for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => traceRoutesV3(api, services.tracing!), { prefix });
+    await otlpRoutes(app, services.tracing);
+  }
   if (services.auth) {
     for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => mlflowAuthRoutesV3(api, services.auth!, services), { prefix });
+  }
+  if (services.evaluationDatasets) {
+    for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => evaluationDatasetRoutes(api, services.evaluationDatasets!), { prefix });
   }
   for (const prefix of ['/api/2.0/trove', '/ajax-api/2.0/trove']) {
     await app.register(async (api) => troveUiRoutes(api, services), { prefix });
@@ -116,6 +132,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await app.register(async (api) => registryEventRoutes(api, services.registryEvents!, options.eventStream), { prefix });
     }
   }
+  // MLflow's GraphQL endpoint and the MLflow UI's artifact download/upload routes.
+  await graphqlRoutes(app, services);
+  await app.register(async (scope) => uiArtifactRoutes(scope, services));
   // The web UI last: its catch-all GET serves the app for every path no API route claimed.
   await webRoutes(app, options.webDistDir === undefined ? {} : { distDir: options.webDistDir });
   return app;

@@ -7,6 +7,7 @@ import { checkProxyPath, PROJECTS_ROOT } from '../domain/artifacts/artifact-scop
 import { DEFAULT_PROJECT, currentContext } from '../domain/request-context.ts';
 import type { Services } from '../domain/services.ts';
 import { int64, parseFields, requestFields, text } from './request-schema.ts';
+import { sendArtifactFile } from './artifact-download.ts';
 
 /**
  * The artifact proxy (MLflow's mlflow_artifacts.proto, "mlflow-artifacts") and the run artifact
@@ -82,14 +83,7 @@ export async function artifactRoutes(app: FastifyInstance, services: Services): 
   });
 
   app.get(`${ARTIFACTS}/*`, { config: { permission: 'read' } }, async (request, reply) => {
-    const file = await artifacts.download(projectPath(wildcard(request), 'read'));
-    // Always an attachment with nosniff: artifacts are user content served from our origin.
-    void reply
-      .header('Content-Type', file.contentType)
-      .header('Content-Length', String(file.size))
-      .header('Content-Disposition', contentDisposition(file.fileName))
-      .header('X-Content-Type-Options', 'nosniff');
-    return reply.send(file.stream);
+    return sendArtifactFile(reply, await artifacts.download(projectPath(wildcard(request), 'read')));
   });
 
   app.get(ARTIFACTS, { config: { permission: 'read' } }, async (request) => {
@@ -196,33 +190,6 @@ function contentLength(request: FastifyRequest): number | undefined {
   const header = request.headers['content-length'];
   if (header === undefined || !/^\d+$/.test(header)) return undefined;
   return Number(header);
-}
-
-/**
- * Content-Disposition as MLflow 3.18 builds it (`_content_disposition_attachment`): a plain token
- * name bare, other ASCII names quoted, and non-ASCII names as an ASCII fallback plus an RFC 5987
- * `filename*`, since raw non-ASCII text is not a valid header value.
- */
-function contentDisposition(fileName: string): string {
-  if (/^[\x20-\x7e]*$/.test(fileName)) return `attachment; filename=${quoteHeaderValue(fileName)}`;
-  const fallback = fileName.normalize('NFKD').replace(/[^\x20-\x7e]/g, '') || 'download';
-  return `attachment; filename=${quoteHeaderValue(fallback)}; filename*=UTF-8''${encodeRfc5987(fileName)}`;
-}
-
-/** werkzeug's `quote_header_value(value, allow_token=True)`. */
-function quoteHeaderValue(value: string): string {
-  if (/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/.test(value)) return value;
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-}
-
-/** Percent-encodes UTF-8 bytes outside RFC 5987's attr-char set. */
-function encodeRfc5987(value: string): string {
-  let encoded = '';
-  for (const byte of Buffer.from(value, 'utf8')) {
-    const char = String.fromCharCode(byte);
-    encoded += /[A-Za-z0-9!#$&+\-.^_`|~]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return encoded;
 }
 
 /** Host headers we are willing to echo into a URL: a name or IP literal and an optional port. */

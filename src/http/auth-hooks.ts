@@ -76,7 +76,8 @@ function decodeSegment(segment: string): string {
 
 /** Fastify's `rewriteUrl`: strips a project prefix and remembers the project it named. */
 export function rewriteProjectUrl(raw: IncomingMessage): string {
-  const url = raw.url ?? '/';
+  // `//model-versions/...`: clients join a tracking URI ending in `/` with an absolute path.
+  const url = (raw.url ?? '/').replace(/^\/{2,}/, '/');
   const projectMatch = PROJECT_PATH.exec(url);
   if (projectMatch) {
     const name = decodeSegment(projectMatch[1]!);
@@ -148,7 +149,7 @@ export async function authenticate(auth: AuthService, request: FastifyRequest): 
     const space = header.indexOf(' ');
     const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
     const value = space === -1 ? '' : header.slice(space + 1).trim();
-    if (scheme === 'bearer') return { principal: await auth.authenticateToken(value) };
+    if (scheme === 'bearer') return { principal: await auth.authenticateToken(value, request.ip ?? null) };
     if (scheme === 'basic') {
       let decoded: string;
       try {
@@ -177,6 +178,13 @@ export async function resolveProject(auth: AuthService, request: FastifyRequest,
   if (selection) {
     const found = await auth.findProject(selection.id !== undefined ? { id: selection.id } : { name: selection.name! });
     if (!found) throw projectNotFound(selection.label);
+    // GitLab's form names the project by id: a workspace header naming another project is as
+    // contradictory as with the name forms (checked in projectSelectionOf).
+    const header = request.headers[WORKSPACE_HEADER];
+    const headerValue = (Array.isArray(header) ? header[0] : header)?.trim();
+    if (selection.via === 'gitlab' && selection.name === undefined && headerValue && headerValue !== found.name) {
+      throw MlflowError.invalidParameter(`The URL selects project '${selection.label}' (${found.name}) but the X-MLFLOW-WORKSPACE header selects '${headerValue}'.`);
+    }
     project = { id: found.id, name: found.name };
   }
   return { project, role: await auth.roleIn(principal, project.id) };
@@ -223,7 +231,9 @@ export function installAuthHooks(app: FastifyInstance, auth: AuthService): void 
     try {
       let authenticated: Authenticated;
       try {
-        authenticated = await authenticate(auth, request);
+        // Failed credentials are audited by the sign-in limiter: with the request's id and address.
+        const anonymousContext = { ...base, project: DEFAULT_PROJECT, principal: ANONYMOUS, role: null };
+        authenticated = await runWithContext(anonymousContext, () => authenticate(auth, request));
       } catch (error) {
         // Public endpoints (the login form, probes, the web app) answer anyone.
         if (permission !== 'public') throw error;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { projectSelectionOf } from './auth-hooks.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import mime from 'mime-types';
 
@@ -33,7 +34,9 @@ export interface WebRoutesOptions {
 }
 
 function isApiPath(urlPath: string): boolean {
-  return API_PREFIXES.some((prefix) => urlPath === prefix.replace(/\/$/, '') || urlPath.startsWith(prefix));
+  // Any spelling a client could mean as an API call (`//api/…`, `/API/…`) gets JSON, never the page.
+  const normal = urlPath.replace(/^\/{2,}/, '/').toLowerCase();
+  return API_PREFIXES.some((prefix) => normal === prefix.replace(/\/$/, '') || normal.startsWith(prefix));
 }
 
 /** Resolves a URL path to a file inside `root`, or undefined when it would leave it or is not a file. */
@@ -78,7 +81,8 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions 
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const urlPath = request.url.split('?')[0] ?? '/';
-    if (isApiPath(urlPath)) return reply.callNotFound();
+    // GitLab's URL form (/api/v4/projects/<id>/ml/mlflow/...) is an API prefix: nothing under it is a page.
+    if (isApiPath(urlPath) || viaGitlab(request)) return reply.callNotFound();
     const index = path.join(root, 'index.html');
     if (!fs.existsSync(index)) {
       return reply.status(urlPath === '/' ? 200 : 404).type('text/html; charset=utf-8').header('Cache-Control', 'no-store').send(NOT_BUILT_PAGE);
@@ -101,4 +105,13 @@ export async function webRoutes(app: FastifyInstance, options: WebRoutesOptions 
 
   app.get('/', { config: { permission: 'public' } }, handler);
   app.get('/*', { config: { permission: 'public' } }, handler);
+}
+
+function viaGitlab(request: FastifyRequest): boolean {
+  try {
+    return projectSelectionOf(request)?.via === 'gitlab';
+  } catch {
+    // A contradictory workspace header: not GitLab's form (that one is checked by id later).
+    return false;
+  }
 }

@@ -192,6 +192,14 @@ export interface AuthStore {
   /** Counts one failure in the key's window, starting a new window when the old one is over. */
   recordLoginFailure(key: string, now: number, windowMs: number): Promise<void>;
   clearLoginFailures(key: string): Promise<void>;
+  /**
+   * Counts a failure under `key` in one statement (several processes count together): the row's
+   * `windowStart` becomes the time of this failure; a row whose last failure is `resetAfterMs`
+   * old starts again at 1.
+   */
+  recordSignInFailure(key: string, now: number, resetAfterMs: number): Promise<void>;
+  /** Marks a key as seen at `now` with no failures (a known user/address pair). */
+  markSignInKnown(key: string, now: number): Promise<void>;
 
   // Audit log
   appendAudit(rows: NewAuditRow[]): Promise<void>;

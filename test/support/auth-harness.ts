@@ -1,6 +1,7 @@
 import type { InjectOptions } from 'fastify';
 import { startTestServer, type TestServer } from '../api/test-server.ts';
-import type { AuthService, LoginRateLimit } from '../../src/domain/auth/auth-service.ts';
+import type { AuthService } from '../../src/domain/auth/auth-service.ts';
+import type { SignInLimits } from '../../src/domain/auth/sign-in-limiter.ts';
 import type { ServerConfig } from '../../src/server.ts';
 import type { Role, ProjectRef } from '../../src/domain/request-context.ts';
 
@@ -46,15 +47,20 @@ export interface AuthHarness extends TestServer {
 
 export const TEST_SCRYPT = { N: 1024, r: 8, p: 1 };
 
+const GENEROUS = { freeFailures: 1000, baseDelayMs: 1000, maxDelayMs: 60_000 };
+const GENEROUS_LIMITS: Partial<SignInLimits> = { pair: GENEROUS, address: GENEROUS, account: GENEROUS, token: GENEROUS };
+
 export async function startAuthServer(
-  options: { rateLimit?: Partial<LoginRateLimit>; config?: Partial<ServerConfig>; enabled?: boolean } = {},
+  options: { signInLimits?: Partial<SignInLimits>; config?: Partial<ServerConfig>; enabled?: boolean; now?: () => number } = {},
 ): Promise<AuthHarness> {
   const server = await startTestServer({
     ...options.config,
     auth: {
       enabled: options.enabled ?? true,
       scrypt: TEST_SCRYPT,
-      rateLimit: options.rateLimit ?? { perUser: 1000, perAddress: 1000 },
+      // Generous unless a test is about the limits: many tests fail credentials on purpose.
+      signInLimits: options.signInLimits ?? GENEROUS_LIMITS,
+      ...(options.now ? { now: options.now } : {}),
     },
   });
   const auth = server.server.services.auth!;

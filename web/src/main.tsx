@@ -35,6 +35,9 @@ onCsrfRefresh(async () => (await getSession()).csrf_token);
  */
 const basename = basenameOf(window.location.pathname) || '/';
 
+// One element for both tabs of an experiment (runs, traces), so switching tabs keeps the page.
+const experimentPage = page(() => import('./experiments/components/ExperimentPage.tsx'));
+
 const router = createBrowserRouter(
   [
     { path: '/login', element: page(() => import('./auth/components/LoginPage.tsx')) },
@@ -44,7 +47,9 @@ const router = createBrowserRouter(
       children: [
         { index: true, element: <Navigate to="/experiments" replace /> },
         { path: 'experiments', element: page(() => import('./experiments/components/ExperimentsPage.tsx')) },
-        { path: 'experiments/:experimentId', element: page(() => import('./experiments/components/ExperimentPage.tsx')) },
+        { path: 'experiments/:experimentId', element: experimentPage },
+        { path: 'experiments/:experimentId/traces', element: experimentPage },
+        { path: 'experiments/:experimentId/traces/:traceId', element: page(() => import('./traces/components/TracePage.tsx')) },
         { path: 'experiments/:experimentId/runs/:runId', element: page(() => import('./runs/components/RunPage.tsx')) },
         { path: 'compare', element: page(() => import('./compare/components/ComparePage.tsx')) },
         { path: 'models', element: page(() => import('./models/components/ModelsPage.tsx')) },

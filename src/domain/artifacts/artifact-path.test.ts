@@ -141,6 +141,13 @@ describe('proxyPathFromArtifactUri', () => {
     }
   });
 
+  test('an http(s) URL of the proxy route maps to the path after the route, as upstream serves it', () => {
+    assert.equal(proxyPathFromArtifactUri('http://127.0.0.1:5000/api/2.0/mlflow-artifacts/artifacts/1/abc/artifacts'), '1/abc/artifacts');
+    assert.equal(proxyPathFromArtifactUri('https://ml.example/prefix/api/2.0/mlflow-artifacts/artifacts/1'), '1');
+    assert.equal(proxyPathFromArtifactUri('http://host:5000/api/2.0/mlflow-artifacts/artifacts'), '');
+    assertInvalidPath(() => proxyPathFromArtifactUri('http://host/api/2.0/mlflow-artifacts/artifacts/1/../../x'));
+  });
+
   test('a traversal inside a proxied URI is refused', () => {
     assertInvalidPath(() => proxyPathFromArtifactUri('mlflow-artifacts:/0/../../etc'));
   });

@@ -110,7 +110,33 @@ export function normalizeArtifactPath(raw: string, options: ArtifactPathOptions 
     segments.push(segment);
   }
   if (segments.length === 0 && !options.allowRoot) throw invalidPath();
-  return segments.join('/');
+  const normal = segments.join('/');
+  checkPathLengths(normal, segments);
+  return normal;
+}
+
+/** NAME_MAX of Linux, macOS and Windows filesystems: longer names fail with ENAMETOOLONG. */
+export const MAX_ARTIFACT_NAME_BYTES = 255;
+/**
+ * S3's key limit, applied everywhere so a path that works on disk also works in a bucket (and stays
+ * well inside PATH_MAX once the server's root and the run's prefix are in front of it).
+ */
+export const MAX_ARTIFACT_PATH_BYTES = 1024;
+
+/** Refuses what the storage would reject anyway (with a 5xx) as the client's mistake, up front. */
+function checkPathLengths(normal: string, segments: readonly string[]): void {
+  for (const segment of segments) {
+    const bytes = Buffer.byteLength(segment, 'utf8');
+    if (bytes > MAX_ARTIFACT_NAME_BYTES) {
+      throw MlflowError.invalidParameter(
+        `Invalid path: the artifact path component '${segment.slice(0, 32)}…' is ${bytes} bytes long; each component may have at most ${MAX_ARTIFACT_NAME_BYTES} bytes.`,
+      );
+    }
+  }
+  const total = Buffer.byteLength(normal, 'utf8');
+  if (total > MAX_ARTIFACT_PATH_BYTES) {
+    throw MlflowError.invalidParameter(`Invalid path: the artifact path is ${total} bytes long; at most ${MAX_ARTIFACT_PATH_BYTES} bytes are allowed.`);
+  }
 }
 
 /**
@@ -149,35 +175,38 @@ export function artifactBaseName(path: string): string {
 }
 
 const PROXY_SCHEME = 'mlflow-artifacts:';
-/** Where the artifact proxy's HTTP routes are anchored; an http(s) root naming them is proxied too. */
+
+/** Where the proxy's download route is anchored in an http(s) artifact root. */
 const HTTP_PROXY_ANCHOR = '/api/2.0/mlflow-artifacts/artifacts';
 
 /**
- * The path after the proxy route of an `http(s)://<host>/api/2.0/mlflow-artifacts/artifacts/...`
- * artifact root (a server started with such a --default-artifact-root), as upstream resolves it.
+ * An http(s) artifact root that names the proxy's own route, as `mlflow server
+ * --default-artifact-root http://host/api/2.0/mlflow-artifacts/artifacts` produces: upstream
+ * serves what follows the route (on whichever host) from its own store, and so does Trove.
  */
-function httpProxyRoutePath(uri: string): string | undefined {
-  const match = /^https?:\/\/[^/]*(\/[^?#]*)?/i.exec(uri);
+function proxyPathFromHttpUri(uri: string): string | undefined {
+  const match = /^https?:\/\/[^/?#]*(\/[^?#]*)?/i.exec(uri);
   if (!match) return undefined;
   const path = match[1] ?? '';
-  const at = path.indexOf(`${HTTP_PROXY_ANCHOR}/`);
-  if (at === -1) return path.endsWith(HTTP_PROXY_ANCHOR) ? '' : undefined;
-  return path.slice(at + HTTP_PROXY_ANCHOR.length + 1).replace(/^\/+/, '');
+  const index = path.indexOf(`${HTTP_PROXY_ANCHOR}/`);
+  if (index === -1) return path.endsWith(HTTP_PROXY_ANCHOR) ? '' : undefined;
+  return normalizeArtifactPath(path.slice(index + HTTP_PROXY_ANCHOR.length + 1), { directory: true, allowRoot: true });
 }
 
 /**
  * Maps a proxied artifact URI to the path under the artifact root that backs it, as upstream's
  * `_get_proxied_run_artifact_destination_path` does: `mlflow-artifacts:/0/abc/artifacts` and
  * `mlflow-artifacts://host:5000/0/abc/artifacts` both give `0/abc/artifacts`;
- * `mlflow-artifacts:/` gives `''` (the root).
+ * `mlflow-artifacts:/` gives `''` (the root); `http(s)://host/api/2.0/mlflow-artifacts/artifacts/0/abc`
+ * gives `0/abc` too.
  *
  * @returns the normalised relative path, or undefined when the URI has another scheme
  *   (`s3://`, `file:`, plain paths), which the server does not serve
  * @throws MlflowError INVALID_PARAMETER_VALUE "Invalid path" when the URI's path is unsafe
  */
 export function proxyPathFromArtifactUri(uri: string): string | undefined {
-  const httpRoute = httpProxyRoutePath(uri);
-  if (httpRoute !== undefined) return normalizeArtifactPath(httpRoute, { directory: true, allowRoot: true });
+  const http = proxyPathFromHttpUri(uri);
+  if (http !== undefined) return http;
   if (!uri.toLowerCase().startsWith(PROXY_SCHEME)) return undefined;
   let rest = uri.slice(PROXY_SCHEME.length);
   // Query and fragment are not part of the location (urlparse drops them upstream too).

@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import nodePath from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MlflowError } from '../errors.ts';
 import { permissionDenied } from '../auth/permissions.ts';
 import { currentContext, DEFAULT_PROJECT } from '../request-context.ts';
@@ -92,9 +95,81 @@ export function checkProxyPath(path: string, access: ProxyAccess, projectId: num
  * @throws PERMISSION_DENIED for a proxied location of another project or in the registry folder
  */
 export function checkProxiedLocation(uri: string, projectId: number = currentContext().project.id): void {
-  const path = proxyPathFromArtifactUri(uri);
+  const path = proxyPathFromArtifactUri(uri) ?? serverStoragePath(uri);
   if (path === undefined) return;
   checkProxyPath(path, 'write', projectId);
+}
+
+/**
+ * Where this process stores proxied artifacts: local folders (absolute, symlinks resolved) and
+ * `s3://bucket/prefix` roots. A `file://`, absolute or `s3://` location that points into one of
+ * them is the server's own storage in disguise and gets the same project checks as
+ * `mlflow-artifacts:/`. Several servers in one process (tests) each register theirs.
+ */
+const serverRoots = new Set<string>();
+
+export function registerServerArtifactRoot(destination: string): void {
+  if (/^s3:\/\//i.test(destination)) {
+    serverRoots.add(destination.replace(/\/+$/, ''));
+    return;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(destination)) return;
+  serverRoots.add(realAbsolute(nodePath.resolve(destination)));
+}
+
+/** The deepest existing ancestor resolved through symlinks, with the rest appended. */
+function realAbsolute(absolute: string): string {
+  let existing = absolute;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return nodePath.join(fs.realpathSync(existing), ...rest.reverse());
+    } catch {
+      const parent = nodePath.dirname(existing);
+      if (parent === existing) return absolute;
+      rest.push(nodePath.basename(existing));
+      existing = parent;
+    }
+  }
+}
+
+/** The proxy path (relative to the server's artifact root) a file/absolute/s3 location names, if any. */
+export function serverStoragePath(uri: string): string | undefined {
+  if (serverRoots.size === 0) return undefined;
+  if (/^s3:\/\//i.test(uri)) {
+    const normal = uri.replace(/\/+$/, '');
+    for (const root of serverRoots) {
+      if (!root.startsWith('s3://')) continue;
+      if (normal.toLowerCase() === root.toLowerCase()) return '';
+      if (normal.startsWith(`${root}/`)) return normal.slice(root.length + 1);
+    }
+    return undefined;
+  }
+  let local: string;
+  try {
+    if (/^file:/i.test(uri)) local = fileURLToPath(uri.replace(/^file:\/(?!\/)/i, 'file:///'));
+    else if (nodePath.isAbsolute(uri)) local = uri;
+    else return undefined;
+  } catch {
+    return undefined;
+  }
+  const absolute = realAbsolute(nodePath.resolve(local));
+  for (const root of serverRoots) {
+    if (root.startsWith('s3://')) continue;
+    if (absolute === root) return '';
+    if (absolute.startsWith(root + nodePath.sep)) return absolute.slice(root.length + 1).split(nodePath.sep).join('/');
+  }
+  return undefined;
+}
+
+/**
+ * A location given as the client's own storage (file://, an absolute path, s3://) that is really
+ * inside the server's artifact storage must lie in the caller's project.
+ * @throws RESOURCE_DOES_NOT_EXIST when it points at another project's files
+ */
+export function checkServerStorageSource(uri: string, projectId: number = currentContext().project.id): void {
+  const path = serverStoragePath(uri);
+  if (path !== undefined) checkProxyPath(path, 'read', projectId);
 }
 
 /** Whether a proxied location (read access) lies inside the project; other schemes are not ours to judge. */

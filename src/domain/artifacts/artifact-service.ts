@@ -63,6 +63,9 @@ const TEXT_EXTENSIONS = new Set([
   'MLproject',
 ]);
 
+/** Extension-less descriptor files served as text in any letter case. */
+const EXTENSIONLESS_TEXT_NAMES = new Set(['mlmodel', 'mlproject']);
+
 /**
  * Types a browser would render or execute. Downloads are attachments with `nosniff`, but an
  * artifact is user-controlled content served from the tracking server's origin, so these are
@@ -96,6 +99,8 @@ export function contentTypeForArtifact(fileName: string): string {
   const dot = fileName.lastIndexOf('.');
   const extension = dot > 0 ? fileName.slice(dot + 1) : fileName;
   if (TEXT_EXTENSIONS.has(extension)) return 'text/plain';
+  // Project and model descriptors are text whatever their capitalisation (`mlproject`, `MLProject`).
+  if (dot <= 0 && EXTENSIONLESS_TEXT_NAMES.has(fileName.toLowerCase())) return 'text/plain';
   const guessed = mime.lookup(fileName);
   if (guessed === false) return 'application/octet-stream';
   if (SCRIPTABLE_TYPES.has(guessed) || guessed.endsWith('+xml')) return 'text/plain';
@@ -290,7 +295,10 @@ function toMlflowError(error: unknown): MlflowError {
   }
   switch (error.kind) {
     case 'invalid-path':
-      return new MlflowError('INVALID_PARAMETER_VALUE', INVALID_PATH_MESSAGE, { cause: error });
+      // The store's message when it says more than "invalid" (too long, a name the filesystem refuses).
+      return new MlflowError('INVALID_PARAMETER_VALUE', error.message.startsWith('Invalid path:') ? error.message : INVALID_PATH_MESSAGE, { cause: error });
+    case 'storage-full':
+      return new MlflowError('TEMPORARILY_UNAVAILABLE', error.message, { cause: error });
     case 'not-found':
       return new MlflowError('RESOURCE_DOES_NOT_EXIST', error.message, { cause: error });
     case 'conflict':

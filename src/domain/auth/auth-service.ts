@@ -1,4 +1,3 @@
-import { createHmac, randomBytes } from 'node:crypto';
 import { MlflowError } from '../errors.ts';
 import type { AuditSink } from '../audit/audit-log.ts';
 import { NO_AUDIT } from '../audit/audit-log.ts';
@@ -20,7 +19,6 @@ import {
   looksLikeToken,
   sha256Hex,
   tokenHint,
-  verifyAgainstNothing,
   verifyPassword,
   type ScryptParams,
 } from './secrets.ts';
@@ -36,34 +34,25 @@ import {
 } from './validation.ts';
 import type { AuthStore, MemberRecord, ProjectRecord, TokenRecord, UserRecord } from '../../store/auth-store.ts';
 import { UniqueViolationError } from '../../store/store-errors.ts';
-
-export interface LoginRateLimit {
-  /** Failed password checks allowed per user name in a window. */
-  perUser: number;
-  /** Failed password checks allowed per client address in a window. */
-  perAddress: number;
-  windowMs: number;
-}
+import { PasswordSignIn } from './password-sign-in.ts';
+import { SignInLimiter, type SignInLimits } from './sign-in-limiter.ts';
 
 export interface AuthOptions {
   /** `trove server --auth`; off by default, as MLflow. */
   enabled: boolean;
   scrypt?: ScryptParams;
-  rateLimit?: Partial<LoginRateLimit>;
+  /** Back-off after failed passwords and tokens (see sign-in-limiter.ts). */
+  signInLimits?: Partial<SignInLimits>;
   /** Web session lifetime (absolute) and idle timeout. */
   sessionTtlMs?: number;
   sessionIdleMs?: number;
   now?: () => number;
 }
 
-export const DEFAULT_RATE_LIMIT: LoginRateLimit = Object.freeze({ perUser: 10, perAddress: 30, windowMs: 15 * 60 * 1000 });
 const DEFAULT_SESSION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const DEFAULT_SESSION_IDLE_MS = 24 * 60 * 60 * 1000;
 /** last_used_at / last_seen_at are written at most this often per token or session. */
 const TOUCH_INTERVAL_MS = 60 * 1000;
-/** A verified user name + password is remembered this long, so Basic auth costs one scrypt per minute, not per request. */
-const PASSWORD_CACHE_MS = 60 * 1000;
-const PASSWORD_CACHE_MAX = 1000;
 
 export interface CreatedUser {
   user: UserRecord;
@@ -99,13 +88,11 @@ export interface VisibleProject extends ProjectRecord {
 export class AuthService {
   readonly enabled: boolean;
   private readonly scrypt: ScryptParams;
-  private readonly rateLimit: LoginRateLimit;
+  private readonly limiter: SignInLimiter;
   private readonly sessionTtlMs: number;
   private readonly sessionIdleMs: number;
   private readonly now: () => number;
-  /** HMAC key of the password cache: a cache key reveals nothing even in a heap dump. */
-  private readonly cacheKey = randomBytes(32);
-  private readonly passwordCache = new Map<string, { userId: number; passwordHash: string; until: number }>();
+  private readonly passwords: PasswordSignIn;
 
   constructor(
     private readonly store: AuthStore,
@@ -114,10 +101,11 @@ export class AuthService {
   ) {
     this.enabled = options.enabled;
     this.scrypt = options.scrypt ?? DEFAULT_SCRYPT_PARAMS;
-    this.rateLimit = { ...DEFAULT_RATE_LIMIT, ...options.rateLimit };
     this.sessionTtlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
     this.sessionIdleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
     this.now = options.now ?? Date.now;
+    this.limiter = new SignInLimiter(store, audit, options.signInLimits, this.now);
+    this.passwords = new PasswordSignIn(store, this.limiter, { scrypt: this.scrypt, now: this.now });
   }
 
   /**
@@ -143,18 +131,24 @@ export class AuthService {
   // ------------------------------------------------------------------ authentication
 
   /**
-   * A principal from an `Authorization: Bearer` token.
-   * @throws UNAUTHENTICATED for a malformed, unknown, revoked or expired token, or one whose user is gone
+   * A principal from an `Authorization: Bearer` token. A rejected token counts against its
+   * address in the sign-in limiter; a valid one always works.
+   * @throws UNAUTHENTICATED for a malformed, unknown, revoked or expired token, or one whose user is gone;
+   *   REQUEST_LIMIT_EXCEEDED (429) while the address waits after too many rejected tokens
    */
-  async authenticateToken(token: string): Promise<Principal> {
-    if (!looksLikeToken(token)) throw unauthenticated('Invalid access token.');
+  async authenticateToken(token: string, sourceAddress: string | null = null): Promise<Principal> {
+    const reject = async (message: string, why: string): Promise<never> => {
+      await this.limiter.tokenRejected(sourceAddress, why);
+      throw unauthenticated(message);
+    };
+    if (!looksLikeToken(token)) return reject('Invalid access token.', 'malformed');
     const record = await this.store.getTokenByHash(sha256Hex(token));
-    if (!record) throw unauthenticated('Invalid access token.');
+    if (!record) return reject('Invalid access token.', 'unknown');
     const now = this.now();
-    if (record.revokedAt !== null) throw unauthenticated('This access token has been revoked.');
-    if (record.expiresAt !== null && record.expiresAt <= now) throw unauthenticated('This access token has expired.');
+    if (record.revokedAt !== null) return reject('This access token has been revoked.', 'revoked');
+    if (record.expiresAt !== null && record.expiresAt <= now) return reject('This access token has expired.', 'expired');
     const user = await this.store.getUser(record.userId);
-    if (!user) throw unauthenticated('Invalid access token.');
+    if (!user) return reject('Invalid access token.', 'no user');
     if (record.lastUsedAt === null || now - record.lastUsedAt >= TOUCH_INTERVAL_MS) {
       await this.store.touchToken(record.id, now).catch(() => undefined);
     }
@@ -175,8 +169,8 @@ export class AuthService {
    *   Retry-After) after too many failures for the user name or the address
    */
   async authenticatePassword(username: string, password: string, sourceAddress: string | null): Promise<Principal> {
-    if (looksLikeToken(password)) return this.authenticateToken(password);
-    const user = await this.checkPassword(username, password, sourceAddress);
+    if (looksLikeToken(password)) return this.authenticateToken(password, sourceAddress);
+    const user = await this.passwords.check(username, password, sourceAddress);
     return { kind: 'user', userId: user.id, username: user.username, isAdmin: user.isAdmin, via: 'password' };
   }
 
@@ -205,7 +199,7 @@ export class AuthService {
     if (typeof username !== 'string' || username === '' || typeof password !== 'string' || password === '') {
       throw MlflowError.invalidParameter('Both username and password are required.');
     }
-    const user = await this.checkPassword(username, password, meta.sourceAddress);
+    const user = await this.passwords.check(username, password, meta.sourceAddress);
     const sessionSecret = generateSessionSecret();
     const csrfToken = generateSessionSecret();
     const now = this.now();
@@ -237,54 +231,6 @@ export class AuthService {
       await tx.deleteSession(sessionId);
       await this.audit.record(tx, { action: 'session.delete', entityType: 'session', entityId: sessionId, projectId: null });
     });
-  }
-
-  private async checkPassword(username: string, password: string, sourceAddress: string | null): Promise<UserRecord> {
-    const keys = [`user:${username.toLowerCase().slice(0, 200)}`, ...(sourceAddress ? [`addr:${sourceAddress}`] : [])];
-    await this.enforceRateLimit(keys);
-    const user = await this.store.getUserByName(username);
-    if (user && user.passwordHash !== null) {
-      const cacheKey = createHmac('sha256', this.cacheKey).update(`${user.id}\u0000${password}`).digest('base64url');
-      const cached = this.passwordCache.get(cacheKey);
-      const now = this.now();
-      if (cached && cached.until > now && cached.userId === user.id && cached.passwordHash === user.passwordHash) return user;
-      if (await verifyPassword(password, user.passwordHash)) {
-        if (this.passwordCache.size >= PASSWORD_CACHE_MAX) this.passwordCache.clear();
-        this.passwordCache.set(cacheKey, { userId: user.id, passwordHash: user.passwordHash, until: now + PASSWORD_CACHE_MS });
-        await this.store.clearLoginFailures(keys[0]!).catch(() => undefined);
-        return user;
-      }
-    } else {
-      await verifyAgainstNothing(password, this.scrypt);
-    }
-    const now = this.now();
-    for (const key of keys) await this.store.recordLoginFailure(key, now, this.rateLimit.windowMs);
-    await this.store.transaction(async (tx) => {
-      await this.audit.record(tx, {
-        action: 'user.login_failed',
-        entityType: 'user',
-        entityId: username.slice(0, 200),
-        projectId: null,
-        details: { known_user: user !== undefined },
-      });
-    });
-    throw unauthenticated('Invalid user name or password.');
-  }
-
-  private async enforceRateLimit(keys: string[]): Promise<void> {
-    const now = this.now();
-    let retryAfterMs = 0;
-    for (const failure of await this.store.getLoginFailures(keys)) {
-      const limit = failure.key.startsWith('user:') ? this.rateLimit.perUser : this.rateLimit.perAddress;
-      const windowEnd = failure.windowStart + this.rateLimit.windowMs;
-      if (failure.failures >= limit && windowEnd > now) retryAfterMs = Math.max(retryAfterMs, windowEnd - now);
-    }
-    if (retryAfterMs > 0) {
-      const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-      throw new MlflowError('REQUEST_LIMIT_EXCEEDED', `Too many failed sign-in attempts; try again in ${seconds} seconds.`, {
-        headers: { 'Retry-After': String(seconds) },
-      });
-    }
   }
 
   // ------------------------------------------------------------------ projects and roles

@@ -3,7 +3,7 @@ import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlflowError } from '../errors.ts';
 import { normalizeArtifactPath } from '../artifacts/artifact-path.ts';
-import { checkProxyPath, registryArtifactRoot } from '../artifacts/artifact-scope.ts';
+import { checkProxyPath, checkServerStorageSource, registryArtifactRoot } from '../artifacts/artifact-scope.ts';
 import type { KeyValue, LoggedModelRecord, RunRecord } from '../../store/tracking-store.ts';
 import type { ModelVersionRecord, RegisteredModelRecord } from '../../store/registry-store.ts';
 import {
@@ -102,6 +102,7 @@ export class RegistrySources extends RegistryAliases {
       checkProxyPath(path, 'read');
       if (runId) await this.runFor(source, runId);
     }
+    checkServerStorageSource(source);
     return { source, location: source, runId: runId ?? givenModel?.sourceRunId ?? null, ...(givenModel ? { loggedModel: givenModel } : {}) };
   }
 

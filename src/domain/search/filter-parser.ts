@@ -15,7 +15,14 @@ export type ValueNode =
    *  depends on the entity (MLflow says "not quoted" for strings, "expected numeric" for metrics). */
   | { kind: 'word'; raw: string }
   /** `( ... )` after IN / NOT IN; `items` are the tokens between the parentheses. */
-  | { kind: 'list'; items: Token[]; raw: string };
+  | { kind: 'list'; items: Token[]; raw: string }
+  /** No value: `IS NULL` / `IS NOT NULL` (only grammars that opt in, i.e. traces). */
+  | { kind: 'null'; raw: string };
+
+export interface ParseOptions {
+  /** Accept `<identifier> IS NULL` and `<identifier> IS NOT NULL` (MLflow's trace grammar). */
+  nullChecks?: boolean;
+}
 
 export interface RawComparison {
   identifier: NamePart[];
@@ -72,11 +79,21 @@ function scalarValue(token: Token | undefined, src: string): ValueNode | null {
   }
 }
 
-function tryComparison(tokens: readonly Token[], i: number, src: string): Match | null {
+function tryComparison(tokens: readonly Token[], i: number, src: string, options: ParseOptions = {}): Match | null {
   const ident = tokens[i];
   if (ident === undefined || ident.kind !== 'name' || isReserved(ident)) return null;
   const op = tokens[i + 1];
   if (op === undefined) return null;
+  if (options.nullChecks && isKeyword(op, 'IS')) {
+    const negated = isKeyword(tokens[i + 2], 'NOT');
+    const nullAt = negated ? i + 3 : i + 2;
+    const nullToken = tokens[nullAt];
+    if (!isKeyword(nullToken, 'NULL') || nullToken === undefined) return null;
+    return {
+      comparison: { identifier: ident.parts, comparator: negated ? 'IS NOT NULL' : 'IS NULL', value: { kind: 'null', raw: src.slice(op.start, nullToken.end) } },
+      next: nullAt + 1,
+    };
+  }
 
   let comparator: string;
   let valueAt: number;
@@ -129,7 +146,7 @@ function tryComparison(tokens: readonly Token[], i: number, src: string): Match 
  * tokens it could not use. `quoteClauses` mirrors upstream's two formats: the runs (and logged
  * models) parser quotes each offending piece, the experiment and registry parsers do not.
  */
-export function parseComparisons(filter: string | undefined, quoteClauses: boolean): RawComparison[] {
+export function parseComparisons(filter: string | undefined, quoteClauses: boolean, options: ParseOptions = {}): RawComparison[] {
   // Absent (undefined, or null from loosely-typed JSON) and blank filters both mean "match all".
   if (filter === undefined || filter === null) return [];
   if (typeof filter !== 'string') throw couldNotParseFilter(String(filter));
@@ -156,7 +173,7 @@ export function parseComparisons(filter: string | undefined, quoteClauses: boole
       i += 1;
       continue;
     }
-    const match = tryComparison(tokens, i, filter);
+    const match = tryComparison(tokens, i, filter, options);
     if (match !== null) {
       if (needsAnd) {
         const last = tokens[match.next - 1];

@@ -34,7 +34,9 @@ export class TrackingInputsOutputs extends TrackingMetricHistory {
   }
 
   async searchDatasets(experimentIds: string[]): Promise<Array<{ experimentId: string; name: string; digest: string; context: string | null }>> {
-    if (experimentIds.length === 0) throw MlflowError.invalidParameter('SearchDatasets request must specify at least one experiment_id.');
+    if (experimentIds.length === 0) {
+      throw MlflowError.invalidParameter('SearchDatasets request must specify at least one experiment_id.');
+    }
     if (experimentIds.length > 20) {
       throw MlflowError.invalidParameter(`SearchDatasets request cannot specify more than 20 experiment_ids. Received ${experimentIds.length} experiment_ids.`);
     }

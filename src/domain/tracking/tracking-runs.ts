@@ -34,6 +34,8 @@ export class TrackingRuns extends TrackingExperiments {
       validateTagKey(tag.key);
       validateRunTagValue(tag.key, tag.value);
     }
+    // run_name becomes the mlflow.runName tag, so it has the tag value limit (upstream too).
+    if (input.runName) validateRunTagValue(RUN_NAME_TAG, input.runName);
     const tagName = lastValue(tags, RUN_NAME_TAG);
     if (input.runName && tagName !== undefined && tagName !== input.runName) {
       throw MlflowError.invalidParameter(
@@ -85,6 +87,7 @@ export class TrackingRuns extends TrackingExperiments {
     if (input.status !== undefined) update.status = parseRunStatus(input.status);
     // MLflow stores end_time as given; an update without one (a rename, a resume) clears it.
     update.endTime = input.endTime ?? null;
+    if (input.runName) validateRunTagValue(RUN_NAME_TAG, input.runName);
     if (input.runName) update.name = input.runName;
     await this.store.transaction(async (store) => {
       await store.updateRunInfo(info.pk, update);

@@ -60,8 +60,13 @@ export type ArtifactStoreErrorKind =
   | 'invalid-upload'
   /** The body stream failed, was aborted, or did not have the announced size. Nothing was written. */
   | 'incomplete-body'
-  /** The storage itself failed (permissions, disk full, I/O error). */
+  /** The storage itself failed (permissions, I/O error). */
   | 'io'
+  /**
+   * The storage has no room (disk full, quota): nothing was written, and the same request can
+   * succeed once space is freed. → TEMPORARILY_UNAVAILABLE (503) with a message saying so
+   */
+  | 'storage-full'
   /**
    * The storage service is briefly out of reach or overloaded (throttling, 5xx, a network
    * failure): the same request may succeed later. → TEMPORARILY_UNAVAILABLE (503, which the MLflow

@@ -703,7 +703,7 @@ function isMissing(error: unknown): boolean {
 }
 
 /** Converts a filesystem error into the store's error vocabulary; the original is the cause. */
-function toStoreError(error: unknown, subject: string): ArtifactStoreError {
+export function toStoreError(error: unknown, subject: string): ArtifactStoreError {
   if (error instanceof ArtifactStoreError) return error;
   switch (errorCode(error)) {
     case 'ENOENT':
@@ -715,6 +715,21 @@ function toStoreError(error: unknown, subject: string): ArtifactStoreError {
       return new ArtifactStoreError('conflict', `A file and a folder collide at '${subject}'.`, { cause: error });
     case 'ELOOP':
       return new ArtifactStoreError('invalid-path', `Invalid artifact path '${subject}'.`, { cause: error });
+    // Names the filesystem cannot hold: too long once the root is in front, or characters or
+    // encodings this filesystem refuses. The client chose the name, so it is the client's mistake.
+    case 'ENAMETOOLONG':
+      return new ArtifactStoreError('invalid-path', 'Invalid path: the artifact path is too long for the storage.', { cause: error });
+    case 'EILSEQ':
+    case 'EINVAL':
+      return new ArtifactStoreError('invalid-path', 'Invalid path: the storage cannot hold a file of this name.', { cause: error });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new ArtifactStoreError('storage-full', 'The artifact storage is full; nothing was written. Free space (or raise the quota) and retry.', { cause: error });
+    case 'EMFILE':
+    case 'ENFILE':
+    case 'EBUSY':
+    case 'EAGAIN':
+      return new ArtifactStoreError('unavailable', 'The artifact storage is busy; retry the request.', { cause: error });
     default:
       return new ArtifactStoreError('io', 'The artifact storage failed.', { cause: error });
   }

@@ -758,6 +758,12 @@ export function toStoreError(error: unknown, subject: string): ArtifactStoreErro
   const name = s3ErrorName(error);
   const status = s3Status(error);
   if (isMissing(error)) return new ArtifactStoreError('not-found', `No artifact at '${subject}'.`, { cause: error });
+  if (name === 'KeyTooLongError' || name === 'InvalidObjectName') {
+    return new ArtifactStoreError('invalid-path', `Invalid path: the artifact storage refused the name (${name}).`, { cause: error });
+  }
+  if (name === 'QuotaExceeded' || name === 'InsufficientStorage' || status === 507) {
+    return new ArtifactStoreError('storage-full', `The artifact storage is full (${name || 'HTTP 507'}); nothing was written. Free space (or raise the quota) and retry.`, { cause: error });
+  }
   if (name === 'InvalidPart' || name === 'InvalidPartOrder' || name === 'EntityTooSmall') {
     return new ArtifactStoreError('invalid-upload', `The artifact storage refused the parts of the upload (${name}).`, { cause: error });
   }

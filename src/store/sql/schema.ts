@@ -25,6 +25,12 @@ export interface Database {
   logged_model_params: LoggedModelParamTable;
   logged_model_tags: LoggedModelTagTable;
   logged_model_metrics: LoggedModelMetricTable;
+  traces: TraceTable;
+  trace_tags: TraceKeyValueTable;
+  trace_metadata: TraceKeyValueTable;
+  spans: SpanTable;
+  assessments: AssessmentTable;
+  trace_run_links: TraceRunLinkTable;
 }
 
 export interface ProjectTable {
@@ -191,4 +197,47 @@ export interface LoggedModelMetricTable {
   run_uuid: string | null;
   dataset_name: string | null;
   dataset_digest: string | null;
+}
+
+// ------------------------------------------------------------------ tracing (0007)
+
+export interface TraceTable {
+  trace_id: string;
+  project_id: number;
+  experiment_id: number;
+  request_time: number;
+  execution_duration: number | null;
+  state: string;
+  client_request_id: string | null;
+  request_preview: string | null;
+  response_preview: string | null;
+}
+
+export interface TraceKeyValueTable {
+  trace_id: string;
+  key: string;
+  value: string;
+}
+
+export interface SpanTable {
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string | null;
+  name: string;
+  start_time_ns: string;
+  content: string;
+}
+
+export interface AssessmentTable {
+  assessment_id: string;
+  trace_id: string;
+  name: string;
+  create_time: number;
+  last_update_time: number;
+  content: string;
+}
+
+export interface TraceRunLinkTable {
+  trace_id: string;
+  run_id: string;
 }

@@ -417,6 +417,27 @@ export class SqlAuthStore implements AuthStore {
       .execute();
   }
 
+  async recordSignInFailure(key: string, now: number, resetAfterMs: number): Promise<void> {
+    await this.db
+      .insertInto('login_failures')
+      .values({ key, window_start: now, failures: 1 })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          window_start: sql<number>`${now}`,
+          failures: sql<number>`case when login_failures.window_start <= ${now - resetAfterMs} then 1 else login_failures.failures + 1 end`,
+        }),
+      )
+      .execute();
+  }
+
+  async markSignInKnown(key: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('login_failures')
+      .values({ key, window_start: now, failures: 0 })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ window_start: sql<number>`${now}`, failures: 0 }))
+      .execute();
+  }
+
   async clearLoginFailures(key: string): Promise<void> {
     await this.db.deleteFrom('login_failures').where('key', '=', key).execute();
   }

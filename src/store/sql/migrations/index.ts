@@ -5,6 +5,9 @@ import * as webhooksEvents from './0003-webhooks-events.ts';
 import * as authAudit from './0004-auth-audit.ts';
 import * as metricRollups from './0005-metric-rollups.ts';
 import * as projectIdSequence from './0006-project-id-sequence.ts';
+import * as tracing from './0007-tracing.ts';
+import * as evaluationDatasets from './0008-evaluation-datasets.ts';
+import * as importState from './0010-import.ts';
 
 /** The one migration list, for SQLite and PostgreSQL alike. Append; never edit a released entry. */
 export const migrationProvider: MigrationProvider = {
@@ -16,6 +19,9 @@ export const migrationProvider: MigrationProvider = {
       '0004-auth-audit': authAudit,
       '0005-metric-rollups': metricRollups,
       '0006-project-id-sequence': projectIdSequence,
+      '0007-tracing': tracing,
+      '0008-evaluation-datasets': evaluationDatasets,
+      '0010-import': importState,
     };
   },
 };

@@ -1,10 +1,11 @@
 import { useMemo, useState } from 'react';
-import { useNavigate, useParams, useSearchParams } from 'react-router';
+import { useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
 import type { Experiment, ViewType } from '../../common/api/types.ts';
 import { DescriptionEditor, TagsEditor } from '../../common/components/editors.tsx';
-import { Breadcrumbs, ErrorBox, Loading, Empty } from '../../common/components/ui.tsx';
+import { Breadcrumbs, ErrorBox, Loading, Empty, Tabs } from '../../common/components/ui.tsx';
+import { TracesList } from '../../traces/components/TracesList.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { useLocalStorage } from '../../common/hooks/useLocalStorage.ts';
 import { downloadText, toCsv } from '../../common/utils/csv.ts';
@@ -19,6 +20,10 @@ import { RunsTable } from './RunsTable.tsx';
 import { NameDialog } from './ExperimentsPage.tsx';
 
 const NOTE_TAG = 'mlflow.note.content';
+const EXPERIMENT_TABS = [
+  { id: 'runs', label: 'Runs' },
+  { id: 'traces', label: 'Traces' },
+];
 
 /** An experiment: its details and the runs table (or the chart view). */
 export default function ExperimentPage() {
@@ -30,57 +35,17 @@ export default function ExperimentPage() {
 function ExperimentView({ experimentId }: { experimentId: string }) {
   const navigate = useNavigate();
   const can = useCan();
-  const [params, setParams] = useSearchParams();
-  const filter = params.get('filter') ?? '';
-  const viewType = (params.get('lifecycle') as ViewType | null) ?? 'ACTIVE_ONLY';
-  const view = params.get('view') === 'chart' ? 'chart' : 'table';
-  const [draft, setDraft] = useState(filter);
-  const [generation, setGeneration] = useState(0);
-  const [pickerOpen, setPickerOpen] = useState(false);
+  const location = useLocation();
+  const tab = location.pathname.endsWith('/traces') ? 'traces' : 'runs';
   const [detailsOpen, setDetailsOpen] = useState(false);
   const [renaming, setRenaming] = useState(false);
-  const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [expanded, setExpanded] = useState<Set<string>>(new Set());
-  const [storedColumns, setStoredColumns] = useLocalStorage<ColumnState | null>(`trove.columns.${experimentId}`, null, (raw) => (raw === null ? null : parseColumnState(raw)));
-
   const experiment = useApi((signal) => getExperiment(experimentId, signal), [experimentId]);
-  const runs = useRuns(experimentId, filter, viewType, generation);
-  const keys = useMemo(() => collectKeys(runs.rows), [runs.rows]);
-  const columns = storedColumns ?? defaultColumnState(keys);
-  // Durations of running runs are measured against the time the rows arrived.
-  const now = useMemo(() => Date.now(), [runs.rows]);
-  const tree = useMemo(() => flattenTree(runs.rows, expanded, rowComparator(columns.sort, now)), [runs.rows, expanded, columns.sort, now]);
-
-  const update = (patch: Record<string, string | undefined>) => {
-    const next = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === undefined || v === '') next.delete(k);
-      else next.set(k, v);
-    }
-    setParams(next, { replace: true });
-  };
-
-  const setColumns = (next: ColumnState) => setStoredColumns(next);
-
-  const exportCsv = () => {
-    // Every run matching the filter (collapsed children included), in the shown order and columns.
-    const all = flattenTree(runs.rows, new Set(runs.rows.map((r) => r.runId)), rowComparator(columns.sort, now));
-    const header = ['run_id', ...columns.visible.map((id) => (id.includes('.') ? id : columnLabel(id)))];
-    const lines = all.map(({ row }) =>
-      [row.runId, ...columns.visible.map((id) => {
-        const value = cellValue(row, id, now);
-        return id === 'start' && typeof value === 'number' ? new Date(value).toISOString() : value;
-      })],
-    );
-    downloadText(`${experiment.data?.name ?? experimentId}-runs.csv`, toCsv(header, lines));
-  };
 
   const exp: Experiment | undefined = experiment.data;
   const setExpTag = async (key: string, value: string) => {
     await experimentActions.setTag(experimentId, key, value);
     experiment.reload();
   };
-  const selectedIds = Array.from(selected);
 
   return (
     <div className="page page-wide">
@@ -151,6 +116,75 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
         </>
       )}
 
+      <Tabs tabs={EXPERIMENT_TABS} active={tab} onChange={(id) => navigate(id === 'traces' ? `/experiments/${experimentId}/traces` : `/experiments/${experimentId}`)} />
+      <div role="tabpanel" aria-labelledby={`tab-${tab}`} className="tabpanel">
+        {tab === 'traces' ? <TracesList experimentId={experimentId} /> : <RunsSection experimentId={experimentId} experimentName={exp?.name} />}
+      </div>
+      {renaming && exp && (
+        <NameDialog
+          title={`Rename “${exp.name}”`}
+          initial={exp.name}
+          onClose={() => setRenaming(false)}
+          submit={async (name) => {
+            await experimentActions.rename(experimentId, name);
+            setRenaming(false);
+            experiment.reload();
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+/** The runs of the experiment: filter, columns, table or chart, CSV export, compare. */
+function RunsSection({ experimentId, experimentName }: { experimentId: string; experimentName: string | undefined }) {
+  const navigate = useNavigate();
+  const [params, setParams] = useSearchParams();
+  const filter = params.get('filter') ?? '';
+  const viewType = (params.get('lifecycle') as ViewType | null) ?? 'ACTIVE_ONLY';
+  const view = params.get('view') === 'chart' ? 'chart' : 'table';
+  const [draft, setDraft] = useState(filter);
+  const [generation, setGeneration] = useState(0);
+  const [pickerOpen, setPickerOpen] = useState(false);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [expanded, setExpanded] = useState<Set<string>>(new Set());
+  const [storedColumns, setStoredColumns] = useLocalStorage<ColumnState | null>(`trove.columns.${experimentId}`, null, (raw) => (raw === null ? null : parseColumnState(raw)));
+
+  const runs = useRuns(experimentId, filter, viewType, generation);
+  const keys = useMemo(() => collectKeys(runs.rows), [runs.rows]);
+  const columns = storedColumns ?? defaultColumnState(keys);
+  // Durations of running runs are measured against the time the rows arrived.
+  const now = useMemo(() => Date.now(), [runs.rows]);
+  const tree = useMemo(() => flattenTree(runs.rows, expanded, rowComparator(columns.sort, now)), [runs.rows, expanded, columns.sort, now]);
+
+  const update = (patch: Record<string, string | undefined>) => {
+    const next = new URLSearchParams(params);
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined || v === '') next.delete(k);
+      else next.set(k, v);
+    }
+    setParams(next, { replace: true });
+  };
+
+  const setColumns = (next: ColumnState) => setStoredColumns(next);
+
+  const exportCsv = () => {
+    // Every run matching the filter (collapsed children included), in the shown order and columns.
+    const all = flattenTree(runs.rows, new Set(runs.rows.map((r) => r.runId)), rowComparator(columns.sort, now));
+    const header = ['run_id', ...columns.visible.map((id) => (id.includes('.') ? id : columnLabel(id)))];
+    const lines = all.map(({ row }) =>
+      [row.runId, ...columns.visible.map((id) => {
+        const value = cellValue(row, id, now);
+        return id === 'start' && typeof value === 'number' ? new Date(value).toISOString() : value;
+      })],
+    );
+    downloadText(`${experimentName ?? experimentId}-runs.csv`, toCsv(header, lines));
+  };
+
+  const selectedIds = Array.from(selected);
+
+  return (
+    <>
       <div className="toolbar runs-toolbar">
         <form
           className="filter-form"
@@ -247,18 +281,6 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
           }}
         />
       ) : null}
-      {renaming && exp && (
-        <NameDialog
-          title={`Rename “${exp.name}”`}
-          initial={exp.name}
-          onClose={() => setRenaming(false)}
-          submit={async (name) => {
-            await experimentActions.rename(experimentId, name);
-            setRenaming(false);
-            experiment.reload();
-          }}
-        />
-      )}
-    </div>
+    </>
   );
 }

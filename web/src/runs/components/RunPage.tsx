@@ -9,6 +9,7 @@ import { useLocalStorage } from '../../common/hooks/useLocalStorage.ts';
 import { formatDuration, formatMetric, formatTimestamp, runDuration, shortId } from '../../common/utils/format.ts';
 import { wireToNumber } from '../../common/utils/series.ts';
 import { getExperiment } from '../../experiments/api/experiments-api.ts';
+import { TracesList } from '../../traces/components/TracesList.tsx';
 import { getChildRuns, getLoggedModels, getRun, getRunModelVersions, proxyPathOf, runActions } from '../api/runs-api.ts';
 import { ArtifactBrowser, type ArtifactRoot } from './ArtifactBrowser.tsx';
 import { ChartControls, MetricChart, type ChartSettings } from './MetricChart.tsx';
@@ -22,6 +23,7 @@ const TABS = [
   { id: 'overview', label: 'Overview' },
   { id: 'metrics', label: 'Metrics' },
   { id: 'artifacts', label: 'Artifacts' },
+  { id: 'traces', label: 'Traces' },
 ];
 
 function parseSettings(raw: unknown): ChartSettings | undefined {
@@ -105,6 +107,7 @@ function RunView({ experimentId, runId }: { experimentId: string; runId: string 
           <MetricsTab run={r} settings={settings} setSettings={setSettings} />
         )}
         {tab === 'artifacts' && <RunArtifacts run={r} initialFile={params.get('file') ?? undefined} />}
+        {tab === 'traces' && <TracesList experimentId={r.info.experiment_id} runId={r.info.run_id} />}
       </div>
       {promoting && <PromoteModal run={r} onClose={() => setPromoting(false)} />}
     </div>

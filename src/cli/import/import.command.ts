@@ -1,0 +1,92 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { OnConflict } from '../../domain/import/import-plan.ts';
+import { MlflowRestSource } from './mlflow-rest-source.ts';
+import { MlrunsSource } from './mlruns-source.ts';
+import { ExportDirSource } from './dir-source.ts';
+import { runImport, type CommonImportOptions } from './run-import.ts';
+
+const ON_CONFLICT: readonly OnConflict[] = ['fail', 'skip', 'merge', 'rename'];
+
+function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be a whole number from 1 to 64.');
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** The flags every source shares: where to write (as `trove server`), conflicts, speed, what to leave out. */
+function addCommonOptions(command: Command): Command {
+  return command
+    .option('--backend-store-uri <uri>', 'the Trove database to import into (same as `trove server`)', 'sqlite:///./trove-data/trove.db')
+    .option('--artifacts-destination <path>', 'where Trove keeps artifact files: a folder or s3://<bucket>/<prefix> (same as `trove server`)', './trove-data/artifacts')
+    .option('--default-artifact-root <uri>', 'artifact location root of imported experiments (same as `trove server`)', 'mlflow-artifacts:/')
+    .option('--project <name>', 'import into this Trove project (default: the default project)')
+    .addOption(
+      new Option('--on-conflict <policy>', 'an experiment or registered model whose name is taken in Trove: fail (stop before writing), skip, merge, rename (experiments get a suffixed name)')
+        .choices(ON_CONFLICT as string[])
+        .default('fail'),
+    )
+    .option('--remap-ids', 'give runs whose ids already exist in Trove new ids (printed) instead of stopping')
+    .option('--concurrency <n>', 'runs and models imported at the same time', parseConcurrency, 4)
+    .option('--experiment <id-or-name>', 'import only this experiment (repeatable)', collect)
+    .option('--skip-artifacts', 'do not copy files: imported runs keep pointing at the source artifact locations')
+    .option('--skip-registry', 'leave out registered models and versions')
+    .option('--dry-run', 'list what would be imported and how much, without writing anything')
+    .option('-q, --quiet', 'no progress display (the report is still printed)');
+}
+
+const AFTER_HELP =
+  '\nIds are kept: runs:/<run id>/..., models:/<name>/<version> and models:/<name>@<alias> resolve the\n' +
+  'same in Trove. Running the same command again imports only what changed since (a mirror), and an\n' +
+  'interrupted import resumes without duplicates. Exit code: 0 all imported, 1 something failed (see\n' +
+  'the report), 2 refused before writing (a name or id conflict). See docs/migrating.md.\n';
+
+export function importCommand(program: Command): void {
+  const command = program
+    .command('import')
+    .description('Import experiments, runs, metrics, artifacts and models from MLflow into Trove.');
+
+  addCommonOptions(
+    command
+      .command('mlflow')
+      .description('Import from a running MLflow tracking server over its REST API (MLflow 2.x/3.x, GitLab).')
+      .requiredOption('--from <tracking uri>', 'the MLflow tracking URI, e.g. http://mlflow:5000 or https://gitlab.example.com/api/v4/projects/<id>/ml/mlflow'),
+  )
+    .addHelpText(
+      'after',
+      '\nCredentials for the source come from MLFLOW_TRACKING_TOKEN (bearer) or\nMLFLOW_TRACKING_USERNAME + MLFLOW_TRACKING_PASSWORD (basic), as for the MLflow client.\n' +
+        '\nExample:\n  trove import mlflow --from http://mlflow.internal:5000 \\\n    --backend-store-uri sqlite:///./trove-data/trove.db --artifacts-destination ./trove-data/artifacts\n' +
+        AFTER_HELP,
+    )
+    .action(async (options: CommonImportOptions & { from: string }) => {
+      await runImport(() => new MlflowRestSource(options.from), options);
+    });
+
+  addCommonOptions(
+    command
+      .command('mlruns <path>')
+      .description('Import an MLflow file store folder (mlruns/) read directly: experiments, .trash, runs, metrics, artifacts, models/.'),
+  )
+    .addHelpText(
+      'after',
+      '\nArtifacts are read from each run\'s recorded location on this machine, or from the same place\ninside <path> when the folder was moved.\n' +
+        '\nExample:\n  trove import mlruns ./mlruns --backend-store-uri sqlite:///./trove-data/trove.db\n' +
+        AFTER_HELP,
+    )
+    .action(async (folder: string, options: CommonImportOptions) => {
+      await runImport(() => new MlrunsSource(folder), options);
+    });
+
+  addCommonOptions(
+    command
+      .command('dir <path>')
+      .description('Import a folder written by `trove export --to-dir` (JSON lines + files, checked against their SHA-256).'),
+  )
+    .addHelpText('after', '\nExample:\n  trove import dir ./trove-export --backend-store-uri sqlite:///./new/trove.db --artifacts-destination ./new/artifacts\n' + AFTER_HELP)
+    .action(async (folder: string, options: CommonImportOptions) => {
+      await runImport(() => new ExportDirSource(folder), options);
+    });
+}

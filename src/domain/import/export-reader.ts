@@ -1,0 +1,96 @@
+import type { ArtifactStore } from '../../store/artifacts/artifact-store.ts';
+import type { ModelVersionRecord, RegisteredModelRecord, RegistryStore } from '../../store/registry-store.ts';
+import type { ExperimentRecord, LoggedModelRecord, MetricRecord, PagePosition, RunRecord, TrackingStore } from '../../store/tracking-store.ts';
+import { proxyPathFromArtifactUri } from '../artifacts/artifact-path.ts';
+
+/**
+ * Reads one Trove project out of its stores for `trove export`: every experiment (deleted ones
+ * too), run, full metric history, logged model, registered model and version, and the files below
+ * each run's and logged model's artifact root. Everything is paged; nothing is held whole.
+ */
+export class ExportReader {
+  constructor(
+    private readonly stores: { tracking: TrackingStore; registry: RegistryStore; artifacts: ArtifactStore },
+    private readonly projectId: number,
+  ) {}
+
+  async *experiments(): AsyncIterable<ExperimentRecord> {
+    let page: PagePosition | undefined = { offset: 0, snapshot: null };
+    while (page) {
+      const result = await this.stores.tracking.searchExperiments({ projectId: this.projectId, filter: [], orderBy: [], viewType: 'ALL', maxResults: 1000, page });
+      yield* result.items;
+      page = result.next;
+    }
+  }
+
+  async *runs(experimentId: string): AsyncIterable<RunRecord> {
+    let page: PagePosition | undefined = { offset: 0, snapshot: null };
+    while (page) {
+      const result = await this.stores.tracking.searchRuns({ experimentIds: [experimentId], filter: [], orderBy: [], viewType: 'ALL', maxResults: 1000, page });
+      yield* result.items;
+      page = result.next;
+    }
+  }
+
+  async *metricHistory(run: RunRecord, key: string): AsyncIterable<MetricRecord> {
+    const size = 25_000;
+    for (let offset = 0; ; offset += size) {
+      const points = await this.stores.tracking.getMetricHistory({ runPk: run.info.pk, key, maxResults: size, offset });
+      yield* points;
+      if (points.length < size) return;
+    }
+  }
+
+  async *loggedModels(experimentIds: string[]): AsyncIterable<LoggedModelRecord> {
+    if (experimentIds.length === 0) return;
+    let page: PagePosition | undefined = { offset: 0, snapshot: null };
+    while (page) {
+      const result = await this.stores.tracking.searchLoggedModels({ experimentIds, filter: [], orderBy: [], datasets: [], maxResults: 1000, page });
+      yield* result.items;
+      page = result.next;
+    }
+  }
+
+  async *registeredModels(): AsyncIterable<RegisteredModelRecord> {
+    let page: PagePosition | undefined = { offset: 0, snapshot: null };
+    while (page) {
+      const result = await this.stores.registry.searchRegisteredModels({ projectId: this.projectId, filter: [], excludePrompts: false, orderBy: [], maxResults: 1000, page });
+      yield* result.items;
+      page = result.next;
+    }
+  }
+
+  async modelVersions(name: string): Promise<ModelVersionRecord[]> {
+    const versions: ModelVersionRecord[] = [];
+    let page: PagePosition | undefined = { offset: 0, snapshot: null };
+    while (page) {
+      const result = await this.stores.registry.searchModelVersions({
+        projectId: this.projectId,
+        filter: [{ entity: 'attribute', key: 'name', comparator: '=', value: name }],
+        excludePrompts: false,
+        orderBy: [],
+        maxResults: 10_000,
+        page,
+      });
+      versions.push(...result.items.filter((v) => v.name === name));
+      page = result.next;
+    }
+    return versions;
+  }
+
+  /** Every file below an artifact root served by Trove's proxy, as paths relative to it. */
+  async *files(artifactUri: string): AsyncIterable<{ path: string; storePath: string; size: number }> {
+    const base = proxyPathFromArtifactUri(artifactUri);
+    if (base === undefined || base === '') return;
+    yield* this.walk(base, '');
+  }
+
+  private async *walk(base: string, relative: string): AsyncIterable<{ path: string; storePath: string; size: number }> {
+    const dir = relative === '' ? base : `${base}/${relative}`;
+    for (const entry of await this.stores.artifacts.list(dir)) {
+      const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDir) yield* this.walk(base, child);
+      else yield { path: child, storePath: `${base}/${child}`, size: entry.size ?? 0 };
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * What an import did, object by object kind: the final report, and the totals the progress
+ * display shows while it runs. Nothing is dropped silently: every skip and failure is counted
+ * and, for failures, explained.
+ */
+
+export type ReportKind = 'experiments' | 'runs' | 'logged models' | 'registered models' | 'model versions';
+
+export interface KindCounts {
+  /** New in Trove. */
+  created: number;
+  /** Already imported before and changed at the source since: brought up to date. */
+  updated: number;
+  /** Already imported and unchanged: nothing fetched. */
+  unchanged: number;
+  /** Left out on purpose (--on-conflict skip, a parent that was skipped). */
+  skipped: number;
+  failed: number;
+}
+
+export interface ImportFailure {
+  kind: ReportKind | 'artifacts';
+  id: string;
+  message: string;
+}
+
+export class ImportReport {
+  readonly counts = new Map<ReportKind, KindCounts>();
+  readonly failures: ImportFailure[] = [];
+  readonly warnings: string[] = [];
+  /** Source id → Trove id, for everything that could not keep its id. */
+  readonly remapped: Array<{ kind: string; from: string; to: string }> = [];
+  /** Experiments renamed or merged because of a name conflict. */
+  readonly conflicts: Array<{ name: string; resolution: string }> = [];
+  metricPoints = 0;
+  artifactFiles = 0;
+  artifactBytes = 0;
+  /** Files already present with the same size, not copied again. */
+  artifactFilesUnchanged = 0;
+
+  count(kind: ReportKind, what: keyof KindCounts, n = 1): void {
+    let entry = this.counts.get(kind);
+    if (!entry) {
+      entry = { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 };
+      this.counts.set(kind, entry);
+    }
+    entry[what] += n;
+  }
+
+  fail(kind: ImportFailure['kind'], id: string, error: unknown): void {
+    if (kind !== 'artifacts') this.count(kind, 'failed');
+    this.failures.push({ kind, id, message: error instanceof Error ? error.message : String(error) });
+  }
+
+  warn(message: string): void {
+    if (!this.warnings.includes(message)) this.warnings.push(message);
+  }
+
+  get ok(): boolean {
+    return this.failures.length === 0;
+  }
+}

@@ -1,0 +1,129 @@
+import type { Readable } from 'node:stream';
+import type { DatasetInputRecord, KeyValue, LifecycleStage, MetricRecord } from '../../store/tracking-store.ts';
+
+/**
+ * What `trove import` reads, in one shape whatever the source is (an MLflow server over REST, an
+ * mlruns/ folder, a folder written by `trove export --to-dir`). Records use the domain's field
+ * names; sources translate their own formats into these.
+ */
+
+export interface SourceExperiment {
+  experimentId: string;
+  name: string;
+  artifactLocation: string;
+  lifecycleStage: LifecycleStage;
+  creationTime: number;
+  lastUpdateTime: number;
+  tags: KeyValue[];
+}
+
+export interface SourceRunInfo {
+  runId: string;
+  runName: string;
+  experimentId: string;
+  userId: string;
+  status: string;
+  startTime: number;
+  endTime: number | null;
+  lifecycleStage: LifecycleStage;
+  artifactUri: string;
+}
+
+export interface SourceRun {
+  info: SourceRunInfo;
+  params: KeyValue[];
+  tags: KeyValue[];
+  /** The latest point of each metric (what a run listing carries); histories come separately. */
+  latestMetrics: MetricRecord[];
+  datasetInputs: DatasetInputRecord[];
+  modelInputs: string[];
+  modelOutputs: Array<{ modelId: string; step: number }>;
+}
+
+export interface SourceLoggedModel {
+  modelId: string;
+  experimentId: string;
+  name: string;
+  artifactUri: string;
+  creationTimestamp: number;
+  lastUpdatedTimestamp: number;
+  status: string;
+  statusMessage: string | null;
+  creatorId: string | null;
+  modelType: string | null;
+  sourceRunId: string | null;
+  lifecycleStage: LifecycleStage;
+  tags: KeyValue[];
+  params: KeyValue[];
+  metrics: MetricRecord[];
+}
+
+export interface SourceRegisteredModel {
+  name: string;
+  description: string | null;
+  creationTimestamp: number;
+  lastUpdatedTimestamp: number;
+  userId: string | null;
+  tags: KeyValue[];
+  aliases: Array<{ alias: string; version: number }>;
+}
+
+export interface SourceModelVersion {
+  name: string;
+  version: number;
+  creationTimestamp: number;
+  lastUpdatedTimestamp: number;
+  userId: string | null;
+  currentStage: string;
+  description: string | null;
+  source: string;
+  runId: string | null;
+  runLink: string | null;
+  status: string;
+  statusMessage: string | null;
+  modelId: string | null;
+  tags: KeyValue[];
+  /** Where the source serves the version's files from (MLflow's download URI), when known. */
+  storageLocation: string | null;
+}
+
+/** Whose files an artifact listing is about: sources may need the owner to reach them. */
+export type ArtifactOwner = { kind: 'run'; id: string } | { kind: 'logged-model'; id: string } | { kind: 'location' };
+
+export interface SourceArtifact {
+  /** `/`-separated path relative to the artifact root. */
+  path: string;
+  /** Size in bytes, when the source lists it. */
+  size: number | null;
+  /** SHA-256 (hex) the copy must have, when the source recorded one. */
+  sha256?: string;
+}
+
+export interface OpenedArtifact {
+  stream: Readable;
+  /** Length in bytes, when the source announces it. */
+  size: number | null;
+}
+
+export interface MigrationSource {
+  /** A printable description (no credentials). */
+  readonly description: string;
+  /** A stable identity for the import state (no credentials): the same source always gives the same key. */
+  readonly key: string;
+  /** What the source could not serve (a route it lacks, a filter it ignores), as sentences. */
+  readonly warnings: string[];
+
+  experiments(): AsyncIterable<SourceExperiment>;
+  /** Every run of an experiment, active and deleted. */
+  runs(experimentId: string): AsyncIterable<SourceRun>;
+  /** Every point of one metric of a run, in any order. */
+  metricHistory(runId: string, key: string): Promise<MetricRecord[]>;
+  /** Logged models (MLflow 3) of the experiments; empty where the source has none. */
+  loggedModels(experimentIds: string[]): AsyncIterable<SourceLoggedModel>;
+  registeredModels(): AsyncIterable<SourceRegisteredModel>;
+  modelVersions(modelName: string): Promise<SourceModelVersion[]>;
+  /** Every file below an artifact root, recursively. */
+  listArtifacts(root: string, owner: ArtifactOwner): AsyncIterable<SourceArtifact>;
+  openArtifact(root: string, owner: ArtifactOwner, path: string): Promise<OpenedArtifact>;
+  close(): Promise<void>;
+}

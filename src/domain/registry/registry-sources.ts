@@ -82,7 +82,9 @@ export class RegistrySources extends RegistryAliases {
 
     if (isLocalSource(source, scheme)) {
       // A path on the server's disk only names a run's own files (MLflow's rule): run_id must be
-      // given and the run's artifact location must be local and contain the path.
+      // given and the run's artifact location must be local and contain the path. A path inside
+      // another project's storage reads as missing first, as for mlflow-artifacts:/ sources.
+      checkServerStorageSource(source);
       const path = resolve(localPathOf(source));
       if (runId) {
         const run = await this.runFor(source, runId);

@@ -37,6 +37,12 @@ export interface BenchConfig {
   troveCpuProf: boolean;
   /** A git revision to benchmark instead of the working tree ('' = the working tree). */
   troveRef: string;
+  /** Tracing: concurrent clients logging traces, spans per trace, traces seeded for search. */
+  traceClients: number;
+  traceSpans: number;
+  searchTraces: number;
+  /** Only the trace workloads (no run seeding or run workloads): a reduced run. */
+  onlyTraces: boolean;
 }
 
 export const KNOBS: { name: string; help: string }[] = [
@@ -69,6 +75,11 @@ export const KNOBS: { name: string; help: string }[] = [
   { name: 'BENCH_JSON', help: 'raw results written (bench/output/bench-results[-quick].json)' },
   { name: 'BENCH_KEEP', help: '1 keeps the data folders and databases after the run' },
   { name: 'BENCH_TROVE_REF', help: 'benchmark this git revision of Trove (e.g. `HEAD`), exported to bench/output/trove-<sha>/, instead of the working tree — for a clean run while src/ is being edited' },
+  { name: 'BENCH_TRACE_CLIENTS', help: 'concurrent clients of the trace ingest, each logging one trace after the other (8)' },
+  { name: 'BENCH_TRACE_SPANS', help: 'spans per trace in the trace ingest and the seeded traces (10)' },
+  { name: 'BENCH_SEARCH_TRACES', help: 'traces seeded for search_traces with a tag filter (standard 2000, quick 500; the issue\'s 100000 is `BENCH_SEARCH_TRACES=100000`, hours of MLflow seeding)' },
+  { name: 'BENCH_ONLY_TRACES', help: '1 runs only the trace workloads (seeding traces, trace ingest, trace search): a reduced run' },
+  { name: 'BENCH_MLFLOW_VENV', help: 'run `mlflow server` from this existing venv (e.g. .venvs/mlflow3, enough for SQLite) instead of building .venvs/bench' },
   { name: 'BENCH_TROVE_CPU_PROF', help: '1 runs Trove with `node --cpu-prof` (profiles in bench/output/profiles/)' },
 ];
 
@@ -144,5 +155,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     keep: e.BENCH_KEEP === '1',
     troveCpuProf: e.BENCH_TROVE_CPU_PROF === '1',
     troveRef: e.BENCH_TROVE_REF ?? '',
+    traceClients: num('BENCH_TRACE_CLIENTS', 8),
+    traceSpans: num('BENCH_TRACE_SPANS', 10),
+    searchTraces: num('BENCH_SEARCH_TRACES', 2_000, 500),
+    onlyTraces: e.BENCH_ONLY_TRACES === '1',
   };
 }

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import { exportRequest, freshTrace, searchBody, seededTrace, startTraceBody } from './traces-load.ts';
 
 export type ServerKind = 'trove' | 'mlflow';
 
@@ -40,6 +41,7 @@ export type LoadRequest =
   | { op: 'seed-get-run'; base: string; experimentId: string; params: number; metrics: number }
   | { op: 'seed-history'; base: string; experimentId: string; points: number; concurrency: number }
   | { op: 'artifact-run'; base: string; experimentId: string }
+  | { op: 'seed-traces'; base: string; experimentId: string; count: number; spans: number; perRequest: number; concurrency: number }
   | { op: 'workload'; base: string; kind: ServerKind; workload: Workload }
   | { op: 'close' };
 
@@ -52,7 +54,9 @@ export type Workload =
   | { name: 'history-full'; runId: string; key: string; pageSize: number; seconds: number }
   | { name: 'history-downsampled'; runId: string; key: string; buckets: number; maxRequests: number; seconds: number }
   | { name: 'artifact-upload'; artifactPath: string; mib: number }
-  | { name: 'artifact-download'; artifactPath: string; mib: number };
+  | { name: 'artifact-download'; artifactPath: string; mib: number }
+  | { name: 'trace-ingest'; experimentId: string; clients: number; spans: number; seconds: number }
+  | { name: 'trace-search'; experimentId: string; filter: string; maxResults: number; maxRequests: number; seconds: number };
 
 /** Fixed base time so both servers get byte-identical data. */
 const BASE_TS = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -82,6 +86,37 @@ async function send(base: string, method: 'GET' | 'POST', path: string, body?: s
   });
   const text = await res.body.text();
   return { status: res.statusCode, text };
+}
+
+/** A POST with its own content type and headers (OTLP protobuf). */
+async function sendRaw(base: string, path: string, body: Buffer | string, headers: Record<string, string>): Promise<Outcome> {
+  const res = await pool(base).request({ path, method: 'POST', headers, body });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
+/** One trace as the MLflow 3 client logs it: its spans over OTLP, then StartTraceV3. */
+async function logTrace(base: string, experimentId: string, spans: number): Promise<void> {
+  const spec = freshTrace(spans);
+  const otlp = await sendRaw(base, '/v1/traces', exportRequest([spec]), { 'content-type': 'application/x-protobuf', 'x-mlflow-experiment-id': experimentId });
+  if (otlp.status !== 200) throw new HttpError(otlp.status, otlp.text, 'v1/traces');
+  const info = await sendRaw(base, '/api/3.0/mlflow/traces', startTraceBody(spec, experimentId), { 'content-type': 'application/json' });
+  if (info.status !== 200) throw new HttpError(info.status, info.text, 'StartTraceV3');
+}
+
+/** Seeds `count` traces (deterministic ids/times/teams) over OTLP, `perRequest` traces per export. */
+async function seedTraces(base: string, experimentId: string, count: number, spans: number, perRequest: number, concurrency: number): Promise<{ traces: number; seconds: number }> {
+  const t0 = performance.now();
+  const batches = Math.ceil(count / perRequest);
+  await forEachLimited(batches, concurrency, async (b) => {
+    const specs = [];
+    for (let g = b * perRequest; g < Math.min(count, (b + 1) * perRequest); g++) specs.push(seededTrace(g, spans));
+    const body = exportRequest(specs);
+    await retrying(async () => {
+      const res = await sendRaw(base, '/v1/traces', body, { 'content-type': 'application/x-protobuf', 'x-mlflow-experiment-id': experimentId });
+      if (res.status !== 200) throw new HttpError(res.status, res.text, 'v1/traces');
+    });
+  });
+  return { traces: count, seconds: (performance.now() - t0) / 1000 };
 }
 
 class HttpError extends Error {
@@ -302,6 +337,25 @@ const MIB = 1024 * 1024;
 
 async function runWorkload(base: string, kind: ServerKind, w: Workload): Promise<WorkloadResult> {
   switch (w.name) {
+    case 'trace-ingest': {
+      const r = await closedLoop({ clients: w.clients, seconds: w.seconds, maxRequests: 10_000_000 }, async () => logTrace(base, w.experimentId, w.spans));
+      return { ...r, extra: { traces_per_s: r.rps, spans_per_s: r.rps * w.spans } };
+    }
+    case 'trace-search': {
+      let rows = -1;
+      let digest = '';
+      const body = searchBody(w.experimentId, w.filter, w.maxResults);
+      const r = await closedLoop({ clients: 1, seconds: w.seconds, maxRequests: w.maxRequests, minRequests: 2 }, async () => {
+        const res = await sendRaw(base, '/api/3.0/mlflow/traces/search', body, { 'content-type': 'application/json' });
+        if (res.status !== 200) throw new HttpError(res.status, res.text, 'traces/search');
+        if (rows < 0) {
+          const traces = (JSON.parse(res.text) as { traces?: { trace_id: string }[] }).traces ?? [];
+          rows = traces.length;
+          digest = hash(traces.map((t) => t.trace_id).join('\n'));
+        }
+      });
+      return { ...r, extra: { rows, result_hash: digest } };
+    }
     case 'create-run': {
       let n = 0;
       const r = await closedLoop({ clients: w.clients, seconds: w.seconds, maxRequests: 1_000_000 }, async () => {
@@ -500,6 +554,8 @@ async function handle(req: LoadRequest): Promise<unknown> {
       // mlflow-artifacts:/<experiment>/<run>/artifacts -> the proxy path
       return { runId: run.runId, path: run.artifactUri.replace(/^mlflow-artifacts:\/*/, '') };
     }
+    case 'seed-traces':
+      return seedTraces(req.base, req.experimentId, req.count, req.spans, req.perRequest, req.concurrency);
     case 'workload':
       return runWorkload(req.base, req.kind, req.workload);
     case 'close':

@@ -47,11 +47,14 @@ const ROWS: Row[] = [
   { key: 'upload.mibps', label: (c) => `artifact upload, ${sizeLabel(c.artifactMb)} through the proxy`, unit: 'MiB/s', better: 'higher', detail: { key: 'upload.growth', label: 'RSS +', unit: 'MiB' } },
   { key: 'download.mibps', label: (c) => `artifact download, ${sizeLabel(c.artifactMb)} through the proxy`, unit: 'MiB/s', better: 'higher', detail: { key: 'download.growth', label: 'RSS +', unit: 'MiB' } },
   { key: 'upload.growth', label: (c) => `server memory growth during the ${sizeLabel(c.artifactMb)} upload`, unit: 'MiB', better: 'lower' },
+  { key: 'trace-ingest.traces', label: (c) => `trace ingest: traces of ${c.traceSpans} spans (OTLP + StartTraceV3), ${c.traceClients} clients`, unit: 'traces/s', better: 'higher', detail: { key: 'trace-ingest.p99', label: 'p99', unit: 'ms' } },
+  { key: 'trace-search.p50', label: (c) => `search_traces, tag filter, page of 100 over ${n(c.searchTraces)} traces`, unit: 'ms', better: 'lower' },
   { key: 'idle.mib', label: () => 'idle memory after restart (RSS, whole process tree)', unit: 'MiB', better: 'lower', detail: { key: 'idle-empty.mib', label: 'empty DB', unit: 'MiB' } },
   { key: 'idle-pss.mib', label: () => '… the same as PSS (shared pages split between processes)', unit: 'MiB', better: 'lower', detail: { key: 'idle.processes', label: 'processes', unit: '' } },
   { key: 'peak.mib', label: () => 'peak memory during a round of all workloads', unit: 'MiB', better: 'lower' },
   { key: 'cold-start.ms', label: () => 'cold start: spawn → /health 200 (seeded database)', unit: 'ms', better: 'lower', detail: { key: 'first-start.ms', label: 'first start', unit: 'ms' } },
   { key: 'seed-runs.per_s', label: (c) => `seeding: runs created + logged (${c.seedConcurrency} clients)`, unit: 'runs/s', better: 'higher' },
+  { key: 'seed-traces.per_s', label: (c) => `seeding: traces of ${c.traceSpans} spans over OTLP, 100 per request (${c.seedConcurrency} clients)`, unit: 'traces/s', better: 'higher' },
   { key: 'seed-points.per_s', label: () => 'seeding: history points, 1,000-point batches, 4 clients', unit: 'points/s', better: 'higher' },
 ];
 

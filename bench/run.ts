@@ -40,7 +40,8 @@ import {
 } from './servers.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const VENV = path.join(ROOT, '.venvs/bench');
+/** The venv `mlflow server` runs from; BENCH_MLFLOW_VENV reuses an existing one (e.g. .venvs/mlflow3, SQLite only). */
+const VENV = process.env.BENCH_MLFLOW_VENV ? path.resolve(ROOT, process.env.BENCH_MLFLOW_VENV) : path.join(ROOT, '.venvs/bench');
 /** The Trove checkout that is benchmarked: the working tree, or an export of BENCH_TROVE_REF. */
 let TROVE_ROOT = ROOT;
 const ALL_SERVERS: ServerKind[] = ['trove', 'mlflow'];
@@ -150,6 +151,8 @@ interface ServerState {
   historyRunId: string;
   writesExperiment: string;
   artifactPath: string;
+  traceSearchExperiment: string;
+  traceIngestExperiment: string;
 }
 
 async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', load: LoadClient, results: Results, pgInfo: Postgres | undefined): Promise<BackendResults> {
@@ -192,6 +195,8 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
       historyRunId: '',
       writesExperiment: '',
       artifactPath: '',
+      traceSearchExperiment: '',
+      traceIngestExperiment: '',
     });
   }
 
@@ -206,6 +211,22 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
     record(kind, 'idle-empty.mib', await idleRss(st.running.child.pid as number));
     const base = st.running.base;
     await load.call({ op: 'setup', base, kind, connections: Math.max(80, config.contentionWriters + 8) });
+
+    st.traceSearchExperiment = await load.call<string>({ op: 'create-experiment', base, name: 'bench-trace-search' });
+    st.traceIngestExperiment = await load.call<string>({ op: 'create-experiment', base, name: 'bench-trace-ingest' });
+    log(`${backend}/${kind}: seeding ${config.searchTraces} traces of ${config.traceSpans} spans over OTLP`);
+    const traceSeed = await load.call<{ traces: number; seconds: number }>({
+      op: 'seed-traces',
+      base,
+      experimentId: st.traceSearchExperiment,
+      count: config.searchTraces,
+      spans: config.traceSpans,
+      perRequest: 100,
+      concurrency: config.seedConcurrency,
+    });
+    log(`${backend}/${kind}: ${traceSeed.traces} traces in ${traceSeed.seconds.toFixed(1)} s`);
+    record(kind, 'seed-traces.per_s', traceSeed.traces / traceSeed.seconds);
+    if (config.onlyTraces) continue;
 
     const experiments = config.filterRuns / config.searchRuns;
     for (let e = 0; e < experiments; e++) st.searchExperiments.push(await load.call<string>({ op: 'create-experiment', base, name: `search-${e}` }));
@@ -251,7 +272,9 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
 
       const roundSampler = new RssSampler(pid);
       roundSampler.start(100);
-      const writers = await load.call<string[]>({ op: 'create-runs', base, experimentId: st.writesExperiment, count: config.writeClients + config.ingestWriters + config.contentionWriters, prefix: `r${round}` });
+      const writers = config.onlyTraces
+        ? []
+        : await load.call<string[]>({ op: 'create-runs', base, experimentId: st.writesExperiment, count: config.writeClients + config.ingestWriters + config.contentionWriters, prefix: `r${round}` });
       const batchRuns = writers.slice(0, config.writeClients);
       const ingestRuns = writers.slice(config.writeClients, config.writeClients + config.ingestWriters);
       const contentionRuns = writers.slice(config.writeClients + config.ingestWriters);
@@ -265,6 +288,18 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
         return r;
       };
       const latency = { maxRequests: config.latencyRequests, seconds: config.latencySeconds };
+
+      let tr = await run('trace-ingest', { name: 'trace-ingest', experimentId: st.traceIngestExperiment, clients: config.traceClients, spans: config.traceSpans, seconds: config.duration });
+      record(kind, 'trace-ingest.traces', tr.rps);
+      record(kind, 'trace-ingest.p99', tr.p99);
+      record(kind, 'trace-ingest.errors', tr.errors);
+      tr = await run('trace-search', { name: 'trace-search', experimentId: st.traceSearchExperiment, filter: "tags.team = 'red'", maxResults: 100, ...latency });
+      record(kind, 'trace-search.p50', tr.p50);
+      out.notes.push(`${kind} trace-search rows=${tr.extra.rows} hash=${tr.extra.result_hash}`);
+      if (config.onlyTraces) {
+        record(kind, 'peak.mib', roundSampler.stop());
+        continue;
+      }
 
       let r = await run('create-run', { name: 'create-run', experimentId: st.writesExperiment, clients: config.writeClients, seconds: config.duration });
       record(kind, 'create-run.rps', r.rps);
@@ -350,7 +385,8 @@ async function main(): Promise<void> {
       void Promise.all([...runningServers].map((s) => stopServer(s))).finally(() => process.exit(130));
     });
   }
-  ensureVenv();
+  if (process.env.BENCH_MLFLOW_VENV) log(`using the existing venv ${VENV} for mlflow server`);
+  else ensureVenv();
   fs.mkdirSync(path.join(ROOT, 'bench/output'), { recursive: true });
   const results: Results = {
     config,

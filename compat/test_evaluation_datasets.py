@@ -348,3 +348,19 @@ def test_the_ui_prefix_serves_the_same_api(client, datasets, api):
     resp = requests.get(f"{api}/ajax-api/3.0/mlflow/datasets/{ds.dataset_id}")
     assert resp.status_code == 200, resp.text
     assert resp.json()["dataset"]["name"] == ds.name
+
+
+def test_a_dataset_logged_as_run_input_keeps_its_name_digest_and_source(client, datasets):
+    exp = _new_experiment(client)
+    ds = datasets.create_dataset(name=unique_name("input"), experiment_id=exp)
+    ds.merge_records([{"inputs": {"q": "x"}, "expectations": {"a": "y"}}])
+    ds = datasets.get_dataset(dataset_id=ds.dataset_id)
+
+    with mlflow.start_run(experiment_id=exp) as run:
+        mlflow.log_input(ds, context="evaluation")
+
+    [dataset_input] = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert dataset_input.dataset.name == ds.name
+    assert dataset_input.dataset.digest == ds.digest
+    assert json.loads(dataset_input.dataset.source)["dataset_id"] == ds.dataset_id
+    assert {t.key: t.value for t in dataset_input.tags}["mlflow.data.context"] == "evaluation"

@@ -8,7 +8,7 @@ import time
 
 import mlflow
 import pytest
-from _support import MLFLOW_MAJOR
+from _support import MLFLOW_MAJOR, SERVER_KIND
 from mlflow.tracking import MlflowClient
 
 pytestmark = pytest.mark.skipif(MLFLOW_MAJOR != 2, reason="the MLflow 2.x trace API (3.x: test_tracing.py)")
@@ -117,3 +117,15 @@ def test_traces_made_inside_a_run_are_found_by_its_run_id(experiment):
     _answer("outside")
     found = mlflow.search_traces(experiment_ids=[experiment[1]], run_id=run.info.run_id)
     assert list(found["request_id"]) == [inside]
+
+
+@pytest.mark.skipif(SERVER_KIND != "trove", reason="Trove's own addition: MLflow's server does not read span artifacts")
+def test_trove_serves_the_uploaded_spans_of_a_v2_trace_through_traces_get(experiment, api):
+    import requests
+
+    _answer("served?")
+    trace_id = _last_trace_id()
+    res = requests.get(f"{api}/api/3.0/mlflow/traces/get", params={"trace_id": trace_id, "allow_partial": "true"}, timeout=30)
+    assert res.status_code == 200, res.text
+    spans = res.json()["trace"]["spans"]
+    assert sorted(s["name"] for s in spans) == ["_answer", "_retrieve", "llm"]

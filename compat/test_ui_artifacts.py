@@ -219,6 +219,10 @@ def test_create_promptlab_run_records_the_prompt_as_a_finished_run(api, client, 
     mlmodel = requests.get(f"{api}/get-artifact", params={"run_id": run.info.run_id, "path": "model/MLmodel"}, timeout=60)
     assert mlmodel.status_code == 200
     assert "mlflow.prompt.promptlab_model" in mlmodel.text
+    # The model is a pyfunc model the client can load (predicting needs a deployments server).
+    loaded = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    assert loaded.metadata.run_id == run.info.run_id
+    assert [c.name for c in loaded.metadata.get_input_schema().inputs] == ["word"]
 
 
 @only_mlflow3

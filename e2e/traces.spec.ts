@@ -161,7 +161,7 @@ test('thumbs-up feedback with a rationale from the page is stored with its autho
   await expect(page.getByRole('form', { name: 'Add feedback' }).getByLabel('Your name')).toHaveValue('e2e-reviewer');
 });
 
-test('a trace links to its run, and the run page lists its traces and links back', async ({ page }) => {
+test('a trace links to its run, the run page lists its traces and links back, and MLflow-style trace links open the trace', async ({ page }) => {
   await page.goto(`/experiments/${f.experiment_id}/traces/${f.trace_id}`);
   await page.locator('.fact', { hasText: 'Run' }).getByRole('link').click();
   await expect(page).toHaveURL(new RegExp(`/experiments/${f.experiment_id}/runs/${f.run_id}`));
@@ -171,6 +171,11 @@ test('a trace links to its run, and the run page lists its traces and links back
   await expect(page.locator('.traces-count')).toHaveText('1 traces');
   await grid.getByRole('link', { name: 'meaning of life?' }).click();
   await expect(page).toHaveURL(new RegExp(`/traces/${f.trace_id}`));
+
+  // MLflow's own link to a trace (its UI's hash route, the trace selected in the list) opens the trace page.
+  await page.goto(`/#/experiments/${f.experiment_id}/traces?selectedEvaluationId=${f.trace_id}`);
+  await expect(page).toHaveURL(new RegExp(`/experiments/${f.experiment_id}/traces/${f.trace_id}$`));
+  await expect(page.getByRole('table', { name: 'Spans' })).toBeVisible();
 });
 
 test('a trace logged while the Traces tab is open appears without a reload', async ({ page }) => {

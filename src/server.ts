@@ -22,12 +22,14 @@ import { AuditLog } from './domain/audit/audit-log.ts';
 import { AuthService, type AuthOptions } from './domain/auth/auth-service.ts';
 import { TraceService } from './domain/tracing/trace-service.ts';
 import { SqlTraceStore } from './store/sql/sql-trace-store.ts';
+import { readProxiedArtifact } from './domain/tracing/read-artifact.ts';
 import { EvaluationDatasetService } from './domain/evaluation-datasets/evaluation-dataset-service.ts';
 import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-store.ts';
 import { webhookUrlPolicyFromEnv, type Resolver, type WebhookUrlPolicy } from './domain/webhooks/url-guard.ts';
 import { openSecretBox, sealLegacySecrets } from './domain/webhooks/secret-box.ts';
 import { defaultDataDir, webhookDeliveryFromEnv } from './server-settings.ts';
 import { registerServerArtifactRoot } from './domain/artifacts/artifact-scope.ts';
+import { ServerMetrics } from './http/prometheus.ts';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -48,6 +50,8 @@ export interface ServerConfig {
   auth?: AuthOptions;
   /** Trust X-Forwarded-For/-Proto from these proxies (see AppOptions.trustProxy). */
   trustProxy?: boolean | string;
+  /** Prometheus metrics at GET /metrics (default true); TROVE_METRICS_TOKEN protects them. */
+  metrics?: boolean;
   /** Where MLflow-named settings (MLFLOW_WEBHOOK_*) are read from; process.env by default. */
   env?: NodeJS.ProcessEnv;
   /**
@@ -86,7 +90,10 @@ export interface RunningServices {
  * and by the API tests, so both run exactly the same composition.
  */
 export async function createServer(config: ServerConfig): Promise<RunningServices> {
+  const env = config.env ?? process.env;
+  const metrics = config.metrics === false ? undefined : new ServerMetrics();
   const database = await openDatabase(config.backendStoreUri, {
+    ...(metrics ? { onQueryTiming: (ms: number, failed: boolean) => metrics.observeQuery(ms, failed) } : {}),
     ...(config.migrate !== undefined ? { migrate: config.migrate } : {}),
     ...(config.databasePoolSize !== undefined ? { poolSize: config.databasePoolSize } : {}),
   });
@@ -97,7 +104,13 @@ export async function createServer(config: ServerConfig): Promise<RunningService
   const auth = new AuthService(new SqlAuthStore(database.db), audit, config.auth ?? { enabled: false });
   const tracking = new TrackingService(new SqlTrackingStore(database.db), config.defaultArtifactRoot, undefined, audit);
   await tracking.initialize();
-  const artifacts = new ArtifactService(artifactStore.store);
+  const maxPending = Number(env.TROVE_MAX_PENDING_UPLOAD_BYTES);
+  const artifacts = new ArtifactService(artifactStore.store, maxPending > 0 ? { maxPendingUploadBytes: maxPending } : {});
+  // Interrupted uploads: temp files of dead processes and expired multipart uploads, at startup and hourly.
+  await artifactStore.store.sweepUploads?.().catch(() => undefined);
+  const uploadSweep = artifactStore.store.sweepUploads
+    ? setInterval(() => void artifactStore.store.sweepUploads?.().catch(() => undefined), 60 * 60 * 1000).unref()
+    : undefined;
   // Registry events: written to the outbox in each change's transaction, then delivered to
   // webhooks by the dispatcher and streamed to SSE clients, from this process or any other.
   const webhookConfig = config.webhooks ?? {};
@@ -109,7 +122,6 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     ...webhookConfig.stream,
     onError: (error) => eventLog?.warn({ err: error }, 'reading registry events failed'),
   });
-  const env = config.env ?? process.env;
   const urlPolicy: WebhookUrlPolicy = { ...webhookUrlPolicyFromEnv(env), ...webhookConfig.urlPolicy };
   if (webhookConfig.requireHttps) urlPolicy.allowedSchemes = ['https'];
   const secretBox = openSecretBox(env, config.dataDir ?? defaultDataDir(config.backendStoreUri, config.artifactsDestination));
@@ -146,7 +158,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     registryEvents,
     auth,
     audit,
-    tracing: new TraceService(new SqlTraceStore(database.db), tracking),
+    tracing: new TraceService(new SqlTraceStore(database.db), tracking, { readArtifact: (uri) => readProxiedArtifact(artifacts, uri) }),
     info: {
       version: MLFLOW_COMPAT_VERSION,
       backendStore: database.description,
@@ -160,6 +172,13 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     logger: config.logger ?? false,
     ...(webhookConfig.sse ? { eventStream: webhookConfig.sse } : {}),
     ...(config.trustProxy !== undefined ? { trustProxy: config.trustProxy } : {}),
+    ...(metrics ? { metrics } : {}),
+    ...(env.TROVE_METRICS_TOKEN ? { metricsToken: env.TROVE_METRICS_TOKEN } : {}),
+    accessLog: !/^(off|false|0|no)$/i.test(env.TROVE_ACCESS_LOG ?? ''),
+  });
+  metrics?.setSources({
+    webhookDeliveries: () => eventsStore.countDeliveries(),
+    ...(database.poolStats ? { databasePool: () => database.poolStats!() } : {}),
   });
   eventLog = app.log;
   const dispatcher = dispatcherOptions
@@ -173,6 +192,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     ...(dispatcher ? { dispatcher } : {}),
     async close() {
       await dispatcher?.stop();
+      if (uploadSweep) clearInterval(uploadSweep);
       await app.close();
       registryEvents.close();
       await outbox.flush();

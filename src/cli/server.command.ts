@@ -8,6 +8,7 @@ import { SqlAuthStore } from '../store/sql/sql-auth-store.ts';
 import { AuditLog } from '../domain/audit/audit-log.ts';
 import { AuthService } from '../domain/auth/auth-service.ts';
 import { runWithContext, systemContext } from '../domain/request-context.ts';
+import { humanLogStream } from '../http/access-log.ts';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -139,7 +140,7 @@ export function serverCommand(program: Command): void {
           backendStoreUri: options.backendStoreUri,
           artifactsDestination: options.artifactsDestination,
           defaultArtifactRoot: options.defaultArtifactRoot,
-          logger: { level: options.logLevel },
+          logger: serverLogger(options.logLevel),
           migrate: !worker,
           webhooks: { requireHttps: options.webhookRequireHttps === true },
           auth: { enabled: authEnabled },
@@ -203,4 +204,14 @@ function printInitialAdmin(created: { username: string; password: string }, url:
       '',
     ].join('\n'),
   );
+}
+
+/**
+ * pino options: JSON lines by default (for log collectors); on a terminal a readable line per
+ * entry. TROVE_LOG_FORMAT=json|human overrides the choice.
+ */
+function serverLogger(level: string): object {
+  const format = process.env.TROVE_LOG_FORMAT?.toLowerCase();
+  const human = format === 'human' || (format !== 'json' && process.stdout.isTTY === true);
+  return human ? { level, stream: humanLogStream(process.stdout) } : { level };
 }

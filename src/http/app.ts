@@ -3,6 +3,9 @@ import { MlflowError } from '../domain/errors.ts';
 import type { Services } from '../domain/services.ts';
 import { handleError } from './error-handler.ts';
 import { clientErrorHandler, frameworkErrorHandler } from './client-errors.ts';
+import { installRequestMetrics, prometheusRoutes } from './prometheus.routes.ts';
+import type { ServerMetrics } from './prometheus.ts';
+import { installAccessLog } from './access-log.ts';
 import { experimentRoutes } from './experiments.routes.ts';
 import { runRoutes } from './runs.routes.ts';
 import { metricRoutes } from './metrics.routes.ts';
@@ -40,6 +43,12 @@ export interface AppOptions {
    * set it so rate limits and the audit log see the real address and session cookies get Secure.
    */
   trustProxy?: boolean | string;
+  /** Prometheus metrics of this server (GET /metrics); none when absent. */
+  metrics?: ServerMetrics;
+  /** TROVE_METRICS_TOKEN: a bearer token /metrics requires. */
+  metricsToken?: string;
+  /** One info line per request (default true; TROVE_ACCESS_LOG=off turns it off). */
+  accessLog?: boolean;
 }
 
 /** JSON request bodies above this are refused; log-batch has its own, smaller MLflow limit. */
@@ -69,6 +78,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler(handleError);
+  // Before the auth hooks, so a request refused there is still measured and logged.
+  if (options.metrics) installRequestMetrics(app, options.metrics);
+  if (options.accessLog !== false) installAccessLog(app);
   // Before any route: every route must declare a permission, and every request is checked.
   const auth = options.services.auth ?? AuthService.openWithoutStore();
   installAuthHooks(app, auth);
@@ -114,6 +126,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     );
   }
   await serverRoutes(app, services);
+  if (options.metrics) await prometheusRoutes(app, options.metrics, { token: options.metricsToken });
   if (services.tracing) {
     for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => traceRoutesV3(api, services.tracing!), { prefix });
     await otlpRoutes(app, services.tracing);

@@ -82,6 +82,12 @@ export interface EvaluationDatasetStore {
 
   createDataset(dataset: NewEvaluationDataset): Promise<void>;
   getDataset(projectId: number, datasetId: string): Promise<EvaluationDatasetRow | undefined>;
+  /**
+   * Like getDataset, inside a transaction, and locks the dataset row until it ends, so writers of
+   * one dataset's records (read, merge, write back) take turns instead of losing each other's
+   * updates. SQLite transactions already hold the database's write lock.
+   */
+  getDatasetForUpdate(projectId: number, datasetId: string): Promise<EvaluationDatasetRow | undefined>;
   /** Deletes the dataset with its tags, records and links; false when it was not there. */
   deleteDataset(projectId: number, datasetId: string): Promise<boolean>;
   searchDatasets(query: EvaluationDatasetSearchQuery): Promise<EvaluationDatasetRow[]>;

@@ -154,6 +154,8 @@ export interface EventsStore {
   updateWebhook(projectId: number, webhookId: string, update: WebhookUpdate): Promise<boolean>;
   /** Soft-deletes a webhook and cancels its pending deliveries. @returns false when not found */
   deleteWebhook(projectId: number, webhookId: string, now: number): Promise<boolean>;
+  /** How many deliveries wait to be sent, and how many failed for good (for /metrics). */
+  countDeliveries(): Promise<{ pending: number; failed: number }>;
   /** Every stored webhook secret of every project (deleted webhooks too), by internal id. */
   listWebhookSecrets(): Promise<{ pk: number; secret: string }[]>;
   /** Replaces a stored secret if it still is `expected` (a concurrent change wins). */

@@ -101,6 +101,18 @@ describe('evaluation datasets API', () => {
     assert.equal((await t.call('GET', `${V3}/${dataset.dataset_id}`)).body.dataset.last_updated_by, undefined);
   });
 
+  it('merges concurrent upserts of the same inputs into one record without a server error', async () => {
+    const dataset = await create();
+    const responses = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((i) => t.call('POST', `${V3}/${dataset.dataset_id}/records`, { records: JSON.stringify([{ inputs: { q: 'same' }, expectations: { [`k${i}`]: i } }]) })),
+    );
+    assert.deepEqual(responses.map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+    assert.equal(responses.reduce((n, r) => n + r.body.inserted_count, 0), 1);
+    const { records } = await recordsOf(dataset.dataset_id);
+    assert.equal(records.length, 1);
+    assert.deepEqual(Object.keys(records[0].expectations).sort(), ['k0', 'k1', 'k2', 'k3', 'k4', 'k5']);
+  });
+
   it('writes record JSON as Python does: float text, key order and non-ASCII escapes survive', async () => {
     const dataset = await create();
     const body = '[{"inputs": {"2": "b", "1": "a", "x": 1.0, "big": 1e400, "text": "caf\\u00e9 \\ud83d\\ude00"}}]';

@@ -315,6 +315,20 @@ describe('GraphQL cost limits', () => {
     assert.deepEqual(answer.body, { data: null, errors: ['Query exceeds maximum total selections of 1000'] });
   });
 
+  it('stops parsing a flood of tokens and refuses bodies over 1 MB', async () => {
+    const flood = await graphql(server, `query { test(inputString: "a") { output ${'__typename '.repeat(60_000)} } }`);
+    assert.equal(flood.status, 200);
+    assert.match(flood.body.errors![0]!, /Document contains more tha[nt] 50000 tokens/);
+    const huge = await server.inject({
+      method: 'POST',
+      url: '/graphql',
+      payload: { query: `{ test(inputString: "${'x'.repeat(1024 * 1024)}") { output } }` },
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(huge.statusCode, 400);
+    assert.deepEqual(JSON.parse(huge.body), { error_code: 'INVALID_PARAMETER_VALUE', message: 'Request body is too large.' });
+  });
+
   it('counts a fragment once per use, so spreads cannot multiply work unseen', async () => {
     // 30 uses of a 40-field fragment: 1230 selections, although the text holds only 70.
     const fields = Array.from({ length: 40 }, () => 'key').join(' ');
@@ -398,6 +412,13 @@ describe('GraphQL with authentication', () => {
     assert.deepEqual(answer.body, { data: { mlflowGetRun: null }, errors: [`Run with id=${betaRun} not found`] });
     const search = await ask(admin, 'alpha', `query { mlflowSearchRuns(input: {experimentIds: ["1", "2", "3"]}) { runs { info { runId } } } }`);
     assert.deepEqual(search.body.data.mlflowSearchRuns.runs.map((r: { info: { runId: string } }) => r.info.runId), [alphaRun]);
+  });
+
+  it('selects the project by the X-MLFLOW-WORKSPACE header as MLflow clients send it', async () => {
+    const inAlpha = await harness.request('POST', '/graphql', { as: reporter, headers: { 'x-mlflow-workspace': 'alpha' }, body: { query: getRun(alphaRun) } });
+    assert.equal(inAlpha.body.errors, null);
+    const inBeta = await harness.request('POST', '/graphql', { as: admin, headers: { 'x-mlflow-workspace': 'beta' }, body: { query: getRun(alphaRun) } });
+    assert.deepEqual(inBeta.body, { data: { mlflowGetRun: null }, errors: [`Run with id=${alphaRun} not found`] });
   });
 
   it('answers a non-member as for an unknown project, and a caller without credentials with 401', async () => {

@@ -365,4 +365,43 @@ describe('traces API', () => {
     const search = await t.call('GET', '/api/2.0/mlflow/traces', { experiment_ids: [experimentId], filter: "tags.k = 'v'" });
     assert.deepEqual(search.body.traces.map((x: { request_id: string }) => x.request_id), [info.request_id]);
   });
+
+  test('spans a client uploaded to the trace artifact (MLflow 2 or 3 layout) are served by traces/get', async () => {
+    const start = await t.call('POST', '/api/2.0/mlflow/traces', { experiment_id: experimentId, timestamp_ms: 1_700_000_500_000 });
+    const id = start.body.trace_info.request_id as string;
+    const location = (start.body.trace_info.tags as Array<{ key: string; value: string }>).find((tag) => tag.key === 'mlflow.artifactLocation')!.value;
+    const v2Spans = {
+      spans: [
+        {
+          name: 'root',
+          context: { span_id: '0x00000000000000aa', trace_id: '0x000000000000000000000000000000bb' },
+          parent_id: null,
+          start_time: '1700000500000000001',
+          end_time: '1700000500100000000',
+          status_code: 'ERROR',
+          status_message: 'boom',
+          attributes: { 'mlflow.spanInputs': '{"x": 1}', 'mlflow.traceRequestId': `"${id}"` },
+          events: [{ name: 'exception', timestamp: '1700000500050000000', attributes: { 'exception.message': 'boom' } }],
+        },
+        { name: 'child', context: { span_id: '0x00000000000000cc', trace_id: '0x000000000000000000000000000000bb' }, parent_id: '0x00000000000000aa', start_time: '1700000500000000002', end_time: '1700000500000000003', status_code: 'OK', status_message: '', attributes: {}, events: [] },
+      ],
+    };
+    const put = await t.inject({
+      method: 'PUT',
+      url: `/api/2.0/mlflow-artifacts/artifacts/${location.replace(/^mlflow-artifacts:\/*/, '')}/traces.json`,
+      payload: JSON.stringify(v2Spans).replace(/"(\d{19})"/g, '$1'),
+      headers: { 'content-type': 'text/plain' },
+    });
+    assert.equal(put.statusCode, 200, put.body);
+    const got = await t.call('GET', '/api/3.0/mlflow/traces/get', { trace_id: id, allow_partial: 'true' });
+    assert.equal(got.status, 200, JSON.stringify(got.body));
+    const [root, child] = got.body.trace.spans;
+    assert.equal(root.name, 'root');
+    assert.equal(root.start_time_unix_nano, '1700000500000000001', 'every nanosecond digit survives');
+    assert.equal(root.status.code, 'STATUS_CODE_ERROR');
+    assert.equal(root.events[0].name, 'exception');
+    assert.equal(child.parent_span_id, root.span_id);
+    const batch = await t.call('GET', '/api/3.0/mlflow/traces/batchGet', { trace_ids: [id] });
+    assert.equal(batch.body.traces[0].spans.length, 2);
+  });
 });

@@ -220,6 +220,13 @@ for (const backend of storeBackends) {
       assert.equal(await store.countRecords(id), 0);
     });
 
+    test('getDatasetForUpdate reads the dataset inside a transaction, only in its own project', async () => {
+      const id = await newDataset({ name: 'locked' });
+      const [mine, theirs] = await store.transaction(async (tx) => [await tx.getDatasetForUpdate(1, id), await tx.getDatasetForUpdate(otherProject, id)]);
+      assert.equal(mine?.name, 'locked');
+      assert.equal(theirs, undefined);
+    });
+
     test('a failed transaction leaves nothing behind', async () => {
       const id = `d-${hex()}`;
       await assert.rejects(

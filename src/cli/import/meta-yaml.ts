@@ -19,7 +19,7 @@ export function parseMetaYaml(text: string): Record<string, MetaValue> {
     const key = match[1]!;
     let raw = match[2] ?? '';
     const continuation: string[] = [];
-    while (i < lines.length && (/^\s+\S/.test(lines[i]!) || (lines[i] === '' && isOpenQuoted(raw, continuation)))) {
+    while (i < lines.length && (/^\s+\S/.test(lines[i]!) || (/^\s*$/.test(lines[i]!) && isOpenQuoted(raw, continuation)))) {
       continuation.push(lines[i]!);
       i++;
     }

@@ -113,7 +113,8 @@ export function registerServerArtifactRoot(destination: string): void {
     serverRoots.add(destination.replace(/\/+$/, ''));
     return;
   }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(destination)) return;
+  if (/^file:\/\//i.test(destination)) destination = fileURLToPath(destination);
+  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(destination)) return;
   serverRoots.add(realAbsolute(nodePath.resolve(destination)));
 }
 

@@ -112,11 +112,16 @@ export function contentTypeForArtifact(fileName: string): string {
  * guesses content types and shapes listings as MLflow's FileInfo. Streams pass through; nothing
  * is buffered here.
  */
+/** Bytes unfinished multipart uploads may hold per run (or logged model) by default: 10 GiB. */
+export const DEFAULT_MAX_PENDING_UPLOAD_BYTES = 10 * 1024 ** 3;
+
 export class ArtifactService {
   private readonly store: ArtifactStore;
+  private readonly maxPendingUploadBytes: number;
 
-  constructor(store: ArtifactStore) {
+  constructor(store: ArtifactStore, options: { maxPendingUploadBytes?: number } = {}) {
     this.store = store;
+    this.maxPendingUploadBytes = options.maxPendingUploadBytes ?? DEFAULT_MAX_PENDING_UPLOAD_BYTES;
   }
 
   /**
@@ -206,8 +211,27 @@ export class ArtifactService {
     body: Readable,
     expectedSize?: number,
   ): Promise<string> {
-    normalizeArtifactPath(rawPath);
+    const path = normalizeArtifactPath(rawPath);
+    await this.checkPendingBytes(path, expectedSize ?? 0);
     return this.call(() => this.store.uploadPart(uploadId, partNumber, body, expectedSize));
+  }
+
+  /**
+   * Unfinished multipart uploads of one run (everything under its `.../artifacts` folder) may hold
+   * at most `maxPendingUploadBytes`: parts of uploads a client never completes cannot fill the
+   * disk before they expire.
+   */
+  private async checkPendingBytes(path: string, incoming: number): Promise<void> {
+    if (!this.store.pendingUploadBytes) return;
+    const segments = path.split('/');
+    const owner = segments.indexOf('artifacts');
+    const prefix = owner > 0 ? segments.slice(0, owner + 1).join('/') : segments.slice(0, -1).join('/');
+    const pending = await this.call(() => this.store.pendingUploadBytes!(prefix));
+    if (pending + incoming > this.maxPendingUploadBytes) {
+      throw MlflowError.invalidParameter(
+        `Unfinished multipart uploads under '${prefix}' already hold ${pending} bytes (limit ${this.maxPendingUploadBytes}, TROVE_MAX_PENDING_UPLOAD_BYTES); complete or abort them first.`,
+      );
+    }
   }
 
   /**

@@ -249,7 +249,8 @@ export class EvaluationDatasetService {
   private async upsertOnce(datasetId: string, records: RecordInput[]): Promise<{ inserted: number; updated: number }> {
     return this.audited(
       async (tx) => {
-        const dataset = await this.existing(tx, datasetId, (id) => `Evaluation dataset with id '${id}' not found`);
+        const dataset = await tx.getDatasetForUpdate(currentProjectId(), datasetId);
+        if (!dataset) throw MlflowError.notFound(`Evaluation dataset with id '${datasetId}' not found`);
         const now = this.clock.now();
         const rows = records.map((record) => newRecordRow(datasetId, `dr-${randomUUID().replace(/-/g, '')}`, record, now));
         const stored = new Map((await tx.findRecordsByInputHash(datasetId, rows.map((r) => r.inputHash))).map((r) => [r.inputHash, r]));
@@ -309,7 +310,7 @@ export class EvaluationDatasetService {
   async deleteRecords(datasetId: string, datasetRecordIds: string[]): Promise<number> {
     return this.audited(
       async (tx) => {
-        await this.existing(tx, datasetId, (id) => `Evaluation dataset with id '${id}' not found`);
+        if (!(await tx.getDatasetForUpdate(currentProjectId(), datasetId))) throw MlflowError.notFound(`Evaluation dataset with id '${datasetId}' not found`);
         const deleted = await tx.deleteRecords(datasetId, datasetRecordIds);
         // Upstream only recounts; the dataset's update time and digest stay.
         if (deleted > 0) await tx.updateDataset(datasetId, { profileJson: profileFor(await tx.countRecords(datasetId)) });

@@ -19,6 +19,7 @@ import {
   validateTraceTag,
 } from './validation.ts';
 import { AssessmentRules, type AssessmentInput } from './assessments.ts';
+import { spansFromTraceArtifact } from './artifact-spans.ts';
 
 export interface Clock {
   now(): number;
@@ -44,6 +45,16 @@ export interface TraceWithSpans {
   spans: SpanDict[];
 }
 
+export interface TraceServiceOptions {
+  clock?: Clock;
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Reads a file under an artifact URI (`mlflow-artifacts:/…/traces.json`), undefined when there
+   * is none: spans of traces whose client uploaded them there (MLflow 2.x) are served from it.
+   */
+  readArtifact?: (artifactUri: string) => Promise<string | undefined>;
+}
+
 export interface TraceSearchInput {
   experimentIds: string[];
   filter?: string | undefined;
@@ -63,13 +74,27 @@ const PARTIAL_RETRY_DELAYS_MS = [1000, 2000];
 export class TraceService {
   readonly assessments: AssessmentRules;
 
+  private readonly clock: Clock;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly readArtifact: ((artifactUri: string) => Promise<string | undefined>) | undefined;
+
   constructor(
     private readonly store: TraceStore,
     private readonly tracking: TrackingService,
-    private readonly clock: Clock = { now: () => Date.now() },
-    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    options: TraceServiceOptions = {},
   ) {
-    this.assessments = new AssessmentRules(store, (traceId) => this.getTraceInfo(traceId), clock);
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.readArtifact = options.readArtifact;
+    this.assessments = new AssessmentRules(store, (traceId) => this.getTraceInfo(traceId), this.clock);
+  }
+
+  /** Spans of a trace the tracking store holds none of, from its `traces.json` artifact. */
+  private async artifactSpans(info: TraceRecord): Promise<SpanDict[]> {
+    const location = info.tags[TRACE_TAG.artifactLocation];
+    if (!this.readArtifact || !location || info.tags[TRACE_TAG.spansLocation] === SPANS_IN_TRACKING_STORE) return [];
+    const text = await this.readArtifact(`${location.replace(/\/+$/, '')}/traces.json`).catch(() => undefined);
+    return text === undefined ? [] : sortSpans(spansFromTraceArtifact(text));
   }
 
   /** The experiment, checked to be in this project: its id as stored and its artifact location. */
@@ -325,8 +350,13 @@ export class TraceService {
 
   async batchGetTraces(traceIds: string[], experimentIds?: string[]): Promise<TraceWithSpans[]> {
     const infos = await this.batchGetTraceInfos(traceIds, experimentIds);
-    const spans = await this.store.getSpans(infos.map((t) => t.traceId));
-    return infos.map((info) => ({ info, spans: orderedSpans(spans.filter((s) => s.traceId === info.traceId)) }));
+    const rows = await this.store.getSpans(infos.map((t) => t.traceId));
+    return Promise.all(
+      infos.map(async (info) => {
+        const own = rows.filter((s) => s.traceId === info.traceId);
+        return { info, spans: own.length > 0 ? orderedSpans(own) : await this.artifactSpans(info) };
+      }),
+    );
   }
 
   /**
@@ -337,8 +367,9 @@ export class TraceService {
     for (let attempt = 0; ; attempt += 1) {
       const info = await this.getTraceInfo(traceId);
       const rows = await this.store.getSpans([traceId]);
+      const spans = rows.length > 0 ? orderedSpans(rows) : await this.artifactSpans(info);
       const expected = expectedSpanCount(info);
-      if (allowPartial || expected === null || rows.length >= expected) return { info, spans: orderedSpans(rows) };
+      if (allowPartial || expected === null || spans.length >= expected) return { info, spans };
       const delay = PARTIAL_RETRY_DELAYS_MS[attempt];
       if (delay === undefined) throw MlflowError.notFound(`Trace with ID ${traceId} is not fully exported yet, please try again later.`);
       await this.sleep(delay);
@@ -407,15 +438,17 @@ function expectedSpanCount(info: TraceRecord): number | null {
 }
 
 /** Root spans first, then by start time, as MLflow returns them. */
+function sortSpans(spans: SpanDict[]): SpanDict[] {
+  return [...spans].sort((a, b) => {
+    const rootA = a.parent_span_id === null ? 0 : 1;
+    const rootB = b.parent_span_id === null ? 0 : 1;
+    if (rootA !== rootB) return rootA - rootB;
+    const ta = BigInt(a.start_time_unix_nano);
+    const tb = BigInt(b.start_time_unix_nano);
+    return ta < tb ? -1 : ta > tb ? 1 : 0;
+  });
+}
+
 function orderedSpans(rows: SpanRow[]): SpanDict[] {
-  return [...rows]
-    .sort((a, b) => {
-      const rootA = a.parentSpanId === null ? 0 : 1;
-      const rootB = b.parentSpanId === null ? 0 : 1;
-      if (rootA !== rootB) return rootA - rootB;
-      const ta = BigInt(a.startTimeNs);
-      const tb = BigInt(b.startTimeNs);
-      return ta < tb ? -1 : ta > tb ? 1 : 0;
-    })
-    .map((row) => JSON.parse(row.content) as SpanDict);
+  return sortSpans(rows.map((row) => JSON.parse(row.content) as SpanDict));
 }

@@ -19,6 +19,13 @@ import { GRAPHQL_ROUTE_PERMISSION } from './field-permissions.ts';
  * GraphiQL and mercurius's own routes are off: nothing else is served.
  */
 
+/**
+ * A query within the limits has at most a few tens of thousands of tokens (1000 selections with
+ * aliases and arguments); the MLflow UI's largest is about 200. Bodies are capped to match.
+ */
+export const MAX_QUERY_TOKENS = 50_000;
+export const GRAPHQL_BODY_LIMIT = 1024 * 1024;
+
 interface GraphqlBody {
   query: string;
   variables?: Record<string, unknown>;
@@ -38,6 +45,8 @@ export async function graphqlRoutes(app: FastifyInstance, services: Services, op
       resolvers: buildResolvers(services),
       routes: false,
       graphiql: false,
+      // The parser stops early on a flood of tokens, before any limit above could be counted.
+      graphql: { parseOptions: { maxTokens: MAX_QUERY_TOKENS } },
       // Keep resolver errors as they are; the route turns them into upstream's string list.
       errorFormatter: (execution) => ({ statusCode: 200, response: { data: execution.data ?? null, errors: execution.errors } }),
     });
@@ -64,7 +73,7 @@ export async function graphqlRoutes(app: FastifyInstance, services: Services, op
       }
     };
     for (const url of ['/graphql', '/ajax-api/graphql']) {
-      scope.route({ method: ['GET', 'POST'], url, config: { permission: GRAPHQL_ROUTE_PERMISSION }, handler });
+      scope.route({ method: ['GET', 'POST'], url, bodyLimit: GRAPHQL_BODY_LIMIT, config: { permission: GRAPHQL_ROUTE_PERMISSION }, handler });
     }
   });
 }

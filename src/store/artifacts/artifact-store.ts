@@ -189,6 +189,16 @@ export interface ArtifactStore {
   abortMultipartUpload(uploadId: string): Promise<void>;
 
   /**
+   * Removes what interrupted uploads left behind: temp files of dead processes and multipart
+   * uploads older than the store's expiry. Optional: object stores expire unfinished uploads with
+   * a bucket lifecycle rule instead.
+   */
+  sweepUploads?(now?: number): Promise<{ tempFiles: number; uploads: number }>;
+
+  /** Bytes held by unfinished multipart uploads for paths under `pathPrefix` (optional). */
+  pendingUploadBytes?(pathPrefix: string): Promise<number>;
+
+  /**
    * Copies the whole tree under `fromDir` to `toDir` (e.g. to freeze the files of a model
    * version). Each file is written atomically like {@link put}; files already under `toDir` with
    * the same relative path are replaced, others are left alone.

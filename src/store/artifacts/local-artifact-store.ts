@@ -12,6 +12,7 @@ import {
   type ArtifactStore,
   type CompletedPart,
 } from './artifact-store.ts';
+import { DEFAULT_MULTIPART_EXPIRY_MS, expireUploads, listPendingUploads, sweepTempFiles, tempFileName } from './local-upload-housekeeping.ts';
 
 /**
  * Hidden folder inside the root for everything that must never be visible as an artifact:
@@ -27,8 +28,6 @@ const UPLOAD_MANIFEST = 'upload.json';
 /** S3's limit, which the MLflow client's chunking respects. */
 const MAX_PART_NUMBER = 10_000;
 const UPLOAD_ID_PATTERN = /^[0-9a-f]{32}$/;
-/** Temp files this old can only be left over from a crash; they are removed at startup. */
-const STALE_TEMP_AGE_MS = 24 * 60 * 60 * 1000;
 
 /** O_NOFOLLOW where the platform has it (not on Windows, where symlinks need privileges anyway). */
 const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0;
@@ -68,9 +67,11 @@ export class LocalArtifactStore implements ArtifactStore {
   /** The root folder as configured (absolute). */
   readonly rootPath: string;
   private ready: Promise<string> | undefined;
+  private readonly multipartExpiryMs: number;
 
-  constructor(rootPath: string) {
+  constructor(rootPath: string, options: { multipartExpiryMs?: number } = {}) {
     this.rootPath = path.resolve(rootPath);
+    this.multipartExpiryMs = options.multipartExpiryMs ?? DEFAULT_MULTIPART_EXPIRY_MS;
   }
 
   async put(relativePath: string, body: Readable, expectedSize?: number): Promise<void> {
@@ -274,14 +275,23 @@ export class LocalArtifactStore implements ArtifactStore {
   }
 
   private async removeStaleTemps(root: string): Promise<void> {
-    const tempDir = path.join(root, INTERNAL_DIR_NAME, TEMP_DIR_NAME);
-    const names = await fsp.readdir(tempDir).catch(() => [] as string[]);
-    const cutoff = Date.now() - STALE_TEMP_AGE_MS;
-    for (const name of names) {
-      const file = path.join(tempDir, name);
-      const info = await fsp.lstat(file).catch(() => undefined);
-      if (info && info.mtimeMs < cutoff) await removeQuietly(file);
-    }
+    await sweepTempFiles(path.join(root, INTERNAL_DIR_NAME, TEMP_DIR_NAME));
+    await expireUploads(path.join(root, INTERNAL_DIR_NAME, MULTIPART_DIR_NAME), UPLOAD_MANIFEST, this.multipartExpiryMs);
+  }
+
+  /** Removes temp files of dead uploads and expired multipart uploads (also run periodically). */
+  async sweepUploads(now: number = Date.now()): Promise<{ tempFiles: number; uploads: number }> {
+    const root = await this.realRoot();
+    return {
+      tempFiles: await sweepTempFiles(path.join(root, INTERNAL_DIR_NAME, TEMP_DIR_NAME), now),
+      uploads: await expireUploads(path.join(root, INTERNAL_DIR_NAME, MULTIPART_DIR_NAME), UPLOAD_MANIFEST, this.multipartExpiryMs, now),
+    };
+  }
+
+  async pendingUploadBytes(pathPrefix: string): Promise<number> {
+    const root = await this.realRoot();
+    const uploads = await listPendingUploads(path.join(root, INTERNAL_DIR_NAME, MULTIPART_DIR_NAME), UPLOAD_MANIFEST);
+    return uploads.filter((u) => u.path === pathPrefix || u.path.startsWith(`${pathPrefix}/`)).reduce((sum, u) => sum + u.bytes, 0);
   }
 
   /**
@@ -388,7 +398,7 @@ export class LocalArtifactStore implements ArtifactStore {
   // --- streaming -------------------------------------------------------------------------------
 
   private async openTemp(root: string): Promise<{ path: string; handle: FileHandle }> {
-    const tempPath = path.join(root, INTERNAL_DIR_NAME, TEMP_DIR_NAME, randomBytes(16).toString('hex'));
+    const tempPath = path.join(root, INTERNAL_DIR_NAME, TEMP_DIR_NAME, tempFileName());
     try {
       // Created exclusively, so a name collision can never append to someone else's temp file.
       return { path: tempPath, handle: await fsp.open(tempPath, 'wx') };

@@ -28,5 +28,7 @@ export function openArtifactStore(destination: string, env: NodeJS.ProcessEnv = 
     throw new Error(`Unsupported artifacts destination '${destination}'. Expected a folder, file:///<path> or s3://<bucket>/<prefix>.`);
   }
   const root = path.resolve(destination.startsWith('file://') ? fileURLToPath(destination) : destination);
-  return { store: new LocalArtifactStore(root), description: root, close: () => undefined };
+  const expiryHours = Number(env.TROVE_MULTIPART_UPLOAD_EXPIRY_HOURS);
+  const multipartExpiryMs = env.TROVE_MULTIPART_UPLOAD_EXPIRY_HOURS && expiryHours > 0 ? expiryHours * 60 * 60 * 1000 : undefined;
+  return { store: new LocalArtifactStore(root, multipartExpiryMs === undefined ? {} : { multipartExpiryMs }), description: root, close: () => undefined };
 }

@@ -24,6 +24,8 @@ export interface OpenedDatabase {
   /** A description safe to print: never includes a password. */
   description: string;
   close(): Promise<void>;
+  /** Connections of the PostgreSQL pool (absent for SQLite). */
+  poolStats?(): { total: number; idle: number; waiting: number };
 }
 
 export interface OpenDatabaseOptions {
@@ -36,6 +38,8 @@ export interface OpenDatabaseOptions {
   poolSize?: number;
   /** Sees every statement the store runs, with its parameters (the query-plan report uses it). */
   onQuery?: (query: CompiledQuery) => void;
+  /** Sees every statement's duration and whether it failed (Prometheus). */
+  onQueryTiming?: (durationMs: number, failed: boolean) => void;
 }
 
 /**
@@ -82,8 +86,8 @@ export function describeBackendStoreUri(uri: string): string {
  */
 export async function openDatabase(uri: string, options: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
   let opened: OpenedDatabase;
-  if (uri.startsWith('sqlite:')) opened = openSqlite(uri, options.onQuery);
-  else if (isPostgresUri(uri)) opened = openPostgres(uri, options.poolSize ?? 10, options.onQuery);
+  if (uri.startsWith('sqlite:')) opened = openSqlite(uri, queryObserver(options));
+  else if (isPostgresUri(uri)) opened = openPostgres(uri, options.poolSize ?? 10, queryObserver(options));
   else {
     throw new Error(
       `Unsupported backend store URI '${describeBackendStoreUri(uri)}'. ` +
@@ -108,7 +112,7 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
  * "database is locked". synchronous=FULL makes every acknowledged commit survive a power loss,
  * not only a process crash.
  */
-function openSqlite(uri: string, onQuery?: (query: CompiledQuery) => void): OpenedDatabase {
+function openSqlite(uri: string, onQuery?: QueryObserver): OpenedDatabase {
   const file = parseSqliteUri(uri);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SqliteDatabase(file);
@@ -218,7 +222,7 @@ const pgTypeParsers = {
  * which the error handler answers with a retryable 503, and is discarded; the next query opens a
  * fresh one. Nothing here keeps state a second server process would need to see.
  */
-function openPostgres(uri: string, poolSize: number, onQuery?: (query: CompiledQuery) => void): OpenedDatabase {
+function openPostgres(uri: string, poolSize: number, onQuery?: QueryObserver): OpenedDatabase {
   const pool = new pg.Pool({
     connectionString: toPgConnectionString(uri),
     max: poolSize,
@@ -242,12 +246,24 @@ function openPostgres(uri: string, poolSize: number, onQuery?: (query: CompiledQ
     dialect: 'postgres',
     description: describeBackendStoreUri(uri.replace(POSTGRES_SCHEME, 'postgresql://')),
     close: () => db.destroy(),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
   };
 }
 
-function queryLog(onQuery: ((query: CompiledQuery) => void) | undefined): { log?: (event: LogEvent) => void } {
-  if (onQuery === undefined) return {};
-  return { log: (event) => onQuery(event.query) };
+type QueryObserver = (event: LogEvent) => void;
+
+function queryObserver(options: OpenDatabaseOptions): QueryObserver | undefined {
+  const { onQuery, onQueryTiming } = options;
+  if (onQuery === undefined && onQueryTiming === undefined) return undefined;
+  return (event) => {
+    onQuery?.(event.query);
+    onQueryTiming?.(event.queryDurationMillis, event.level === 'error');
+  };
+}
+
+function queryLog(observer: QueryObserver | undefined): { log?: (event: LogEvent) => void } {
+  if (observer === undefined) return {};
+  return { log: observer };
 }
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

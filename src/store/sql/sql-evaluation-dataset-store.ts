@@ -13,6 +13,7 @@ import type {
 import type { KeyValue } from '../tracking-store.ts';
 import { UniqueViolationError } from '../store-errors.ts';
 import { chunk, compareExpression, isUniqueViolation } from './sql-conditions.ts';
+import { dialectOf } from './dialect.ts';
 
 /** Ids per `IN (...)` list, well below SQLite's bind-variable limit. */
 const IN_CHUNK = 500;
@@ -93,6 +94,15 @@ export class SqlEvaluationDatasetStore implements EvaluationDatasetStore {
       .where('dataset_id', '=', datasetId)
       .where('project_id', '=', projectId)
       .executeTakeFirst();
+    if (!row) return undefined;
+    const [withTags] = await this.withTags([row]);
+    return withTags;
+  }
+
+  async getDatasetForUpdate(projectId: number, datasetId: string): Promise<EvaluationDatasetRow | undefined> {
+    let select = this.db.selectFrom('evaluation_datasets').selectAll().where('dataset_id', '=', datasetId).where('project_id', '=', projectId);
+    if (dialectOf(this.db as Kysely<unknown>) === 'postgres') select = select.forUpdate();
+    const row = await select.executeTakeFirst();
     if (!row) return undefined;
     const [withTags] = await this.withTags([row]);
     return withTags;

@@ -193,6 +193,17 @@ export class SqlEventsStore implements EventsStore {
     });
   }
 
+  async countDeliveries(): Promise<{ pending: number; failed: number }> {
+    const rows = await this.db
+      .selectFrom('webhook_deliveries')
+      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('status', 'in', ['pending', 'failed'])
+      .groupBy('status')
+      .execute();
+    const count = (status: string) => Number(rows.find((r) => r.status === status)?.n ?? 0);
+    return { pending: count('pending'), failed: count('failed') };
+  }
+
   async listWebhookSecrets(): Promise<{ pk: number; secret: string }[]> {
     const rows = await this.db.selectFrom('webhooks').select(['id', 'secret']).where('secret', 'is not', null).orderBy('id').execute();
     return rows.map((row) => ({ pk: Number(row.id), secret: row.secret! }));

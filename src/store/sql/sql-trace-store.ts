@@ -314,6 +314,9 @@ function clauseCondition(clause: TraceFilterClause): Expression<SqlBool> {
   return compare(column, clause.comparator, clause.value);
 }
 
+/** Order keys whose value may be missing (sorted last whatever the direction, as MLflow does). */
+const NULLABLE_ORDER_KEYS = new Set(['execution_time_ms', 'client_request_id', 'name', 'run_id']);
+
 function orderTerms(orderBy: TraceOrderBy[]): RawBuilder<unknown>[] {
   const terms: RawBuilder<unknown>[] = [];
   const seen = new Set<string>();
@@ -322,11 +325,14 @@ function orderTerms(orderBy: TraceOrderBy[]): RawBuilder<unknown>[] {
     seen.add(key);
     const direction = sql.raw(ascending ? 'asc' : 'desc');
     let expression: RawBuilder<unknown> | undefined = ATTRIBUTE_COLUMNS[key];
+    // The end time counts a trace without a duration as ending when it started (MLflow's ordering).
+    if (key === 'end_time_ms') expression = sql`(traces.request_time + coalesce(traces.execution_duration, 0))`;
     if (key === 'name') expression = sql`(select kv.value from trace_tags kv where kv.trace_id = traces.trace_id and kv.key = ${TRACE_NAME_TAG})`;
     if (key === 'run_id') expression = sql`(select kv.value from trace_metadata kv where kv.trace_id = traces.trace_id and kv.key = ${SOURCE_RUN_METADATA})`;
     if (!expression) throw new Error(`Unsupported trace order key '${key}' reached the store`);
-    // Unknown values last whatever the direction, as MLflow's SQL store sorts them.
-    terms.push(sql`case when ${expression} is null then 1 else 0 end`);
+    // Only nullable keys get the nulls-last term: on the default order (request time, id) the
+    // index on (experiment, request_time, trace_id) then gives rows in order and LIMIT stops early.
+    if (NULLABLE_ORDER_KEYS.has(key)) terms.push(sql`case when ${expression} is null then 1 else 0 end`);
     terms.push(sql`${expression} ${direction}`);
   };
   for (const term of orderBy) push(term.key, term.ascending);

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link, Navigate, useSearchParams } from 'react-router';
 import { errorMessage } from '../../common/api/client.ts';
 import { Empty, Loading } from '../../common/components/ui.tsx';
 import { VirtualTable, type VirtualColumn } from '../../common/components/VirtualTable.tsx';
@@ -48,6 +48,9 @@ export function TracesList({ experimentId, runId }: { experimentId: string; runI
     update({ order: formatOrder(next) });
   };
   const hasFilter = Boolean(text || state || since);
+  // MLflow's UI links a trace as the traces list with it selected: open it here.
+  const selected = params.get('selectedEvaluationId') ?? params.get('selectedTraceId');
+  if (selected) return <Navigate to={`/experiments/${experimentId}/traces/${encodeURIComponent(selected)}`} replace />;
 
   return (
     <div className="traces-list">

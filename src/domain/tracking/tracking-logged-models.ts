@@ -139,7 +139,7 @@ export class TrackingLoggedModels extends TrackingInputsOutputs {
       experimentIds: await this.experimentIdsInProject(input.experimentIds),
       filter,
       orderBy,
-      datasets: (input.datasets ?? []).map((d) => (d.digest ? { name: d.name, digest: d.digest } : { name: d.name })),
+      datasets: (input.datasets ?? []).map((d) => (d.digest !== undefined ? { name: d.name, digest: d.digest } : { name: d.name })),
       maxResults,
       page: decodePageToken(input.pageToken),
     });

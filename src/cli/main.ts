@@ -3,6 +3,8 @@ import { TROVE_VERSION } from '../version.ts';
 import { serverCommand } from './server.command.ts';
 import { modelsCommand } from './models-pull.command.ts';
 import { adminCommands } from './admin.commands.ts';
+import { gcCommand } from './gc.command.ts';
+import { backupCommands } from './backup.command.ts';
 import { importCommand } from './import/import.command.ts';
 import { exportCommand } from './export/export.command.ts';
 
@@ -15,6 +17,8 @@ program
 serverCommand(program);
 modelsCommand(program);
 adminCommands(program);
+gcCommand(program);
+backupCommands(program);
 importCommand(program);
 exportCommand(program);
 

@@ -22,6 +22,7 @@ import { installAuthHooks, requestIdOf, rewriteProjectUrl } from './auth-hooks.t
 import { authRoutes } from './auth.routes.ts';
 import { mlflowAuthRoutes, mlflowAuthRoutesV3 } from './mlflow-auth.routes.ts';
 import { AuthService } from '../domain/auth/auth-service.ts';
+import { rememberJsonSource } from './request-schema.ts';
 import { graphqlRoutes } from './graphql/graphql.routes.ts';
 import { uiArtifactRoutes } from './ui-artifacts.routes.ts';
 import { traceRoutesV2, traceRoutesV3 } from './traces.routes.ts';
@@ -98,7 +99,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return;
     }
     try {
-      done(null, JSON.parse(textBody));
+      const parsed: unknown = JSON.parse(textBody);
+      if (parsed !== null && typeof parsed === 'object') rememberJsonSource(parsed, textBody);
+      done(null, parsed);
     } catch (error) {
       done(new MlflowError('MALFORMED_REQUEST', `Malformed JSON request body: ${jsonErrorWithoutInput(error)}`), undefined);
     }

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../domain/services.ts';
 import { presentExperiment } from './presenters.ts';
-import { int64, keyValueList, parseFields, text, textList, viewType } from './request-schema.ts';
+import { int64, keyValueList, parseFields, text, textList, viewType, idList } from './request-schema.ts';
 import { rpc } from './rpc.ts';
 
 const createSchema = z.object({ name: text, artifact_location: text.optional(), tags: keyValueList.optional() });
@@ -81,7 +81,7 @@ export async function experimentRoutes(app: FastifyInstance, { tracking }: Servi
   });
 
   rpc(app, 'POST', '/mlflow/experiments/search-datasets', 'read', async (fields) => {
-    const input = parseFields(z.object({ experiment_ids: textList.optional() }), fields);
+    const input = parseFields(z.object({ experiment_ids: idList.optional() }), fields);
     const summaries = await tracking.searchDatasets(input.experiment_ids ?? []);
     return {
       dataset_summaries: summaries.map((s) => ({

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../domain/services.ts';
 import { presentLoggedModel } from './presenters.ts';
-import { bool, int64, keyValueList, parseFields, text, textList } from './request-schema.ts';
+import { bool, int64, keyValueList, parseFields, text, textList, idList } from './request-schema.ts';
 import { rpc } from './rpc.ts';
 
 const createSchema = z.object({
@@ -19,7 +19,7 @@ const tagsSchema = z.object({ model_id: text, tags: keyValueList });
 const paramsSchema = z.object({ model_id: text, params: keyValueList });
 const deleteTagSchema = z.object({ model_id: text, '*': text });
 const searchSchema = z.object({
-  experiment_ids: textList.optional(),
+  experiment_ids: idList.optional(),
   filter: text.optional(),
   datasets: z.array(z.object({ dataset_name: text, dataset_digest: text.optional() })).optional(),
   max_results: int64.optional(),
@@ -49,7 +49,8 @@ export async function loggedModelRoutes(app: FastifyInstance, { tracking }: Serv
     const page = await tracking.searchLoggedModels({
       experimentIds: input.experiment_ids ?? [],
       filter: input.filter,
-      datasets: input.datasets?.map((d) => ({ name: d.dataset_name, digest: d.dataset_digest })),
+      // As MLflow 3.18: a dataset without a digest matches metrics whose digest is empty.
+      datasets: input.datasets?.map((d) => ({ name: d.dataset_name, digest: d.dataset_digest ?? '' })),
       maxResults: input.max_results,
       orderBy: input.order_by,
       pageToken: input.page_token,

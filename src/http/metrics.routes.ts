@@ -22,7 +22,7 @@ const bulkIntervalSchema = z.object({
   end_step: int64.optional(),
   max_results: int64.optional(),
 });
-const bulkSchema = z.object({ run_id: textList, metric_key: text, max_results: int64.optional() });
+const bulkSchema = z.object({ run_id: textList.optional(), metric_key: text.optional(), max_results: int64.optional() });
 
 /** Metric history RPCs, relative to /api/2.0 or /ajax-api/2.0. */
 export async function metricRoutes(app: FastifyInstance, { tracking }: Services): Promise<void> {
@@ -52,18 +52,25 @@ export async function metricRoutes(app: FastifyInstance, { tracking }: Services)
     return { metrics: metrics.map(presentMetric) };
   });
 
-  // The UI's variant: full histories of several runs, each point tagged with its run.
+  // The UI's variant: full histories of several runs, each point tagged with its run, runs in id
+  // order and each history in (timestamp, step, value) order, at most max_results points in all.
   rpc(app, 'GET', '/mlflow/metrics/get-history-bulk', 'read', async (fields) => {
     const input = parseFields(bulkSchema, fields);
-    if (input.run_id.length > LIMITS.bulkIntervalRuns) {
-      throw MlflowError.invalidParameter(`GetMetricHistoryBulk request cannot specify more than ${LIMITS.bulkIntervalRuns} run_ids.`);
+    const runIds = input.run_id ?? [];
+    if (runIds.length === 0) throw MlflowError.invalidParameter('GetMetricHistoryBulk request must specify at least one run_id.');
+    if (runIds.length > LIMITS.bulkIntervalRuns) {
+      throw MlflowError.invalidParameter(
+        `GetMetricHistoryBulk request cannot specify more than ${LIMITS.bulkIntervalRuns} run_ids. Received ${runIds.length} run_ids.`,
+      );
     }
+    if (input.metric_key === undefined) throw MlflowError.invalidParameter('GetMetricHistoryBulk request must specify a metric_key.');
     const maxResults = Math.min(input.max_results ?? LIMITS.metricHistoryMaxResults, LIMITS.metricHistoryMaxResults);
     const metrics = [];
-    for (const runId of input.run_id) {
+    for (const runId of [...runIds].sort()) {
       const page = await tracking.getMetricHistory({ runId, key: input.metric_key, maxResults });
-      metrics.push(...page.items.map((m) => presentMetric({ ...m, runId })));
+      const points = [...page.items].sort((a, b) => a.timestamp - b.timestamp || a.step - b.step || a.value - b.value);
+      metrics.push(...points.map((m) => presentMetric({ ...m, runId })));
     }
-    return { metrics };
+    return { metrics: metrics.slice(0, maxResults) };
   });
 }

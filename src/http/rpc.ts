@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
 import type { Permission } from '../domain/auth/permissions.ts';
-import { requestFields } from './request-schema.ts';
+import { jsonSourceOf, rememberJsonSource, requestFields } from './request-schema.ts';
 
 /** A handler of an MLflow RPC: request fields in (query for GET, JSON body otherwise), a JSON object out. */
 export type RpcHandler = (fields: Record<string, unknown>, request: FastifyRequest) => Promise<object> | object;
@@ -16,6 +16,7 @@ export function rpc(app: FastifyInstance, method: HTTPMethods | HTTPMethods[], u
     config: { permission },
     handler: async (request) => {
       const fields = { ...requestFields(request.method, request.query, request.body) };
+      rememberJsonSource(fields, jsonSourceOf(request.body));
       const params = request.params;
       if (params && typeof params === 'object') Object.assign(fields, params);
       return handler(fields, request);

@@ -4,7 +4,7 @@ import { MlflowError, missingParameter } from '../domain/errors.ts';
 import type { Services } from '../domain/services.ts';
 import { LIMITS } from '../domain/tracking/validation.ts';
 import { presentRun, presentRunInfo } from './presenters.ts';
-import { double, int64, keyValueList, parseFields, text, textList, viewType } from './request-schema.ts';
+import { double, int64, keyValueList, parseFields, text, textList, viewType, idList } from './request-schema.ts';
 import { rpc } from './rpc.ts';
 
 const runRef = { run_id: text.optional(), run_uuid: text.optional() };
@@ -38,7 +38,7 @@ const logBatchSchema = z.object({
   tags: keyValueList.optional(),
 });
 const searchSchema = z.object({
-  experiment_ids: textList.optional(),
+  experiment_ids: idList.optional(),
   filter: text.optional(),
   run_view_type: viewType.optional(),
   max_results: int64.optional(),

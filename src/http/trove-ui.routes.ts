@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Services } from '../domain/services.ts';
-import { int64, parseFields, text, textList, viewType } from './request-schema.ts';
+import { int64, parseFields, text, textList, viewType, idList } from './request-schema.ts';
 import { rpc } from './rpc.ts';
 
 const downsampledSchema = z.object({
@@ -13,7 +13,7 @@ const downsampledSchema = z.object({
   max_buckets: int64.optional(),
 });
 
-const runCountsSchema = z.object({ experiment_ids: textList, view_type: viewType.optional() });
+const runCountsSchema = z.object({ experiment_ids: idList, view_type: viewType.optional() });
 
 /** JSON numbers cannot hold ±Infinity; they travel as MLflow spells them. */
 function wireNumber(value: number): number | string {

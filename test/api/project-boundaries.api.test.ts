@@ -78,7 +78,11 @@ describe('project boundaries', () => {
     const source = pathToFileURL(path.join(root, 'projects', String(alphaId), '1', 'abc', 'artifacts', 'model')).href;
     const res = await json('POST', '/projects/beta/api/2.0/mlflow/model-versions/create', { name: 'm', source });
     assert.equal(res.statusCode, 404, res.body);
+    // A local path of the project's own storage gets MLflow's local-path rule instead: it needs a
+    // run_id whose artifact location contains it.
     const ownSource = pathToFileURL(path.join(root, 'projects', String(betaId), '1', 'abc', 'artifacts', 'model')).href;
-    assert.equal((await json('POST', '/projects/beta/api/2.0/mlflow/model-versions/create', { name: 'm', source: ownSource })).statusCode, 200);
+    const own = await json('POST', '/projects/beta/api/2.0/mlflow/model-versions/create', { name: 'm', source: ownSource });
+    assert.equal(own.statusCode, 400, own.body);
+    assert.match(own.body, /To use a local path as a model version source/);
   });
 });

@@ -197,8 +197,42 @@ describe('model versions API', () => {
       assert.equal(missing.status, 404);
     });
 
+    test('a runs:/ source for a run that does not exist is registered when run_id names the same run, and serves no files', async () => {
+      const missingRun = 'a'.repeat(32);
+      const version = await createVersion({ name: 'frozen', source: `runs:/${missingRun}/model`, run_id: missingRun });
+      assert.equal(version.source, `runs:/${missingRun}/model`);
+      assert.equal(version.run_id, missingRun);
+      assert.equal(await downloadUri('frozen', version.version), `runs:/${missingRun}/model`);
+      const withoutRunId = await t.call('POST', 'model-versions/create', { name: 'frozen', source: `runs:/${missingRun}/model` });
+      assert.equal(withoutRunId.status, 400);
+      const otherRun = await t.call('POST', 'model-versions/create', { name: 'frozen', source: `runs:/${missingRun}/model`, run_id: 'b'.repeat(32) });
+      assert.equal(otherRun.status, 400);
+      assert.match(otherRun.body.message, /The run_id request parameter must identify the resource that contains the source/);
+    });
+
+    test('a local path source needs a run_id whose local artifact location contains it', async () => {
+      const localExperiment = (await t.call('POST', 'experiments/create', { name: 'local-artifacts', artifact_location: '/srv/trove-local-artifacts' })).body.experiment_id;
+      const run = (await t.call('POST', 'runs/create', { experiment_id: localExperiment })).body.run.info;
+      const inside = await createVersion({ name: 'frozen', source: `${run.artifact_uri}/model`, run_id: run.run_id });
+      assert.equal(inside.source, `${run.artifact_uri}/model`);
+      const asFileUri = await createVersion({ name: 'frozen', source: `file://${run.artifact_uri}/model`, run_id: run.run_id });
+      assert.equal(asFileUri.run_id, run.run_id);
+      const message = /To use a local path as a model version source, the run_id request parameter has to be specified/;
+      for (const fields of [
+        { source: `${run.artifact_uri}/model` },
+        { source: '/tmp', run_id: run.run_id },
+        { source: 'file:///srv/models/m' },
+        { source: '/srv/models/m', run_id: (await newRun()).run_id },
+      ]) {
+        const res = await t.call('POST', 'model-versions/create', { name: 'frozen', ...fields });
+        assert.equal(res.status, 400, JSON.stringify(fields));
+        assert.equal(res.body.error_code, 'INVALID_PARAMETER_VALUE');
+        assert.match(res.body.message, message);
+      }
+    });
+
     test('sources outside the artifact proxy are stored and served as given', async () => {
-      for (const source of ['s3://bucket/path/model', 'file:///srv/models/m', 'gs://b/m']) {
+      for (const source of ['s3://bucket/path/model', 'gs://b/m']) {
         const version = await createVersion({ name: 'frozen', source });
         assert.equal(version.source, source);
         assert.equal(await downloadUri('frozen', version.version), source);

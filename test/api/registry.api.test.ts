@@ -214,7 +214,7 @@ describe('registered models API', () => {
       assert.equal(res.status, 200);
       assert.equal(res.body.model_version.version, '1');
       assert.deepEqual(res.body.model_version.aliases, ['prod']);
-      await t.call('POST', 'registered-models/alias', { name: 'aliased', alias: 'prod', version: 2 });
+      await t.call('POST', 'registered-models/alias', { name: 'aliased', alias: 'prod', version: '2' });
       res = await t.call('GET', 'registered-models/alias', { name: 'aliased', alias: 'prod' });
       assert.equal(res.body.model_version.version, '2');
       const model = (await t.call('GET', 'registered-models/get', { name: 'aliased' })).body.registered_model as WireModel;

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MlflowError } from '../errors.ts';
 import { normalizeArtifactPath } from '../artifacts/artifact-path.ts';
 import { checkProxyPath, checkServerStorageSource, registryArtifactRoot } from '../artifacts/artifact-scope.ts';
@@ -59,6 +61,12 @@ export class RegistrySources extends RegistryAliases {
       // A run's files are not a logged model's: upstream refuses this combination too.
       if (givenModel) throw invalidSource(source, 'model_id');
       if (runId && runId !== parsed.runId) throw invalidSource(source, 'run_id');
+      // MLflow registers `runs:/<id>/...` for a run it does not know when run_id names the same
+      // run; such a version has no files to serve. A run of another project is still refused.
+      if (runId && (await this.tracking.isUnknownRun(parsed.runId))) {
+        if (requireFiles) throw invalidSource(source, 'run_id');
+        return { source, location: source, runId: parsed.runId };
+      }
       const run = await this.runFor(source, parsed.runId);
       const path = normalizeArtifactPath(parsed.path, { directory: true, allowRoot: true });
       const location = path === '' ? run.info.artifactUri : `${run.info.artifactUri.replace(/\/+$/, '')}/${path}`;
@@ -70,6 +78,24 @@ export class RegistrySources extends RegistryAliases {
         throw MlflowError.invalidParameter(`Run '${parsed.runId}' has no artifacts at '${path}' and no logged model named '${path}'.`);
       }
       return { source, location, runId: parsed.runId };
+    }
+
+    if (isLocalSource(source, scheme)) {
+      // A path on the server's disk only names a run's own files (MLflow's rule): run_id must be
+      // given and the run's artifact location must be local and contain the path. A path inside
+      // another project's storage reads as missing first, as for mlflow-artifacts:/ sources.
+      checkServerStorageSource(source);
+      const path = resolve(localPathOf(source));
+      if (runId) {
+        const run = await this.runFor(source, runId);
+        const root = isLocalSource(run.info.artifactUri, uriScheme(run.info.artifactUri)) ? resolve(localPathOf(run.info.artifactUri)) : undefined;
+        if (root !== undefined && (path === root || path.startsWith(`${root}${sep}`))) {
+          return { source, location: source, runId, ...(givenModel ? { loggedModel: givenModel } : {}) };
+        }
+      }
+      throw MlflowError.invalidParameter(
+        `Invalid model version source: '${runId ? path : source}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.`,
+      );
     }
 
     if (scheme === 'mlflow-artifacts') {
@@ -213,7 +239,7 @@ export class RegistrySources extends RegistryAliases {
     if (!version.modelId) return;
     try {
       const logged = await this.tracking.getLoggedModel(version.modelId);
-      const entry = { name: version.name, version: String(version.version) };
+      const entry = { name: version.name, version: version.version };
       let list: unknown[] = [];
       const current = logged.tags.find((t) => t.key === MODEL_VERSIONS_TAG)?.value;
       if (current) {
@@ -224,10 +250,44 @@ export class RegistrySources extends RegistryAliases {
           list = [];
         }
       }
-      list.push(entry);
-      await this.tracking.setLoggedModelTags(version.modelId, [{ key: MODEL_VERSIONS_TAG, value: JSON.stringify(list) }]);
+      const already = list.some((e) => isRecord(e) && e.name === entry.name && String(e.version) === String(entry.version));
+      if (!already) list.push(entry);
+      await this.tracking.setLoggedModelTags(version.modelId, [{ key: MODEL_VERSIONS_TAG, value: pythonJson(list) }]);
     } catch {
       // The link back is informative only; the version exists either way.
     }
   }
+}
+
+/** A plain path, or a `file:` URI on this machine (no host, or localhost): MLflow's is_local_uri. */
+function isLocalSource(uri: string, scheme: string): boolean {
+  if (scheme === '') return true;
+  if (scheme !== 'file') return false;
+  const host = /^file:\/\/([^/]*)/i.exec(uri)?.[1] ?? '';
+  return host === '' || host === '.' || host.startsWith('localhost') || host.startsWith('127.0.0.1');
+}
+
+function localPathOf(uri: string): string {
+  if (!/^file:/i.test(uri)) return uri;
+  try {
+    return fileURLToPath(uri.replace(/^file:\/\/(localhost|127\.0\.0\.1)[^/]*/i, 'file://'));
+  } catch {
+    return uri.replace(/^file:(\/\/)?/i, '');
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * JSON as Python's `json.dumps` writes it (", " and ": " separators, non-ASCII escaped): the
+ * `mlflow.modelVersions` tag is compared as text by clients, so it must read as MLflow's does.
+ */
+export function pythonJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
+  if (isRecord(value)) return `{${Object.entries(value).map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(', ')}}`;
+  if (typeof value === 'string') return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (value === undefined) return 'null';
+  return JSON.stringify(value);
 }

@@ -6,6 +6,7 @@ import type { KeyValue } from '../../store/tracking-store.ts';
 import type { ModelVersionRecord } from '../../store/registry-store.ts';
 import {
   applyPromptRule,
+  isPromptTagged,
   parseVersion,
   REGISTRY_LIMITS,
   validateModelName,
@@ -14,6 +15,7 @@ import {
   validateTagKey,
 } from './validation.ts';
 import { RegistrySources } from './registry-sources.ts';
+import { checkSourcePath } from './source-uri.ts';
 import {
   VERSION_LABEL_TAG,
   missingSource,
@@ -40,8 +42,16 @@ export class RegistryVersions extends RegistrySources {
     const tags = (input.tags ?? []).map(validateTag);
     const model = await this.requireModel(name);
     await this.checkVersionLabel(model, lastTagValue(tags, VERSION_LABEL_TAG));
-    const resolved = await this.resolveSource(input.source, input.runId || null, input.modelId || null, false);
-    return this.createVersion(model, resolved, { tags, description: input.description ?? null, runLink: input.runLink || null });
+    // A prompt version's source is a placeholder, not files: MLflow checks no lineage for it.
+    const prompt = isPromptTagged(tags) || isPromptTagged(model.tags);
+    if (prompt) checkSourcePath(input.source);
+    const resolved = prompt
+      ? { source: input.source, location: input.source, runId: input.runId || null }
+      : await this.resolveSource(input.source, input.runId || null, input.modelId || null, false);
+    const created = await this.createVersion(model, resolved, { tags, description: input.description ?? null, runLink: input.runLink || null });
+    // As MLflow's server does when the request names the logged model.
+    if (input.modelId && created.modelId) await this.recordRegistrationOnLoggedModel(created);
+    return created;
   }
 
   /** @throws MlflowError RESOURCE_DOES_NOT_EXIST "Model Version (name=X, version=N) not found" */

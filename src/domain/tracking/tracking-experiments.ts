@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import { MlflowError } from '../errors.ts';
 import { decodePageToken, encodePageToken } from '../page-token.ts';
 import { parseExperimentFilter, parseExperimentOrderBy } from '../search/index.ts';
@@ -167,5 +168,8 @@ function validateArtifactLocation(location: string): string {
   if (location.split(/[\\/]/).includes('..')) {
     throw MlflowError.invalidParameter(`Artifact location must not contain path traversal ('..'). Given: '${location}'`);
   }
+  // A relative local path means one under the server's working directory, as in MLflow.
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(location)?.[1];
+  if ((scheme === undefined || scheme.length === 1) && !isAbsolute(location)) return resolve(location);
   return location;
 }

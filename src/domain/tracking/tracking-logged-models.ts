@@ -27,7 +27,8 @@ export class TrackingLoggedModels extends TrackingInputsOutputs {
     tags?: KeyValue[] | undefined;
   }): Promise<LoggedModelRecord> {
     const experiment = await this.activeExperiment(input.experimentId);
-    if (input.sourceRunId) await this.runInfo(input.sourceRunId);
+    // MLflow records a source run it does not know as given; one of another project is refused.
+    if (input.sourceRunId && !(await this.isUnknownRun(input.sourceRunId))) await this.runInfo(input.sourceRunId);
     const params = input.params ?? [];
     const tags = input.tags ?? [];
     for (const p of params) {
@@ -138,7 +139,7 @@ export class TrackingLoggedModels extends TrackingInputsOutputs {
       experimentIds: await this.experimentIdsInProject(input.experimentIds),
       filter,
       orderBy,
-      datasets: (input.datasets ?? []).map((d) => (d.digest ? { name: d.name, digest: d.digest } : { name: d.name })),
+      datasets: (input.datasets ?? []).map((d) => (d.digest !== undefined ? { name: d.name, digest: d.digest } : { name: d.name })),
       maxResults,
       page: decodePageToken(input.pageToken),
     });

@@ -1,9 +1,11 @@
-import { MlflowError } from '../errors.ts';
+import { MlflowError, missingParameter } from '../errors.ts';
 import { decodePageToken, encodePageToken } from '../page-token.ts';
 import type { DownsampledSeries, MetricRecord, RunInfoRecord } from '../../store/tracking-store.ts';
 import { LIMITS } from './validation.ts';
 import { TrackingRunLogging } from './tracking-run-logging.ts';
 import { DOWNSAMPLE_LIMITS, type SearchPage } from './tracking-base.ts';
+
+const API_DOCS = 'See the API docs for more information about request parameters.';
 
 /** Reading metric histories back: paged, sampled across runs, and downsampled for charts. */
 export class TrackingMetricHistory extends TrackingRunLogging {
@@ -35,22 +37,26 @@ export class TrackingMetricHistory extends TrackingRunLogging {
     endStep?: number | undefined;
     maxResults?: number | undefined;
   }): Promise<MetricRecord[]> {
-    if (input.runIds.length === 0) throw MlflowError.invalidParameter('GetMetricHistoryBulkInterval request must specify at least one run_id.');
+    // MLflow's order of checks and its sentences (its handler adds the API-docs pointer to the first ones).
+    if (input.runIds.length === 0) throw missingParameter('run_ids');
     if (input.runIds.length > LIMITS.bulkIntervalRuns) {
       throw MlflowError.invalidParameter(
-        `GetMetricHistoryBulkInterval request cannot specify more than ${LIMITS.bulkIntervalRuns} run_ids. Received ${input.runIds.length} run_ids.`,
+        `GetMetricHistoryBulkInterval request must specify at most ${LIMITS.bulkIntervalRuns} run_ids. Received ${input.runIds.length} run_ids. ${API_DOCS}`,
       );
     }
+    if (!input.key) throw missingParameter('metric_key');
     const maxResults = input.maxResults ?? LIMITS.bulkIntervalMaxResults;
     if (!Number.isSafeInteger(maxResults) || maxResults <= 0 || maxResults > LIMITS.bulkIntervalMaxResults) {
-      throw MlflowError.invalidParameter(
-        `max_results must be between 1 and ${LIMITS.bulkIntervalMaxResults}. Received ${maxResults}.`,
-      );
+      throw MlflowError.invalidParameter(`max_results must be between 1 and ${LIMITS.bulkIntervalMaxResults}. ${API_DOCS}`);
     }
-    if (input.startStep !== undefined && input.endStep !== undefined && input.startStep > input.endStep) {
-      throw MlflowError.invalidParameter(
-        `end_step must be greater than start_step. Found start_step=${input.startStep} and end_step=${input.endStep}.`,
-      );
+    if (input.startStep !== undefined && input.endStep !== undefined) {
+      if (input.startStep > input.endStep) {
+        throw MlflowError.invalidParameter(
+          `end_step must be greater than start_step. Found start_step=${input.startStep} and end_step=${input.endStep}.`,
+        );
+      }
+    } else if (input.startStep !== undefined || input.endStep !== undefined) {
+      throw MlflowError.invalidParameter('If either start step or end step are specified, both must be specified.');
     }
     const runs: Array<{ pk: number; runId: string }> = [];
     for (const runId of input.runIds) {

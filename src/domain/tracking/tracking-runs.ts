@@ -69,6 +69,14 @@ export class TrackingRuns extends TrackingExperiments {
     return run;
   }
 
+  /**
+   * Whether no project has a run with this id. A run of another project is not unknown: callers
+   * that accept references to runs that do not exist (MLflow's registry does) must still refuse it.
+   */
+  async isUnknownRun(runId: string): Promise<boolean> {
+    return (await this.store.getRunInfo(runId)) === undefined;
+  }
+
   async getRunArtifactUri(runId: string): Promise<string> {
     return (await this.runInfo(runId)).artifactUri;
   }
@@ -119,7 +127,7 @@ export class TrackingRuns extends TrackingExperiments {
     pageToken?: string | undefined;
   }): Promise<SearchPage<RunRecord>> {
     const maxResults = input.maxResults ?? LIMITS.searchDefaultResults;
-    validateSearchMaxResults(maxResults);
+    validateSearchMaxResults(maxResults, 'hint');
     const filter = parseRunFilter(input.filter);
     const orderBy = parseRunOrderBy(input.orderBy);
     const page = await this.store.searchRuns({

@@ -101,16 +101,20 @@ export function validateMetricValue(key: string, value: number, timestamp: numbe
   }
 }
 
-/** search max_results for runs and experiments. */
-export function validateSearchMaxResults(maxResults: number): void {
+/**
+ * search max_results for runs, experiments and logged models, with MLflow 3.18's sentences: the
+ * run search refuses an oversized page through its generic field check (`overLimit: 'hint'`), the
+ * experiment search names the limit.
+ */
+export function validateSearchMaxResults(maxResults: number, overLimit: 'hint' | 'limit' = 'limit'): void {
   if (!Number.isSafeInteger(maxResults) || maxResults <= 0) {
-    throw MlflowError.invalidParameter(
-      `Invalid value for request parameter max_results. It must be a positive integer, but got ${maxResults}`,
-    );
+    throw MlflowError.invalidParameter(`Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer`);
   }
   if (maxResults > LIMITS.searchMaxResults) {
     throw MlflowError.invalidParameter(
-      `Invalid value for request parameter max_results. It must be at most ${LIMITS.searchMaxResults}, but got ${maxResults}`,
+      overLimit === 'hint'
+        ? `Invalid value ${maxResults} for parameter 'max_results' supplied:  Hint: Value was of type 'int'. See the API docs for more information about request parameters.`
+        : `Invalid value ${maxResults} for parameter 'max_results' supplied. It must be at most ${LIMITS.searchMaxResults}`,
     );
   }
 }

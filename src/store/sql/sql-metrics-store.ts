@@ -13,7 +13,6 @@ import {
   IN_CHUNK,
   toMetric,
   isNewerPoint,
-  sampleEvenly,
 } from './sql-tracking-base.ts';
 import { SqlExperimentsStore } from './sql-experiments-store.ts';
 
@@ -114,6 +113,13 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
     return rows.map((r) => toMetric(query.key, r));
   }
 
+  /**
+   * Up to `maxPoints` points per run, picked as MLflow 3.18 picks them: the run's points in
+   * (step, timestamp, value) order are cut into `maxPoints` NTILE buckets and the first point of
+   * each is kept; the run's very last point is always kept too, replacing the last pick when the
+   * result is already full. Sampling rows, not distinct steps, keeps the answer bounded when many
+   * points share a step.
+   */
   async getMetricHistorySampled(input: {
     runs: Array<{ pk: number; runId: string }>;
     key: string;
@@ -123,30 +129,34 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
   }): Promise<MetricRecord[]> {
     const keyId = await this.lookupMetricKeyId(input.key);
     if (keyId === undefined) return [];
+    const buckets = Math.max(1, input.maxPoints);
     const result: MetricRecord[] = [];
     for (const run of input.runs) {
-      let stepsQuery = this.db
-        .selectFrom('metrics')
-        .select('step')
-        .distinct()
-        .where('run_id', '=', run.pk)
-        .where('key_id', '=', keyId);
-      if (input.startStep !== null) stepsQuery = stepsQuery.where('step', '>=', input.startStep);
-      if (input.endStep !== null) stepsQuery = stepsQuery.where('step', '<=', input.endStep);
-      const steps = (await stepsQuery.orderBy('step').execute()).map((r) => Number(r.step));
-      const chosen = sampleEvenly(steps, input.maxPoints);
-      for (const part of chunk(chosen, IN_CHUNK)) {
-        const rows = await this.db
-          .selectFrom('metrics')
-          .select(['step', 'timestamp', 'value', 'is_nan', 'model_id', 'dataset_name', 'dataset_digest'])
-          .where('run_id', '=', run.pk)
-          .where('key_id', '=', keyId)
-          .where('step', 'in', part)
-          .orderBy('step')
-          .orderBy('timestamp')
-          .execute();
-        for (const r of rows) result.push({ ...toMetric(input.key, r), runId: run.runId });
+      const inRange = sql`run_id = ${run.pk} AND key_id = ${keyId}${input.startStep !== null ? sql` AND step >= ${input.startStep}` : sql``}${input.endStep !== null ? sql` AND step <= ${input.endStep}` : sql``}`;
+      const order = sql`step, ${sql.ref('timestamp')}, value, is_nan`;
+      const picked = await sql<SampledRow>`
+        WITH bucketed AS (
+          SELECT step, ${sql.ref('timestamp')}, value, is_nan, model_id, dataset_name, dataset_digest,
+                 NTILE(${buckets}) OVER (ORDER BY ${order}) AS bucket
+          FROM metrics WHERE ${inRange}
+        ), ranked AS (
+          SELECT bucketed.*, ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY ${order}) AS rn FROM bucketed
+        )
+        SELECT step, ${sql.ref('timestamp')}, value, is_nan, model_id, dataset_name, dataset_digest
+        FROM ranked WHERE rn = 1 ORDER BY ${order}`.execute(this.db);
+      const rows = picked.rows;
+      const last = (
+        await sql<SampledRow>`
+          SELECT step, ${sql.ref('timestamp')}, value, is_nan, model_id, dataset_name, dataset_digest
+          FROM metrics WHERE ${inRange}
+          ORDER BY step DESC, ${sql.ref('timestamp')} DESC, value DESC, is_nan DESC LIMIT 1`.execute(this.db)
+      ).rows[0];
+      const tail = rows[rows.length - 1];
+      if (last && (!tail || !samePoint(tail, last))) {
+        if (rows.length >= buckets) rows[rows.length - 1] = last;
+        else rows.push(last);
       }
+      for (const r of rows) result.push({ ...toMetric(input.key, normalizeRow(r)), runId: run.runId });
     }
     return result;
   }
@@ -324,4 +334,33 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
     }
     return result;
   }
+}
+
+interface SampledRow {
+  step: number | string;
+  timestamp: number | string;
+  value: number | string;
+  is_nan: number | boolean;
+  model_id: string | null;
+  dataset_name: string | null;
+  dataset_digest: string | null;
+}
+
+/** Raw rows come back as text for PostgreSQL bigints and as booleans or ints for is_nan. */
+function normalizeRow(r: SampledRow) {
+  return {
+    step: Number(r.step),
+    timestamp: Number(r.timestamp),
+    value: Number(r.value),
+    is_nan: r.is_nan === true || Number(r.is_nan) === 1 ? 1 : 0,
+    model_id: r.model_id,
+    dataset_name: r.dataset_name,
+    dataset_digest: r.dataset_digest,
+  };
+}
+
+function samePoint(a: SampledRow, b: SampledRow): boolean {
+  const x = normalizeRow(a);
+  const y = normalizeRow(b);
+  return x.step === y.step && x.timestamp === y.timestamp && x.is_nan === y.is_nan && (x.is_nan === 1 || x.value === y.value);
 }

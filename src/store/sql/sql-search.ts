@@ -219,9 +219,22 @@ export async function searchLoggedModelPks(db: Db, query: LoggedModelSearchQuery
     sql<SqlBool>`logged_models.id <= ${snapshot}`,
     sql<SqlBool>`logged_models.lifecycle_stage = 'active'`,
   ];
-  const datasetNames = query.datasets.map((d) => d.name);
+  // A metric counts when it was logged on any of the datasets (name, and digest when given).
   const datasetCondition = (alias: string): RawBuilder<SqlBool> =>
-    datasetNames.length === 0 ? sql<SqlBool>`1 = 1` : sql<SqlBool>`${sql.ref(`${alias}.dataset_name`)} in (${sql.join(datasetNames)})`;
+    query.datasets.length === 0
+      ? sql<SqlBool>`1 = 1`
+      : sql<SqlBool>`(${sql.join(
+          query.datasets.map((d) =>
+            d.digest === undefined
+              ? sql<SqlBool>`${sql.ref(`${alias}.dataset_name`)} = ${d.name}`
+              : sql<SqlBool>`(${sql.ref(`${alias}.dataset_name`)} = ${d.name} and ${sql.ref(`${alias}.dataset_digest`)} = ${d.digest})`,
+          ),
+          sql` or `,
+        )})`;
+  // Datasets without a metric filter still narrow the search: to models with a metric on one of them.
+  if (query.datasets.length > 0 && !query.filter.some((clause) => clause.entity === 'metric')) {
+    conditions.push(sql<SqlBool>`exists (select 1 from logged_model_metrics m where m.model_pk = logged_models.id and ${datasetCondition('m')})`);
+  }
 
   for (const clause of query.filter) {
     switch (clause.entity) {

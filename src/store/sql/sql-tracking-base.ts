@@ -94,21 +94,6 @@ export function isNewerPoint(
   return a.value > b.value;
 }
 
-/** Up to `max` values spread evenly over a sorted list, always keeping the first and the last. */
-export function sampleEvenly<T>(values: T[], max: number): T[] {
-  if (values.length <= max) return values;
-  if (max <= 1) return values.slice(0, max);
-  const chosen: T[] = [];
-  const stride = (values.length - 1) / (max - 1);
-  let previous = -1;
-  for (let i = 0; i < max; i++) {
-    const index = Math.round(i * stride);
-    if (index !== previous) chosen.push(values[index] as T);
-    previous = index;
-  }
-  return chosen;
-}
-
 export function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);

@@ -3,8 +3,6 @@ import type { Database } from './schema.ts';
 import type { TrackingStore } from '../tracking-store.ts';
 import { SqlLoggedModelsStore } from './sql-logged-models-store.ts';
 
-export { sampleEvenly } from './sql-tracking-base.ts';
-
 /**
  * The SQL tracking store, one implementation for SQLite and PostgreSQL through Kysely.
  * A store created by `transaction()` runs every call on that transaction.

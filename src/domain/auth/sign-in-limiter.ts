@@ -86,7 +86,7 @@ export class SignInLimiter {
   private keys(username: string, address: string | null): Keys {
     const user = username.toLowerCase().slice(0, 200);
     const from = address ?? 'unknown';
-    return { pair: `pair:${user}\u0000${from}`, address: `from:${from}`, account: `acct:${user}`, known: `known:${user}\u0000${from}` };
+    return { pair: `pair:${user}\u001f${from}`, address: `from:${from}`, account: `acct:${user}`, known: `known:${user}\u001f${from}` };
   }
 
   /**

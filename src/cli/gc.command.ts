@@ -107,7 +107,7 @@ export function gcCommand(program: Command): void {
       try {
         const totals = await runWithContext(systemContext({ username: 'cli:gc' }), () =>
           collectGarbage(new SqlGcStore(database.db), artifacts.store, new AuditLog(new SqlAuthStore(database.db)), {
-            before: Date.now() - options.olderThan,
+            before: Math.floor(Date.now() - options.olderThan),
             experimentIds: options.experimentIds,
             runIds: options.runIds,
             sweepOrphans: options.sweepOrphans === true,
@@ -196,7 +196,7 @@ export async function collectGarbage(gc: SqlGcStore, store: ArtifactStore, audit
 
   if (options.sweepOrphans) await sweepOrphans(gc, store, options.dryRun, totals);
   if (options.auditRetentionDays !== undefined) {
-    totals.auditEntries = await gc.pruneAudit(Date.now() - options.auditRetentionDays * 86_400_000, options.dryRun);
+    totals.auditEntries = await gc.pruneAudit(Math.floor(Date.now() - options.auditRetentionDays * 86_400_000), options.dryRun);
   }
   return totals;
 }

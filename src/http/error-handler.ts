@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { MlflowError } from '../domain/errors.ts';
-import { isTransientStoreError } from '../store/store-errors.ts';
+import { isInvalidDataStoreError, isTransientStoreError } from '../store/store-errors.ts';
 
 /**
  * The one place that turns a thrown error into a response. MlflowErrors keep their code and
@@ -14,6 +14,10 @@ export function toMlflowError(error: unknown): MlflowError {
   // hits, with the status the MLflow client retries on; the pool reconnects by itself.
   if (isTransientStoreError(error)) {
     return new MlflowError('TEMPORARILY_UNAVAILABLE', 'The database is temporarily unavailable; retry the request.', { cause: error });
+  }
+  if (isInvalidDataStoreError(error)) {
+    const detail = (error as { message?: unknown }).message;
+    return MlflowError.invalidParameter(`A value in the request cannot be stored${typeof detail === 'string' ? `: ${detail}` : ''}.`);
   }
   const fastifyError = error as Partial<FastifyError>;
   const code = fastifyError.code ?? '';

@@ -55,3 +55,21 @@ export function isTransientStoreError(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Whether a database driver error means "this value cannot be stored": PostgreSQL's data
+ * exceptions (SQLSTATE class 22), e.g. a NUL byte in text ("invalid byte sequence for encoding
+ * UTF8: 0x00"), a number out of range or an unparsable value. Only what the client sent causes
+ * them, and the statement's transaction was rolled back, so the HTTP layer answers 400 and
+ * nothing was written. SQLite stores such values as they are and never raises these.
+ */
+export function isInvalidDataStoreError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== null && typeof current === 'object'; depth += 1) {
+    const { code, severity } = current as { code?: unknown; severity?: unknown };
+    // node-postgres errors carry a severity; other libraries' codes starting with 22 are not SQLSTATEs.
+    if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code) && typeof severity === 'string') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -146,6 +146,15 @@ describe('passwords', () => {
     assert.notEqual(again.user.passwordHash, user.passwordHash, 'salted: the same password hashes differently');
   });
 
+  it('a user name with a NUL byte or other control characters answers 401, never a storage error', async () => {
+    for (const name of ['bob\u0000x', 'nul\u0000', '\u0001\u007f']) {
+      const response = await h.request('GET', `/projects/p1${API}/mlflow/experiments/search`, { as: { basic: [name, 'whatever-password'] } });
+      assert.equal(response.status, 401, response.text);
+    }
+    const ok = await h.request('GET', `/projects/p1${API}/mlflow/experiments/search`, { as: { basic: ['bob', 'bob-password-ok'] } });
+    assert.equal(ok.status, 200, ok.text);
+  });
+
   it('authenticate Basic requests (MLFLOW_TRACKING_USERNAME/PASSWORD); a wrong one answers 401 without echoing it', async () => {
     const ok = await h.request('GET', `/projects/p1${API}/mlflow/experiments/search`, { as: { basic: ['bob', 'bob-password-ok'] } });
     assert.equal(ok.status, 200);

@@ -92,6 +92,14 @@ describe('trove server --workers on one SQLite file', () => {
     await assertNothingLost(server.url, load);
     assert.doesNotMatch(server.output(), /database is locked|SQLITE_BUSY/);
   });
+
+  test('64 concurrent writers get no error and lose no acknowledged point', async () => {
+    const runIds = await createRuns(server.url, 8);
+    const load = await logConcurrently(server.url, runIds, 64, 8);
+    assert.deepEqual(load.failures, []);
+    await assertNothingLost(server.url, load);
+    assert.equal([...load.acknowledged.values()].reduce((n, steps) => n + steps.size, 0), 64 * 8);
+  });
 });
 
 describe('several server processes over one PostgreSQL database', { skip: testPostgresUri() === undefined ? POSTGRES_SKIP_MESSAGE : false }, () => {
@@ -203,6 +211,16 @@ describe('several server processes over one PostgreSQL database', { skip: testPo
       const metrics = (run.body.run as { data: { metrics: Array<{ key: string; step: number }> } }).data.metrics;
       const loss = metrics.find((metric) => metric.key === 'loss');
       assert.equal(loss?.step, Math.max(...(load.acknowledged.get(runId) ?? [])));
+    }
+  });
+
+  test('64 concurrent writers spread over three processes get no error and lose no acknowledged point', async () => {
+    const runIds = await createRuns(first.url, 8);
+    const urls = [first.url, second.url];
+    const loads = await Promise.all(urls.map((url) => logConcurrently(url, runIds, 32, 8)));
+    for (const load of loads) {
+      assert.deepEqual(load.failures, []);
+      await assertNothingLost(first.url, load);
     }
   });
 });

@@ -33,7 +33,10 @@ export class PasswordSignIn {
    * @throws UNAUTHENTICATED for a wrong user name or password; REQUEST_LIMIT_EXCEEDED (429, with
    *   Retry-After) while the limiter makes this user/address wait
    */
-  async check(username: string, password: string, sourceAddress: string | null): Promise<UserRecord> {
+  async check(typedName: string, password: string, sourceAddress: string | null): Promise<UserRecord> {
+    // No user name has control characters (validateUsername), but a typed one may, and a NUL byte
+    // would make PostgreSQL refuse the lookup and the audit entry: replace them, the name stays unknown.
+    const username = typedName.replace(/[\u0000-\u001f\u007f]/g, '\uFFFD');
     await this.limiter.beforePassword(username, sourceAddress);
     const user = await this.store.getUserByName(username);
     if (user && user.passwordHash !== null) {

@@ -86,7 +86,10 @@ export class SignInLimiter {
   private keys(username: string, address: string | null): Keys {
     const user = username.toLowerCase().slice(0, 200);
     const from = address ?? 'unknown';
-    return { pair: `pair:${user}\u0000${from}`, address: `from:${from}`, account: `acct:${user}`, known: `known:${user}\u0000${from}` };
+    // JSON-encoded parts: unambiguous, and free of NUL bytes, which PostgreSQL text refuses (a
+    // name typed at the sign-in form may contain any character).
+    const pairKey = JSON.stringify([user, from]);
+    return { pair: `pair:${pairKey}`, address: `from:${JSON.stringify(from)}`, account: `acct:${JSON.stringify(user)}`, known: `known:${pairKey}` };
   }
 
   /**

@@ -423,8 +423,8 @@ export class SqlAuthStore implements AuthStore {
       .values({ key, window_start: now, failures: 1 })
       .onConflict((oc) =>
         oc.column('key').doUpdateSet({
-          window_start: sql<number>`${now}`,
-          failures: sql<number>`case when login_failures.window_start <= ${now - resetAfterMs} then 1 else login_failures.failures + 1 end`,
+          window_start: sql<number>`cast(${now} as bigint)`,
+          failures: sql<number>`case when login_failures.window_start <= cast(${now - resetAfterMs} as bigint) then 1 else login_failures.failures + 1 end`,
         }),
       )
       .execute();
@@ -434,7 +434,7 @@ export class SqlAuthStore implements AuthStore {
     await this.db
       .insertInto('login_failures')
       .values({ key, window_start: now, failures: 0 })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ window_start: sql<number>`${now}`, failures: 0 }))
+      .onConflict((oc) => oc.column('key').doUpdateSet({ window_start: sql<number>`cast(${now} as bigint)`, failures: 0 }))
       .execute();
   }
 

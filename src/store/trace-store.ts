@@ -81,6 +81,12 @@ export interface TraceSearchQuery {
 export interface TraceStore {
   transaction<T>(work: (store: TraceStore) => Promise<T>): Promise<T>;
 
+  /**
+   * Inside a transaction: waits until no other transaction writes these traces, and keeps them
+   * until this one ends. The spans of a trace and its StartTraceV3 may reach different server
+   * processes at the same moment; without this both would see "no trace yet" and insert it.
+   */
+  lockTraces(traceIds: string[]): Promise<void>;
   /** Trace rows (with children) for the ids that exist, in the order asked. */
   getTraces(traceIds: string[]): Promise<TraceRecord[]>;
   insertTrace(core: TraceCore): Promise<void>;

@@ -206,6 +206,36 @@ describe('traces API', () => {
     assert.equal(infos.body.trace_infos[0].tags.user, 'u1');
   });
 
+  test('spans and StartTraceV3 of the same traces arriving at once never collide (no 5xx, one trace each)', async () => {
+    const traces = Array.from({ length: 12 }, (_, i) => simpleTrace(1_700_000_100_000 + i * 1000));
+    const answers = await Promise.all(
+      traces.flatMap(({ traceId, spans }) => [
+        otlp(JSON.stringify(otlpJsonRequest(spans.slice(0, 1))), { 'content-type': 'application/json' }).then((r) => r.statusCode),
+        otlp(JSON.stringify(otlpJsonRequest(spans.slice(1))), { 'content-type': 'application/json' }).then((r) => r.statusCode),
+        t
+          .call('POST', '/api/3.0/mlflow/traces', {
+            trace: {
+              trace_info: {
+                trace_id: `tr-${traceId}`,
+                trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } },
+                request_time: '2023-11-14T22:18:20.000Z',
+                execution_duration: '0.050s',
+                state: 'OK',
+              },
+            },
+          })
+          .then((r) => r.status),
+      ]),
+    );
+    assert.deepEqual(answers.filter((status) => status !== 200), []);
+    for (const { traceId } of traces) {
+      const res = await getTrace(`tr-${traceId}`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.trace.spans.length, 2);
+      assert.equal(res.body.trace.trace_info.state, 'OK');
+    }
+  });
+
   test('get_trace without allow_partial reports a trace whose spans have not all arrived as not fully exported', async () => {
     const traceId = `tr-${hexId(16)}`;
     await t.call('POST', '/api/3.0/mlflow/traces', {

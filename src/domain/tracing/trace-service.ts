@@ -116,6 +116,7 @@ export class TraceService {
     const tags = clientTags(input.tags);
     const projectId = currentProjectId();
     await this.store.transaction(async (tx) => {
+      await tx.lockTraces([input.traceId]);
       const [existing] = await tx.getTraces([input.traceId]);
       if (existing && (existing.projectId !== projectId || existing.experimentId !== experiment.id)) {
         throw MlflowError.invalidParameter(`Trace with ID '${input.traceId}' already exists in another experiment.`);
@@ -161,6 +162,7 @@ export class TraceService {
       else byTrace.set(traceId, [span]);
     }
     await this.store.transaction(async (tx) => {
+      await tx.lockTraces([...byTrace.keys()]);
       const existing = new Map((await tx.getTraces([...byTrace.keys()])).map((t) => [t.traceId, t]));
       const rows: SpanRow[] = [];
       for (const [traceId, group] of byTrace) {

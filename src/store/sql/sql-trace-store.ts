@@ -1,6 +1,7 @@
 import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import { chunk, compareExpression } from './sql-conditions.ts';
+import { dialectOf } from './dialect.ts';
 import type {
   AssessmentRecord,
   SpanRow,
@@ -37,6 +38,15 @@ export class SqlTraceStore implements TraceStore {
   async transaction<T>(work: (store: TraceStore) => Promise<T>): Promise<T> {
     if (this.inTransaction) return work(this);
     return (this.db as Kysely<Database>).transaction().execute((trx) => work(new SqlTraceStore(trx, true)));
+  }
+
+  async lockTraces(traceIds: string[]): Promise<void> {
+    // SQLite runs one write transaction at a time already. On PostgreSQL, transaction-scoped
+    // advisory locks on the ids, taken in sorted order so two writers never deadlock.
+    if (dialectOf(this.db as Kysely<unknown>) !== 'postgres') return;
+    for (const traceId of [...new Set(traceIds)].sort()) {
+      await sql`select pg_advisory_xact_lock(hashtextextended(${traceId}, 0))`.execute(this.db);
+    }
   }
 
   async getTraces(traceIds: string[]): Promise<TraceRecord[]> {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { DatasetInputRecord, KeyValue, LifecycleStage, MetricRecord } from '../../store/tracking-store.ts';
+import type { DatasetInputRecord, KeyValue, LifecycleStage, LoggedModelRecord, MetricRecord } from '../../store/tracking-store.ts';
 
 /**
  * What `trove import` reads, in one shape whatever the source is (an MLflow server over REST, an
@@ -40,23 +40,8 @@ export interface SourceRun {
   modelOutputs: Array<{ modelId: string; step: number }>;
 }
 
-export interface SourceLoggedModel {
-  modelId: string;
-  experimentId: string;
-  name: string;
-  artifactUri: string;
-  creationTimestamp: number;
-  lastUpdatedTimestamp: number;
-  status: string;
-  statusMessage: string | null;
-  creatorId: string | null;
-  modelType: string | null;
-  sourceRunId: string | null;
-  lifecycleStage: LifecycleStage;
-  tags: KeyValue[];
-  params: KeyValue[];
-  metrics: MetricRecord[];
-}
+/** A logged model as a source yields it: the store's record without its surrogate key. */
+export type SourceLoggedModel = Omit<LoggedModelRecord, 'pk'>;
 
 export interface SourceRegisteredModel {
   name: string;

@@ -42,6 +42,8 @@ export async function copyArtifact(
 ): Promise<CopiedFile> {
   const counter = new ChecksumStream(options.onBytes);
   opened.stream.on('error', (error) => counter.destroy(error));
+  // The store's put reports a failed body; its error event may come after the store stopped listening.
+  counter.on('error', () => undefined);
   opened.stream.pipe(counter);
   const size = options.expectedSize ?? opened.size ?? undefined;
   try {

@@ -40,7 +40,7 @@ async function api(base: string, method: 'GET' | 'POST', endpoint: string, body?
 }
 
 async function upload(base: string, runId: string, experimentId: string, file: string, bytes: Buffer): Promise<void> {
-  const response = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/${file}`, { method: 'PUT', body: bytes });
+  const response = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/${file}`, { method: 'PUT', body: new Uint8Array(bytes) });
   assert.equal(response.status, 200, await response.text());
 }
 

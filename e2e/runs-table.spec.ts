@@ -113,7 +113,7 @@ test('the filter box completes keys, operators and values, explains the syntax a
   await expect(grid(page).getByRole('link', { name: 'wide-0' })).toHaveCount(0);
 
   // Syntax help with examples that fill the box.
-  await page.getByRole('button', { name: 'Filter syntax help' }).click();
+  await page.getByRole('button', { name: 'Search syntax help' }).click();
   const help = page.getByRole('dialog', { name: 'Filter syntax' });
   await expect(help).toContainText('ILIKE');
   await help.getByRole('button', { name: 'metrics.accuracy > 0.9' }).click();

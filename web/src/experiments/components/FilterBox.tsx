@@ -176,7 +176,7 @@ export function FilterBox({ experimentId, value, onChange, onSubmit, vocabulary 
         Filter
       </button>
       <div className="picker-anchor">
-        <button type="button" className="btn filter-help-button" aria-label="Filter syntax help" aria-expanded={helpOpen} title="Filter syntax help" onClick={() => setHelpOpen(!helpOpen)}>
+        <button type="button" className="btn filter-help-button" aria-label="Search syntax help" aria-expanded={helpOpen} title="Search syntax help" onClick={() => setHelpOpen(!helpOpen)}>
           ?
         </button>
         {helpOpen && (

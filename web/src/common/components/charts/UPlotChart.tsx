@@ -41,6 +41,8 @@ export function UPlotChart({ data, series, timeX = false, logY = false, height =
     if (!el) return undefined;
     const width = Math.max(200, el.clientWidth);
     let zoomed = false;
+    // Canvas colours follow the page's theme (CSS variables; dark when the system is).
+    const theme = { axis: cssVar(el, '--axis', '#555'), grid: cssVar(el, '--grid', '#eee') };
     const options: uPlot.Options = {
       width,
       height,
@@ -49,8 +51,8 @@ export function UPlotChart({ data, series, timeX = false, logY = false, height =
         y: logY ? { distr: 3 } : {},
       },
       axes: [
-        { label: xLabel, stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
-        { label: yLabel, stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, size: 60 },
+        { label: xLabel, stroke: theme.axis, grid: { stroke: theme.grid }, ticks: { stroke: theme.grid } },
+        { label: yLabel, stroke: theme.axis, grid: { stroke: theme.grid }, ticks: { stroke: theme.grid }, size: 60 },
       ],
       legend: { show: series.length <= 12 },
       cursor: { drag: { x: true, y: false, setScale: true } },
@@ -108,4 +110,8 @@ export function UPlotChart({ data, series, timeX = false, logY = false, height =
   }, [data]);
 
   return <div ref={container} className="chart" role="img" aria-label={ariaLabel} />;
+}
+
+function cssVar(el: Element, name: string, fallback: string): string {
+  return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
 }

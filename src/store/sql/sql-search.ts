@@ -103,12 +103,15 @@ export async function searchRunPks(
   if (experimentIds.length === 0) return { pks: [] };
   const snapshot = query.page.snapshot ?? (await maxId(db, 'runs', 'id'));
 
+  // Conditions on the run row itself (the experiment and snapshot bounds are added per query shape).
+  const runConditions: Expression<SqlBool>[] = [];
+  const lifecycle = lifecycleCondition('runs.lifecycle_stage', query.viewType);
+  if (lifecycle) runConditions.push(lifecycle);
   const conditions: Expression<SqlBool>[] = [
     sql<SqlBool>`runs.experiment_id in (${sql.join(experimentIds)})`,
     sql<SqlBool>`runs.id <= ${snapshot}`,
+    ...runConditions,
   ];
-  const lifecycle = lifecycleCondition('runs.lifecycle_stage', query.viewType);
-  if (lifecycle) conditions.push(lifecycle);
 
   const terms: SortTerm[] = [];
   for (const orderBy of query.orderBy) terms.push(await runOrderTerm(orderBy, lookupKeyId));
@@ -163,10 +166,14 @@ export async function searchRunPks(
         walk.push(condition);
       }
     }
+    // CROSS JOIN fixes the join order on SQLite (latest_metrics outside, runs by primary key
+    // inside); PostgreSQL plans it as any inner join. The runs conditions repeat the experiment
+    // (already implied by lm.experiment_id) and the snapshot bound only as filters: the unary
+    // plus keeps SQLite from driving the query by the primary key range `id <= snapshot` instead.
     const part = await keysetQuery(db, {
       id: sql.ref('runs.id'),
-      from: sql`latest_metrics lm inner join runs on runs.id = lm.run_id`,
-      conditions: [...walk, ...conditions],
+      from: sql`latest_metrics lm cross join runs`,
+      conditions: [sql<SqlBool>`runs.id = lm.run_id`, ...walk, sql<SqlBool>`+runs.id <= ${snapshot}`, ...runConditions],
       terms: [{ expression: value, ascending: firstOrder.ascending, nullable: false }, ...rest],
       page: after ? { offset: 0, snapshot, after } : { offset: 0, snapshot },
       limit: query.maxResults,

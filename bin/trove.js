@@ -1,7 +1,37 @@
 #!/usr/bin/env node
-// Entry point of the `trove` command. The sources are TypeScript run through tsx, so there is
-// no build step between `npm ci` and a working server.
-import { register } from 'tsx/esm/api';
+// Entry point of the `trove` command. It runs the compiled server in dist/ (`npm run build`),
+// with source maps so stack traces name the .ts lines. In a checkout it does so only while dist/
+// was built from exactly the sources present (bin/source-stamp.js); otherwise it runs the
+// TypeScript sources through tsx, never stale JavaScript (and says so on a terminal).
+// TROVE_RUNTIME=dist refuses to fall back (CI tests the built server), TROVE_RUNTIME=tsx forces
+// the sources.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { builtStamp, sourceStamp } from './source-stamp.js';
 
-register();
-await import('../src/cli/main.ts');
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const runtime = process.env.TROVE_RUNTIME ?? '';
+const hasBundle = fs.existsSync(path.join(root, 'dist', 'main.js'));
+
+function whyNotDist() {
+  if (!hasBundle) return 'dist/ is not built';
+  const stamp = sourceStamp(root);
+  // An installed package has dist/ and no sources: nothing to be stale against.
+  if (stamp !== undefined && stamp !== builtStamp(root)) return 'dist/ is older than the sources';
+  return undefined;
+}
+
+const reason = runtime === 'tsx' ? 'TROVE_RUNTIME=tsx' : whyNotDist();
+if (reason === undefined) {
+  process.setSourceMapsEnabled(true);
+  await import('../dist/main.js');
+} else if (runtime === 'dist') {
+  process.stderr.write(`error: TROVE_RUNTIME=dist but ${reason}; run \`npm run build\`.\n`);
+  process.exit(1);
+} else {
+  if (runtime !== 'tsx' && process.stderr.isTTY) process.stderr.write(`trove: ${reason}, running the TypeScript sources (\`npm run build\` compiles them)\n`);
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

@@ -317,7 +317,7 @@ def test_models_load_through_runs_and_models_uris_after_the_import(source, impor
         mlflow.set_tracking_uri(old)
 
 
-def test_a_second_import_finds_nothing_changed_then_brings_only_new_points(source, imported):
+def test_a_second_import_finds_nothing_changed_then_brings_only_new_points_and_late_files(source, imported, tmp_path):
     target, url, _ = imported
     again = _trove(*_import_args(source.url, target))
     assert again.returncode == 0, again.stdout + again.stderr
@@ -328,9 +328,17 @@ def test_a_second_import_finds_nothing_changed_then_brings_only_new_points(sourc
     child = source.run_ids["child"]
     src.log_metric(child, "loss", 0.0001, timestamp=1_800_000_000_000, step=HISTORY_STEPS)
     src.set_model_version_tag(source.model_name, "2", "checked", "true")
+    # A file added later to a run that finished long ago changes nothing else about the run.
+    parent = source.run_ids["parent"]
+    late = Path(tmp_path) / "late.txt"
+    late.write_text("added after the first import\n")
+    src.log_artifact(parent, str(late), artifact_path="later")
     third = _trove(*_import_args(source.url, target))
     assert third.returncode == 0, third.stdout + third.stderr
     dst = MlflowClient(url)
+    assert [(f.path, f.file_size) for f in dst.list_artifacts(parent, "later")] == [("later/late.txt", late.stat().st_size)]
+    got = mlflow.artifacts.download_artifacts(run_id=parent, artifact_path="later/late.txt", tracking_uri=url, dst_path=str(tmp_path / "late"))
+    assert Path(got).read_text() == "added after the first import\n"
     assert len(dst.get_metric_history(child, "loss")) == HISTORY_STEPS + 1
     assert dst.get_model_version(source.model_name, "2").tags == {"checked": "true"}
     assert f"metric points: {HISTORY_STEPS + 1}" in third.stdout or "metric points: 10.0k" in third.stdout, third.stdout

@@ -36,6 +36,9 @@ status=0
 for major in "${majors[@]}"; do
   ensure_venv "$major"
 done
+# The suite drives the built server (dist/, rebuilt if the sources changed), never tsx.
+node "$ROOT/scripts/build.mjs" --if-stale --server
+export TROVE_RUNTIME=dist
 for major in "${majors[@]}"; do
   venv="$VENVS/mlflow${major}"
   log "running compat suite with MLflow ${major} client against ${COMPAT_SERVER:-trove}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Browser tier: builds the web UI, makes sure Debian's Chromium and the MLflow 3 venv exist,
+# Browser tier: builds the server and the web UI, makes sure Debian's Chromium and the MLflow 3 venv exist,
 # then runs e2e/ (Playwright) against a real `trove server` that e2e/global-setup.ts starts on a
 # free port and fills with the real MLflow client (e2e/fixture.py).
 #
@@ -30,8 +30,9 @@ if [[ ! -x "$VENV/bin/python" || ! -f "$VENV/.requirements.sha256" || "$(cat "$V
   echo "$want" >"$VENV/.requirements.sha256"
 fi
 
-log "building the web UI"
-npm run --silent build:web >/dev/null
+log "building the server and the web UI (if the sources changed)"
+node scripts/build.mjs --if-stale
+export TROVE_RUNTIME=dist
 
 rm -rf e2e/output/screenshots
 t0=$SECONDS

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's test command and CI run it:
+#   0. build                 (npm run build: the server bundle in dist/, the web UI in web/dist/);
+#                            every tier below that starts `trove` runs the built server
+#                            (TROVE_RUNTIME=dist: bin/trove.js refuses to fall back to tsx)
 #   1. type check            (tsc --noEmit)
 #   2. node tests            (unit, store, API: scripts/test-node.sh), with the store and artifact
 #                            contracts also on PostgreSQL and Swift; then the API tests on PostgreSQL
@@ -65,6 +68,8 @@ compat_on_postgres_and_swift() {
   return "$status"
 }
 
+step "build (server bundle, web UI)" npm run --silent build
+export TROVE_RUNTIME=dist
 step "type check" npx tsc --noEmit -p tsconfig.json
 step "start PostgreSQL (throwaway cluster)" start_postgres
 step "start Swift with the S3 API (s3api)" start_swift

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { projectSelectionOf } from './auth-hooks.ts';
+import { packageRoot } from '../package-root.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import mime from 'mime-types';
 
 /** Where `npm run build:web` writes the single-page app. */
-export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+export const DEFAULT_WEB_DIST = path.join(packageRoot(), 'web', 'dist');
 
 /** Paths that belong to the APIs: never answered with the app's index.html. */
 const API_PREFIXES = ['/api/', '/ajax-api/', '/graphql', '/get-artifact', '/model-versions/get-artifact', '/static-files/'];

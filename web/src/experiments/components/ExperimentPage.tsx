@@ -4,7 +4,7 @@ import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
 import type { Experiment, ViewType } from '../../common/api/types.ts';
 import { DescriptionEditor, TagsEditor } from '../../common/components/editors.tsx';
-import { Breadcrumbs, ErrorBox, Loading, Empty, Tabs } from '../../common/components/ui.tsx';
+import { Breadcrumbs, ErrorBox, Loading, Empty, PageError, Tabs } from '../../common/components/ui.tsx';
 import { TracesList } from '../../traces/components/TracesList.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { useLocalStorage } from '../../common/hooks/useLocalStorage.ts';
@@ -51,7 +51,7 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
     <div className="page page-wide">
       <Breadcrumbs items={[{ label: 'Experiments', to: '/experiments' }, { label: exp?.name ?? experimentId }]} />
       {experiment.error !== undefined ? (
-        <ErrorBox error={experiment.error} onRetry={experiment.reload} />
+        <PageError error={experiment.error} what="Experiment" onRetry={experiment.reload} />
       ) : !exp ? (
         <Loading />
       ) : (
@@ -116,10 +116,14 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
         </>
       )}
 
-      <Tabs tabs={EXPERIMENT_TABS} active={tab} onChange={(id) => navigate(id === 'traces' ? `/experiments/${experimentId}/traces` : `/experiments/${experimentId}`)} />
-      <div role="tabpanel" aria-labelledby={`tab-${tab}`} className="tabpanel">
-        {tab === 'traces' ? <TracesList experimentId={experimentId} /> : <RunsSection experimentId={experimentId} experimentName={exp?.name} />}
-      </div>
+      {experiment.error === undefined && (
+        <>
+          <Tabs tabs={EXPERIMENT_TABS} active={tab} onChange={(id) => navigate(id === 'traces' ? `/experiments/${experimentId}/traces` : `/experiments/${experimentId}`)} />
+          <div role="tabpanel" aria-labelledby={`tab-${tab}`} className="tabpanel">
+            {tab === 'traces' ? <TracesList experimentId={experimentId} /> : <RunsSection experimentId={experimentId} experimentName={exp?.name} />}
+          </div>
+        </>
+      )}
       {renaming && exp && (
         <NameDialog
           title={`Rename “${exp.name}”`}

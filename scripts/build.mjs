@@ -1,0 +1,97 @@
+// `npm run build`: the server bundle in dist/ and the web UI in web/dist/.
+//
+//   node scripts/build.mjs               # both
+//   node scripts/build.mjs --if-stale    # only what changed since the last build (npm start, npm test)
+//   node scripts/build.mjs --server      # only the server (or --web)
+//
+// The server is bundled by esbuild from src/cli/main.ts into ES modules for Node 20. npm packages
+// stay external (node_modules is there at run time, and native ones such as better-sqlite3 cannot
+// be bundled). Code splitting keeps each dynamic import() a chunk of its own, so what a
+// configuration does not use (the S3 SDK, the PostgreSQL driver, GraphQL, OTLP decoding) is never
+// loaded. Source maps let stack traces name .ts lines (bin/trove.js enables them). The fingerprint
+// of the sources goes to dist/build-stamp.json; bin/trove.js runs dist/ only while it matches.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { builtStamp, sourceStamp } from '../bin/source-stamp.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const ifStale = args.has('--if-stale');
+const onlyServer = args.has('--server');
+const onlyWeb = args.has('--web');
+
+function log(message) {
+  process.stderr.write(`[build] ${message}\n`);
+}
+
+async function buildServer() {
+  const stamp = sourceStamp(ROOT);
+  if (stamp === undefined) throw new Error('src/ is missing: nothing to build the server from');
+  if (ifStale && builtStamp(ROOT) === stamp) return;
+  const t0 = Date.now();
+  const { build } = await import('esbuild');
+  const outdir = path.join(ROOT, 'dist');
+  fs.rmSync(outdir, { recursive: true, force: true });
+  await build({
+    absWorkingDir: ROOT,
+    entryPoints: { main: 'src/cli/main.ts' },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'linked',
+    sourcesContent: false,
+    chunkNames: 'chunks/[name]-[hash]',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  fs.writeFileSync(path.join(outdir, 'build-stamp.json'), `${JSON.stringify({ sources: stamp }, null, 2)}\n`);
+  log(`server bundle in dist/ (${Date.now() - t0} ms)`);
+}
+
+/** The web UI's inputs: its sources, page, public files, configuration and the lock file. */
+function webStamp() {
+  const hash = createHash('sha256');
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile() && !/\.test\.tsx?$/.test(entry.name)) files.push(full);
+    }
+  };
+  for (const dir of ['web/src', 'web/public']) if (fs.existsSync(path.join(ROOT, dir))) walk(path.join(ROOT, dir));
+  for (const file of ['web/index.html', 'web/vite.config.ts', 'web/tsconfig.json', 'package-lock.json']) {
+    if (fs.existsSync(path.join(ROOT, file))) files.push(path.join(ROOT, file));
+  }
+  files.sort();
+  for (const file of files) hash.update(`${path.relative(ROOT, file)}\0`).update(fs.readFileSync(file)).update('\0');
+  return hash.digest('hex');
+}
+
+function buildWeb() {
+  if (!fs.existsSync(path.join(ROOT, 'web', 'src'))) throw new Error('web/src is missing: nothing to build the web UI from');
+  const stamp = webStamp();
+  const stampFile = path.join(ROOT, 'web', 'dist', '.build-stamp');
+  if (ifStale && fs.existsSync(path.join(ROOT, 'web', 'dist', 'index.html')) && fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8').trim() === stamp) return;
+  const t0 = Date.now();
+  const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+  const result = spawnSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`vite build failed (exit ${result.status ?? result.signal})`);
+  fs.writeFileSync(stampFile, `${stamp}\n`);
+  log(`web UI in web/dist/ (${Date.now() - t0} ms)`);
+}
+
+try {
+  if (!onlyWeb) await buildServer();
+  if (!onlyServer) buildWeb();
+} catch (error) {
+  log(`failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 1;
+}

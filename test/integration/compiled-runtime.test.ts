@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * bin/trove.js and scripts/build.mjs on a copy of the checkout (its own src/ and dist/, the shared
+ * node_modules), so the sources can be changed without touching the real ones.
+ */
+describe('the compiled server (npm run build, bin/trove.js)', () => {
+  let dir: string;
+  const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    spawnSync(process.execPath, [path.join(dir, 'bin', 'trove.js'), ...args], {
+      cwd: dir,
+      env: { ...process.env, TROVE_RUNTIME: '', ...env },
+      encoding: 'utf8',
+    });
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-build-'));
+    for (const entry of ['bin', 'src', 'scripts', 'package.json']) {
+      fs.cpSync(path.join(REPO_ROOT, entry), path.join(dir, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    // A way to make the server fail with a stack trace, on the first line of the entry point.
+    const main = path.join(dir, 'src', 'cli', 'main.ts');
+    fs.writeFileSync(main, `if (process.env.TROVE_TEST_FAIL) throw new Error('failing on purpose');\n${fs.readFileSync(main, 'utf8')}`);
+    const build = spawnSync(process.execPath, ['scripts/build.mjs', '--server'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(build.status, 0, build.stderr);
+  });
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('runs the bundle in dist/, whose stack traces name the TypeScript file and line', () => {
+    const result = run(['server'], { TROVE_RUNTIME: 'dist', TROVE_TEST_FAIL: '1' });
+    assert.notEqual(result.status, 0);
+    assert.match(result.stderr, /failing on purpose/);
+    assert.match(result.stderr, /src\/cli\/main\.ts:1:\d+/);
+    assert.doesNotMatch(result.stderr, /dist\/main\.js:\d+/);
+  });
+
+  it('never runs a bundle older than the sources: it falls back to them, or refuses with TROVE_RUNTIME=dist', () => {
+    const version = path.join(dir, 'src', 'version.ts');
+    fs.writeFileSync(version, fs.readFileSync(version, 'utf8').replace(/TROVE_VERSION = '[^']*'/, "TROVE_VERSION = '9.9.9-changed'"));
+    const refused = run(['--version'], { TROVE_RUNTIME: 'dist' });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /dist\/ is older than the sources; run `npm run build`/);
+    const fallback = run(['--version']);
+    assert.equal(fallback.status, 0, fallback.stderr);
+    assert.equal(fallback.stdout.trim(), '9.9.9-changed');
+  });
+
+  it('builds only what changed with --if-stale, and then runs the new bundle', () => {
+    const rebuilt = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale', '--server'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(rebuilt.status, 0, rebuilt.stderr);
+    assert.match(rebuilt.stderr, /server bundle in dist\//);
+    const compiled = run(['--version'], { TROVE_RUNTIME: 'dist' });
+    assert.equal(compiled.status, 0, compiled.stderr);
+    assert.equal(compiled.stdout.trim(), '9.9.9-changed');
+    const again = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale', '--server'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.stderr, '');
+  });
+});

@@ -1,9 +1,11 @@
-import { useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
 import type { Experiment, ViewType } from '../../common/api/types.ts';
+import { ClientSnippet, useCurrentExperiment } from '../../common/components/ClientSnippet.tsx';
 import { DescriptionEditor, TagsEditor } from '../../common/components/editors.tsx';
+import { runActions } from '../../runs/api/runs-api.ts';
 import { Breadcrumbs, ErrorBox, Loading, Empty, PageError, Tabs } from '../../common/components/ui.tsx';
 import { TracesList } from '../../traces/components/TracesList.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
@@ -14,7 +16,9 @@ import { experimentActions, getExperiment } from '../api/experiments-api.ts';
 import { useRuns } from '../hooks/useRuns.ts';
 import { cellValue, columnLabel, defaultColumnState, nextSort, parseColumnState, rowComparator, toggleColumn, type ColumnState } from '../utils/columns.ts';
 import { collectKeys, flattenTree } from '../utils/run-rows.ts';
+import { useFilterVocabulary } from '../hooks/useFilterVocabulary.ts';
 import { ColumnPicker } from './ColumnPicker.tsx';
+import { FilterBox } from './FilterBox.tsx';
 import { RunsChart } from './RunsChart.tsx';
 import { RunsTable } from './RunsTable.tsx';
 import { NameDialog } from './ExperimentsPage.tsx';
@@ -40,6 +44,7 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
   const [detailsOpen, setDetailsOpen] = useState(false);
   const [renaming, setRenaming] = useState(false);
   const experiment = useApi((signal) => getExperiment(experimentId, signal), [experimentId]);
+  useCurrentExperiment(experiment.data?.name);
 
   const exp: Experiment | undefined = experiment.data;
   const setExpTag = async (key: string, value: string) => {
@@ -143,6 +148,7 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
 /** The runs of the experiment: filter, columns, table or chart, CSV export, compare. */
 function RunsSection({ experimentId, experimentName }: { experimentId: string; experimentName: string | undefined }) {
   const navigate = useNavigate();
+  const can = useCan();
   const [params, setParams] = useSearchParams();
   const filter = params.get('filter') ?? '';
   const viewType = (params.get('lifecycle') as ViewType | null) ?? 'ACTIVE_ONLY';
@@ -156,6 +162,15 @@ function RunsSection({ experimentId, experimentName }: { experimentId: string; e
 
   const runs = useRuns(experimentId, filter, viewType, generation);
   const keys = useMemo(() => collectKeys(runs.rows), [runs.rows]);
+  const vocabulary = useFilterVocabulary(runs.rows);
+  const [active, setActive] = useState<string | undefined>(undefined);
+  const mayRestore = can('delete_run');
+  const restore = useCallback((runId: string) => {
+    runActions
+      .restore(runId)
+      .then(() => setGeneration((g) => g + 1))
+      .catch((err: unknown) => window.alert(errorMessage(err)));
+  }, []);
   const columns = storedColumns ?? defaultColumnState(keys);
   // Durations of running runs are measured against the time the rows arrived.
   const now = useMemo(() => Date.now(), [runs.rows]);
@@ -190,29 +205,17 @@ function RunsSection({ experimentId, experimentName }: { experimentId: string; e
   return (
     <>
       <div className="toolbar runs-toolbar">
-        <form
-          className="filter-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            update({ filter: draft.trim() });
+        <FilterBox
+          experimentId={experimentId}
+          value={draft}
+          onChange={setDraft}
+          vocabulary={vocabulary}
+          onSubmit={(text) => {
+            setDraft(text);
+            update({ filter: text });
             setGeneration((g) => g + 1);
           }}
-        >
-          <label className="sr-only" htmlFor="run-filter">
-            Filter runs (MLflow search syntax)
-          </label>
-          <input
-            id="run-filter"
-            className="mono"
-            type="search"
-            placeholder="metrics.accuracy > 0.8 and params.penalty = 'l2'"
-            value={draft}
-            onChange={(e) => setDraft(e.target.value)}
-          />
-          <button type="submit" className="btn">
-            Filter
-          </button>
-        </form>
+        />
         <label>
           <select aria-label="Run lifecycle" value={viewType} onChange={(e) => update({ lifecycle: e.target.value === 'ACTIVE_ONLY' ? undefined : e.target.value })}>
             <option value="ACTIVE_ONLY">Active runs</option>
@@ -247,7 +250,7 @@ function RunsSection({ experimentId, experimentName }: { experimentId: string; e
           Compare{selectedIds.length > 0 ? ` (${selectedIds.length})` : ''}
         </button>
         <span className="muted small runs-count" aria-live="polite">
-          {runs.rows.length.toLocaleString()} runs{runs.loading ? ' (loading…)' : ''}
+          {runs.rows.length.toLocaleString()} {runs.rows.length === 1 ? 'run' : 'runs'}{runs.loading ? ' (loading…)' : ''}
         </span>
       </div>
       {runs.error !== undefined && (
@@ -258,13 +261,24 @@ function RunsSection({ experimentId, experimentName }: { experimentId: string; e
       {runs.rows.length === 0 && runs.loading ? (
         <Loading label="Loading runs…" />
       ) : runs.rows.length === 0 && runs.error === undefined ? (
-        <Empty>{filter ? 'No run matches this filter.' : 'No runs in this experiment yet. Log one with the MLflow client.'}</Empty>
+        <Empty>
+          {filter ? (
+            'No run matches this filter.'
+          ) : (
+            <>
+              <p>No runs in this experiment yet. Log one with the MLflow client:</p>
+              <ClientSnippet experimentName={experimentName} />
+            </>
+          )}
+        </Empty>
       ) : view === 'chart' ? (
         <RunsChart rows={runs.rows} metricKeys={keys.metrics} />
       ) : runs.rows.length > 0 ? (
         <RunsTable
-          experimentId={experimentId}
           rows={tree}
+          onRestore={mayRestore ? restore : undefined}
+          activeKey={active}
+          onActivate={setActive}
           columns={columns.visible}
           sort={columns.sort}
           onSort={(column) => setColumns({ ...columns, sort: nextSort(columns.sort, column) })}

@@ -70,10 +70,14 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
         })
         // One lock order for every writer, so two concurrent batches on PostgreSQL cannot deadlock.
         .sort((a, b) => a.key_id - b.key_id);
+      // The run's experiment rides along for metric-ordered searches (a run never changes experiment).
+      const experimentId = sql<number>`(select runs.experiment_id from runs where runs.id = ${runPk})`;
       for (const part of chunk(updates, INSERT_CHUNK)) {
         await self.db
           .insertInto('latest_metrics')
-          .values(part.map((u) => ({ run_id: runPk, key_id: u.key_id, step: u.step, timestamp: u.timestamp, value: u.value, is_nan: u.is_nan })))
+          .values(
+            part.map((u) => ({ run_id: runPk, key_id: u.key_id, step: u.step, timestamp: u.timestamp, value: u.value, is_nan: u.is_nan, experiment_id: experimentId })),
+          )
           .onConflict((oc) =>
             oc
               .columns(['run_id', 'key_id'])

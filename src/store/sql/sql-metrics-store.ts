@@ -143,9 +143,11 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
       return { totalPoints: rows.length, bucketed: false, x, xEnd: x, min: values, max: values, count: rows.map(() => 1) };
     }
     // The x extent. On the step axis the coarsest rollup level holds it in a row or two; a scan
-    // would read every point (is_nan sits after step in the key, so min/max cannot seek).
+    // would read every point (is_nan sits after step in the key, so min/max cannot seek). An
+    // explicit bound replaces its side of the extent, and the read above found points in range,
+    // so the series' own extent serves for a missing side.
     const extent =
-      column === 'step' && query.start === null && query.end === null
+      column === 'step'
         ? await readRollupExtent(this.db, query.runPk, keyId)
         : await base.select((eb) => [eb.fn.min(column).as('lo'), eb.fn.max(column).as('hi')]).executeTakeFirst();
     if (!extent || extent.lo === null || extent.hi === null) return empty;

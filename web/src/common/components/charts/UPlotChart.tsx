@@ -43,6 +43,8 @@ export function UPlotChart({ data, series, timeX = false, logY = false, height =
     if (!el) return undefined;
     const width = Math.max(200, el.clientWidth);
     let zoomed = false;
+    // Canvas colours follow the page's theme (CSS variables; dark when the system is).
+    const theme = { axis: cssVar(el, '--axis', '#555'), grid: cssVar(el, '--grid', '#eee') };
     // The legend shows values only while the cursor is on the chart: idle, it would read "step: --".
     const setIdle = (idle: boolean) => el.classList.toggle('chart-idle', idle);
     setIdle(true);
@@ -56,13 +58,13 @@ export function UPlotChart({ data, series, timeX = false, logY = false, height =
       axes: [
         {
           label: timeX ? timeAxisLabel(xLabel) : xLabel,
-          stroke: '#555',
-          grid: { stroke: '#eee' },
-          ticks: { stroke: '#ddd' },
+          stroke: theme.axis,
+          grid: { stroke: theme.grid },
+          ticks: { stroke: theme.grid },
           // Wall-clock ticks in the UI's one time format (time.ts), not uPlot's own.
           ...(timeX ? { values: (u: uPlot, splits: number[]) => formatAxisTimes(splits, (u.scales.x?.max ?? 0) - (u.scales.x?.min ?? 0)) } : {}),
         },
-        { label: yLabel, stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, size: 60 },
+        { label: yLabel, stroke: theme.axis, grid: { stroke: theme.grid }, ticks: { stroke: theme.grid }, size: 60 },
       ],
       legend: { show: series.length <= 12 },
       cursor: { drag: { x: true, y: false, setScale: true } },
@@ -122,4 +124,8 @@ export function UPlotChart({ data, series, timeX = false, logY = false, height =
   }, [data]);
 
   return <div ref={container} className="chart" role="img" aria-label={ariaLabel} />;
+}
+
+function cssVar(el: Element, name: string, fallback: string): string {
+  return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
 }

@@ -128,6 +128,7 @@ async function main(): Promise<void> {
     const searchExperiment = await mk('search');
     const writeExperiment = await mk('writes');
 
+    console.log(`${backend}: load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
     let t0 = performance.now();
     await seedRuns(database, store, searchExperiment);
     console.log(`${backend}: seeded ${RUNS} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -163,6 +164,8 @@ async function main(): Promise<void> {
 
     // Ingest: 4 writers, 1,000-point batches, each writer its own run.
     const writers = await Promise.all([0, 1, 2, 3].map((w) => newRun(store, writeExperiment, `writer-${w}`)));
+    console.log(`${backend}: load average before ingest ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+    const cpu0 = process.cpuUsage();
     t0 = performance.now();
     await Promise.all(
       writers.map(async (runPk) => {
@@ -173,7 +176,10 @@ async function main(): Promise<void> {
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
-    console.log(`${backend}: ingest, 4 writers x ${INGEST_BATCHES} batches of 1,000 points: ${Math.round((4 * INGEST_BATCHES * 1000) / seconds)} points/s`);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    console.log(`${backend}: ingest, 4 writers x ${INGEST_BATCHES} batches of 1,000 points: ${Math.round((4 * INGEST_BATCHES * 1000) / seconds)} points/s wall clock; ` +
+      `${Math.round((4 * INGEST_BATCHES * 1000) / cpuSeconds)} points per CPU second of this process${backend === 'sqlite' ? ' (SQLite runs in it)' : ' (PostgreSQL server CPU not included)'}`);
 
     // A 1,000,000-point series, then downsampled reads at the store.
     const historyRun = await newRun(store, writeExperiment, 'history');

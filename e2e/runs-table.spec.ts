@@ -147,7 +147,7 @@ test('charts show no idle "step: --" legend, and values only under the cursor', 
   const legend = chart.locator('.u-legend');
   await expect(legend.locator('.u-value')).not.toHaveCount(0);
   await expect(legend.locator('.u-value:visible')).toHaveCount(0);
-  await expect(legend.getByText('accuracy')).toBeVisible();
+  await expect(legend.getByText('wide-0')).toBeVisible();
   await expect(legend.locator('.u-series').first()).toBeHidden();
   const box = await chart.locator('.u-over').boundingBox();
   if (!box) throw new Error('no plot area');

@@ -7,7 +7,7 @@ export interface BenchConfig {
   profile: 'standard' | 'quick';
   rounds: number;
   backends: ('sqlite' | 'postgres')[];
-  servers: ('trove' | 'mlflow')[];
+  servers: ('trove' | 'mlflow' | 'fasttrackml')[];
   /** Seconds each throughput workload runs per round. */
   duration: number;
   /** Sequential latency workloads: stop after this many requests or seconds (at least 2 requests). */
@@ -31,6 +31,10 @@ export interface BenchConfig {
   artifactMb: number;
   seedConcurrency: number;
   pgPort: number;
+  /** An already running PostgreSQL to use instead of starting the benchmark's own cluster ('' = start one). */
+  pgUri: string;
+  /** Prefix of the databases the benchmark creates (and drops) on PostgreSQL: <prefix><server>. */
+  pgDbPrefix: string;
   output: string;
   json: string;
   keep: boolean;
@@ -43,13 +47,16 @@ export interface BenchConfig {
   searchTraces: number;
   /** Only the trace workloads (no run seeding or run workloads): a reduced run. */
   onlyTraces: boolean;
+  /** Existing venvs to run `mlflow server` / `fml server` from ('' = build .venvs/bench, .venvs/fasttrackml). */
+  mlflowVenv: string;
+  fasttrackmlVenv: string;
 }
 
 export const KNOBS: { name: string; help: string }[] = [
   { name: 'BENCH_PROFILE', help: '`standard` (default) or `quick`: small sizes for a smoke run (~5 min); knobs below override either' },
   { name: 'BENCH_ROUNDS', help: 'measured rounds per server and backend; the table shows medians (standard 3, quick 1)' },
   { name: 'BENCH_BACKENDS', help: 'comma list of `sqlite`, `postgres` (default both; PostgreSQL comes from scripts/start-postgres.sh)' },
-  { name: 'BENCH_SERVERS', help: 'comma list of `trove`, `mlflow` (default both; `trove` alone is for profiling, the report then has no ratios)' },
+  { name: 'BENCH_SERVERS', help: 'comma list of `trove`, `mlflow`, `fasttrackml` (default all three; `trove` alone is for profiling, the report then has no ratios)' },
   { name: 'BENCH_DURATION', help: 'seconds per throughput workload per round (standard 5, quick 2)' },
   { name: 'BENCH_LATENCY_REQUESTS', help: 'sequential latency workloads stop after this many requests … (standard 100, quick 10)' },
   { name: 'BENCH_LATENCY_SECONDS', help: '… or this many seconds, with at least 2 requests (standard 5, quick 2)' },
@@ -71,6 +78,8 @@ export const KNOBS: { name: string; help: string }[] = [
   { name: 'BENCH_ARTIFACT_MB', help: 'MiB of the artifact uploaded and downloaded through the proxy (standard 1024, quick 64)' },
   { name: 'BENCH_SEED_CONCURRENCY', help: 'concurrent requests while seeding (8)' },
   { name: 'BENCH_PG_PORT', help: 'port of the benchmark\'s own PostgreSQL cluster (54339; its files in /tmp/trove-bench-pg-<port>)' },
+  { name: 'BENCH_PG_URI', help: 'use this running PostgreSQL (an admin URI, e.g. `postgresql://trove:trove@127.0.0.1:54400/trove`) instead of starting the benchmark\'s own cluster; it is never stopped' },
+  { name: 'BENCH_PG_DB_PREFIX', help: 'prefix of the databases created and dropped on PostgreSQL, one per server (`bench_`: bench_trove, bench_mlflow, bench_fasttrackml)' },
   { name: 'BENCH_OUTPUT', help: 'report written (standard docs/benchmarks.md, quick bench/output/benchmarks-quick.md)' },
   { name: 'BENCH_JSON', help: 'raw results written (bench/output/bench-results[-quick].json)' },
   { name: 'BENCH_KEEP', help: '1 keeps the data folders and databases after the run' },
@@ -80,6 +89,7 @@ export const KNOBS: { name: string; help: string }[] = [
   { name: 'BENCH_SEARCH_TRACES', help: 'traces seeded for search_traces with a tag filter (standard 2000, quick 500; the issue\'s 100000 is `BENCH_SEARCH_TRACES=100000`, hours of MLflow seeding)' },
   { name: 'BENCH_ONLY_TRACES', help: '1 runs only the trace workloads (seeding traces, trace ingest, trace search): a reduced run' },
   { name: 'BENCH_MLFLOW_VENV', help: 'run `mlflow server` from this existing venv (e.g. .venvs/mlflow3, enough for SQLite) instead of building .venvs/bench' },
+  { name: 'BENCH_FASTTRACKML_VENV', help: 'run `fml server` from this existing venv instead of building .venvs/fasttrackml from bench/requirements-fasttrackml.txt' },
   { name: 'BENCH_TROVE_CPU_PROF', help: '1 runs Trove with `node --cpu-prof` (profiles in bench/output/profiles/)' },
 ];
 
@@ -122,8 +132,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (filterRuns % searchRuns !== 0 || filterRuns < searchRuns) throw new Error('BENCH_FILTER_RUNS must be a multiple of BENCH_SEARCH_RUNS');
   const backends = (e.BENCH_BACKENDS ?? 'sqlite,postgres').split(',').map((b) => b.trim()).filter(Boolean);
   for (const b of backends) if (b !== 'sqlite' && b !== 'postgres') throw new Error(`unknown backend ${b}`);
-  const servers = (e.BENCH_SERVERS ?? 'trove,mlflow').split(',').map((b) => b.trim()).filter(Boolean);
-  for (const s of servers) if (s !== 'trove' && s !== 'mlflow') throw new Error(`unknown server ${s}`);
+  const servers = (e.BENCH_SERVERS ?? 'trove,mlflow,fasttrackml').split(',').map((b) => b.trim()).filter(Boolean);
+  for (const s of servers) if (s !== 'trove' && s !== 'mlflow' && s !== 'fasttrackml') throw new Error(`unknown server ${s}`);
+  const pgDbPrefix = e.BENCH_PG_DB_PREFIX ?? 'bench_';
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(pgDbPrefix)) throw new Error('BENCH_PG_DB_PREFIX must be lower-case letters, digits and underscores');
   return {
     profile: quick ? 'quick' : 'standard',
     rounds: Math.max(1, Math.round(num('BENCH_ROUNDS', 3, 1))),
@@ -150,6 +162,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     artifactMb: num('BENCH_ARTIFACT_MB', 1024, 64),
     seedConcurrency: num('BENCH_SEED_CONCURRENCY', 8),
     pgPort: num('BENCH_PG_PORT', 54339),
+    pgUri: e.BENCH_PG_URI ?? '',
+    pgDbPrefix,
     output: e.BENCH_OUTPUT ?? (quick ? 'bench/output/benchmarks-quick.md' : 'docs/benchmarks.md'),
     json: e.BENCH_JSON ?? (quick ? 'bench/output/bench-results-quick.json' : 'bench/output/bench-results.json'),
     keep: e.BENCH_KEEP === '1',
@@ -159,5 +173,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     traceSpans: num('BENCH_TRACE_SPANS', 10),
     searchTraces: num('BENCH_SEARCH_TRACES', 2_000, 500),
     onlyTraces: e.BENCH_ONLY_TRACES === '1',
+    mlflowVenv: e.BENCH_MLFLOW_VENV ?? '',
+    fasttrackmlVenv: e.BENCH_FASTTRACKML_VENV ?? '',
   };
 }

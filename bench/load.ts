@@ -13,7 +13,22 @@ import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { exportRequest, freshTrace, searchBody, seededTrace, startTraceBody } from './traces-load.ts';
 
-export type ServerKind = 'trove' | 'mlflow';
+export type ServerKind = 'trove' | 'mlflow' | 'fasttrackml';
+
+/**
+ * What a server cannot be measured on, with the reason the report gives ("n/a" rows): FastTrackML
+ * 0.6.0 implements MLflow's 2.x tracking REST API but not MLflow 3 tracing, the artifact proxy
+ * (`mlflow-artifacts`, it hands out `file://` artifact URIs) or `get-history-bulk-interval`.
+ */
+export const UNSUPPORTED: Record<ServerKind, Partial<Record<'traces' | 'downsampled' | 'artifacts', string>>> = {
+  trove: {},
+  mlflow: {},
+  fasttrackml: {
+    traces: 'no MLflow 3 tracing endpoints (`/v1/traces`, `/api/3.0/mlflow/traces`)',
+    downsampled: 'no `get-history-bulk-interval` (nor another downsampled history in the MLflow API)',
+    artifacts: 'no artifact proxy (`/api/2.0/mlflow-artifacts`): its runs get `file://` artifact URIs the client writes to directly',
+  },
+};
 
 export interface WorkloadResult {
   requests: number;

@@ -1,16 +1,35 @@
-/** Renders the benchmark results (bench/output/bench-results.json) as docs/benchmarks.md. */
+/**
+ * Renders the benchmark results (bench/output/bench-results.json) as the generated block of
+ * docs/benchmarks.md: the page's hand-written sections outside the block's markers are kept.
+ */
+import fs from 'node:fs';
 import type { BenchConfig } from './config.ts';
-import type { ServerKind, WorkloadResult } from './load.ts';
+import { UNSUPPORTED, type ServerKind, type WorkloadResult } from './load.ts';
 import type { Machine } from './servers.ts';
 
 export interface BackendResults {
   backend: 'sqlite' | 'postgres';
   seeding: Partial<Record<ServerKind, { runs: number; runSeconds: number; points: number; pointSeconds: number; peakMiB: number }>>;
-  /** Per server, per measurement key: one value per round (or one for first start and seeding). */
-  values: Record<ServerKind, Record<string, number[]>>;
-  raw: Record<ServerKind, Record<string, WorkloadResult[]>>;
+  /** Per server, per measurement key: one value per round (or one for first start and seeding). Older results lack fasttrackml. */
+  values: Partial<Record<ServerKind, Record<string, number[]>>>;
+  raw: Partial<Record<ServerKind, Record<string, WorkloadResult[]>>>;
   notes: string[];
 }
+
+export function emptyBackendResults(backend: 'sqlite' | 'postgres'): BackendResults {
+  return { backend, seeding: {}, values: { trove: {}, mlflow: {}, fasttrackml: {} }, raw: { trove: {}, mlflow: {}, fasttrackml: {} }, notes: [] };
+}
+
+export const SERVER_NAMES: Record<ServerKind, string> = { trove: 'Trove', mlflow: 'MLflow', fasttrackml: 'FastTrackML' };
+/** The peers Trove is compared with, in the order of the tables. */
+const PEERS: ServerKind[] = ['fasttrackml', 'mlflow'];
+/** The issue's bar against FastTrackML: every supported row at least this many times better. */
+export const FASTTRACKML_GOAL = 1.5;
+
+const valuesOf = (b: BackendResults, server: ServerKind): Record<string, number[]> => b.values[server] ?? {};
+const rawOf = (b: BackendResults, server: ServerKind): Record<string, WorkloadResult[]> => b.raw[server] ?? {};
+/** Whether the server took part in this backend's run (it has any measurement). */
+const ran = (b: BackendResults, server: ServerKind): boolean => Object.keys(valuesOf(b, server)).length > 0;
 
 export interface Results {
   config: BenchConfig;
@@ -29,6 +48,8 @@ interface Row {
   better: 'higher' | 'lower';
   /** Shown next to the value: another measurement of the same workload. */
   detail?: { key: string; label: string; unit: string };
+  /** A capability some servers lack (UNSUPPORTED in bench/load.ts): their cell reads "n/a". */
+  needs?: 'traces' | 'downsampled' | 'artifacts';
 }
 
 const n = (x: number): string => x.toLocaleString('en-US');
@@ -43,18 +64,18 @@ const ROWS: Row[] = [
   { key: 'filterdeep.p50', label: (c) => `… same search, deep page (offset ${n(c.deepOffset)})`, unit: 'ms', better: 'lower' },
   { key: 'get-run.p50', label: (c) => `get-run, ${c.wideParams} params + ${c.wideMetrics} metrics`, unit: 'ms', better: 'lower' },
   { key: 'history.points', label: (c) => `metric history, ${n(c.historyPoints)} points, full read in pages of ${n(c.historyPageSize)}`, unit: 'points/s', better: 'higher' },
-  { key: 'downsampled.p50', label: (c) => `metric history, ${n(c.historyPoints)} points, downsampled (${n(c.downsampleBuckets)})`, unit: 'ms', better: 'lower' },
-  { key: 'upload.mibps', label: (c) => `artifact upload, ${sizeLabel(c.artifactMb)} through the proxy`, unit: 'MiB/s', better: 'higher', detail: { key: 'upload.growth', label: 'RSS +', unit: 'MiB' } },
-  { key: 'download.mibps', label: (c) => `artifact download, ${sizeLabel(c.artifactMb)} through the proxy`, unit: 'MiB/s', better: 'higher', detail: { key: 'download.growth', label: 'RSS +', unit: 'MiB' } },
-  { key: 'upload.growth', label: (c) => `server memory growth during the ${sizeLabel(c.artifactMb)} upload`, unit: 'MiB', better: 'lower' },
-  { key: 'trace-ingest.traces', label: (c) => `trace ingest: traces of ${c.traceSpans} spans (OTLP + StartTraceV3), ${c.traceClients} clients`, unit: 'traces/s', better: 'higher', detail: { key: 'trace-ingest.p99', label: 'p99', unit: 'ms' } },
-  { key: 'trace-search.p50', label: (c) => `search_traces, tag filter, page of 100 over ${n(c.searchTraces)} traces`, unit: 'ms', better: 'lower' },
+  { key: 'downsampled.p50', label: (c) => `metric history, ${n(c.historyPoints)} points, downsampled (${n(c.downsampleBuckets)})`, unit: 'ms', better: 'lower', needs: 'downsampled' },
+  { key: 'upload.mibps', label: (c) => `artifact upload, ${sizeLabel(c.artifactMb)} through the proxy`, unit: 'MiB/s', better: 'higher', detail: { key: 'upload.growth', label: 'RSS +', unit: 'MiB' }, needs: 'artifacts' },
+  { key: 'download.mibps', label: (c) => `artifact download, ${sizeLabel(c.artifactMb)} through the proxy`, unit: 'MiB/s', better: 'higher', detail: { key: 'download.growth', label: 'RSS +', unit: 'MiB' }, needs: 'artifacts' },
+  { key: 'upload.growth', label: (c) => `server memory growth during the ${sizeLabel(c.artifactMb)} upload`, unit: 'MiB', better: 'lower', needs: 'artifacts' },
+  { key: 'trace-ingest.traces', label: (c) => `trace ingest: traces of ${c.traceSpans} spans (OTLP + StartTraceV3), ${c.traceClients} clients`, unit: 'traces/s', better: 'higher', detail: { key: 'trace-ingest.p99', label: 'p99', unit: 'ms' }, needs: 'traces' },
+  { key: 'trace-search.p50', label: (c) => `search_traces, tag filter, page of 100 over ${n(c.searchTraces)} traces`, unit: 'ms', better: 'lower', needs: 'traces' },
   { key: 'idle.mib', label: () => 'idle memory after restart (RSS, whole process tree)', unit: 'MiB', better: 'lower', detail: { key: 'idle-empty.mib', label: 'empty DB', unit: 'MiB' } },
   { key: 'idle-pss.mib', label: () => '… the same as PSS (shared pages split between processes)', unit: 'MiB', better: 'lower', detail: { key: 'idle.processes', label: 'processes', unit: '' } },
   { key: 'peak.mib', label: () => 'peak memory during a round of all workloads', unit: 'MiB', better: 'lower' },
   { key: 'cold-start.ms', label: () => 'cold start: spawn → /health 200 (seeded database)', unit: 'ms', better: 'lower', detail: { key: 'first-start.ms', label: 'first start', unit: 'ms' } },
   { key: 'seed-runs.per_s', label: (c) => `seeding: runs created + logged (${c.seedConcurrency} clients)`, unit: 'runs/s', better: 'higher' },
-  { key: 'seed-traces.per_s', label: (c) => `seeding: traces of ${c.traceSpans} spans over OTLP, 100 per request (${c.seedConcurrency} clients)`, unit: 'traces/s', better: 'higher' },
+  { key: 'seed-traces.per_s', label: (c) => `seeding: traces of ${c.traceSpans} spans over OTLP, 100 per request (${c.seedConcurrency} clients)`, unit: 'traces/s', better: 'higher', needs: 'traces' },
   { key: 'seed-points.per_s', label: () => 'seeding: history points, 1,000-point batches, 4 clients', unit: 'points/s', better: 'higher' },
 ];
 
@@ -100,62 +121,140 @@ function spread(values: number[] | undefined, unit: string): string {
   return ` <sub>(${fmt(Math.min(...v))}–${fmt(Math.max(...v))}${unit ? '' : ''})</sub>`;
 }
 
+/** Why the server has no number in this row, or undefined when it can be measured. */
+function lacking(server: ServerKind, row: Row): string | undefined {
+  return row.needs ? UNSUPPORTED[server][row.needs] : undefined;
+}
+
 function cell(b: BackendResults, server: ServerKind, row: Row): string {
-  const values = b.values[server][row.key];
+  if (lacking(server, row)) return 'n/a';
+  const values = valuesOf(b, server)[row.key];
   let text = fmt(median(values), row.unit) + spread(values, row.unit);
   if (row.detail) {
-    const d = median(b.values[server][row.detail.key]);
+    const d = median(valuesOf(b, server)[row.detail.key]);
     if (Number.isFinite(d)) text += `; ${row.detail.label} ${fmt(d, row.detail.unit)}`;
   }
   return text;
 }
 
+/** Trove's advantage over `peer` in this row: a ratio, "n/a" when the peer cannot do it, "—" when not measured. */
+function ratioCell(b: BackendResults, peer: ServerKind, row: Row): string {
+  if (lacking(peer, row)) return 'n/a';
+  return fmtRatio(advantage(row, median(valuesOf(b, 'trove')[row.key]), median(valuesOf(b, peer)[row.key])));
+}
+
+const backendName = (b: BackendResults): string => (b.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL');
+
+/** The peers with results in any backend, FastTrackML first. */
+function peersOf(backends: BackendResults[]): ServerKind[] {
+  return PEERS.filter((p) => backends.some((b) => ran(b, p)));
+}
+
 export function summaryTable(results: Results): string {
   const c = results.config;
   const backends = Object.values(results.backends).filter(Boolean) as BackendResults[];
-  const lines = ['| workload | ' + backends.map((b) => `${b.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'}: Trove vs MLflow`).join(' | ') + ' |', '|---|' + backends.map(() => '---:|').join('')];
+  const peers = peersOf(backends);
+  const columns = backends.flatMap((b) => peers.map((p) => ({ b, p })));
+  const lines = [
+    '| workload | ' + columns.map(({ b, p }) => `${backendName(b)}: Trove vs ${SERVER_NAMES[p]}`).join(' | ') + ' |',
+    '|---|' + columns.map(() => '---:|').join(''),
+  ];
   for (const row of ROWS) {
-    if (row.key.startsWith('seed') || backends.every((b) => !b.values.trove[row.key] && !b.values.mlflow[row.key])) continue;
-    const ratios = backends.map((b) => fmtRatio(advantage(row, median(b.values.trove[row.key]), median(b.values.mlflow[row.key]))));
-    lines.push(`| ${row.label(c)} | ${ratios.join(' | ')} |`);
+    if (row.key.startsWith('seed') || backends.every((b) => ALL_KINDS.every((k) => !valuesOf(b, k)[row.key]))) continue;
+    lines.push(`| ${row.label(c)} | ${columns.map(({ b, p }) => ratioCell(b, p, row)).join(' | ')} |`);
   }
   return lines.join('\n');
 }
+
+const ALL_KINDS: ServerKind[] = ['trove', 'fasttrackml', 'mlflow'];
 
 function goals(results: Results): string[] {
   const s = results.backends.sqlite;
   const out: string[] = [];
   const mark = (ok: boolean | undefined): string => (ok === undefined ? '—' : ok ? 'reached' : '**missed**');
-  const m = (b: BackendResults | undefined, server: ServerKind, key: string): number => (b ? median(b.values[server][key]) : NaN);
+  const m = (b: BackendResults | undefined, server: ServerKind, key: string): number => (b ? median(valuesOf(b, server)[key]) : NaN);
   const all = Object.values(results.backends).filter(Boolean) as BackendResults[];
   const ok = (x: number, pred: (x: number) => boolean): boolean | undefined => (Number.isFinite(x) ? pred(x) : undefined);
+  const sum = (b: BackendResults | undefined, server: ServerKind, key: string): number => (b ? (valuesOf(b, server)[key] ?? []).reduce((a, v) => a + v, 0) : NaN);
 
-  const ingestRatio = m(s, 'trove', 'ingest.points') / m(s, 'mlflow', 'ingest.points');
-  out.push(`| ingest ≥ 20× MLflow's points/s (SQLite) | ${fmt(ingestRatio)}× | ${mark(ok(ingestRatio, (x) => x >= 20))} |`);
+  if (s && ran(s, 'mlflow')) {
+    const ingestRatio = m(s, 'trove', 'ingest.points') / m(s, 'mlflow', 'ingest.points');
+    out.push(`| ingest ≥ 20× MLflow's points/s (SQLite) | ${fmt(ingestRatio)}× | ${mark(ok(ingestRatio, (x) => x >= 20))} |`);
+  }
   const ingest = Math.max(m(s, 'trove', 'ingest.points'), m(s, 'trove', 'contention.points'));
   out.push(`| ingest ≥ 150,000 points/s on SQLite | ${fmt(m(s, 'trove', 'ingest.points'))} (${results.config.ingestWriters} writers), ${fmt(m(s, 'trove', 'contention.points'))} (${results.config.contentionWriters} writers) | ${mark(ok(ingest, (x) => x >= 150_000))} |`);
-  const locked = s ? (s.values.trove['contention.errors'] ?? []).reduce((a, b) => a + b, 0) : NaN;
-  const mlLocked = s ? (s.values.mlflow['contention.errors'] ?? []).reduce((a, b) => a + b, 0) : NaN;
-  out.push(`| no "database is locked" (or any failed batch) at ${results.config.contentionWriters} writers on SQLite | Trove ${fmt(locked)} failed batches over all rounds (MLflow ${fmt(mlLocked)}) | ${mark(ok(locked, (x) => x === 0))} |`);
+  const locked = sum(s, 'trove', 'contention.errors');
+  const others = s ? PEERS.filter((p) => ran(s, p)).map((p) => `${SERVER_NAMES[p]} ${fmt(sum(s, p, 'contention.errors'))}`).join(', ') : '';
+  out.push(`| no "database is locked" (or any failed batch) at ${results.config.contentionWriters} writers on SQLite | Trove ${fmt(locked)} failed batches over all rounds${others ? ` (${others})` : ''} | ${mark(ok(locked, (x) => x === 0))} |`);
   for (const b of all) {
-    const name = b.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL';
-    const sr = advantage({ better: 'lower' }, m(b, 'trove', 'search.p50'), m(b, 'mlflow', 'search.p50'));
-    const f1 = advantage({ better: 'lower' }, m(b, 'trove', 'filter1.p50'), m(b, 'mlflow', 'filter1.p50'));
-    const fd = advantage({ better: 'lower' }, m(b, 'trove', 'filterdeep.p50'), m(b, 'mlflow', 'filterdeep.p50'));
-    out.push(`| search pages ≥ 10× faster (${name}) | page of 1,000: ${fmt(sr)}×; filtered page 1: ${fmt(f1)}×; deep page: ${fmt(fd)}× | ${mark(ok(Math.min(sr, f1, fd), (x) => x >= 10))} |`);
+    const name = backendName(b);
+    if (ran(b, 'mlflow')) {
+      const sr = advantage({ better: 'lower' }, m(b, 'trove', 'search.p50'), m(b, 'mlflow', 'search.p50'));
+      const f1 = advantage({ better: 'lower' }, m(b, 'trove', 'filter1.p50'), m(b, 'mlflow', 'filter1.p50'));
+      const fd = advantage({ better: 'lower' }, m(b, 'trove', 'filterdeep.p50'), m(b, 'mlflow', 'filterdeep.p50'));
+      out.push(`| search pages ≥ 10× faster than MLflow (${name}) | page of 1,000: ${fmt(sr)}×; filtered page 1: ${fmt(f1)}×; deep page: ${fmt(fd)}× | ${mark(ok(Math.min(sr, f1, fd), (x) => x >= 10))} |`);
+    }
     const deep = m(b, 'trove', 'filterdeep.p50');
     const first = m(b, 'trove', 'filter1.p50');
     out.push(`| deep page no slower than page 1 (${name}) | ${fmt(deep, 'ms')} vs ${fmt(first, 'ms')} | ${mark(ok(deep / first, (x) => x <= 1.1))} |`);
-    const gr = advantage({ better: 'lower' }, m(b, 'trove', 'get-run.p50'), m(b, 'mlflow', 'get-run.p50'));
-    out.push(`| get-run ≥ 5× (${name}) | ${fmt(gr)}× | ${mark(ok(gr, (x) => x >= 5))} |`);
+    if (ran(b, 'mlflow')) {
+      const gr = advantage({ better: 'lower' }, m(b, 'trove', 'get-run.p50'), m(b, 'mlflow', 'get-run.p50'));
+      out.push(`| get-run ≥ 5× MLflow (${name}) | ${fmt(gr)}× | ${mark(ok(gr, (x) => x >= 5))} |`);
+    }
     const ds = m(b, 'trove', 'downsampled.p50');
     out.push(`| ${n(results.config.historyPoints)}-point downsampled history < 30 ms (${name}) | ${fmt(ds, 'ms')} | ${mark(ok(ds, (x) => x < 30))} |`);
     const idle = m(b, 'trove', 'idle.mib');
-    out.push(`| idle memory < 80 MiB (${name}) | ${fmt(idle, 'MiB')} (MLflow ${fmt(m(b, 'mlflow', 'idle.mib'), 'MiB')}) | ${mark(ok(idle, (x) => x < 80))} |`);
+    const idlePeers = PEERS.filter((p) => ran(b, p)).map((p) => `${SERVER_NAMES[p]} ${fmt(m(b, p, 'idle.mib'), 'MiB')}`).join(', ');
+    out.push(`| idle memory < 80 MiB (${name}) | ${fmt(idle, 'MiB')}${idlePeers ? ` (${idlePeers})` : ''} | ${mark(ok(idle, (x) => x < 80))} |`);
     const up = m(b, 'trove', 'upload.growth');
-    out.push(`| ${sizeLabel(results.config.artifactMb)} upload with server memory growth < 64 MiB (${name}) | ${fmt(up, 'MiB')} (MLflow ${fmt(m(b, 'mlflow', 'upload.growth'), 'MiB')}) | ${mark(ok(up, (x) => x < 64))} |`);
+    out.push(`| ${sizeLabel(results.config.artifactMb)} upload with server memory growth < 64 MiB (${name}) | ${fmt(up, 'MiB')}${ran(b, 'mlflow') ? ` (MLflow ${fmt(m(b, 'mlflow', 'upload.growth'), 'MiB')})` : ''} | ${mark(ok(up, (x) => x < 64))} |`);
+    if (ran(b, 'fasttrackml')) {
+      // Issue 16: every row FastTrackML can do at least 1.5× better, memory within 1.5× of its own.
+      const rows = ROWS.filter((r) => !lacking('fasttrackml', r) && !['idle.mib', 'idle-pss.mib', 'peak.mib'].includes(r.key));
+      const measured = rows
+        .map((r) => ({ r, x: advantage(r, m(b, 'trove', r.key), m(b, 'fasttrackml', r.key)) }))
+        .filter(({ x }) => Number.isFinite(x) || x === Infinity);
+      const below = measured.filter(({ x }) => x < FASTTRACKML_GOAL);
+      const detail = below.length === 0 ? `all ${measured.length} rows` : `${measured.length - below.length} of ${measured.length} rows; below: ${below.map(({ r, x }) => `${r.label(results.config)} ${fmt(x)}×`).join('; ')}`;
+      out.push(`| every row FastTrackML supports ≥ ${FASTTRACKML_GOAL}× FastTrackML (${name}) | ${detail} | ${mark(measured.length ? below.length === 0 : undefined)} |`);
+      for (const key of ['idle.mib', 'peak.mib']) {
+        const t = m(b, 'trove', key);
+        const f = m(b, 'fasttrackml', key);
+        const label = key === 'idle.mib' ? 'idle' : 'peak (loaded)';
+        out.push(`| ${label} memory within ${FASTTRACKML_GOAL}× FastTrackML's (${name}) | ${fmt(t, 'MiB')} vs ${fmt(f, 'MiB')} (${fmt(t / f)}×) | ${mark(ok(t / f, (x) => x <= FASTTRACKML_GOAL))} |`);
+      }
+    }
   }
   return out;
+}
+
+/** Where `npm run bench` writes into docs/benchmarks.md: between these, per profile. */
+export function reportMarkers(profile: BenchConfig['profile']): { start: string; end: string } {
+  const name = profile === 'quick' ? 'bench:server-quick' : 'bench:server';
+  return { start: `<!-- ${name} start: written by npm run bench, edits inside are lost -->`, end: `<!-- ${name} end -->` };
+}
+
+/**
+ * `doc` with the generated block of `profile` replaced by `block`; everything outside the markers
+ * (hand-written sections, the web UI block) is kept. A page without the block gets it appended
+ * before the web UI block (or at the end); a missing page starts with a title.
+ */
+export function withReportBlock(doc: string | undefined, profile: BenchConfig['profile'], block: string): string {
+  const { start, end } = reportMarkers(profile);
+  const wrapped = `${start}\n${block.trim()}\n${end}`;
+  if (doc === undefined) return `# Benchmarks\n\n${wrapped}\n`;
+  const startAt = doc.indexOf(start.slice(0, start.indexOf(' start') + 6));
+  const endAt = doc.indexOf(end);
+  if (startAt >= 0 && endAt > startAt) return doc.slice(0, startAt) + wrapped + doc.slice(endAt + end.length);
+  const ui = doc.indexOf('<!-- bench:ui start -->');
+  if (ui >= 0) return `${doc.slice(0, ui)}${wrapped}\n\n${doc.slice(ui)}`;
+  return `${doc.replace(/\s*$/, '')}\n\n${wrapped}\n`;
+}
+
+/** Writes the report block into `file`, keeping the rest of the page. */
+export function writeReport(file: string, profile: BenchConfig['profile'], block: string): void {
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
+  fs.writeFileSync(file, withReportBlock(previous, profile, block));
 }
 
 export function renderReport(results: Results): string {
@@ -163,51 +262,68 @@ export function renderReport(results: Results): string {
   const mc = results.machine;
   const loads = results.load.map((l) => l.avg[0] ?? NaN).filter(Number.isFinite);
   const backends = Object.values(results.backends).filter(Boolean) as BackendResults[];
+  const peers = peersOf(backends);
+  const quick = c.profile === 'quick';
   const lines: string[] = [];
-  lines.push('# Benchmarks: Trove vs the MLflow server');
+  const date = results.startedAt.slice(0, 16).replace('T', ' ');
+  lines.push(
+    quick
+      ? `## Reduced run (\`--quick\`), ${date} UTC: Trove vs ${peers.map((p) => SERVER_NAMES[p]).join(' and ')}`
+      : `## Server benchmark: Trove vs ${peers.map((p) => SERVER_NAMES[p]).join(' and ')}`,
+  );
   lines.push('');
-  lines.push('Written by `npm run bench` (`bench/run.ts`); rerun it to refresh this page. Both servers run on');
+  if (quick) {
+    lines.push(`**Reduced run**: the \`quick\` profile's small sizes (${n(c.searchRuns)} runs, ${n(c.historyPoints)}-point history, ${sizeLabel(c.artifactMb)} artifact, ${c.duration} s per throughput workload), ${c.rounds} round${c.rounds > 1 ? 's' : ''}, load average ${fmt(Math.min(...loads))}–${fmt(Math.max(...loads))} (median ${fmt(median(loads))}) on ${mc.cores} cores. A smoke-sized comparison, not the standard run.`);
+    lines.push('');
+  }
+  lines.push('Written by `npm run bench` (`bench/run.ts`). The servers run on');
   lines.push('the same machine in the same run, each with its own fresh database and artifact folder, seeded');
   lines.push('with identical data through the REST API, and loaded with the same requests by a separate');
   lines.push('load-generator process (`bench/load.ts`, undici keep-alive pools over loopback). Each number');
-  lines.push(`is the **median of ${c.rounds} round${c.rounds > 1 ? 's' : ''}** (min–max in small print); the servers alternate who goes first`);
-  lines.push('in each round, and each round starts with a restart of the server.');
+  lines.push(`is the **median of ${c.rounds} round${c.rounds > 1 ? 's' : ''}** (min–max in small print); who goes first rotates`);
+  lines.push('from round to round, and each round starts with a restart of the server. "n/a": the server has no such endpoint.');
   lines.push('');
-  lines.push('## Machine and versions');
+  lines.push('### Machine and versions');
   lines.push('');
   lines.push('| | |');
   lines.push('|---|---|');
-  lines.push(`| date | ${results.startedAt.slice(0, 16).replace('T', ' ')} UTC, ${fmt(results.minutes)} minutes |`);
+  lines.push(`| date | ${date} UTC, ${fmt(results.minutes)} minutes |`);
   lines.push(`| CPU | ${mc.cpu}, ${mc.cores} cores |`);
   lines.push(`| memory | ${mc.ramGiB} GiB |`);
   lines.push(`| OS, kernel | ${mc.os}, ${mc.kernel} |`);
   lines.push(`| load average (1 min) during the run | min ${fmt(Math.min(...loads))}, median ${fmt(median(loads))}, max ${fmt(Math.max(...loads))} on ${mc.cores} cores${median(loads) > mc.cores * 0.75 ? ' — **the machine was shared with other test suites: absolute numbers are pessimistic and noisy, ratios less so**' : ''} |`);
   lines.push(`| Trove | ${mc.trove}, Node.js ${mc.node}, SQLite ${mc.sqliteNode} (better-sqlite3), default settings: one process (\`--workers 1\`), log level info |`);
-  lines.push(`| MLflow | mlflow ${mc.mlflow} (\`compat/requirements-mlflow3.txt\` + \`bench/requirements-bench.txt\`), Python ${mc.python}, SQLite ${mc.sqlitePython}, default settings: \`mlflow server\` = uvicorn with 4 workers + job runner |`);
+  if (peers.includes('fasttrackml')) {
+    lines.push(`| FastTrackML | ${mc.fasttrackml ?? 'unknown'} (the \`fml\` binary of the PyPI wheel pinned in \`bench/requirements-fasttrackml.txt\`), default settings: one Go process, log level info, \`--database-pool-max 20\` |`);
+  }
+  if (peers.includes('mlflow')) {
+    lines.push(`| MLflow | mlflow ${mc.mlflow} (\`compat/requirements-mlflow3.txt\` + \`bench/requirements-bench.txt\`), Python ${mc.python}, SQLite ${mc.sqlitePython}, default settings: \`mlflow server\` = uvicorn with 4 workers + job runner |`);
+  }
   lines.push(`| PostgreSQL | ${mc.postgres} |`);
   lines.push('');
-  lines.push('## Trove vs MLflow');
+  lines.push('### Ratios');
   lines.push('');
-  lines.push('How many times better Trove is: for throughput Trove ÷ MLflow, for times and memory MLflow ÷ Trove.');
-  lines.push('Above 1 Trove is better; "worse" marks where MLflow wins.');
+  lines.push('How many times better Trove is: for throughput Trove ÷ other, for times and memory other ÷ Trove.');
+  lines.push('Above 1 Trove is better; "worse" marks where the other server wins.');
   lines.push('');
   lines.push(summaryTable(results));
   lines.push('');
-  lines.push('## Absolute numbers');
+  lines.push('### Absolute numbers');
   for (const b of backends) {
+    const present = ALL_KINDS.filter((k) => ran(b, k));
+    const bPeers = present.filter((k) => k !== 'trove');
     lines.push('');
-    lines.push(`### ${b.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'} + local artifacts`);
+    lines.push(`#### ${backendName(b)} + local artifacts`);
     lines.push('');
-    lines.push('| workload | Trove | MLflow | Trove vs MLflow |');
-    lines.push('|---|---:|---:|---:|');
+    lines.push(`| workload | ${present.map((k) => SERVER_NAMES[k]).join(' | ')} | ${bPeers.map((p) => `Trove vs ${SERVER_NAMES[p]}`).join(' | ')} |`);
+    lines.push(`|---|${present.map(() => '---:|').join('')}${bPeers.map(() => '---:|').join('')}`);
     for (const row of ROWS) {
-      if (!b.values.trove[row.key] && !b.values.mlflow[row.key]) continue;
-      const ratio = advantage(row, median(b.values.trove[row.key]), median(b.values.mlflow[row.key]));
-      lines.push(`| ${row.label(c)} | ${cell(b, 'trove', row)} | ${cell(b, 'mlflow', row)} | ${fmtRatio(ratio)} |`);
+      if (present.every((k) => !valuesOf(b, k)[row.key])) continue;
+      lines.push(`| ${row.label(c)} | ${present.map((k) => cell(b, k, row)).join(' | ')} | ${bPeers.map((p) => ratioCell(b, p, row)).join(' | ')} |`);
     }
     const errs: string[] = [];
-    for (const server of ['trove', 'mlflow'] as const) {
-      for (const [key, rs] of Object.entries(b.raw[server])) {
+    for (const server of present) {
+      for (const [key, rs] of Object.entries(rawOf(b, server))) {
         const kinds: Record<string, number> = {};
         const samples: Record<string, string> = {};
         for (const r of rs) {
@@ -225,23 +341,32 @@ export function renderReport(results: Results): string {
           }
           return ` ("${message.replace(/\s*\(Background on this error.*$/, '').replace(/\|/g, '/').slice(0, 120)}")`;
         };
-        if (Object.keys(kinds).length) errs.push(`${server === 'trove' ? 'Trove' : 'MLflow'} ${key}: ${Object.entries(kinds).map(([k, v]) => `${v} × ${k}${said(k)}`).join(', ')} over ${rs.length} round(s)`);
+        if (Object.keys(kinds).length) errs.push(`${SERVER_NAMES[server]} ${key}: ${Object.entries(kinds).map(([k, v]) => `${v} × ${k}${said(k)}`).join(', ')} over ${rs.length} round(s)`);
       }
-      const hist = b.raw[server]['history-full'] ?? [];
+      const hist = rawOf(b, server)['history-full'] ?? [];
       const partial = hist.filter((r) => r.extra.complete === 0);
-      if (partial.length) errs.push(`${server === 'trove' ? 'Trove' : 'MLflow'} full history read stopped after ${c.historyFullSeconds} s in ${partial.length} of ${hist.length} rounds (read ${partial.map((r) => n(Number(r.extra.points))).join(', ')} points); points/s counts what was read`);
+      if (partial.length) errs.push(`${SERVER_NAMES[server]} full history read stopped after ${c.historyFullSeconds} s in ${partial.length} of ${hist.length} rounds (read ${partial.map((r) => n(Number(r.extra.points))).join(', ')} points); points/s counts what was read`);
+      const pages = hist.map((r) => r.requests);
+      if (server === 'fasttrackml' && pages.length && pages.every((p) => p === 1) && c.historyPoints > c.historyPageSize) {
+        errs.push(`FastTrackML ignores \`max_results\` of metrics/get-history: it answered the whole ${n(c.historyPoints)}-point series in one page`);
+      }
     }
     const hashes = (key: string): string => {
-      const note = (server: string) => b.notes.find((x) => x.startsWith(`${server} ${key} `)) ?? '';
-      const t = note('trove');
-      const m = note('mlflow');
-      return t && m ? (t.replace(/^trove /, '') === m.replace(/^mlflow /, '') ? `${key}: same runs in the same order` : `${key}: results differ (Trove ${t.replace(/^trove \S+ /, '')}, MLflow ${m.replace(/^mlflow \S+ /, '')})`) : '';
+      const found = present.map((k) => ({ k, note: b.notes.find((x) => x.startsWith(`${k} ${key} `))?.replace(/^\S+ \S+ /, '') })).filter((x) => x.note);
+      if (found.length < 2) return '';
+      return found.every((x) => x.note === found[0]!.note)
+        ? `${key}: same runs in the same order`
+        : `${key}: results differ (${found.map((x) => `${SERVER_NAMES[x.k]} ${x.note}`).join(', ')})`;
     };
     const checks = ['search-page', 'filter-page1', 'filter-deep'].map(hashes).filter(Boolean);
     lines.push('');
     if (checks.length) lines.push(`Same answers: ${checks.join('; ')}.`);
-    const ds = ['trove', 'mlflow'].map((s) => b.notes.find((x) => x.startsWith(`${s} downsampled`))?.replace(/^\S+ downsampled returned=/, '') ?? '?');
-    lines.push(`Downsampled history: Trove returned ${ds[0]} min/max buckets, MLflow ${ds[1]} sampled points.`);
+    const ds = present
+      .filter((k) => !UNSUPPORTED[k].downsampled)
+      .map((k) => `${SERVER_NAMES[k]} ${b.notes.find((x) => x.startsWith(`${k} downsampled`))?.replace(/^\S+ downsampled returned=/, '') ?? '?'} ${k === 'trove' ? 'min/max buckets' : 'sampled points'}`);
+    if (ds.length) lines.push(`Downsampled history returned: ${ds.join(', ')}.`);
+    const na = bPeers.flatMap((p) => Object.values(UNSUPPORTED[p]).map((why) => `${SERVER_NAMES[p]}: ${why}`));
+    if (na.length) lines.push(`Not measured ("n/a"): ${na.join('; ')}.`);
     if (errs.length) {
       lines.push('');
       lines.push('Errors and cut-offs:');
@@ -250,29 +375,31 @@ export function renderReport(results: Results): string {
     }
   }
   lines.push('');
-  lines.push('## Goals of the issue');
+  lines.push('### Goals');
   lines.push('');
-  lines.push('Targets, not assertions; measured as above.');
+  lines.push('Targets of the performance issues (6 against MLflow, 16 against FastTrackML), not assertions; measured as above.');
   lines.push('');
   lines.push('| goal | measured (Trove) | |');
   lines.push('|---|---|---|');
   lines.push(...goals(results));
   lines.push('');
-  lines.push('## Workloads and parameters');
+  lines.push('### Workloads and parameters');
   lines.push('');
   lines.push(`Profile \`${c.profile}\`; every knob is an environment variable or flag (\`bench/README.md\`).`);
   lines.push('');
-  lines.push(`- **Data, identical on both servers** (fixed timestamps, values from a seeded PRNG): ${n(c.filterRuns)} runs in ${c.filterRuns / c.searchRuns} experiment(s) of ${n(c.searchRuns)}, each with a tag, params \`model\` ('a' for ~80%), \`lr\`, \`optimizer\` and metrics \`acc\`, \`loss\`, \`f1\` (runs/create + one log-batch each, ${c.seedConcurrency} concurrent clients); one run with ${c.wideParams} params and ${c.wideMetrics} metrics; one run with a ${n(c.historyPoints)}-point \`loss\` series (log-batch of 1,000 points, 4 clients).`);
+  lines.push(`- **Data, identical on every server** (fixed timestamps, values from a seeded PRNG): ${n(c.filterRuns)} runs in ${c.filterRuns / c.searchRuns} experiment(s) of ${n(c.searchRuns)}, each with a tag, params \`model\` ('a' for ~80%), \`lr\`, \`optimizer\` and metrics \`acc\`, \`loss\`, \`f1\` (runs/create + one log-batch each, ${c.seedConcurrency} concurrent clients); one run with ${c.wideParams} params and ${c.wideMetrics} metrics; one run with a ${n(c.historyPoints)}-point \`loss\` series (log-batch of 1,000 points, 4 clients).`);
   lines.push(`- **Writes** (closed loop, ${c.duration} s per round): create-run with ${c.writeClients} clients; log-batch of ${c.logBatchMetrics} metrics with ${c.writeClients} clients, each on its own run; ingest of 1,000-point batches by ${c.ingestWriters} writers, then by ${c.contentionWriters} writers, each on its own run, counting every failed request ("database is locked", 5xx, resets).`);
-  lines.push(`- **Reads** (one client, sequential, up to ${c.latencyRequests} requests or ${c.latencySeconds} s, at least 2; the p50 latency): search_runs of the first experiment, \`max_results=${c.searchPageSize}\`, default order; \`metrics.acc > 0.3 and params.model = 'a'\` ordered by \`metrics.acc DESC\`, \`max_results=${c.filterPageSize}\`, over all ${n(c.filterRuns)} runs, page 1 and the page at offset ${n(c.deepOffset)} (the page token \`{"offset": ${c.deepOffset}}\` in base64, which both servers accept); runs/get of the wide run; the downsampled history (Trove \`/ajax-api/2.0/trove/metrics/history-downsampled?max_buckets=${c.downsampleBuckets}\`, min/max per bucket; MLflow \`get-history-bulk-interval?max_results=${c.downsampleBuckets}\`, sampled points).`);
+  lines.push(`- **Reads** (one client, sequential, up to ${c.latencyRequests} requests or ${c.latencySeconds} s, at least 2; the p50 latency): search_runs of the first experiment, \`max_results=${c.searchPageSize}\`, default order; \`metrics.acc > 0.3 and params.model = 'a'\` ordered by \`metrics.acc DESC\`, \`max_results=${c.filterPageSize}\`, over all ${n(c.filterRuns)} runs, page 1 and the page at offset ${n(c.deepOffset)} (the page token \`{"offset": ${c.deepOffset}}\` in base64, which all three servers accept); runs/get of the wide run; the downsampled history (Trove \`/ajax-api/2.0/trove/metrics/history-downsampled?max_buckets=${c.downsampleBuckets}\`, min/max per bucket; MLflow \`get-history-bulk-interval?max_results=${c.downsampleBuckets}\`, sampled points).`);
   lines.push(`- **Full history**: metrics/get-history paged with \`max_results=${c.historyPageSize}\` (the page the MLflow client uses) until done or ${c.historyFullSeconds} s.`);
   lines.push(`- **Artifacts**: one PUT of ${sizeLabel(c.artifactMb)} (a streamed body, \`Content-Length\` set) to \`/api/2.0/mlflow-artifacts/artifacts/<run artifact path>/big.bin\`, then one GET of it; memory growth = peak RSS of the server's process tree (sampled every 20 ms from /proc/<pid>/status) minus its RSS just before.`);
-  lines.push('- **Memory**: VmRSS summed over the server\'s process tree (MLflow: launcher, uvicorn master and 4 workers, job runner and huey consumers; Trove: one process) — sums count shared pages more than once, which flatters neither side much since MLflow\'s workers are spawned, not forked. Idle = 2 s after the restart that starts each round; peak = sampled every 100 ms over the round.');
-  lines.push('- **Cold start**: spawn of `trove server` / `mlflow server` until `GET /health` answers 200, polled every 20 ms; "first start" is on the empty database (migrations included), the others restart on the seeded one.');
-  lines.push('');
-  lines.push('## What the numbers mean');
-  lines.push('');
-  lines.push(...meaning(results));
+  lines.push('- **Memory**: VmRSS summed over the server\'s process tree (MLflow: launcher, uvicorn master and 4 workers, job runner and huey consumers; Trove and FastTrackML: one process) — sums count shared pages more than once, which flatters neither side much since MLflow\'s workers are spawned, not forked. Idle = 2 s after the restart that starts each round; peak = sampled every 100 ms over the round.');
+  lines.push('- **Cold start**: spawn of the server until `GET /health` answers 200, polled every 20 ms; "first start" is on the empty database (migrations included), the others restart on the seeded one.');
+  if (!quick) {
+    lines.push('');
+    lines.push('### What the numbers mean');
+    lines.push('');
+    lines.push(...meaning(results));
+  }
   lines.push('');
   return lines.join('\n');
 }
@@ -281,12 +408,16 @@ function meaning(results: Results): string[] {
   const c = results.config;
   const all = Object.values(results.backends).filter(Boolean) as BackendResults[];
   const pick = (key: string, server: ServerKind, unit: string): string =>
-    all.map((b) => `${fmt(median(b.values[server][key]), unit)} on ${b.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`).join(', ');
+    all.map((b) => `${fmt(median(valuesOf(b, server)[key]), unit)} on ${backendName(b)}`).join(', ');
   const out: string[] = [];
   out.push('- **Ratios are the point, not absolute numbers.** The servers share 2 cores with the load generator');
   out.push('  (and, during this run, with other test suites), so absolute throughput is below published');
   out.push('  figures from bigger machines. Each server runs as it ships: MLflow as `mlflow server` (4 uvicorn');
-  out.push('  workers, a job runner and its huey consumers), Trove as `trove server` (one Node.js process).');
+  out.push('  workers, a job runner and its huey consumers), FastTrackML as `fml server` (one Go process),');
+  out.push('  Trove as `trove server` (one Node.js process).');
+  out.push('- **FastTrackML** is the fast peer: a compiled Go server with the same REST API for runs, metrics and');
+  out.push('  searches, which idles in a few tens of MiB. See the section on it below the generated block for');
+  out.push('  where Trove leads it, where it does not, and why.');
   out.push(`- **Writes.** Trove turns a request into one transaction on one connection (SQLite) or a pool of 10`);
   out.push('  (PostgreSQL); MLflow\'s four workers each hold a SQLAlchemy pool of 5 + 10 and, on SQLite, queue for');
   out.push('  the file lock. Under 20–64 concurrent writers MLflow\'s requests wait until its pool gives up after');

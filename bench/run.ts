@@ -1,14 +1,15 @@
 /**
- * Server benchmark (not a test): Trove against the real MLflow server, same machine, same run.
+ * Server benchmark (not a test): Trove against the real MLflow server and FastTrackML (a Go
+ * reimplementation of MLflow's tracking server), same machine, same run.
  *
  *   npm run bench                  # standard sizes, SQLite then PostgreSQL, 3 rounds (~30 min)
  *   npm run bench -- --quick       # smoke run with small sizes (~5 min)
  *   BENCH_FILTER_RUNS=100000 npm run bench      # the issue's 100k-run filtered search
  *   npm run bench -- --report-only # rewrite the report from the last JSON results
  *
- * For each backend (SQLite + local artifacts, then PostgreSQL + local artifacts) both servers get
- * their own fresh database and artifact folder, are seeded with identical data through the REST
- * API, and then, round after round (the order of the two servers alternates), each is restarted
+ * For each backend (SQLite + local artifacts, then PostgreSQL + local artifacts) every server gets
+ * its own fresh database and artifact folder, is seeded with identical data through the REST
+ * API, and then, round after round (the order of the servers rotates), each is restarted
  * (cold start), left idle (idle memory) and loaded with the same bounded workloads by a separate
  * load process (bench/load.ts) over loopback. Knobs: bench/config.ts and bench/README.md.
  */
@@ -19,9 +20,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig, type BenchConfig } from './config.ts';
-import type { LoadRequest, ServerKind, Workload, WorkloadResult } from './load.ts';
-import { renderReport, type BackendResults, type Results } from './report.ts';
-import { carryUiSection } from './ui-report.ts';
+import { UNSUPPORTED, type LoadRequest, type ServerKind, type Workload, type WorkloadResult } from './load.ts';
+import { emptyBackendResults, renderReport, writeReport, type BackendResults, type Results } from './report.ts';
 import {
   describeMachine,
   exportRevision,
@@ -41,10 +41,12 @@ import {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The venv `mlflow server` runs from; BENCH_MLFLOW_VENV reuses an existing one (e.g. .venvs/mlflow3, SQLite only). */
-const VENV = process.env.BENCH_MLFLOW_VENV ? path.resolve(ROOT, process.env.BENCH_MLFLOW_VENV) : path.join(ROOT, '.venvs/bench');
+let VENV = path.join(ROOT, '.venvs/bench');
+/** The venv `fml server` runs from (the pinned wheel of bench/requirements-fasttrackml.txt); BENCH_FASTTRACKML_VENV reuses another. */
+let FTML_VENV = path.join(ROOT, '.venvs/fasttrackml');
 /** The Trove checkout that is benchmarked: the working tree, or an export of BENCH_TROVE_REF. */
 let TROVE_ROOT = ROOT;
-const ALL_SERVERS: ServerKind[] = ['trove', 'mlflow'];
+const ALL_SERVERS: ServerKind[] = ['trove', 'mlflow', 'fasttrackml'];
 
 function log(message: string): void {
   const [l1] = os.loadavg();
@@ -93,6 +95,14 @@ function ensureVenv(): void {
   });
 }
 
+/** .venvs/fasttrackml: the pinned `fasttrackml` wheel alone (--no-deps: only its `fml` binary is used). */
+function ensureFasttrackmlVenv(): void {
+  log('ensuring .venvs/fasttrackml (bench/requirements-fasttrackml.txt)');
+  execFileSync('bash', [path.join(ROOT, 'scripts/ensure-venv.sh'), 'fasttrackml', path.join(ROOT, 'bench/requirements-fasttrackml.txt')], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
 interface Postgres {
   adminUri: string;
   startedHere: boolean;
@@ -100,6 +110,7 @@ interface Postgres {
 }
 
 function startPostgres(config: BenchConfig): Postgres {
+  if (config.pgUri) return { adminUri: config.pgUri, startedHere: false, env: process.env };
   const env = { ...process.env, TROVE_PG_PORT: String(config.pgPort), TROVE_PG_DIR: `/tmp/trove-bench-pg-${config.pgPort}` };
   let running = false;
   try {
@@ -156,14 +167,15 @@ interface ServerState {
 }
 
 async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', load: LoadClient, results: Results, pgInfo: Postgres | undefined): Promise<BackendResults> {
-  const SERVERS = ALL_SERVERS.filter((s) => config.servers.includes(s));
-  const out: BackendResults = { backend, seeding: {}, values: { trove: {}, mlflow: {} }, raw: { trove: {}, mlflow: {} }, notes: [] };
+  // FastTrackML has no trace endpoints: a traces-only run leaves it out.
+  const SERVERS = ALL_SERVERS.filter((s) => config.servers.includes(s) && !(config.onlyTraces && UNSUPPORTED[s].traces));
+  const out: BackendResults = emptyBackendResults(backend);
   results.backends[backend] = out;
   const record = (server: ServerKind, key: string, value: number): void => {
-    (out.values[server][key] ??= []).push(value);
+    ((out.values[server] ??= {})[key] ??= []).push(value);
   };
   const raw = (server: ServerKind, key: string, value: WorkloadResult): void => {
-    (out.raw[server][key] ??= []).push(value);
+    ((out.raw[server] ??= {})[key] ??= []).push(value);
   };
 
   const dataRoot = path.join(ROOT, 'bench/output/data', backend);
@@ -174,7 +186,7 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
     fs.mkdirSync(path.join(dir, 'artifacts'), { recursive: true });
     let backendUri = `sqlite:///${path.join(dir, `${kind}.db`)}`;
     if (backend === 'postgres' && pgInfo) {
-      const db = `bench_${kind}`;
+      const db = `${config.pgDbPrefix}${kind}`;
       await pgAdmin(pgInfo, [`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`, `CREATE DATABASE ${db}`]);
       backendUri = pgInfo.adminUri.replace(/\/[^/]+$/, `/${db}`);
     }
@@ -186,7 +198,7 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
         backendUri,
         artifactsDir: path.join(dir, 'artifacts'),
         logFile: path.join(dir, 'server.log'),
-        venv: VENV,
+        venv: kind === 'fasttrackml' ? FTML_VENV : VENV,
         nodeFlags: config.troveCpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.join(ROOT, 'bench/output/profiles', backend)] : [],
         cwd: dir,
       },
@@ -211,21 +223,24 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
     record(kind, 'idle-empty.mib', await idleRss(st.running.child.pid as number));
     const base = st.running.base;
     await load.call({ op: 'setup', base, kind, connections: Math.max(80, config.contentionWriters + 8) });
+    const lacks = UNSUPPORTED[kind];
 
-    st.traceSearchExperiment = await load.call<string>({ op: 'create-experiment', base, name: 'bench-trace-search' });
-    st.traceIngestExperiment = await load.call<string>({ op: 'create-experiment', base, name: 'bench-trace-ingest' });
-    log(`${backend}/${kind}: seeding ${config.searchTraces} traces of ${config.traceSpans} spans over OTLP`);
-    const traceSeed = await load.call<{ traces: number; seconds: number }>({
-      op: 'seed-traces',
-      base,
-      experimentId: st.traceSearchExperiment,
-      count: config.searchTraces,
-      spans: config.traceSpans,
-      perRequest: 100,
-      concurrency: config.seedConcurrency,
-    });
-    log(`${backend}/${kind}: ${traceSeed.traces} traces in ${traceSeed.seconds.toFixed(1)} s`);
-    record(kind, 'seed-traces.per_s', traceSeed.traces / traceSeed.seconds);
+    if (!lacks.traces) {
+      st.traceSearchExperiment = await load.call<string>({ op: 'create-experiment', base, name: 'bench-trace-search' });
+      st.traceIngestExperiment = await load.call<string>({ op: 'create-experiment', base, name: 'bench-trace-ingest' });
+      log(`${backend}/${kind}: seeding ${config.searchTraces} traces of ${config.traceSpans} spans over OTLP`);
+      const traceSeed = await load.call<{ traces: number; seconds: number }>({
+        op: 'seed-traces',
+        base,
+        experimentId: st.traceSearchExperiment,
+        count: config.searchTraces,
+        spans: config.traceSpans,
+        perRequest: 100,
+        concurrency: config.seedConcurrency,
+      });
+      log(`${backend}/${kind}: ${traceSeed.traces} traces in ${traceSeed.seconds.toFixed(1)} s`);
+      record(kind, 'seed-traces.per_s', traceSeed.traces / traceSeed.seconds);
+    }
     if (config.onlyTraces) continue;
 
     const experiments = config.filterRuns / config.searchRuns;
@@ -241,8 +256,10 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
     st.wideRunId = await load.call<string>({ op: 'seed-get-run', base, experimentId: misc, params: config.wideParams, metrics: config.wideMetrics });
     const history = await load.call<{ runId: string; seconds: number }>({ op: 'seed-history', base, experimentId: misc, points: config.historyPoints, concurrency: 4 });
     st.historyRunId = history.runId;
-    const art = await load.call<{ runId: string; path: string }>({ op: 'artifact-run', base, experimentId: misc });
-    st.artifactPath = `${art.path}/big.bin`;
+    if (!lacks.artifacts) {
+      const art = await load.call<{ runId: string; path: string }>({ op: 'artifact-run', base, experimentId: misc });
+      st.artifactPath = `${art.path}/big.bin`;
+    }
     const seedPeak = sampler.stop();
     out.seeding[kind] = { runs: search.runs, runSeconds: search.seconds, points: config.historyPoints, pointSeconds: history.seconds, peakMiB: seedPeak };
     log(`${backend}/${kind}: history in ${history.seconds.toFixed(1)} s (peak RSS ${seedPeak.toFixed(0)} MiB while seeding)`);
@@ -255,7 +272,9 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
   const orderBy = ['metrics.acc DESC'];
 
   for (let round = 1; round <= config.rounds; round++) {
-    const order = round % 2 ? SERVERS : [...SERVERS].reverse();
+    // Who goes first rotates from round to round.
+    const shift = (round - 1) % SERVERS.length;
+    const order = [...SERVERS.slice(shift), ...SERVERS.slice(0, shift)];
     results.load.push({ at: new Date().toISOString(), phase: `${backend} round ${round}`, avg: os.loadavg() });
     for (const kind of order) {
       const st = states.get(kind) as ServerState;
@@ -289,13 +308,16 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
       };
       const latency = { maxRequests: config.latencyRequests, seconds: config.latencySeconds };
 
-      let tr = await run('trace-ingest', { name: 'trace-ingest', experimentId: st.traceIngestExperiment, clients: config.traceClients, spans: config.traceSpans, seconds: config.duration });
-      record(kind, 'trace-ingest.traces', tr.rps);
-      record(kind, 'trace-ingest.p99', tr.p99);
-      record(kind, 'trace-ingest.errors', tr.errors);
-      tr = await run('trace-search', { name: 'trace-search', experimentId: st.traceSearchExperiment, filter: "tags.team = 'red'", maxResults: 100, ...latency });
-      record(kind, 'trace-search.p50', tr.p50);
-      out.notes.push(`${kind} trace-search rows=${tr.extra.rows} hash=${tr.extra.result_hash}`);
+      const lacks = UNSUPPORTED[kind];
+      if (!lacks.traces) {
+        let tr = await run('trace-ingest', { name: 'trace-ingest', experimentId: st.traceIngestExperiment, clients: config.traceClients, spans: config.traceSpans, seconds: config.duration });
+        record(kind, 'trace-ingest.traces', tr.rps);
+        record(kind, 'trace-ingest.p99', tr.p99);
+        record(kind, 'trace-ingest.errors', tr.errors);
+        tr = await run('trace-search', { name: 'trace-search', experimentId: st.traceSearchExperiment, filter: "tags.team = 'red'", maxResults: 100, ...latency });
+        record(kind, 'trace-search.p50', tr.p50);
+        out.notes.push(`${kind} trace-search rows=${tr.extra.rows} hash=${tr.extra.result_hash}`);
+      }
       if (config.onlyTraces) {
         record(kind, 'peak.mib', roundSampler.stop());
         continue;
@@ -330,15 +352,17 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
       out.notes.push(`${kind} filter-deep rows=${r.extra.rows} hash=${r.extra.result_hash}`);
       r = await run('get-run', { name: 'get-run', runId: st.wideRunId, ...latency });
       record(kind, 'get-run.p50', r.p50);
-      r = await run('history-downsampled', { name: 'history-downsampled', runId: st.historyRunId, key: 'loss', buckets: config.downsampleBuckets, ...latency });
-      record(kind, 'downsampled.p50', r.p50);
-      out.notes.push(`${kind} downsampled returned=${r.extra.returned}`);
+      if (!lacks.downsampled) {
+        r = await run('history-downsampled', { name: 'history-downsampled', runId: st.historyRunId, key: 'loss', buckets: config.downsampleBuckets, ...latency });
+        record(kind, 'downsampled.p50', r.p50);
+        out.notes.push(`${kind} downsampled returned=${r.extra.returned}`);
+      }
       r = await run('history-full', { name: 'history-full', runId: st.historyRunId, key: 'loss', pageSize: config.historyPageSize, seconds: config.historyFullSeconds });
       record(kind, 'history.points', r.extra.points_per_s as number);
 
       // Artifacts: memory growth over the RSS just before the transfer, sampled every 20 ms,
       // plus the kernel's per-process peak (VmHWM, reset first) which sampling could miss.
-      for (const dir of ['upload', 'download'] as const) {
+      for (const dir of lacks.artifacts ? [] : (['upload', 'download'] as const)) {
         await sleep(500);
         const before = treeRssMiB(pid);
         resetPeaks(pid);
@@ -357,7 +381,7 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
   for (const st of states.values()) if (st.running) await stopServer(st.running);
   if (!config.keep) {
     fs.rmSync(dataRoot, { recursive: true, force: true });
-    if (backend === 'postgres' && pgInfo) await pgAdmin(pgInfo, ALL_SERVERS.map((k) => `DROP DATABASE IF EXISTS bench_${k} WITH (FORCE)`));
+    if (backend === 'postgres' && pgInfo) await pgAdmin(pgInfo, SERVERS.map((k) => `DROP DATABASE IF EXISTS ${config.pgDbPrefix}${k} WITH (FORCE)`));
   }
   return out;
 }
@@ -369,11 +393,13 @@ async function main(): Promise<void> {
   if (argv.includes('--report-only')) {
     const results = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as Results;
     const md = renderReport(results);
-    fs.writeFileSync(path.resolve(ROOT, results.config.output), carryUiSection(readIfExists(path.resolve(ROOT, results.config.output)), md));
+    writeReport(path.resolve(ROOT, results.config.output), results.config.profile, md);
     process.stdout.write(md);
     return;
   }
   const t0 = Date.now();
+  if (config.mlflowVenv) VENV = path.resolve(ROOT, config.mlflowVenv);
+  if (config.fasttrackmlVenv) FTML_VENV = path.resolve(ROOT, config.fasttrackmlVenv);
   if (config.troveRef) {
     const { dir, sha } = exportRevision(ROOT, config.troveRef);
     TROVE_ROOT = dir;
@@ -385,12 +411,16 @@ async function main(): Promise<void> {
       void Promise.all([...runningServers].map((s) => stopServer(s))).finally(() => process.exit(130));
     });
   }
-  if (process.env.BENCH_MLFLOW_VENV) log(`using the existing venv ${VENV} for mlflow server`);
+  if (!config.servers.includes('mlflow')) log('mlflow server is not benchmarked (BENCH_SERVERS)');
+  else if (config.mlflowVenv) log(`using the existing venv ${VENV} for mlflow server`);
   else ensureVenv();
+  if (!config.servers.includes('fasttrackml')) log('FastTrackML is not benchmarked (BENCH_SERVERS)');
+  else if (config.fasttrackmlVenv) log(`using the existing venv ${FTML_VENV} for fml server`);
+  else ensureFasttrackmlVenv();
   fs.mkdirSync(path.join(ROOT, 'bench/output'), { recursive: true });
   const results: Results = {
     config,
-    machine: await describeMachine(ROOT, VENV, TROVE_ROOT),
+    machine: await describeMachine(ROOT, VENV, TROVE_ROOT, config.servers.includes('fasttrackml') ? FTML_VENV : ''),
     startedAt: new Date().toISOString(),
     finishedAt: '',
     minutes: 0,
@@ -405,7 +435,9 @@ async function main(): Promise<void> {
     for (const backend of config.backends) {
       if (backend === 'postgres') {
         pgInfo = startPostgres(config);
-        results.machine.postgres += ` (scripts/start-postgres.sh cluster on :${config.pgPort}: fsync=off, full_page_writes=off)`;
+        results.machine.postgres += config.pgUri
+          ? ` (an already running server at ${config.pgUri.replace(/\/\/[^@/]*@/, '//')}, databases ${config.pgDbPrefix}<server>)`
+          : ` (scripts/start-postgres.sh cluster on :${config.pgPort}: fsync=off, full_page_writes=off)`;
       }
       await runBackend(config, backend, load, results, pgInfo);
       fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2));
@@ -422,7 +454,7 @@ async function main(): Promise<void> {
   results.minutes = (Date.now() - t0) / 60_000;
   fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2));
   const md = renderReport(results);
-  fs.writeFileSync(path.resolve(ROOT, config.output), carryUiSection(readIfExists(path.resolve(ROOT, config.output)), md));
+  writeReport(path.resolve(ROOT, config.output), config.profile, md);
   process.stdout.write(md);
   log(`done in ${results.minutes.toFixed(1)} min; report ${config.output}, raw results ${config.json}`);
 }
@@ -431,8 +463,3 @@ main().catch((error) => {
   process.stderr.write(`${(error as Error).stack ?? error}\n`);
   process.exit(1);
 });
-
-/** The page being replaced, so `npm run bench:ui`'s section survives a rerun of `npm run bench`. */
-function readIfExists(file: string): string | undefined {
-  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined;
-}

@@ -1,8 +1,8 @@
 /**
- * Starting, stopping and watching the two servers of the benchmark, and the machine facts for the
- * report. Memory is read from /proc: VmRSS of the server's whole process tree (MLflow is a
- * launcher, a uvicorn master with its workers and a job runner with huey consumers; Trove is one
- * process), sampled every 50 ms while a workload runs.
+ * Starting, stopping and watching the servers of the benchmark (Trove, MLflow, FastTrackML), and
+ * the machine facts for the report. Memory is read from /proc: VmRSS of the server's whole process
+ * tree (MLflow is a launcher, a uvicorn master with its workers and a job runner with huey
+ * consumers; Trove and FastTrackML are one process each), sampled while a workload runs.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export type ServerKind = 'trove' | 'mlflow';
+export type ServerKind = 'trove' | 'mlflow' | 'fasttrackml';
 
 export interface ServerSpec {
   kind: ServerKind;
@@ -20,7 +20,7 @@ export interface ServerSpec {
   backendUri: string;
   artifactsDir: string;
   logFile: string;
-  /** .venvs/bench */
+  /** The venv the server's command comes from: .venvs/bench (mlflow), .venvs/fasttrackml (fml). */
   venv: string;
   /** Extra node flags for Trove (e.g. --cpu-prof). */
   nodeFlags: string[];
@@ -61,6 +61,12 @@ function command(spec: ServerSpec): { cmd: string; args: string[] } {
       ],
     };
   }
+  if (spec.kind === 'fasttrackml') {
+    return {
+      cmd: path.join(spec.venv, 'bin/fml'),
+      args: ['server', '--listen-address', `127.0.0.1:${spec.port}`, '--database-uri', fasttrackmlDatabaseUri(spec.backendUri), '--default-artifact-root', spec.artifactsDir],
+    };
+  }
   return {
     cmd: path.join(spec.venv, 'bin/mlflow'),
     args: [
@@ -71,6 +77,16 @@ function command(spec: ServerSpec): { cmd: string; args: string[] } {
       '--artifacts-destination', spec.artifactsDir,
     ],
   };
+}
+
+/**
+ * The same database as FastTrackML spells it: `sqlite:///abs/path` (three slashes before an
+ * absolute path, where SQLAlchemy's form has four) and `postgres://`.
+ */
+export function fasttrackmlDatabaseUri(backendUri: string): string {
+  const sqlite = /^sqlite:\/\/\/(\/.*)$/.exec(backendUri);
+  if (sqlite) return `sqlite://${sqlite[1]}`;
+  return backendUri.replace(/^postgresql(\+\w+)?:\/\//, 'postgres://');
 }
 
 async function healthy(base: string): Promise<boolean> {
@@ -267,6 +283,7 @@ export interface Machine {
   node: string;
   python: string;
   mlflow: string;
+  fasttrackml: string;
   trove: string;
   postgres: string;
   sqliteNode: string;
@@ -300,7 +317,7 @@ export function exportRevision(root: string, ref: string): { dir: string; sha: s
   return { dir, sha };
 }
 
-export async function describeMachine(root: string, venv: string, troveRoot = root): Promise<Machine> {
+export async function describeMachine(root: string, venv: string, troveRoot = root, fasttrackmlVenv = ''): Promise<Machine> {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
   const osRelease = fs.existsSync('/etc/os-release') ? fs.readFileSync('/etc/os-release', 'utf8') : '';
   const py = path.join(venv, 'bin/python');
@@ -323,6 +340,7 @@ export async function describeMachine(root: string, venv: string, troveRoot = ro
     node: process.version,
     python: sh(py, ['-c', 'import platform; print(platform.python_version())']),
     mlflow: sh(py, ['-c', 'import mlflow; print(mlflow.__version__)']),
+    fasttrackml: fasttrackmlVenv ? sh(path.join(fasttrackmlVenv, 'bin/fml'), ['--version']).replace(/^FastTrackML version /, '') : 'not run',
     trove: `${pkg.version} (${revision})`,
     postgres: pgBin === 'unknown' || !pgBin ? 'not installed' : sh(path.join(pgBin, 'postgres'), ['--version']).replace(/^postgres \(PostgreSQL\) /, ''),
     sqliteNode,

@@ -317,7 +317,7 @@ def test_models_load_through_runs_and_models_uris_after_the_import(source, impor
         mlflow.set_tracking_uri(old)
 
 
-def test_a_second_import_finds_nothing_changed_then_brings_only_new_points(source, imported):
+def test_a_second_import_finds_nothing_changed_then_brings_only_new_points_and_late_files(source, imported, tmp_path):
     target, url, _ = imported
     again = _trove(*_import_args(source.url, target))
     assert again.returncode == 0, again.stdout + again.stderr
@@ -328,9 +328,17 @@ def test_a_second_import_finds_nothing_changed_then_brings_only_new_points(sourc
     child = source.run_ids["child"]
     src.log_metric(child, "loss", 0.0001, timestamp=1_800_000_000_000, step=HISTORY_STEPS)
     src.set_model_version_tag(source.model_name, "2", "checked", "true")
+    # A file added later to a run that finished long ago changes nothing else about the run.
+    parent = source.run_ids["parent"]
+    late = Path(tmp_path) / "late.txt"
+    late.write_text("added after the first import\n")
+    src.log_artifact(parent, str(late), artifact_path="later")
     third = _trove(*_import_args(source.url, target))
     assert third.returncode == 0, third.stdout + third.stderr
     dst = MlflowClient(url)
+    assert [(f.path, f.file_size) for f in dst.list_artifacts(parent, "later")] == [("later/late.txt", late.stat().st_size)]
+    got = mlflow.artifacts.download_artifacts(run_id=parent, artifact_path="later/late.txt", tracking_uri=url, dst_path=str(tmp_path / "late"))
+    assert Path(got).read_text() == "added after the first import\n"
     assert len(dst.get_metric_history(child, "loss")) == HISTORY_STEPS + 1
     assert dst.get_model_version(source.model_name, "2").tags == {"checked": "true"}
     assert f"metric points: {HISTORY_STEPS + 1}" in third.stdout or "metric points: 10.0k" in third.stdout, third.stdout
@@ -392,3 +400,46 @@ def test_an_import_killed_midway_resumes_without_duplicates_or_gaps(source, tmp_
         assert sizes == {"data/big.bin": BIG_FILE_BYTES}
     finally:
         _stop(server)
+
+
+@pytest.fixture(scope="module")
+def imported_via_api(source, tmp_path_factory):
+    """A running Trove server on an empty store, imported into over its bulk import API (--to)."""
+    target = _new_target(tmp_path_factory, "trove-import-to")
+    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
+    process, url = _start(cmd, target.base, target.base / "trove.log", 60)
+    try:
+        done = _trove("import", "mlflow", "--from", source.url, "--to", url, "-q")
+        assert done.returncode == 0, f"import --to failed:\n{done.stdout}\n{done.stderr}"
+        yield url, done.stdout
+    finally:
+        _stop(process)
+
+
+def test_importing_into_a_running_trove_over_its_api_gives_the_same_objects(source, imported_via_api, tmp_path):
+    url, _ = imported_via_api
+    src, dst = MlflowClient(source.url), MlflowClient(url)
+    for name, run_id in source.run_ids.items():
+        a, b = src.get_run(run_id), dst.get_run(run_id)
+        for attr in ("run_id", "run_name", "status", "start_time", "end_time", "user_id", "lifecycle_stage"):
+            assert getattr(b.info, attr) == getattr(a.info, attr), (name, attr)
+        assert (b.data.params, b.data.tags) == (a.data.params, a.data.tags), name
+    child = source.run_ids["child"]
+    assert _history(dst, child, "loss") == _history(src, child, "loss")
+    big = Path(mlflow.artifacts.download_artifacts(run_id=child, artifact_path="data/big.bin", tracking_uri=url, dst_path=str(tmp_path)))
+    assert hashlib.sha256(big.read_bytes()).hexdigest() == source.big_sha256
+    name = source.model_name
+    assert sorted(v.version for v in dst.search_model_versions(f"name='{name}'")) == ["1", "2", "4"]
+    assert dst.get_model_version_by_alias(name, "champion").version == "1"
+    X, _ = training_data()
+    old = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(url)
+    try:
+        assert list(mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(X[:20])) == \
+            list(mlflow.pyfunc.load_model(f"runs:/{source.run_ids['trainer']}/model").predict(X[:20]))
+    finally:
+        mlflow.set_tracking_uri(old)
+    again = _trove("import", "mlflow", "--from", source.url, "--to", url, "-q")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "artifacts: 0 files" in again.stdout, again.stdout

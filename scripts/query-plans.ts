@@ -43,11 +43,24 @@ const lines: string[] = [
   '',
   'How to read them: SQLite\'s `SEARCH t USING INDEX i (a=?)` is an index lookup and `SCAN t` a full',
   'scan; PostgreSQL\'s `Index Scan`, `Index Only Scan` and `Bitmap Index Scan` use an index, `Seq Scan`',
-  'reads the whole table. Ordering by a metric evaluates one primary-key lookup in `latest_metrics` per',
-  'run of the experiment and sorts them (`USE TEMP B-TREE` / `Sort`): its cost grows with the',
-  'experiment, not the database. Deep pages cost the same scan as page one plus the skipped rows.',
+  'reads the whole table.',
+  '',
+  'Searches walk an index in the order requested and stop after the page. The default order walks',
+  '`runs_experiment_start_idx` (experiment, lifecycle, start time; ties sorted per start time:',
+  '`USE TEMP B-TREE FOR LAST 2 TERMS` / `Incremental Sort`). Ordering by a metric walks',
+  '`latest_metrics_experiment_key_value_idx` (experiment, key, is_nan, value, run) — a filter on the',
+  'same metric narrows the walked range — and joins each entry to `runs` by primary key, other filters',
+  'checked per row as semi-joins; runs without the metric follow once those are exhausted (NULLs last).',
+  'Page tokens are keysets (the last row\'s sort keys and id): a deep page seeks into the same index',
+  '(`start_time<?`, `value<?`) and costs what page one costs. Old offset tokens still work and still',
+  'pay for the skipped rows.',
   '',
 ];
+
+// The measured figures (bench/search-scale.ts) are written by hand and kept across regenerations.
+const previous = fs.existsSync(path.join(ROOT, 'docs', 'query-plans.md')) ? fs.readFileSync(path.join(ROOT, 'docs', 'query-plans.md'), 'utf8') : '';
+const measured = /\n(## Measured at scale\n[\s\S]*?)(?=\n## SQLite\n)/.exec(previous)?.[1];
+if (measured) lines.push(measured.trimEnd(), '');
 
 function section(title: string, scenarios: ScenarioPlans[], dialect: 'sqlite' | 'postgres'): void {
   lines.push(`## ${title}`, '');

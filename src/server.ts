@@ -30,6 +30,9 @@ import { openSecretBox, sealLegacySecrets } from './domain/webhooks/secret-box.t
 import { defaultDataDir, webhookDeliveryFromEnv } from './server-settings.ts';
 import { registerServerArtifactRoot } from './domain/artifacts/artifact-scope.ts';
 import { ServerMetrics } from './http/prometheus.ts';
+import { ImportService } from './domain/import/import-service.ts';
+import { ImportSessions } from './domain/import/remote-session.ts';
+import { SqlImportStore } from './store/sql/sql-import-store.ts';
 
 export interface ServerConfig {
   backendStoreUri: string;
@@ -149,8 +152,18 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     audit,
   });
   const evaluationDatasets = new EvaluationDatasetService(new SqlEvaluationDatasetStore(database.db), tracking, undefined, audit);
+  // `trove import --to`: the same import as into a store, driven over HTTP by the command.
+  const imports = new ImportSessions(
+    (progress) =>
+      new ImportService(
+        { tracking: new SqlTrackingStore(database.db), registry: new SqlRegistryStore(database.db), imports: new SqlImportStore(database.db), artifacts: artifactStore.store },
+        progress,
+      ),
+    config.defaultArtifactRoot,
+  );
   const services: Services = {
     tracking,
+    imports,
     evaluationDatasets,
     artifacts,
     registry,
@@ -192,6 +205,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     ...(dispatcher ? { dispatcher } : {}),
     async close() {
       await dispatcher?.stop();
+      imports.stop();
       if (uploadSweep) clearInterval(uploadSweep);
       await app.close();
       registryEvents.close();

@@ -85,6 +85,15 @@ export function currentProjectId(): number {
   return currentContext().project.id;
 }
 
+/**
+ * The signed-in user's name when a user (not the anonymous principal of an open server, nor the
+ * system) makes the request: what the registry records as the creator of a model or version.
+ */
+export function signedInUsername(): string | null {
+  const principal = currentContext().principal;
+  return principal.kind === 'user' ? principal.username : null;
+}
+
 /** Runs `work` (and everything it starts asynchronously) with `context` as the current context. */
 export function runWithContext<T>(context: RequestContext, work: () => T): T {
   return storage.run(context, work);

@@ -6,6 +6,7 @@ import type { RegistryEventStream } from './events/event-stream.ts';
 import type { AuthService } from './auth/auth-service.ts';
 import type { AuditLog } from './audit/audit-log.ts';
 import type { TraceService } from './tracing/trace-service.ts';
+import type { ImportSessions } from './import/remote-session.ts';
 import type { EvaluationDatasetService } from './evaluation-datasets/evaluation-dataset-service.ts';
 
 /** What the server knows about itself, for the startup log, /version and server-info. */
@@ -36,6 +37,8 @@ export interface Services {
   audit?: AuditLog;
   /** MLflow 3 tracing: traces, spans (OTLP ingest), assessments. */
   tracing?: TraceService;
+  /** `trove import --to`: import sessions driven over the bulk import API (absent in harnesses that do not need them). */
+  imports?: ImportSessions;
   /** MLflow 3 evaluation datasets (absent in harnesses that do not need them). */
   evaluationDatasets?: EvaluationDatasetService;
 }

@@ -20,6 +20,7 @@ import { registryEventRoutes, type EventRoutesOptions } from './events.routes.ts
 import { webRoutes } from './web.routes.ts';
 import { installAuthHooks, requestIdOf, rewriteProjectUrl } from './auth-hooks.ts';
 import { authRoutes } from './auth.routes.ts';
+import { importRoutes } from './import.routes.ts';
 import { mlflowAuthRoutes, mlflowAuthRoutesV3 } from './mlflow-auth.routes.ts';
 import { AuthService } from '../domain/auth/auth-service.ts';
 import { rememberJsonSource } from './request-schema.ts';
@@ -140,6 +141,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const prefix of ['/api/2.0/trove', '/ajax-api/2.0/trove']) {
     await app.register(async (api) => troveUiRoutes(api, services), { prefix });
     await app.register(async (api) => authRoutes(api, auth, services.audit), { prefix });
+    if (services.imports) await app.register(async (api) => importRoutes(api, services.imports!, services.audit), { prefix });
     if (services.webhooks) await app.register(async (api) => webhookDeliveryRoutes(api, services.webhooks!), { prefix });
     if (services.registryEvents) {
       await app.register(async (api) => registryEventRoutes(api, services.registryEvents!, options.eventStream), { prefix });

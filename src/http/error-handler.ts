@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { MlflowError } from '../domain/errors.ts';
-import { isInvalidDataStoreError, isTransientStoreError } from '../store/store-errors.ts';
+import { InvalidPageTokenError, isInvalidDataStoreError, isTransientStoreError } from '../store/store-errors.ts';
 
 /**
  * The one place that turns a thrown error into a response. MlflowErrors keep their code and
@@ -10,6 +10,7 @@ import { isInvalidDataStoreError, isTransientStoreError } from '../store/store-e
  */
 export function toMlflowError(error: unknown): MlflowError {
   if (error instanceof MlflowError) return error;
+  if (error instanceof InvalidPageTokenError) return MlflowError.invalidParameter(error.message);
   // A database outage (restart, dropped connection, deadlock victim) fails only the requests it
   // hits, with the status the MLflow client retries on; the pool reconnects by itself.
   if (isTransientStoreError(error)) {

@@ -37,7 +37,9 @@ export function presentExperiment(e: ExperimentRecord): object {
 }
 
 export function presentRunInfo(info: RunInfoRecord): object {
-  return {
+  // Plain assignments in wire order, no spreads: runs/get, searches and history pages present
+  // hundreds of these per request, and temporary objects were a visible share of their GC time.
+  const out: Record<string, unknown> = {
     run_id: info.runId,
     run_uuid: info.runId,
     run_name: info.runName,
@@ -45,23 +47,20 @@ export function presentRunInfo(info: RunInfoRecord): object {
     user_id: info.userId,
     status: info.status,
     start_time: info.startTime,
-    ...(info.endTime !== null ? { end_time: info.endTime } : {}),
-    artifact_uri: info.artifactUri,
-    lifecycle_stage: info.lifecycleStage,
   };
+  if (info.endTime !== null) out.end_time = info.endTime;
+  out.artifact_uri = info.artifactUri;
+  out.lifecycle_stage = info.lifecycleStage;
+  return out;
 }
 
 export function presentMetric(m: MetricRecord): object {
-  return {
-    key: m.key,
-    value: presentDouble(m.value),
-    timestamp: m.timestamp,
-    step: m.step,
-    ...(m.datasetName ? { dataset_name: m.datasetName } : {}),
-    ...(m.datasetDigest ? { dataset_digest: m.datasetDigest } : {}),
-    ...(m.modelId ? { model_id: m.modelId } : {}),
-    ...(m.runId ? { run_id: m.runId } : {}),
-  };
+  const out: Record<string, unknown> = { key: m.key, value: presentDouble(m.value), timestamp: m.timestamp, step: m.step };
+  if (m.datasetName) out.dataset_name = m.datasetName;
+  if (m.datasetDigest) out.dataset_digest = m.datasetDigest;
+  if (m.modelId) out.model_id = m.modelId;
+  if (m.runId) out.run_id = m.runId;
+  return out;
 }
 
 export function presentRun(run: RunRecord): object {

@@ -9,6 +9,14 @@ export class UniqueViolationError extends Error {
   }
 }
 
+/** A page token whose sort keys do not fit the search it was sent with (another order_by, say). */
+export class InvalidPageTokenError extends Error {
+  constructor(message = 'Invalid page token: it does not belong to this search (filter or order_by changed).') {
+    super(message);
+    this.name = 'InvalidPageTokenError';
+  }
+}
+
 /** SQLSTATEs after which the same request can succeed if sent again. */
 const TRANSIENT_SQLSTATES = new Set([
   '40001', // serialization_failure

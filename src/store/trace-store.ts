@@ -1,3 +1,4 @@
+import type { SortValue } from './tracking-store.ts';
 /**
  * The persistence contract for MLflow 3 traces: trace infos with tags and request metadata,
  * spans, assessments and run links. The SQL implementation serves SQLite and PostgreSQL; the
@@ -74,8 +75,11 @@ export interface TraceSearchQuery {
   experimentIds: string[];
   clauses: TraceFilterClause[];
   orderBy: TraceOrderBy[];
+  /** Rows to skip: only for page tokens written before keyset paging. */
   offset: number;
   limit: number;
+  /** Keyset position: the sort key values of the previous page's last trace (ending with its id). */
+  after?: SortValue[];
 }
 
 export interface TraceStore {
@@ -103,6 +107,8 @@ export interface TraceStore {
 
   /** Trace ids of one page, in order. */
   searchTraceIds(query: TraceSearchQuery): Promise<string[]>;
+  /** One page of `limit` trace ids and, when more follow, the sort key values to continue after. */
+  searchTracePage(query: TraceSearchQuery): Promise<{ ids: string[]; next?: SortValue[] }>;
   /** Ids of traces of an experiment older than `maxTimestampMillis`, oldest first, at most `maxTraces`. */
   findOldTraces(projectId: number, experimentId: string, maxTimestampMillis: number, maxTraces: number | null): Promise<string[]>;
   /** Deletes traces with their spans, tags, metadata, assessments and links; returns how many existed. */

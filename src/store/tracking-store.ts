@@ -111,14 +111,20 @@ export interface StoreOrderBy {
   datasetDigest?: string;
 }
 
+/** One sort key value of a row, as a page token carries it. */
+export type SortValue = string | number | null;
+
 /**
  * A page position. `snapshot` is the highest internal id visible when the first page was read:
  * later pages ignore newer rows, so a page token survives concurrent inserts without skipping
- * or repeating anything.
+ * or repeating anything. `after` (keyset paging) holds the sort key values of the previous page's
+ * last row, ending with its unique id: the page starts after that row and `offset` is 0. A
+ * position without `after` is an offset (tokens written before keyset paging, still accepted).
  */
 export interface PagePosition {
   offset: number;
   snapshot: number | null;
+  after?: SortValue[];
 }
 
 export interface Page<T> {

@@ -241,6 +241,40 @@ describe('runs API', () => {
     assert.deepEqual(datasets.body.dataset_summaries, [{ experiment_id: experimentId, name: 'iris', digest: 'abc123', context: 'training' }]);
   });
 
+  test('runs/get describes a run exactly as runs/search does, inputs and outputs included', async () => {
+    // runs/get reads one run with its own statements (src/store/sql/sql-run-read.ts), search loads pages.
+    const plain = await newRun({ run_name: 'plain', tags: [{ key: 'team', value: 'red' }] });
+    const full = await newRun({ run_name: 'full' });
+    for (const runId of [plain, full]) {
+      const batch = { run_id: runId, params: [{ key: 'lr', value: '0.1' }, { key: 'a', value: 'x' }], metrics: [{ key: 'loss', value: 0.25, timestamp: 5, step: 2 }, { key: 'nan', value: 'NaN', timestamp: 5, step: 0 }] };
+      assert.equal((await t.call('POST', 'runs/log-batch', batch)).status, 200);
+    }
+    const model = await t.call('POST', 'logged-models', { experiment_id: experimentId, name: 'm', source_run_id: full });
+    const modelId = model.body.model.info.model_id;
+    const inputs = {
+      run_id: full,
+      datasets: [{ tags: [{ key: 'mlflow.data.context', value: 'eval' }], dataset: { name: 'd', digest: 'x1', source_type: 'local', source: '{}', profile: '{"rows": 3}' } }],
+      models: [{ model_id: modelId }],
+    };
+    assert.equal((await t.call('POST', 'runs/log-inputs', inputs)).status, 200);
+    assert.equal((await t.call('POST', 'runs/outputs', { run_id: full, models: [{ model_id: modelId, step: 1 }] })).status, 200);
+
+    const search = await t.call('POST', 'runs/search', { experiment_ids: [experimentId], max_results: 1000 });
+    assert.equal(search.status, 200, JSON.stringify(search.body));
+    const searched = search.body.runs;
+    for (const runId of [plain, full]) {
+      const got = await t.call('GET', 'runs/get', { run_id: runId });
+      assert.equal(got.status, 200);
+      assert.deepEqual(got.body.run, searched.find((r: { info: { run_id: string } }) => r.info.run_id === runId));
+    }
+    const fullRun = (await t.call('GET', 'runs/get', { run_id: full })).body.run;
+    assert.deepEqual(fullRun.inputs.model_inputs, [{ model_id: modelId }]);
+    assert.deepEqual(fullRun.outputs.model_outputs, [{ model_id: modelId, step: 1 }]);
+    assert.equal(fullRun.inputs.dataset_inputs[0].dataset.profile, '{"rows": 3}');
+    const plainRun = (await t.call('GET', 'runs/get', { run_id: plain })).body.run;
+    assert.deepEqual([plainRun.inputs, plainRun.outputs], [{}, {}]);
+  });
+
   test('the legacy log-model call appends the model JSON to the run history tag', async () => {
     const runId = await newRun();
     const modelJson = JSON.stringify({ artifact_path: 'model', flavors: {}, utc_time_created: 'now', run_id: runId });

@@ -108,6 +108,33 @@ describe('runs/search', () => {
     assert.deepEqual(seen, ['delta', 'gamma', 'beta', 'alpha']);
   });
 
+  test('an offset page token written before keyset paging still pages on, and hands out keyset tokens', async () => {
+    const body = { experiment_ids: [experimentId], filter: "params.model != 'x'", order_by: ['metrics.accuracy DESC'], max_results: 1 };
+    const offsetToken = Buffer.from(JSON.stringify({ offset: 2, snapshot: null })).toString('base64');
+    const seen: string[] = [];
+    let token: string | undefined = offsetToken;
+    do {
+      const res = await t.call('POST', 'runs/search', { ...body, page_token: token });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      seen.push(...res.body.runs.map((r: WireRun) => r.info.run_name));
+      token = res.body.next_page_token;
+      if (token) assert.ok(JSON.parse(Buffer.from(token, 'base64').toString('utf8')).after, 'a keyset token');
+    } while (token);
+    assert.deepEqual(seen, ['gamma', 'delta']);
+  });
+
+  test('a page token of one order_by sent with another is INVALID_PARAMETER_VALUE', async () => {
+    const first = await t.call('POST', 'runs/search', { experiment_ids: [experimentId], max_results: 1 });
+    const res = await t.call('POST', 'runs/search', {
+      experiment_ids: [experimentId],
+      max_results: 1,
+      order_by: ['metrics.accuracy DESC', 'params.model ASC'],
+      page_token: first.body.next_page_token,
+    });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error_code, 'INVALID_PARAMETER_VALUE');
+  });
+
   test('deleted runs are hidden by default and shown with DELETED_ONLY or ALL', async () => {
     const run = await t.call('POST', 'runs/create', { experiment_id: experimentId, run_name: 'removed' });
     await t.call('POST', 'runs/delete', { run_id: run.body.run.info.run_id });

@@ -1,8 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { CompiledQuery } from 'kysely';
 import { openDatabase, type OpenedDatabase } from '../../src/store/sql/database.ts';
 import { SqlTrackingStore } from '../../src/store/sql/sql-tracking-store.ts';
 import { rollupLevelFor, rollupRowsFor } from '../../src/store/sql/metric-rollups.ts';
+import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../support/postgres.ts';
 
 /**
  * Checks a downsampled series against the raw points: buckets are ordered and disjoint, at most
@@ -35,16 +37,31 @@ function assertFaithful(
   assert.equal(cursor, inRange.length, 'every point in range is in a bucket');
 }
 
-describe('metric rollups', () => {
+const BACKENDS: Array<{ name: string; skip: string | false; open(): Promise<{ uri: string; drop(): Promise<void> }> }> = [
+  { name: 'SQLite', skip: false, open: async () => ({ uri: 'sqlite:///:memory:', drop: async () => {} }) },
+  {
+    name: 'PostgreSQL',
+    skip: testPostgresUri() === undefined ? POSTGRES_SKIP_MESSAGE : false,
+    open: () => createTestDatabase(testPostgresUri() as string, 'trove_rollups'),
+  },
+];
+
+for (const backend of BACKENDS) describe(`metric rollups: ${backend.name}`, { skip: backend.skip }, () => {
   let opened: OpenedDatabase;
   let store: SqlTrackingStore;
+  let drop: () => Promise<void>;
+  /** Statements issued while `captured` is set. */
+  let captured: CompiledQuery[] | undefined;
   before(async () => {
-    opened = await openDatabase('sqlite:///:memory:');
+    const database = await backend.open();
+    drop = database.drop;
+    opened = await openDatabase(database.uri, { onQuery: (query) => void captured?.push(query) });
     store = new SqlTrackingStore(opened.db);
     await store.ensureDefaultExperiment('mlflow-artifacts:/0', 0);
   });
   after(async () => {
-    await opened.close();
+    await opened?.close();
+    await drop?.();
   });
 
   async function runWith(points: Array<{ step: number; value: number }>, runId: string): Promise<number> {
@@ -112,5 +129,72 @@ describe('metric rollups', () => {
     await store.logMetrics(pk, points.slice(0, 1000).map((p, j) => ({ key: 'm', value: p.value, step: p.step, timestamp: j })));
     const series = await store.getMetricSeriesDownsampled({ runPk: pk, key: 'm', xAxis: 'step', start: null, end: null, maxBuckets: 50 });
     assert.equal(series.totalPoints, 5000);
+  });
+
+  test('points logged out of order, in shuffled batches, give the same buckets as the raw points', async () => {
+    const points = Array.from({ length: 20_000 }, (_, i) => ({ step: i * 2, value: Math.cos(i / 300) * 10 + (i % 997 === 0 ? 50 : 0) }));
+    const shuffled = [...points];
+    let seed = 7;
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const j = seed % (i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const pk = await runWith(shuffled, 'u'.repeat(32));
+    for (const maxBuckets of [40, 300]) {
+      const series = await store.getMetricSeriesDownsampled({ runPk: pk, key: 'm', xAxis: 'step', start: null, end: null, maxBuckets });
+      assert.equal(series.totalPoints, points.length);
+      assertFaithful(series, points, { lo: 0, hi: points.at(-1)!.step, maxBuckets });
+    }
+  });
+
+  test('several points at one step all count, and a point repeated within a batch counts once', async () => {
+    const runId = 'v'.repeat(32);
+    await store.createRun({ runId, experimentId: '0', name: runId, userId: 'u', status: 'RUNNING', startTime: 0, artifactUri: 'x', tags: [] });
+    const pk = (await store.getRunInfo(runId))!.pk;
+    const points: Array<{ step: number; value: number }> = [];
+    const batch = [];
+    for (let step = 0; step < 3000; step++) {
+      // Two distinct points per step (other timestamp and value) and an exact repeat of the first.
+      batch.push({ key: 'm', step, timestamp: 1, value: step }, { key: 'm', step, timestamp: 2, value: -step }, { key: 'm', step, timestamp: 1, value: step });
+      points.push({ step, value: step }, { step, value: -step });
+    }
+    await store.logMetrics(pk, batch);
+    await store.logMetrics(pk, batch.slice(0, 900)); // re-sent later: nothing new
+    const series = await store.getMetricSeriesDownsampled({ runPk: pk, key: 'm', xAxis: 'step', start: null, end: null, maxBuckets: 20 });
+    assert.equal(series.bucketed, true);
+    assert.equal(series.totalPoints, 6000);
+    assertFaithful(series, points, { lo: 0, hi: 2999, maxBuckets: 20 });
+  });
+
+  test('a long series is read from the coarsest rollup level that gives the buckets, not from its points', async () => {
+    const points = Array.from({ length: 200_000 }, (_, i) => ({ step: i, value: Math.sin(i) }));
+    const pk = await runWith(points, 'w'.repeat(32));
+    for (const { maxBuckets, start, end } of [
+      { maxBuckets: 100, start: null, end: null },
+      { maxBuckets: 1000, start: null, end: null },
+      { maxBuckets: 500, start: 12_345, end: 187_654 },
+    ]) {
+      captured = [];
+      const series = await store.getMetricSeriesDownsampled({ runPk: pk, key: 'm', xAxis: 'step', start, end, maxBuckets });
+      const statements = captured.map((q) => q.sql.replace(/\s+/g, ' '));
+      const parameters = captured.map((q) => q.parameters);
+      captured = undefined;
+      const lo = start ?? 0;
+      const hi = end ?? 199_999;
+      assertFaithful(series, points, { lo, hi, maxBuckets });
+      const width = Math.ceil((hi - lo + 1) / maxBuckets);
+      const level = rollupLevelFor(width);
+      assert.ok(level !== undefined && 8 ** (level + 1) > width, 'the coarsest fitting level');
+      assert.ok(!statements.some((text) => /from "metrics".*group by/i.test(text)), `no GROUP BY over the points:\n${statements.join('\n')}`);
+      const rollupReads = statements.map((text, i) => ({ text, params: parameters[i] ?? [] })).filter((q) => /from "metric_rollups"/.test(q.text) && /"block" >=/.test(q.text));
+      assert.equal(rollupReads.length, 1, statements.join('\n'));
+      assert.ok(rollupReads[0]!.params.includes(level), `read at level ${level}`);
+      // Besides the first bounded read (is the series short?), the points are read only at the
+      // ragged edges of an explicit range, never aggregated (no min/max scan for the extent).
+      const rawReads = statements.filter((text) => /from "metrics"/.test(text) && !/ limit /.test(text));
+      assert.ok(rawReads.length <= (start === null ? 0 : 2), rawReads.join('\n'));
+      assert.ok(!rawReads.some((text) => /\b(min|max)\(/.test(text)), rawReads.join('\n'));
+    }
   });
 });

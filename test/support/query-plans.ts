@@ -69,11 +69,27 @@ export async function collectQueryPlans(
       page: { offset: 0, snapshot: null },
       ...overrides,
     });
+    const metricSearch = searchQuery({
+      filter: [
+        { entity: 'metric', key: 'acc', comparator: '>', value: 0.3 },
+        { entity: 'param', key: 'lr', comparator: '=', value: '0.01' },
+      ],
+      orderBy: [{ entity: 'metric', key: 'acc', ascending: false }],
+    });
+    // Keyset positions after 2,000 rows, taken before capturing (the pages reach there).
+    const deepDefault = (await store.searchRuns(searchQuery({ maxResults: 2_000 }))).next;
+    const deepMetric = (await store.searchRuns({ ...metricSearch, maxResults: 2_000 })).next;
     const scenarios: Array<[string, () => Promise<unknown>]> = [
       ['search runs: first page in the default order (start time)', () => store.searchRuns(searchQuery({}))],
-      ['search runs: a deep page (offset 2,000)', () => store.searchRuns(searchQuery({ page: { offset: 2_000, snapshot: Number.MAX_SAFE_INTEGER } }))],
+      ['search runs: a deep page (keyset, after 2,000 rows)', () => store.searchRuns(searchQuery({ page: deepDefault ?? { offset: 0, snapshot: null } }))],
+      ['search runs: a deep page (an old offset token, offset 2,000)', () => store.searchRuns(searchQuery({ page: { offset: 2_000, snapshot: Number.MAX_SAFE_INTEGER } }))],
+      ['search runs: metric and param filters, ordered by the metric (first page)', () => store.searchRuns(metricSearch)],
       [
-        'search runs: metric filter and metric ordering',
+        'search runs: metric and param filters, ordered by the metric (keyset page after 2,000 rows)',
+        () => store.searchRuns({ ...metricSearch, page: deepMetric ?? { offset: 0, snapshot: null } }),
+      ],
+      [
+        'search runs: metric filter and ordering by another metric',
         () =>
           store.searchRuns(
             searchQuery({
@@ -230,8 +246,8 @@ async function seedDatabase(
         .insertInto('latest_metrics')
         .values(
           pks.flatMap((pk, i) => [
-            { run_id: pk, key_id: keyId('loss'), step: 10, timestamp: T0, value: ((offset + i) % 997) / 997, is_nan: 0 },
-            { run_id: pk, key_id: keyId('acc'), step: 10, timestamp: T0, value: ((offset + i) % 101) / 101, is_nan: 0 },
+            { run_id: pk, key_id: keyId('loss'), step: 10, timestamp: T0, value: ((offset + i) % 997) / 997, is_nan: 0, experiment_id: Number(experimentId) },
+            { run_id: pk, key_id: keyId('acc'), step: 10, timestamp: T0, value: ((offset + i) % 101) / 101, is_nan: 0, experiment_id: Number(experimentId) },
           ]),
         )
         .execute();

@@ -20,6 +20,7 @@ function collect(value: string, previous: string[] = []): string[] {
 /** The flags every source shares: where to write (as `trove server`), conflicts, speed, what to leave out. */
 function addCommonOptions(command: Command): Command {
   return command
+    .option('--to <trove url>', 'import into a running Trove over its bulk import API (credentials: TROVE_TOKEN, else MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD); instead of --backend-store-uri')
     .option('--backend-store-uri <uri>', 'the Trove database to import into (same as `trove server`)', 'sqlite:///./trove-data/trove.db')
     .option('--artifacts-destination <path>', 'where Trove keeps artifact files: a folder or s3://<bucket>/<prefix> (same as `trove server`)', './trove-data/artifacts')
     .option('--default-artifact-root <uri>', 'artifact location root of imported experiments (same as `trove server`)', 'mlflow-artifacts:/')

@@ -12,6 +12,7 @@ import type { ImportReport } from '../../domain/import/report.ts';
 import type { MigrationSource } from '../../domain/import/source.ts';
 import { formatBytes } from '../models/progress.ts';
 import { createImportProgress, formatCount, formatDuration } from './progress.ts';
+import { importIntoServer } from './remote-target.ts';
 
 /** The options every `trove import <source>` command shares. */
 export interface CommonImportOptions {
@@ -27,6 +28,8 @@ export interface CommonImportOptions {
   skipRegistry?: boolean;
   experiment?: string[];
   quiet?: boolean;
+  /** A running Trove to import into over its bulk import API, instead of a store. */
+  to?: string;
 }
 
 /**
@@ -41,6 +44,10 @@ export async function runImport(openSource: () => Promise<MigrationSource> | Mig
   const out = process.stdout;
   try {
     source = await openSource();
+    if (options.to) {
+      await importThroughServer(source, { ...options, to: options.to }, out);
+      return;
+    }
     database = await openDatabase(options.backendStoreUri);
     artifacts = openArtifactStore(options.artifactsDestination);
     const tracking = new SqlTrackingStore(database.db);
@@ -95,6 +102,49 @@ export async function runImport(openSource: () => Promise<MigrationSource> | Mig
     await source?.close();
     await database?.close();
     artifacts?.close();
+  }
+}
+
+/** `--to`: the import runs in the Trove server; this command feeds it the source and shows progress. */
+async function importThroughServer(source: MigrationSource, options: CommonImportOptions & { to: string }, out: NodeJS.WritableStream): Promise<void> {
+  const progress = createImportProgress({ quiet: options.quiet === true });
+  out.write(`Importing from ${source.description}\n  into the Trove at ${redactUrl(options.to)}${options.project ? `, project '${options.project}'` : ''}\n`);
+  const started = Date.now();
+  const onSignal = () => {
+    process.stderr.write('\nInterrupted. What was complete is kept; run the same command again to resume.\n');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  try {
+    const result = await importIntoServer(source, {
+      to: options.to,
+      ...(options.project ? { project: options.project } : {}),
+      onConflict: options.onConflict,
+      remapIds: options.remapIds === true,
+      concurrency: options.concurrency,
+      skipArtifacts: options.skipArtifacts === true,
+      skipRegistry: options.skipRegistry === true,
+      ...(options.experiment && options.experiment.length > 0 ? { experiments: options.experiment } : {}),
+      dryRun: options.dryRun === true,
+    }, progress);
+    if (result.preview) printPreview(result.preview, out);
+    if (result.report) {
+      printReport(result.report, Date.now() - started, out);
+      if (!result.report.ok) process.exitCode = 1;
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/+$/, '');
+  } catch {
+    return url;
   }
 }
 

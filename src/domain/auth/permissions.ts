@@ -39,7 +39,8 @@ export type Permission =
   | 'webhooks'
   | 'members'
   | 'audit'
-  | 'settings';
+  | 'settings'
+  | 'import';
 
 export interface PermissionRule {
   scope: 'instance' | 'project';
@@ -71,6 +72,7 @@ export const PERMISSION_RULES: Readonly<Record<Permission, PermissionRule>> = Ob
   members: { scope: 'project', minRole: 'maintainer', writes: true, what: 'manage members' },
   audit: { scope: 'project', minRole: 'maintainer', writes: false, what: 'read the audit log' },
   settings: { scope: 'project', minRole: 'owner', writes: true, what: 'change project settings' },
+  import: { scope: 'project', minRole: 'maintainer', writes: true, what: 'import data (trove import --to)' },
 });
 
 export const PERMISSIONS = Object.keys(PERMISSION_RULES) as Permission[];

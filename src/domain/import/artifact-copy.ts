@@ -42,9 +42,17 @@ export async function copyArtifact(
 ): Promise<CopiedFile> {
   const counter = new ChecksumStream(options.onBytes);
   opened.stream.on('error', (error) => counter.destroy(error));
+  // The store's put reports a failed body; its error event may come after the store stopped listening.
+  counter.on('error', () => undefined);
   opened.stream.pipe(counter);
   const size = options.expectedSize ?? opened.size ?? undefined;
-  await store.put(targetPath, counter, size ?? undefined);
+  try {
+    await store.put(targetPath, counter, size ?? undefined);
+  } catch (error) {
+    // The store may give up before reading a byte: the source must not stay open waiting.
+    opened.stream.destroy();
+    throw error;
+  }
   const sha256 = counter.digest();
   if (options.expectedSha256 && options.expectedSha256 !== sha256) {
     await store.delete(targetPath);

@@ -163,8 +163,14 @@ export class ImportService {
     await forEachConcurrent(runs, options.concurrency, async ({ run, experimentId }) => {
       try {
         if (run.status === 'unchanged') {
-          report.count('runs', 'unchanged');
           const existing = await this.targets.tracking.getRunInfo(run.targetId);
+          // Files can be added to a finished run without changing anything else about it: the
+          // listings are compared, and what is missing or has another size is copied (unless the
+          // run was imported with --skip-artifacts and points at a location Trove does not serve).
+          const copied = existing && !options.skipArtifacts && proxyPathFromArtifactUri(existing.artifactUri) !== undefined
+            ? await this.copyTree(source, run.source.info.artifactUri, { kind: 'run', id: run.source.info.runId }, existing.artifactUri, report, `run ${run.source.info.runId}`)
+            : 0;
+          report.count('runs', copied > 0 ? 'updated' : 'unchanged');
           if (existing) roots.push({ id: run.source.info.runId, sourceRoot: run.source.info.artifactUri, targetRoot: existing.artifactUri });
         } else {
           const targetRoot = await this.importRun(source, run, experimentId, plan, options, report);
@@ -305,8 +311,12 @@ export class ImportService {
     return info.artifactUri;
   }
 
-  /** Copies every file below a source root that Trove does not already hold with the same size. */
-  private async copyTree(source: MigrationSource, sourceRoot: string, owner: ArtifactOwner, targetRoot: string, report: ImportReport, what: string): Promise<void> {
+  /**
+   * Copies every file below a source root that Trove does not already hold with the same size.
+   * @returns how many files were copied
+   */
+  private async copyTree(source: MigrationSource, sourceRoot: string, owner: ArtifactOwner, targetRoot: string, report: ImportReport, what: string): Promise<number> {
+    let copiedFiles = 0;
     const base = proxyPathFromArtifactUri(targetRoot);
     if (base === undefined) throw new Error(`Trove's artifact location ${targetRoot} is not served by its artifact proxy; use --default-artifact-root mlflow-artifacts:/ or --skip-artifacts`);
     for await (const file of source.listArtifacts(sourceRoot, owner)) {
@@ -325,11 +335,13 @@ export class ImportService {
         });
         report.artifactFiles++;
         report.artifactBytes += copied.bytes;
+        copiedFiles++;
       } catch (error) {
         // A run is not recorded as done while a file is missing, so the next import tries again.
         throw new Error(`${what}: artifact '${file.path}' could not be copied: ${(error as Error).message}`, { cause: error });
       }
     }
+    return copiedFiles;
   }
 
   // ------------------------------------------------------------------ logged models

@@ -60,3 +60,44 @@ export class ImportReport {
     return this.failures.length === 0;
   }
 }
+
+/** The report as plain JSON (for the remote import API). */
+export interface ReportJson {
+  counts: Array<{ kind: ReportKind } & KindCounts>;
+  failures: ImportFailure[];
+  warnings: string[];
+  remapped: Array<{ kind: string; from: string; to: string }>;
+  conflicts: Array<{ name: string; resolution: string }>;
+  metricPoints: number;
+  artifactFiles: number;
+  artifactBytes: number;
+  artifactFilesUnchanged: number;
+}
+
+export function reportToJson(report: ImportReport): ReportJson {
+  return {
+    counts: [...report.counts].map(([kind, c]) => ({ kind, ...c })),
+    failures: report.failures,
+    warnings: report.warnings,
+    remapped: report.remapped,
+    conflicts: report.conflicts,
+    metricPoints: report.metricPoints,
+    artifactFiles: report.artifactFiles,
+    artifactBytes: report.artifactBytes,
+    artifactFilesUnchanged: report.artifactFilesUnchanged,
+  };
+}
+
+export function reportFromJson(json: ReportJson): ImportReport {
+  const report = new ImportReport();
+  for (const { kind, ...c } of json.counts) report.counts.set(kind, c);
+  report.failures.push(...json.failures);
+  report.warnings.push(...json.warnings);
+  report.remapped.push(...json.remapped);
+  report.conflicts.push(...json.conflicts);
+  report.metricPoints = json.metricPoints;
+  report.artifactFiles = json.artifactFiles;
+  report.artifactBytes = json.artifactBytes;
+  report.artifactFilesUnchanged = json.artifactFilesUnchanged;
+  return report;
+}

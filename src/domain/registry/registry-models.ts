@@ -1,4 +1,5 @@
 import { decodePageToken, encodePageToken } from '../page-token.ts';
+import { signedInUsername } from '../request-context.ts';
 import { parseRegisteredModelFilter, parseRegisteredModelOrderBy } from '../search/index.ts';
 import type { SearchPage } from '../tracking/tracking-service.ts';
 import { registryArtifactRoot } from '../artifacts/artifact-scope.ts';
@@ -33,7 +34,7 @@ export class RegistryModels extends RegistryBase {
     const now = this.clock.now();
     try {
       return await this.change(async (store, emit) => {
-        await store.createRegisteredModel({ projectId: this.projectId, name, description: input.description ?? null, userId: null, tags, now });
+        await store.createRegisteredModel({ projectId: this.projectId, name, description: input.description ?? null, userId: signedInUsername(), tags, now });
         emit('registered_model', 'created', name, { name, tags: tagMap(tags), description: input.description ?? null, ...promptFlag(isPrompt) }, now);
         return this.requireModel(name, store);
       });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MlflowError } from '../errors.ts';
+import { signedInUsername } from '../request-context.ts';
 import { normalizeArtifactPath } from '../artifacts/artifact-path.ts';
 import { checkProxyPath, checkServerStorageSource, registryArtifactRoot } from '../artifacts/artifact-scope.ts';
 import type { KeyValue, LoggedModelRecord, RunRecord } from '../../store/tracking-store.ts';
@@ -149,7 +150,7 @@ export class RegistrySources extends RegistryAliases {
           runId: resolved.runId,
           runLink: extra.runLink,
           description: extra.description,
-          userId: null,
+          userId: signedInUsername(),
           status: READY,
           stage: 'None',
           modelId: logged?.modelId ?? null,

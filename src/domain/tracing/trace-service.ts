@@ -388,7 +388,7 @@ export class TraceService {
     }
     const clauses = parseTraceFilter(input.filter);
     const orderBy = parseTraceOrderBy(input.orderBy);
-    const { offset } = decodePageToken(input.pageToken);
+    const position = decodePageToken(input.pageToken);
     const experimentIds: string[] = [];
     for (const id of input.experimentIds) {
       try {
@@ -398,10 +398,17 @@ export class TraceService {
         if (!(error instanceof MlflowError && error.code === 'RESOURCE_DOES_NOT_EXIST')) throw error;
       }
     }
-    const ids = await this.store.searchTraceIds({ projectId: currentProjectId(), experimentIds, clauses, orderBy, offset, limit: maxResults + 1 });
-    const page = ids.slice(0, maxResults);
-    const traces = await this.store.getTraces(page);
-    return ids.length > maxResults ? { traces, nextPageToken: encodePageToken({ offset: offset + maxResults, snapshot: null }) } : { traces };
+    const page = await this.store.searchTracePage({
+      projectId: currentProjectId(),
+      experimentIds,
+      clauses,
+      orderBy,
+      offset: position.offset,
+      limit: maxResults,
+      ...(position.after ? { after: position.after } : {}),
+    });
+    const traces = await this.store.getTraces(page.ids);
+    return page.next ? { traces, nextPageToken: encodePageToken({ offset: 0, snapshot: null, after: page.next }) } : { traces };
   }
 }
 

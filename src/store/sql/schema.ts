@@ -122,6 +122,8 @@ export interface LatestMetricTable {
   timestamp: number;
   value: number;
   is_nan: number;
+  /** The run's experiment (0011), so metric-ordered searches walk one experiment's values in order. */
+  experiment_id: number | null;
 }
 
 export interface DatasetTable {

@@ -8,8 +8,8 @@ import {
   upsertRollups,
 } from './metric-rollups.ts';
 import { chunk } from './sql-conditions.ts';
+import { insertMetricPoints, upsertLatestMetrics } from './metric-ingest.ts';
 import {
-  INSERT_CHUNK,
   IN_CHUNK,
   toMetric,
   isNewerPoint,
@@ -38,61 +38,18 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
           dataset_digest: m.datasetDigest ?? null,
         };
       });
-      for (const part of chunk(rows, INSERT_CHUNK)) {
-        // RETURNING yields only the rows actually inserted, so a re-sent point (MLflow 3 re-logs a
-        // run's metrics with the model id) is not counted twice in the rollups.
-        const inserted = await self.db
-          .insertInto('metrics')
-          .values(part)
-          .onConflict((oc) => oc.doNothing())
-          .returning(['key_id', 'step', 'value', 'is_nan'])
-          .execute();
-        const points = inserted.map((r) => ({ key_id: Number(r.key_id), step: Number(r.step), value: Number(r.value), is_nan: Number(r.is_nan) }));
-        await upsertRollups(self.db, rollupRowsFor(runPk, points));
-      }
-      // The newest point per key among the incoming ones, then merged with what is stored.
+      // One multi-row statement for the points; RETURNING yields only the rows actually inserted,
+      // so a re-sent point (MLflow 3 re-logs a run's metrics with the model id) is not counted
+      // twice in the rollups.
+      const inserted = await insertMetricPoints(self.db, rows);
+      await upsertRollups(self.db, rollupRowsFor(runPk, inserted));
+      // The newest point per key among the incoming ones; the upsert keeps a newer stored one.
       const candidates = new Map<number, (typeof rows)[number]>();
       for (const row of rows) {
         const current = candidates.get(row.key_id);
         if (!current || isNewerPoint(row, current)) candidates.set(row.key_id, row);
       }
-      const stored = await self.db
-        .selectFrom('latest_metrics')
-        .selectAll()
-        .where('run_id', '=', runPk)
-        .where('key_id', 'in', [...candidates.keys()])
-        .execute();
-      const storedByKey = new Map(stored.map((s) => [Number(s.key_id), s]));
-      const updates = [...candidates.values()]
-        .filter((c) => {
-          const existing = storedByKey.get(c.key_id);
-          return !existing || isNewerPoint(c, { step: Number(existing.step), timestamp: Number(existing.timestamp), value: existing.value, is_nan: existing.is_nan });
-        })
-        // One lock order for every writer, so two concurrent batches on PostgreSQL cannot deadlock.
-        .sort((a, b) => a.key_id - b.key_id);
-      for (const part of chunk(updates, INSERT_CHUNK)) {
-        await self.db
-          .insertInto('latest_metrics')
-          .values(part.map((u) => ({ run_id: runPk, key_id: u.key_id, step: u.step, timestamp: u.timestamp, value: u.value, is_nan: u.is_nan })))
-          .onConflict((oc) =>
-            oc
-              .columns(['run_id', 'key_id'])
-              .doUpdateSet((eb) => ({
-                step: eb.ref('excluded.step'),
-                timestamp: eb.ref('excluded.timestamp'),
-                value: eb.ref('excluded.value'),
-                is_nan: eb.ref('excluded.is_nan'),
-              }))
-              // The read above is only a filter. With several server processes on PostgreSQL another
-              // transaction may have stored a newer point since; the row lock taken here settles it
-              // with isNewerPoint's order (step, timestamp, then value with NaN lowest).
-              .where(
-                sql<boolean>`(excluded.step, excluded.timestamp, 1 - excluded.is_nan, excluded.value)
-                  > (latest_metrics.step, latest_metrics.timestamp, 1 - latest_metrics.is_nan, latest_metrics.value)`,
-              ),
-          )
-          .execute();
-      }
+      await upsertLatestMetrics(self.db, runPk, [...candidates.values()].sort((a, b) => a.key_id - b.key_id));
     });
   }
 
@@ -186,9 +143,11 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
       return { totalPoints: rows.length, bucketed: false, x, xEnd: x, min: values, max: values, count: rows.map(() => 1) };
     }
     // The x extent. On the step axis the coarsest rollup level holds it in a row or two; a scan
-    // would read every point (is_nan sits after step in the key, so min/max cannot seek).
+    // would read every point (is_nan sits after step in the key, so min/max cannot seek). An
+    // explicit bound replaces its side of the extent, and the read above found points in range,
+    // so the series' own extent serves for a missing side.
     const extent =
-      column === 'step' && query.start === null && query.end === null
+      column === 'step'
         ? await readRollupExtent(this.db, query.runPk, keyId)
         : await base.select((eb) => [eb.fn.min(column).as('lo'), eb.fn.max(column).as('hi')]).executeTakeFirst();
     if (!extent || extent.lo === null || extent.hi === null) return empty;

@@ -2,6 +2,7 @@ import { sql, type Expression, type RawBuilder, type SqlBool } from 'kysely';
 import type { PagePosition, StoreFilterClause, StoreOrderBy } from '../tracking-store.ts';
 import { PROMPT_TAG_KEY, type ModelVersionSearchQuery, type RegisteredModelSearchQuery } from '../registry-store.ts';
 import { compareExpression } from './sql-conditions.ts';
+import { keysetQuery, nextPosition, type KeysetRow, type SortTerm } from './keyset.ts';
 import type { RegistryDb } from './registry-schema.ts';
 
 /**
@@ -11,8 +12,8 @@ import type { RegistryDb } from './registry-schema.ts';
  * exception, the prompt tag the 3.x client appends to every search, the domain has already turned
  * into `excludePrompts`.
  *
- * Paging: offset plus a snapshot (the highest row id when page one was read), as for the
- * tracking searches, so rows created while a client pages never shift the later pages.
+ * Paging: keyset (keyset.ts) plus a snapshot (the highest row id when page one was read), as for
+ * the tracking searches, so rows created while a client pages never shift the later pages.
  */
 
 const MODEL_COLUMNS: Record<string, string> = {
@@ -36,8 +37,11 @@ function column(columns: Record<string, string>, key: string): RawBuilder<unknow
   return sql.ref(name);
 }
 
-function direction(ascending: boolean): RawBuilder<unknown> {
-  return sql.raw(ascending ? 'asc' : 'desc');
+/** Columns that can hold NULL (they sort last in both directions); the others are NOT NULL. */
+const NULLABLE_COLUMNS = new Set(['mv.run_id']);
+
+function term(columns: Record<string, string>, key: string, ascending: boolean): SortTerm {
+  return { expression: column(columns, key), ascending, nullable: NULLABLE_COLUMNS.has(columns[key] ?? '') };
 }
 
 /** A model is a prompt when it, or (as upstream checks) any of its versions, is tagged so. */
@@ -49,10 +53,10 @@ function notAPrompt(modelRef: string): RawBuilder<SqlBool> {
       where pv.registered_model_id = ${model} and pvt.key = ${PROMPT_TAG_KEY} and pvt.value = 'true')`;
 }
 
-function page(rows: Array<{ id: number | string }>, maxResults: number, position: PagePosition, snapshot: number): { pks: number[]; next?: PagePosition } {
-  const pks = rows.slice(0, maxResults).map((r) => Number(r.id));
-  if (rows.length > maxResults) return { pks, next: { offset: position.offset + maxResults, snapshot } };
-  return { pks };
+function page(rows: KeysetRow[], more: boolean, snapshot: number): { pks: number[]; next?: PagePosition } {
+  const pks = rows.map((r) => Number(r.id));
+  const next = nextPosition(rows, more, snapshot);
+  return next ? { pks, next } : { pks };
 }
 
 async function maxId(db: RegistryDb, table: 'registered_models' | 'model_versions'): Promise<number> {
@@ -68,15 +72,19 @@ export async function searchRegisteredModelPks(db: RegistryDb, query: Registered
   for (const clause of query.filter) conditions.push(modelClause(clause));
   if (query.excludePrompts) conditions.push(notAPrompt('rm.id'));
 
-  const order = query.orderBy.map((o) => sql`${column(MODEL_COLUMNS, o.key)} ${direction(o.ascending)}`);
-  if (!query.orderBy.some((o) => o.key === 'name')) order.push(sql`rm.name asc`);
+  const terms = query.orderBy.map((o) => term(MODEL_COLUMNS, o.key, o.ascending));
+  if (!query.orderBy.some((o) => o.key === 'name')) terms.push(term(MODEL_COLUMNS, 'name', true));
+  terms.push({ expression: sql.ref('rm.id'), ascending: true, nullable: false });
 
-  const result = await sql<{ id: number }>`
-    select rm.id as id from registered_models rm
-    where ${sql.join(conditions, sql` and `)}
-    order by ${sql.join(order)}
-    limit ${query.maxResults + 1} offset ${query.page.offset}`.execute(db);
-  return page(result.rows, query.maxResults, query.page, snapshot);
+  const { rows, more } = await keysetQuery(db, {
+    id: sql.ref('rm.id'),
+    from: sql`registered_models rm`,
+    conditions,
+    terms,
+    page: query.page,
+    limit: query.maxResults,
+  });
+  return page(rows, more, snapshot);
 }
 
 function modelClause(clause: StoreFilterClause): Expression<SqlBool> {
@@ -101,17 +109,21 @@ export async function searchModelVersionPks(db: RegistryDb, query: ModelVersionS
 
   const orderBy: StoreOrderBy[] =
     query.orderBy.length > 0 ? query.orderBy : [{ entity: 'attribute', key: 'last_updated_timestamp', ascending: false }];
-  const order = orderBy.map((o) => sql`${column(VERSION_COLUMNS, o.key)} ${direction(o.ascending)}`);
-  if (!orderBy.some((o) => o.key === 'name')) order.push(sql`rm.name asc`);
+  const terms = orderBy.map((o) => term(VERSION_COLUMNS, o.key, o.ascending));
+  if (!orderBy.some((o) => o.key === 'name')) terms.push(term(VERSION_COLUMNS, 'name', true));
   // Version numbers are integers in the database, so "10" sorts after "9".
-  if (!orderBy.some((o) => o.key === 'version_number')) order.push(sql`mv.version desc`);
+  if (!orderBy.some((o) => o.key === 'version_number')) terms.push(term(VERSION_COLUMNS, 'version_number', false));
+  terms.push({ expression: sql.ref('mv.id'), ascending: true, nullable: false });
 
-  const result = await sql<{ id: number }>`
-    select mv.id as id from model_versions mv inner join registered_models rm on rm.id = mv.registered_model_id
-    where ${sql.join(conditions, sql` and `)}
-    order by ${sql.join(order)}
-    limit ${query.maxResults + 1} offset ${query.page.offset}`.execute(db);
-  return page(result.rows, query.maxResults, query.page, snapshot);
+  const { rows, more } = await keysetQuery(db, {
+    id: sql.ref('mv.id'),
+    from: sql`model_versions mv inner join registered_models rm on rm.id = mv.registered_model_id`,
+    conditions,
+    terms,
+    page: query.page,
+    limit: query.maxResults,
+  });
+  return page(rows, more, snapshot);
 }
 
 function versionClause(clause: StoreFilterClause): Expression<SqlBool> {

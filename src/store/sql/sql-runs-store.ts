@@ -21,6 +21,7 @@ import {
   pushTo,
 } from './sql-tracking-base.ts';
 import { SqlMetricsStore } from './sql-metrics-store.ts';
+import { readRun } from './sql-run-read.ts';
 
 /** Runs: rows, params, tags, search, counts, and loading a page of runs with their children. */
 export abstract class SqlRunsStore extends SqlMetricsStore {
@@ -53,10 +54,7 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
-    const info = await this.getRunInfo(runId);
-    if (!info) return undefined;
-    const [run] = await this.loadRuns([info]);
-    return run;
+    return readRun(this.db, runId);
   }
 
   async updateRunInfo(runPk: number, update: RunInfoUpdate): Promise<void> {

@@ -10,6 +10,8 @@ import type {
   ViewType,
 } from '../tracking-store.ts';
 import { compareExpression } from './sql-conditions.ts';
+import { keysetQuery, nextPosition, type KeysetRow, type SortTerm } from './keyset.ts';
+import { InvalidPageTokenError } from '../store-errors.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -19,8 +21,8 @@ type Db = Kysely<Database> | Transaction<Database>;
  * are correlated EXISTS subqueries on narrow, indexed tables, so a run lacking the key never
  * matches — MLflow's rule, including for `!=`.
  *
- * Paging: offset plus a snapshot (the highest id when page one was read); rows inserted while a
- * client is paging never shift the later pages.
+ * Paging: keyset (keyset.ts) plus a snapshot (the highest id when page one was read); rows
+ * inserted while a client is paging never shift the later pages.
  */
 
 const RUN_ATTRIBUTE_COLUMNS: Record<string, string> = {
@@ -67,24 +69,31 @@ function lifecycleCondition(ref: string, viewType: ViewType): RawBuilder<SqlBool
   return undefined;
 }
 
-function orderTerms(expression: Expression<unknown>, ascending: boolean): RawBuilder<unknown>[] {
-  // Missing values sort last in both directions, as upstream.
-  return [sql`(case when ${expression} is null then 1 else 0 end)`, sql`${expression} ${sql.raw(ascending ? 'asc' : 'desc')}`];
+/** Attribute columns that can hold NULL; every other attribute sort term is NOT NULL. */
+const NULLABLE_ATTRIBUTES = new Set(['runs.end_time', 'experiments.last_update_time', 'logged_models.model_type', 'logged_models.source_run_id']);
+
+function attributeTerm(columns: Record<string, string>, key: string, ascending: boolean): SortTerm {
+  return { expression: column(columns, key), ascending, nullable: NULLABLE_ATTRIBUTES.has(columns[key] ?? '') };
 }
 
-async function pageOf(
-  rows: Array<{ id: number | string }>,
-  maxResults: number,
-  page: PagePosition,
-  snapshot: number,
-): Promise<{ ids: number[]; next?: PagePosition }> {
-  const ids = rows.slice(0, maxResults).map((r) => Number(r.id));
-  if (rows.length > maxResults) return { ids, next: { offset: page.offset + maxResults, snapshot } };
-  return { ids };
+/** The ids of a page's rows and the position of the next page. */
+function pageResult(rows: KeysetRow[], more: boolean, snapshot: number): { ids: number[]; next?: PagePosition } {
+  const ids = rows.map((r) => Number(r.id));
+  const next = nextPosition(rows, more, snapshot);
+  return next ? { ids, next } : { ids };
 }
 
 // -------------------------------------------------------------------- runs
 
+/**
+ * Runs of the experiments matching the filter, in the requested order (then start time, run id).
+ *
+ * When the first sort term is a metric, the page is read in two parts, each walking an index in
+ * the order requested and stopping after the page: first the runs that have the metric, driven by
+ * latest_metrics (experiment, key, value) joined to runs, the other filters checked per row as
+ * semi-joins; then, once those are exhausted, the runs without it (NULLs sort last), in the
+ * remaining order. A page token's first value tells which part it is in (NULL: the second).
+ */
 export async function searchRunPks(
   db: Db,
   query: RunSearchQuery,
@@ -94,34 +103,115 @@ export async function searchRunPks(
   if (experimentIds.length === 0) return { pks: [] };
   const snapshot = query.page.snapshot ?? (await maxId(db, 'runs', 'id'));
 
+  // Conditions on the run row itself (the experiment and snapshot bounds are added per query shape).
+  const runConditions: Expression<SqlBool>[] = [];
+  const lifecycle = lifecycleCondition('runs.lifecycle_stage', query.viewType);
+  if (lifecycle) runConditions.push(lifecycle);
   const conditions: Expression<SqlBool>[] = [
     sql<SqlBool>`runs.experiment_id in (${sql.join(experimentIds)})`,
     sql<SqlBool>`runs.id <= ${snapshot}`,
+    ...runConditions,
   ];
-  const lifecycle = lifecycleCondition('runs.lifecycle_stage', query.viewType);
-  if (lifecycle) conditions.push(lifecycle);
 
+  const terms: SortTerm[] = [];
+  for (const orderBy of query.orderBy) terms.push(await runOrderTerm(orderBy, lookupKeyId));
+  terms.push(
+    { expression: sql.ref('runs.start_time'), ascending: false, nullable: false },
+    { expression: sql.ref('runs.run_uuid'), ascending: true, nullable: false },
+    { expression: sql.ref('runs.id'), ascending: true, nullable: false },
+  );
+
+  const [firstOrder] = query.orderBy;
+  const metricKeyId = firstOrder?.entity === 'metric' ? await lookupKeyId(firstOrder.key) : undefined;
+  const walkable = firstOrder !== undefined && metricKeyId !== undefined;
+
+  const filters: Array<{ clause: StoreFilterClause; condition: Expression<SqlBool> }> = [];
   for (const clause of query.filter) {
     const condition = await runClauseCondition(clause, lookupKeyId);
     if (condition === 'never') return { pks: [] };
-    conditions.push(condition);
+    filters.push({ clause, condition });
   }
 
-  const order: RawBuilder<unknown>[] = [];
-  for (const orderBy of query.orderBy) {
-    const expression = await runOrderExpression(orderBy, lookupKeyId);
-    order.push(...orderTerms(expression, orderBy.ascending));
+  if (!walkable) {
+    const { rows, more } = await keysetQuery(db, {
+      id: sql.ref('runs.id'),
+      from: sql`runs`,
+      conditions: [...conditions, ...filters.map((f) => f.condition)],
+      terms,
+      page: query.page,
+      limit: query.maxResults,
+    });
+    const { ids, next } = pageResult(rows, more, snapshot);
+    return next ? { pks: ids, next } : { pks: ids };
   }
-  order.push(sql`runs.start_time desc`, sql`runs.run_uuid asc`);
 
-  const result = await sql<{ id: number }>`
-    select runs.id as id from runs
-    where ${sql.join(conditions, sql` and `)}
-    order by ${sql.join(order)}
-    limit ${query.maxResults + 1} offset ${query.page.offset}`.execute(db);
-  const { ids, next } = await pageOf(result.rows, query.maxResults, query.page, snapshot);
+  const rest = terms.slice(1);
+  const after = query.page.after;
+  if (after && after.length !== terms.length) throw new InvalidPageTokenError();
+  // An old offset token: the offset counts into part one, then into part two.
+  const offset = after ? 0 : query.page.offset;
+  let partTwoOffset = 0;
+  const rows: KeysetRow[] = [];
+  let more = false;
+  // Part one: runs with the metric, walking latest_metrics (experiment, key, is_nan, value).
+  if (!after || after[0] !== null) {
+    const value = sql.ref('lm.value');
+    const walk: Expression<SqlBool>[] = [
+      sql<SqlBool>`lm.experiment_id in (${sql.join(experimentIds)})`,
+      sql<SqlBool>`lm.key_id = ${metricKeyId}`,
+      sql<SqlBool>`lm.is_nan = 0`,
+    ];
+    for (const { clause, condition } of filters) {
+      // A filter on the ordering metric narrows the walked index range itself.
+      if (clause.entity === 'metric' && clause.key === firstOrder.key && RANGE_COMPARATORS.has(clause.comparator)) {
+        walk.push(compareExpression(value, clause.comparator, clause.value));
+      } else {
+        walk.push(condition);
+      }
+    }
+    // CROSS JOIN fixes the join order on SQLite (latest_metrics outside, runs by primary key
+    // inside); PostgreSQL plans it as any inner join. The runs conditions repeat the experiment
+    // (already implied by lm.experiment_id) and the snapshot bound only as filters: the unary
+    // plus keeps SQLite from driving the query by the primary key range `id <= snapshot` instead.
+    const from = sql`latest_metrics lm cross join runs`;
+    const walkConditions = [sql<SqlBool>`runs.id = lm.run_id`, ...walk, sql<SqlBool>`+runs.id <= ${snapshot}`, ...runConditions];
+    const part = await keysetQuery(db, {
+      id: sql.ref('runs.id'),
+      from,
+      conditions: walkConditions,
+      terms: [{ expression: value, ascending: firstOrder.ascending, nullable: false }, ...rest],
+      page: after ? { offset: 0, snapshot, after } : { offset, snapshot },
+      limit: query.maxResults,
+    });
+    rows.push(...part.rows);
+    more = part.more;
+    if (offset > 0 && part.rows.length === 0) {
+      const counted = await sql<{ n: number | string }>`select count(*) as n from ${from} where ${sql.join(walkConditions, sql` and `)}`.execute(db);
+      partTwoOffset = Math.max(0, offset - Number(counted.rows[0]?.n ?? 0));
+    }
+  }
+  // Part two: runs without a (non-NaN) value of the metric, once part one is exhausted.
+  if (!more && rows.length <= query.maxResults) {
+    const part = await keysetQuery(db, {
+      id: sql.ref('runs.id'),
+      from: sql`runs`,
+      conditions: [
+        ...conditions,
+        ...filters.map((f) => f.condition),
+        sql<SqlBool>`not exists (select 1 from latest_metrics lm where lm.run_id = runs.id and lm.key_id = ${metricKeyId} and lm.is_nan = 0)`,
+      ],
+      terms: rest,
+      page: after && after[0] === null ? { offset: 0, snapshot, after: after.slice(1) } : { offset: partTwoOffset, snapshot },
+      limit: query.maxResults - rows.length,
+    });
+    rows.push(...part.rows.map((r) => ({ id: r.id, keys: [null, ...r.keys] })));
+    more = part.more;
+  }
+  const { ids, next } = pageResult(rows, more, snapshot);
   return next ? { pks: ids, next } : { pks: ids };
 }
+
+const RANGE_COMPARATORS = new Set<StoreFilterClause['comparator']>(['=', '<', '<=', '>', '>=']);
 
 async function runClauseCondition(
   clause: StoreFilterClause,
@@ -154,24 +244,25 @@ async function runClauseCondition(
   }
 }
 
-async function runOrderExpression(
+async function runOrderTerm(
   orderBy: StoreOrderBy,
   lookupKeyId: (key: string) => Promise<number | undefined>,
-): Promise<Expression<unknown>> {
+): Promise<SortTerm> {
+  const term = (expression: Expression<unknown>): SortTerm => ({ expression, ascending: orderBy.ascending, nullable: true });
   switch (orderBy.entity) {
     case 'attribute':
-      return column(RUN_ATTRIBUTE_COLUMNS, orderBy.key);
+      return attributeTerm(RUN_ATTRIBUTE_COLUMNS, orderBy.key, orderBy.ascending);
     case 'metric': {
       const keyId = await lookupKeyId(orderBy.key);
-      if (keyId === undefined) return sql`null`;
-      return sql`(select lm.value from latest_metrics lm where lm.run_id = runs.id and lm.key_id = ${keyId} and lm.is_nan = 0)`;
+      if (keyId === undefined) return term(sql`cast(null as double precision)`);
+      return term(sql`(select lm.value from latest_metrics lm where lm.run_id = runs.id and lm.key_id = ${keyId} and lm.is_nan = 0)`);
     }
     case 'param':
-      return sql`(select p.value from params p where p.run_id = runs.id and p.key = ${orderBy.key})`;
+      return term(sql`(select p.value from params p where p.run_id = runs.id and p.key = ${orderBy.key})`);
     case 'tag':
-      return sql`(select t.value from run_tags t where t.run_id = runs.id and t.key = ${orderBy.key})`;
+      return term(sql`(select t.value from run_tags t where t.run_id = runs.id and t.key = ${orderBy.key})`);
     case 'dataset':
-      return sql`null`;
+      return term(sql`cast(null as text)`);
   }
 }
 
@@ -193,19 +284,24 @@ export async function searchExperimentIds(db: Db, query: ExperimentSearchQuery):
       conditions.push(compareExpression(column(EXPERIMENT_ATTRIBUTE_COLUMNS, clause.key), clause.comparator, clause.value));
     }
   }
-  const order: RawBuilder<unknown>[] = [];
-  for (const orderBy of query.orderBy) {
-    order.push(...orderTerms(column(EXPERIMENT_ATTRIBUTE_COLUMNS, orderBy.key), orderBy.ascending));
+  const terms: SortTerm[] = query.orderBy.map((o) => attributeTerm(EXPERIMENT_ATTRIBUTE_COLUMNS, o.key, o.ascending));
+  if (query.orderBy.length === 0) {
+    terms.push(
+      { expression: sql.ref('experiments.creation_time'), ascending: false, nullable: false },
+      { expression: sql.ref('experiments.experiment_id'), ascending: true, nullable: false },
+    );
+  } else if (!query.orderBy.some((o) => o.key === 'experiment_id')) {
+    terms.push({ expression: sql.ref('experiments.experiment_id'), ascending: false, nullable: false });
   }
-  if (query.orderBy.length === 0) order.push(sql`experiments.creation_time desc`, sql`experiments.experiment_id asc`);
-  else if (!query.orderBy.some((o) => o.key === 'experiment_id')) order.push(sql`experiments.experiment_id desc`);
-
-  const result = await sql<{ id: number }>`
-    select experiments.experiment_id as id from experiments
-    where ${sql.join(conditions, sql` and `)}
-    order by ${sql.join(order)}
-    limit ${query.maxResults + 1} offset ${query.page.offset}`.execute(db);
-  return pageOf(result.rows, query.maxResults, query.page, snapshot);
+  const { rows, more } = await keysetQuery(db, {
+    id: sql.ref('experiments.experiment_id'),
+    from: sql`experiments`,
+    conditions,
+    terms,
+    page: query.page,
+    limit: query.maxResults,
+  });
+  return pageResult(rows, more, snapshot);
 }
 
 // -------------------------------------------------------------------- logged models
@@ -255,7 +351,7 @@ export async function searchLoggedModelPks(db: Db, query: LoggedModelSearchQuery
         conditions.push(compareExpression(column(LOGGED_MODEL_ATTRIBUTE_COLUMNS, clause.key), clause.comparator, clause.value));
     }
   }
-  const order: RawBuilder<unknown>[] = [];
+  const terms: SortTerm[] = [];
   for (const orderBy of query.orderBy) {
     if (orderBy.entity === 'metric') {
       const datasetFilter = orderBy.datasetName
@@ -264,18 +360,25 @@ export async function searchLoggedModelPks(db: Db, query: LoggedModelSearchQuery
       // The model's latest value of the metric: the point with the highest timestamp.
       const expression = sql`(select m.value from logged_model_metrics m where m.model_pk = logged_models.id
         and m.key = ${orderBy.key} and m.is_nan = 0 and ${datasetFilter} order by m.timestamp desc, m.step desc limit 1)`;
-      order.push(...orderTerms(expression, orderBy.ascending));
+      terms.push({ expression, ascending: orderBy.ascending, nullable: true });
     } else {
-      order.push(...orderTerms(column(LOGGED_MODEL_ATTRIBUTE_COLUMNS, orderBy.key), orderBy.ascending));
+      terms.push(attributeTerm(LOGGED_MODEL_ATTRIBUTE_COLUMNS, orderBy.key, orderBy.ascending));
     }
   }
-  order.push(sql`logged_models.creation_timestamp desc`, sql`logged_models.model_id asc`);
-  const result = await sql<{ id: number }>`
-    select logged_models.id as id from logged_models
-    where ${sql.join(conditions, sql` and `)}
-    order by ${sql.join(order)}
-    limit ${query.maxResults + 1} offset ${query.page.offset}`.execute(db);
-  const { ids, next } = await pageOf(result.rows, query.maxResults, query.page, snapshot);
+  terms.push(
+    { expression: sql.ref('logged_models.creation_timestamp'), ascending: false, nullable: false },
+    { expression: sql.ref('logged_models.model_id'), ascending: true, nullable: false },
+    { expression: sql.ref('logged_models.id'), ascending: true, nullable: false },
+  );
+  const { rows, more } = await keysetQuery(db, {
+    id: sql.ref('logged_models.id'),
+    from: sql`logged_models`,
+    conditions,
+    terms,
+    page: query.page,
+    limit: query.maxResults,
+  });
+  const { ids, next } = pageResult(rows, more, snapshot);
   return next ? { pks: ids, next } : { pks: ids };
 }
 

@@ -2,6 +2,8 @@ import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool, type 
 import type { Database } from './schema.ts';
 import { chunk, compareExpression } from './sql-conditions.ts';
 import { dialectOf } from './dialect.ts';
+import { keysetQuery, type SortTerm } from './keyset.ts';
+import type { SortValue } from '../tracking-store.ts';
 import type {
   AssessmentRecord,
   SpanRow,
@@ -189,20 +191,27 @@ export class SqlTraceStore implements TraceStore {
   }
 
   async searchTraceIds(query: TraceSearchQuery): Promise<string[]> {
-    if (query.experimentIds.length === 0) return [];
-    let select = this.db
-      .selectFrom('traces')
-      .select('traces.trace_id')
-      .where('traces.project_id', '=', query.projectId)
-      .where(
-        'traces.experiment_id',
-        'in',
-        query.experimentIds.map((id) => Number(id)),
-      );
-    for (const clause of query.clauses) select = select.where(() => clauseCondition(clause));
-    for (const term of orderTerms(query.orderBy)) select = select.orderBy(term);
-    const rows = await select.limit(query.limit).offset(query.offset).execute();
-    return rows.map((r) => r.trace_id);
+    return (await this.searchTracePage(query)).ids;
+  }
+
+  async searchTracePage(query: TraceSearchQuery): Promise<{ ids: string[]; next?: SortValue[] }> {
+    if (query.experimentIds.length === 0) return { ids: [] };
+    const conditions: Expression<SqlBool>[] = [
+      sql<SqlBool>`traces.project_id = ${query.projectId}`,
+      sql<SqlBool>`traces.experiment_id in (${sql.join(query.experimentIds.map((id) => Number(id)))})`,
+      ...query.clauses.map(clauseCondition),
+    ];
+    const { rows, more } = await keysetQuery(this.db, {
+      id: sql.ref('traces.trace_id'),
+      from: sql`traces`,
+      conditions,
+      terms: sortTerms(query.orderBy),
+      page: query.after ? { offset: 0, snapshot: null, after: query.after } : { offset: query.offset, snapshot: null },
+      limit: query.limit,
+    });
+    const ids = rows.map((r) => String(r.id));
+    const last = rows[rows.length - 1];
+    return more && last ? { ids, next: last.keys } : { ids };
   }
 
   async findOldTraces(projectId: number, experimentId: string, maxTimestampMillis: number, maxTraces: number | null): Promise<string[]> {
@@ -327,13 +336,12 @@ function clauseCondition(clause: TraceFilterClause): Expression<SqlBool> {
 /** Order keys whose value may be missing (sorted last whatever the direction, as MLflow does). */
 const NULLABLE_ORDER_KEYS = new Set(['execution_time_ms', 'client_request_id', 'name', 'run_id']);
 
-function orderTerms(orderBy: TraceOrderBy[]): RawBuilder<unknown>[] {
-  const terms: RawBuilder<unknown>[] = [];
+function sortTerms(orderBy: TraceOrderBy[]): SortTerm[] {
+  const terms: SortTerm[] = [];
   const seen = new Set<string>();
   const push = (key: string, ascending: boolean) => {
     if (seen.has(key)) return;
     seen.add(key);
-    const direction = sql.raw(ascending ? 'asc' : 'desc');
     let expression: RawBuilder<unknown> | undefined = ATTRIBUTE_COLUMNS[key];
     // The end time counts a trace without a duration as ending when it started (MLflow's ordering).
     if (key === 'end_time_ms') expression = sql`(traces.request_time + coalesce(traces.execution_duration, 0))`;
@@ -342,8 +350,7 @@ function orderTerms(orderBy: TraceOrderBy[]): RawBuilder<unknown>[] {
     if (!expression) throw new Error(`Unsupported trace order key '${key}' reached the store`);
     // Only nullable keys get the nulls-last term: on the default order (request time, id) the
     // index on (experiment, request_time, trace_id) then gives rows in order and LIMIT stops early.
-    if (NULLABLE_ORDER_KEYS.has(key)) terms.push(sql`case when ${expression} is null then 1 else 0 end`);
-    terms.push(sql`${expression} ${direction}`);
+    terms.push({ expression, ascending, nullable: NULLABLE_ORDER_KEYS.has(key) });
   };
   for (const term of orderBy) push(term.key, term.ascending);
   push('timestamp_ms', false);

@@ -8,6 +8,7 @@ import * as projectIdSequence from './0006-project-id-sequence.ts';
 import * as tracing from './0007-tracing.ts';
 import * as evaluationDatasets from './0008-evaluation-datasets.ts';
 import * as importState from './0010-import.ts';
+import * as latestMetricsExperiment from './0011-latest-metrics-experiment.ts';
 
 /** The one migration list, for SQLite and PostgreSQL alike. Append; never edit a released entry. */
 export const migrationProvider: MigrationProvider = {
@@ -22,6 +23,7 @@ export const migrationProvider: MigrationProvider = {
       '0007-tracing': tracing,
       '0008-evaluation-datasets': evaluationDatasets,
       '0010-import': importState,
+      '0011-latest-metrics-experiment': latestMetricsExperiment,
     };
   },
 };

@@ -1,3 +1,4 @@
+import { useEffect, useSyncExternalStore } from 'react';
 import { Link } from 'react-router';
 import { useAccess } from '../../auth/hooks/access.tsx';
 import { mayOpenProjectPage } from '../../auth/utils/capabilities.ts';
@@ -16,7 +17,8 @@ export function clientSnippet(origin: string, experimentName = 'my-experiment', 
     '',
     'python - <<\'EOF\'',
     'import mlflow',
-    `mlflow.set_experiment("${experimentName}")`,
+    // A JSON string is a valid Python string literal (quotes and backslashes escaped).
+    `mlflow.set_experiment(${JSON.stringify(experimentName)})`,
     'with mlflow.start_run():',
     '    mlflow.log_param("lr", 0.01)',
     '    for step in range(100):',
@@ -25,10 +27,32 @@ export function clientSnippet(origin: string, experimentName = 'my-experiment', 
   ].join('\n');
 }
 
-export function ClientSnippet({ experimentName }: { experimentName?: string }) {
+// The experiment the user is looking at: the snippet (opened from the top bar) logs into it.
+let currentExperiment: string | undefined;
+const listeners = new Set<() => void>();
+function subscribe(listener: () => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/** Marks `name` as the current experiment while the calling page is shown. */
+export function useCurrentExperiment(name: string | undefined): void {
+  useEffect(() => {
+    if (name === undefined) return undefined;
+    currentExperiment = name;
+    listeners.forEach((l) => l());
+    return () => {
+      if (currentExperiment === name) currentExperiment = undefined;
+      listeners.forEach((l) => l());
+    };
+  }, [name]);
+}
+
+export function ClientSnippet({ experimentName }: { experimentName?: string | undefined }) {
   const access = useAccess();
+  const current = useSyncExternalStore(subscribe, () => currentExperiment);
   const authEnabled = access?.session.auth_enabled ?? false;
-  const text = clientSnippet(window.location.origin, experimentName, { project: access?.project, authEnabled });
+  const text = clientSnippet(window.location.origin, experimentName ?? current, { project: access?.project, authEnabled });
   return (
     <div className="snippet">
       <p>

@@ -1,4 +1,5 @@
-import { memo, useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
+import { memo, useCallback, useMemo, useEffect, useLayoutEffect, useRef, useState, type CSSProperties, type KeyboardEvent, type ReactNode } from 'react';
+import './vtable.css';
 
 /**
  * The one table of the UI's long lists (runs, traces, spans), virtualised: only the rows in view
@@ -20,6 +21,11 @@ export interface VirtualColumn<Row> {
   render: (row: Row, index: number) => ReactNode;
   /** Tooltip of a body cell (its full text when it is cut off). */
   cellTitle?: (row: Row) => string | undefined;
+  /**
+   * Stays in view when the table scrolls sideways (the row's name). Only leading columns can be
+   * pinned; the selection column is pinned with them.
+   */
+  pinned?: boolean;
 }
 
 export interface VirtualSort {
@@ -49,6 +55,8 @@ export interface VirtualTableProps<Row> {
   /** The row shown as current (the open span); with onActivate, arrow keys move it. */
   activeKey?: string | undefined;
   onActivate?: ((row: Row) => void) | undefined;
+  /** Enter on the active row (open it). */
+  onOpen?: ((row: Row) => void) | undefined;
   /** Keys the table does not handle itself (the span tree's ←/→), for the active row. */
   onRowKey?: ((event: KeyboardEvent<HTMLDivElement>, row: Row) => void) | undefined;
   rowClassName?: ((row: Row) => string) | undefined;
@@ -63,6 +71,28 @@ const DEFAULT_ROW_HEIGHT = 32;
 const OVERSCAN = 10;
 const CHECK_WIDTH = 36;
 
+/**
+ * Left offsets (px) of the pinned columns: the selection column and the leading columns marked
+ * `pinned`, in order. A column after the first unpinned one is never pinned. Pure.
+ */
+export function pinnedOffsets(widths: Array<{ width: number | string; pinned?: boolean | undefined }>, withSelection: boolean): { offsets: Array<number | undefined>; checkPinned: boolean; lastPinned: number } {
+  const offsets: Array<number | undefined> = [];
+  let left = withSelection ? CHECK_WIDTH : 0;
+  let open = true;
+  let lastPinned = -1;
+  widths.forEach((column, index) => {
+    if (open && column.pinned) {
+      offsets.push(left);
+      left += minWidth(column.width);
+      lastPinned = index;
+    } else {
+      open = false;
+      offsets.push(undefined);
+    }
+  });
+  return { offsets, checkPinned: withSelection && lastPinned >= 0, lastPinned };
+}
+
 function track(width: number | string): string {
   return typeof width === 'number' ? `${width}px` : width;
 }
@@ -74,7 +104,7 @@ function minWidth(width: number | string): number {
 }
 
 export function VirtualTable<Row>(props: VirtualTableProps<Row>) {
-  const { label, rows, rowKey, columns, sort, onSort, selection, activeKey, onActivate, onRowKey, rowClassName, className, onEndReached } = props;
+  const { label, rows, rowKey, columns, sort, onSort, selection, activeKey, onActivate, onOpen, onRowKey, rowClassName, className, onEndReached } = props;
   const rowHeight = props.rowHeight ?? DEFAULT_ROW_HEIGHT;
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
@@ -126,10 +156,17 @@ export function VirtualTable<Row>(props: VirtualTableProps<Row>) {
   const totalWidth = (selection ? CHECK_WIDTH : 0) + columns.reduce((sum, c) => sum + minWidth(c.width), 0);
   const allSelected = selection !== undefined && rows.length > 0 && rows.every((r) => selection.selected.has(rowKey(r)));
 
+  const hasSelection = selection !== undefined;
+  const pins = useMemo(() => pinnedOffsets(columns, hasSelection), [columns, hasSelection]);
+
   const activeIndex = activeKey === undefined ? -1 : rows.findIndex((r) => rowKey(r) === activeKey);
   const onKeyDown = (event: KeyboardEvent<HTMLDivElement>) => {
     if (!onActivate || rows.length === 0) return;
-    const delta = event.key === 'ArrowDown' ? 1 : event.key === 'ArrowUp' ? -1 : 0;
+    // Keys typed into a field inside the table (a checkbox's space, an editor) are the field's own.
+    const target = event.target as HTMLElement;
+    if (target !== event.currentTarget && target.closest('input, textarea, select')) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const delta = event.key === 'ArrowDown' || event.key === 'j' ? 1 : event.key === 'ArrowUp' || event.key === 'k' ? -1 : 0;
     if (delta !== 0) {
       event.preventDefault();
       const next = Math.max(0, Math.min(rows.length - 1, (activeIndex < 0 ? -delta : activeIndex) + delta));
@@ -143,7 +180,19 @@ export function VirtualTable<Row>(props: VirtualTableProps<Row>) {
       }
       return;
     }
-    if (activeIndex >= 0) onRowKey?.(event, rows[activeIndex] as Row);
+    const active = activeIndex >= 0 ? (rows[activeIndex] as Row) : undefined;
+    if (active !== undefined && event.key === 'Enter' && onOpen) {
+      event.preventDefault();
+      onOpen(active);
+      return;
+    }
+    if (active !== undefined && event.key === 'x' && selection) {
+      event.preventDefault();
+      const key = rowKey(active);
+      selection.onSelect(key, !selection.selected.has(key));
+      return;
+    }
+    if (active !== undefined) onRowKey?.(event, active);
   };
 
   return (
@@ -160,18 +209,19 @@ export function VirtualTable<Row>(props: VirtualTableProps<Row>) {
       <div className="vtable-inner" style={{ minWidth: totalWidth }}>
         <div className="vtable-header" role="row" aria-rowindex={1} style={{ gridTemplateColumns: template }}>
           {selection && (
-            <div role="columnheader" className="cell cell-check">
+            <div role="columnheader" className={`cell cell-check${pins.checkPinned ? ' cell-pinned' : ''}`} style={pins.checkPinned ? { left: 0 } : undefined}>
               <input type="checkbox" aria-label={selection.allLabel} checked={allSelected} onChange={(e) => selection.onSelectAll(e.target.checked)} />
             </div>
           )}
-          {columns.map((column) => {
+          {columns.map((column, index) => {
             const active = sort?.column === column.id;
             const sortable = column.sortable !== false && onSort !== undefined;
             return (
               <div
                 key={column.id}
                 role="columnheader"
-                className={`cell cell-head${column.className ? ` ${column.className}` : ''}`}
+                className={`cell cell-head${column.className ? ` ${column.className}` : ''}${pinClass(pins, index)}`}
+                style={pinStyle(pins, index)}
                 aria-sort={sortable ? (active ? (sort?.desc ? 'descending' : 'ascending') : 'none') : undefined}
                 title={column.title}
               >
@@ -200,6 +250,7 @@ export function VirtualTable<Row>(props: VirtualTableProps<Row>) {
                 index={first + i}
                 columns={columns}
                 template={template}
+                pins={pins}
                 rowHeight={rowHeight}
                 selection={selection}
                 isSelected={selection?.selected.has(key) ?? false}
@@ -215,12 +266,25 @@ export function VirtualTable<Row>(props: VirtualTableProps<Row>) {
   );
 }
 
+type Pins = ReturnType<typeof pinnedOffsets>;
+
+function pinClass(pins: Pins, index: number): string {
+  if (pins.offsets[index] === undefined) return '';
+  return index === pins.lastPinned ? ' cell-pinned cell-pinned-last' : ' cell-pinned';
+}
+
+function pinStyle(pins: Pins, index: number): CSSProperties | undefined {
+  const left = pins.offsets[index];
+  return left === undefined ? undefined : { left };
+}
+
 interface RowViewProps<Row> {
   row: Row;
   rowId: string;
   index: number;
   columns: Array<VirtualColumn<Row>>;
   template: string;
+  pins: Pins;
   rowHeight: number;
   selection: VirtualSelection<Row> | undefined;
   isSelected: boolean;
@@ -230,7 +294,7 @@ interface RowViewProps<Row> {
 }
 
 /** One row; memoised so scrolling only renders the rows that come into view. */
-const RowView = memo(function RowView<Row>({ row, rowId, index, columns, template, rowHeight, selection, isSelected, isActive, onActivate, extraClass }: RowViewProps<Row>) {
+const RowView = memo(function RowView<Row>({ row, rowId, index, columns, template, pins, rowHeight, selection, isSelected, isActive, onActivate, extraClass }: RowViewProps<Row>) {
   const classes = ['vtable-row', extraClass, isSelected ? 'selected' : '', isActive ? 'active' : '', onActivate ? 'clickable' : ''].filter(Boolean).join(' ');
   return (
     <div
@@ -251,12 +315,18 @@ const RowView = memo(function RowView<Row>({ row, rowId, index, columns, templat
       }
     >
       {selection && (
-        <div role="cell" className="cell cell-check">
+        <div role="cell" className={`cell cell-check${pins.checkPinned ? ' cell-pinned' : ''}`} style={pins.checkPinned ? { left: 0 } : undefined}>
           <input type="checkbox" aria-label={selection.label(row)} checked={isSelected} onChange={(e) => selection.onSelect(rowId, e.target.checked)} />
         </div>
       )}
-      {columns.map((column) => (
-        <div key={column.id} role="cell" className={`cell${column.className ? ` ${column.className}` : ''}`} title={column.cellTitle?.(row)}>
+      {columns.map((column, columnIndex) => (
+        <div
+          key={column.id}
+          role="cell"
+          className={`cell${column.className ? ` ${column.className}` : ''}${pinClass(pins, columnIndex)}`}
+          style={pinStyle(pins, columnIndex)}
+          title={column.cellTitle?.(row)}
+        >
           {column.render(row, index)}
         </div>
       ))}

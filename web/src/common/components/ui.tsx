@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { Link } from 'react-router';
-import { errorMessage } from '../api/client.ts';
+import { ApiError, errorMessage } from '../api/client.ts';
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (
@@ -10,7 +10,17 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
   );
 }
 
+/** The server said the thing asked for does not exist (HTTP 404, RESOURCE_DOES_NOT_EXIST). */
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 404 || error.code === 'RESOURCE_DOES_NOT_EXIST');
+}
+
+/**
+ * An error from the server. A 404 is not a failure to retry: it says what is missing, with no
+ * Retry button (pages show NotFoundState instead of their content).
+ */
 export function ErrorBox({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  if (isNotFound(error)) return <NotFoundState title="Not found" detail={errorMessage(error)} />;
   return (
     <div className="state state-error" role="alert">
       <strong>Something went wrong.</strong> <span className="error-text">{errorMessage(error)}</span>
@@ -21,6 +31,26 @@ export function ErrorBox({ error, onRetry }: { error: unknown; onRetry?: () => v
       )}
     </div>
   );
+}
+
+/**
+ * One clear not-found page for a missing entity (experiment, run, model, version, trace…): what is
+ * missing, the server's words, and where to go instead.
+ */
+export function NotFoundState({ title, detail, children }: { title: string; detail?: string | undefined; children?: ReactNode }) {
+  return (
+    <div className="state state-notfound" role="alert" data-testid="not-found">
+      <h2>{title}</h2>
+      {detail && <p className="muted">{detail}</p>}
+      <p>{children ?? <>It may have been deleted, or the link is mistyped. Go to <Link to="/experiments">the experiments</Link> or <Link to="/models">the model registry</Link>.</>}</p>
+    </div>
+  );
+}
+
+/** A page's load failed: a not-found state for a 404, the error with Retry otherwise. */
+export function PageError({ error, what, onRetry, children }: { error: unknown; what: string; onRetry?: () => void; children?: ReactNode }) {
+  if (isNotFound(error)) return <NotFoundState title={`${what} not found`} detail={errorMessage(error)}>{children}</NotFoundState>;
+  return <ErrorBox error={error} {...(onRetry ? { onRetry } : {})} />;
 }
 
 export function Empty({ children }: { children: ReactNode }) {
@@ -148,12 +178,12 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
   );
 }
 
-/** A labelled definition list of facts (run overview, version overview). */
-export function Facts({ items }: { items: Array<[string, ReactNode]> }) {
+/** A labelled definition list of facts (run overview, version overview); a `wide` fact spans two columns (long ids). */
+export function Facts({ items }: { items: Array<[string, ReactNode] | [string, ReactNode, 'wide']> }) {
   return (
     <dl className="facts">
-      {items.map(([label, value]) => (
-        <div key={label} className="fact">
+      {items.map(([label, value, wide]) => (
+        <div key={label} className={wide ? 'fact fact-wide' : 'fact'}>
           <dt>{label}</dt>
           <dd>{value}</dd>
         </div>

@@ -1,10 +1,9 @@
 /** Display formatting shared by every page. Pure functions. */
+import { formatDateTime, formatRelative } from './time.ts';
 
+/** The full time with the timezone (see time.ts, the UI's one time format). */
 export function formatTimestamp(ms: number | undefined | null): string {
-  if (ms === undefined || ms === null || !Number.isFinite(ms) || ms <= 0) return '—';
-  const d = new Date(ms);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return formatDateTime(ms);
 }
 
 /** "1h 02m", "3m 07s", "12.3s", "450ms". */
@@ -54,22 +53,9 @@ export function formatMetric(value: number | undefined | null): string {
   return String(Number(value.toPrecision(6)));
 }
 
-/** Relative age, "5 minutes ago". */
+/** Relative age, "5 minutes ago" (see time.ts). */
 export function formatAge(ms: number | undefined, now: number): string {
-  if (!ms) return '—';
-  const diff = Math.max(0, now - ms) / 1000;
-  if (diff < 60) return 'just now';
-  const table: Array<[number, string]> = [
-    [60, 'minute'],
-    [3600, 'hour'],
-    [86400, 'day'],
-    [86400 * 30, 'month'],
-    [86400 * 365, 'year'],
-  ];
-  let chosen: [number, string] = table[0] as [number, string];
-  for (const entry of table) if (diff >= entry[0]) chosen = entry;
-  const n = Math.floor(diff / chosen[0]);
-  return `${n} ${chosen[1]}${n === 1 ? '' : 's'} ago`;
+  return formatRelative(ms, now);
 }
 
 export function shortId(id: string): string {

@@ -1,18 +1,30 @@
 import { useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { Breadcrumbs, Empty, ErrorBox, Loading } from '../../common/components/ui.tsx';
+import { CopyableId } from '../../common/components/CopyableId.tsx';
+import { Breadcrumbs, Empty, ErrorBox, Loading, StatusBadge } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { colorFor } from '../../common/utils/series.ts';
-import { formatMetric } from '../../common/utils/format.ts';
+import { formatDuration, formatMetric, formatTimestamp, runDuration } from '../../common/utils/format.ts';
+import { getExperiment } from '../../experiments/api/experiments-api.ts';
 import { collectKeys, toRunRow, type RunRow } from '../../experiments/utils/run-rows.ts';
 import { ChartControls, MetricChart, type ChartSettings } from '../../runs/components/MetricChart.tsx';
 import { loadRuns } from '../api/compare-api.ts';
-import { buildDimension, diffTable } from '../utils/compare.ts';
-import { ParallelCoordinates, Scatter } from './ParallelCoordinates.tsx';
+import { buildDimension, diffTable, extent } from '../utils/compare.ts';
+import { brushFilter, colorScale, defaultAxes, position, type Brush } from '../utils/plots.ts';
+import { ColorLegend } from './Axis.tsx';
+import { DimSelect, KeyPicker } from './KeyPicker.tsx';
+import { ParallelCoordinates } from './ParallelCoordinates.tsx';
+import { BoxPlot, ContourPlot, Scatter } from './Plots.tsx';
+import { normalize } from '../utils/compare.ts';
 
 const MAX_RUNS = 100;
+const RUN_COLORS = '';
 
-/** Compare 2–100 runs: overlaid metric charts, a param diff, parallel coordinates and a scatter. */
+/**
+ * Compare 2–100 runs: overlaid metric charts; parallel coordinates whose brushes filter the runs
+ * shown in the tables and plots below; run details, params and metrics (each with a picker); a
+ * scatter, box plots and a contour plot, all with axis pickers and one colour scale.
+ */
 export default function ComparePage() {
   const [params, setParams] = useSearchParams();
   const runIds = (params.get('runs') ?? '').split(',').filter(Boolean).slice(0, MAX_RUNS);
@@ -23,9 +35,9 @@ export default function ComparePage() {
   const chosenMetrics = (params.get('metrics') ?? '').split(',').filter((k) => keys.metrics.includes(k));
   const metrics = chosenMetrics.length > 0 ? chosenMetrics : keys.metrics.slice(0, 5);
   const [settings, setSettings] = useState<ChartSettings>({ xMode: 'step', logY: false, smoothing: 0 });
-  const [onlyDiff, setOnlyDiff] = useState(false);
   const chartRuns = useMemo(() => rows.map((r) => ({ runId: r.runId, label: r.name })), [rows]);
   const firstExperiment = experimentIds[0] ?? rows[0]?.experimentId;
+  const experiment = useApi(async (signal) => (firstExperiment ? getExperiment(firstExperiment, signal) : undefined), [firstExperiment]);
 
   const setMetrics = (list: string[]) => {
     const next = new URLSearchParams(params);
@@ -35,7 +47,7 @@ export default function ComparePage() {
 
   const crumbs = [
     { label: 'Experiments', to: '/experiments' },
-    ...(firstExperiment ? [{ label: `Experiment ${firstExperiment}`, to: `/experiments/${firstExperiment}` }] : []),
+    ...(firstExperiment ? [{ label: experiment.data?.name ?? `Experiment ${firstExperiment}`, to: `/experiments/${firstExperiment}` }] : []),
     { label: `Compare ${runIds.length} runs` },
   ];
   if (runIds.length < 2) {
@@ -46,13 +58,26 @@ export default function ComparePage() {
       </div>
     );
   }
-  if (state.error !== undefined) return <ErrorBox error={state.error} onRetry={state.reload} />;
+  if (state.error !== undefined)
+    return (
+      <div className="page">
+        <Breadcrumbs items={crumbs} />
+        <ErrorBox error={state.error} onRetry={state.reload} />
+      </div>
+    );
   if (!state.data) return <Loading label={`Loading ${runIds.length} runs…`} />;
+  if (rows.length < 2)
+    return (
+      <div className="page">
+        <Breadcrumbs items={crumbs} />
+        <Empty>
+          Only {rows.length} of the {runIds.length} runs in this link exist{experimentIds.length > 0 ? ' in its experiments' : ''}: nothing to compare.
+        </Empty>
+      </div>
+    );
 
   // Overlaid charts with many runs ask for fewer buckets per run.
   const buckets = rows.length > 20 ? 250 : 1000;
-  const paramDiff = diffTable(rows, (r) => r.params);
-  const shownDiff = onlyDiff ? paramDiff.filter((d) => d.differs) : paramDiff;
 
   return (
     <div className="page page-wide">
@@ -71,24 +96,10 @@ export default function ComparePage() {
         <h2>Metrics</h2>
         <div className="toolbar">
           <ChartControls settings={settings} onChange={setSettings} />
-          <details className="metric-picker">
-            <summary className="btn btn-small">Metrics ({metrics.length})</summary>
-            <div className="popover-body">
-              {keys.metrics.map((k) => (
-                <label key={k} className="check">
-                  <input
-                    type="checkbox"
-                    checked={metrics.includes(k)}
-                    onChange={(e) => setMetrics(e.target.checked ? [...metrics, k] : metrics.filter((m) => m !== k))}
-                  />{' '}
-                  {k}
-                </label>
-              ))}
-            </div>
-          </details>
+          <KeyPicker label="Charts" keys={keys.metrics} chosen={metrics} onChange={setMetrics} />
         </div>
         {metrics.length === 0 ? (
-          <p className="muted">These runs have no metrics.</p>
+          <p className="muted">{keys.metrics.length === 0 ? 'These runs have no metrics.' : 'No metric chosen.'}</p>
         ) : (
           <div className="chart-grid">
             {metrics.map((key) => (
@@ -98,129 +109,273 @@ export default function ComparePage() {
         )}
       </section>
 
-      <section>
-        <div className="section-head">
-          <h2>Parameters</h2>
-          <label>
-            <input type="checkbox" checked={onlyDiff} onChange={(e) => setOnlyDiff(e.target.checked)} /> Only differences
-          </label>
-        </div>
-        <DiffTable rows={rows} diff={shownDiff} />
-      </section>
+      <Analysis rows={rows} keys={keys} />
+    </div>
+  );
+}
 
-      <section>
-        <h2>Latest metric values</h2>
-        <table className="data-table compact diff-table">
-          <thead>
-            <tr>
-              <th scope="col">Metric</th>
-              {rows.map((r, i) => (
-                <th key={r.runId} scope="col" style={{ borderTop: `3px solid ${colorFor(i)}` }}>
-                  {r.name}
-                </th>
-              ))}
-            </tr>
-          </thead>
+/** Everything below the charts: brushing in the parallel coordinates filters the runs of every part. */
+function Analysis({ rows, keys }: { rows: RunRow[]; keys: ReturnType<typeof collectKeys> }) {
+  const options = useMemo(() => [...keys.params.map((k) => `params.${k}`), ...keys.metrics.map((k) => `metrics.${k}`)], [keys]);
+  const metricOptions = keys.metrics.map((k) => `metrics.${k}`);
+  const numericOptions = useMemo(() => options.filter((o) => buildDimension(o, rows).kind === 'numeric'), [options, rows]);
+  const [axes, setAxes] = useState<string[]>(() => defaultAxes(keys.params, keys.metrics));
+  const [colorBy, setColorBy] = useState<string>(() => metricOptions.find((m) => /loss/i.test(m)) ?? metricOptions[0] ?? RUN_COLORS);
+  const [brushes, setBrushes] = useState<Record<string, Brush>>({});
+  const labels = rows.map((r) => r.name);
+  const dims = useMemo(() => axes.filter((d) => options.includes(d)).map((d) => buildDimension(d, rows)), [axes, rows, options]);
+  const positions = useMemo(() => dims.map(normalize), [dims]);
+  const active = brushFilter(
+    positions,
+    dims.map((d) => d.id),
+    brushes,
+    rows.length,
+  );
+  const colorDim = colorBy ? buildDimension(colorBy, rows) : undefined;
+  const colorRange = colorDim ? extent(colorDim) : undefined;
+  const colors = rows.map((_, i) => {
+    const v = colorDim?.values[i];
+    return colorRange && typeof v === 'number' ? colorScale(position(v, colorRange[0], colorRange[1])) : colorRange ? 'var(--inactive-line)' : colorFor(i);
+  });
+  const shown = rows.filter((_, i) => active[i]);
+  const shownColors = colors.filter((_, i) => active[i]);
+  const brushed = Object.keys(brushes).length > 0;
+
+  return (
+    <>
+      {options.length > 0 && (
+        <section>
+          <div className="section-head">
+            <h2>Parallel coordinates</h2>
+            <div className="toolbar">
+              <KeyPicker label="Axes" keys={options} chosen={axes.filter((a) => options.includes(a))} onChange={setAxes} />
+              <label>
+                Colour by{' '}
+                <select aria-label="Colour by" value={colorBy} onChange={(e) => setColorBy(e.target.value)}>
+                  <option value={RUN_COLORS}>run</option>
+                  {numericOptions.map((o) => (
+                    <option key={o} value={o}>
+                      {o}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              {colorDim && colorRange && <ColorLegend label={colorDim.label} range={colorRange} />}
+            </div>
+          </div>
+          <ParallelCoordinates
+            dims={dims}
+            labels={labels}
+            colors={colors}
+            active={active}
+            brushes={brushes}
+            onBrush={(id, brush) => {
+              const next = { ...brushes };
+              if (brush) next[id] = brush;
+              else delete next[id];
+              setBrushes(next);
+            }}
+          />
+          <p className="muted small brush-status" aria-live="polite" data-testid="brush-status">
+            {brushed ? (
+              <>
+                {shown.length} of {rows.length} runs in the brushed ranges; the tables and plots below show only these.{' '}
+                <button type="button" className="btn btn-small" onClick={() => setBrushes({})}>
+                  Clear brushes
+                </button>
+              </>
+            ) : (
+              'Drag along an axis to filter the runs below; click an axis to clear its brush.'
+            )}
+          </p>
+        </section>
+      )}
+      <RunDetails rows={shown} />
+      <ParamsSection rows={shown} keys={keys.params} />
+      <MetricsSection rows={shown} keys={keys.metrics} />
+      {options.length > 0 && <PlotsSection rows={shown} colors={shownColors} options={options} numericOptions={numericOptions} metricOptions={metricOptions} />}
+    </>
+  );
+}
+
+function RunHeader({ rows }: { rows: RunRow[] }) {
+  return (
+    <thead>
+      <tr>
+        <th scope="col" />
+        {rows.map((r, i) => (
+          <th key={r.runId} scope="col" style={{ borderTop: `3px solid ${colorFor(i)}` }}>
+            {r.name}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}
+
+/** The runs' facts side by side: ids, status, times, user, source. */
+function RunDetails({ rows }: { rows: RunRow[] }) {
+  const now = Date.now();
+  const facts: Array<[string, (r: RunRow) => React.ReactNode]> = [
+    ['Run ID', (r) => <CopyableId value={r.runId} to={`/experiments/${r.experimentId}/runs/${r.runId}`} label="run ID" />],
+    ['Status', (r) => <StatusBadge status={r.status} />],
+    ['Started', (r) => formatTimestamp(r.startTime)],
+    ['Ended', (r) => formatTimestamp(r.endTime)],
+    ['Duration', (r) => formatDuration(runDuration(r.startTime, r.endTime, now))],
+    ['User', (r) => r.user || '—'],
+    ['Source', (r) => r.source || '—'],
+    ['Parent run', (r) => (r.parentId ? <CopyableId value={r.parentId} to={`/experiments/${r.experimentId}/runs/${r.parentId}`} label="parent run ID" /> : '—')],
+  ];
+  return (
+    <section>
+      <h2>Run details</h2>
+      <div className="table-scroll">
+        <table className="data-table compact diff-table" aria-label="Run details">
+          <RunHeader rows={rows} />
           <tbody>
-            {keys.metrics.map((k) => (
-              <tr key={k}>
-                <th scope="row" className="mono">
-                  {k}
-                </th>
+            {facts.map(([label, cell]) => (
+              <tr key={label}>
+                <th scope="row">{label}</th>
                 {rows.map((r) => (
-                  <td key={r.runId} className="num">
-                    {formatMetric(r.metrics[k])}
+                  <td key={r.runId} className="run-detail">
+                    {cell(r)}
                   </td>
                 ))}
               </tr>
             ))}
           </tbody>
         </table>
-      </section>
-
-      <PlotsSection rows={rows} keys={keys} />
-    </div>
+      </div>
+    </section>
   );
 }
 
-function DiffTable({ rows, diff }: { rows: RunRow[]; diff: ReturnType<typeof diffTable> }) {
-  if (diff.length === 0) return <p className="muted">No parameters to show.</p>;
+function ParamsSection({ rows, keys }: { rows: RunRow[]; keys: string[] }) {
+  const [onlyDiff, setOnlyDiff] = useState(false);
+  const [chosen, setChosen] = useState<string[]>(keys);
+  const diff = diffTable(rows, (r) => r.params).filter((d) => chosen.includes(d.key) && (!onlyDiff || d.differs));
   return (
-    <div className="table-scroll">
-      <table className="data-table compact diff-table" aria-label="Parameter differences">
-        <thead>
-          <tr>
-            <th scope="col">Param</th>
-            {rows.map((r, i) => (
-              <th key={r.runId} scope="col" style={{ borderTop: `3px solid ${colorFor(i)}` }}>
-                {r.name}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {diff.map((d) => (
-            <tr key={d.key} className={d.differs ? 'differs' : undefined}>
-              <th scope="row" className="mono">
-                {d.key}
-                {d.differs && <span className="sr-only"> (differs)</span>}
-              </th>
-              {d.values.map((v, i) => (
-                <td key={i}>{v ?? <span className="muted">—</span>}</td>
+    <section>
+      <div className="section-head">
+        <h2>Parameters</h2>
+        <div className="toolbar">
+          <KeyPicker label="Params" keys={keys} chosen={chosen} onChange={setChosen} />
+          <label>
+            <input type="checkbox" checked={onlyDiff} onChange={(e) => setOnlyDiff(e.target.checked)} /> Only differences
+          </label>
+        </div>
+      </div>
+      {diff.length === 0 ? (
+        <p className="muted">No parameters to show.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="data-table compact diff-table" aria-label="Parameter differences">
+            <RunHeader rows={rows} />
+            <tbody>
+              {diff.map((d) => (
+                <tr key={d.key} className={d.differs ? 'differs' : undefined}>
+                  <th scope="row" className="mono">
+                    {d.key}
+                    {d.differs && <span className="sr-only"> (differs)</span>}
+                  </th>
+                  {d.values.map((v, i) => (
+                    <td key={i}>{v ?? <span className="muted">—</span>}</td>
+                  ))}
+                </tr>
               ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
   );
 }
 
-function PlotsSection({ rows, keys }: { rows: RunRow[]; keys: ReturnType<typeof collectKeys> }) {
-  const options = [...keys.params.map((k) => `params.${k}`), ...keys.metrics.map((k) => `metrics.${k}`)];
-  const [dims, setDims] = useState<string[]>(() => [...keys.params.slice(0, 3).map((k) => `params.${k}`), ...keys.metrics.slice(0, 2).map((k) => `metrics.${k}`)]);
-  const [sx, setSx] = useState(options[0] ?? '');
-  const [sy, setSy] = useState(keys.metrics[0] ? `metrics.${keys.metrics[0]}` : (options[1] ?? ''));
+function MetricsSection({ rows, keys }: { rows: RunRow[]; keys: string[] }) {
+  const [chosen, setChosen] = useState<string[]>(keys);
+  const shown = keys.filter((k) => chosen.includes(k));
+  return (
+    <section>
+      <div className="section-head">
+        <h2>Latest metric values</h2>
+        <KeyPicker label="Metrics" keys={keys} chosen={chosen} onChange={setChosen} />
+      </div>
+      {shown.length === 0 ? (
+        <p className="muted">No metrics to show.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="data-table compact diff-table" aria-label="Latest metric values">
+            <RunHeader rows={rows} />
+            <tbody>
+              {shown.map((k) => (
+                <tr key={k}>
+                  <th scope="row" className="mono">
+                    {k}
+                  </th>
+                  {rows.map((r) => (
+                    <td key={r.runId} className="num">
+                      {formatMetric(r.metrics[k])}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function PlotsSection({
+  rows,
+  colors,
+  options,
+  numericOptions,
+  metricOptions,
+}: {
+  rows: RunRow[];
+  colors: string[];
+  options: string[];
+  numericOptions: string[];
+  metricOptions: string[];
+}) {
+  const paramOptions = options.filter((o) => o.startsWith('params.'));
+  const [sx, setSx] = useState(paramOptions[0] ?? options[0] ?? '');
+  const [sy, setSy] = useState(metricOptions[0] ?? options[1] ?? options[0] ?? '');
+  const [bx, setBx] = useState(paramOptions[0] ?? options[0] ?? '');
+  const [by, setBy] = useState(metricOptions[0] ?? numericOptions[0] ?? '');
+  const [cx, setCx] = useState(numericOptions[0] ?? options[0] ?? '');
+  const [cy, setCy] = useState(numericOptions[1] ?? options[1] ?? '');
+  const [cz, setCz] = useState(metricOptions[0] ?? numericOptions[0] ?? '');
   const labels = rows.map((r) => r.name);
-  const built = useMemo(() => dims.filter((d) => options.includes(d)).map((d) => buildDimension(d, rows)), [dims, rows, options]);
-  if (options.length === 0) return null;
+  const has = (id: string) => options.includes(id);
   return (
     <>
       <section>
-        <h2>Parallel coordinates</h2>
-        <details className="metric-picker">
-          <summary className="btn btn-small">Axes ({built.length})</summary>
-          <div className="popover-body">
-            {options.map((o) => (
-              <label key={o} className="check">
-                <input type="checkbox" checked={dims.includes(o)} onChange={(e) => setDims(e.target.checked ? [...dims, o] : dims.filter((d) => d !== o))} /> {o}
-              </label>
-            ))}
-          </div>
-        </details>
-        <ParallelCoordinates dims={built} labels={labels} />
-      </section>
-      <section>
         <h2>Scatter</h2>
         <div className="toolbar">
-          <label>
-            X{' '}
-            <select value={sx} onChange={(e) => setSx(e.target.value)}>
-              {options.map((o) => (
-                <option key={o}>{o}</option>
-              ))}
-            </select>
-          </label>
-          <label>
-            Y{' '}
-            <select value={sy} onChange={(e) => setSy(e.target.value)}>
-              {options.map((o) => (
-                <option key={o}>{o}</option>
-              ))}
-            </select>
-          </label>
+          <DimSelect label="Scatter X" value={sx} options={options} onChange={setSx} />
+          <DimSelect label="Scatter Y" value={sy} options={options} onChange={setSy} />
         </div>
-        {sx && sy && <Scatter x={buildDimension(sx, rows)} y={buildDimension(sy, rows)} labels={labels} />}
+        {has(sx) && has(sy) && <Scatter x={buildDimension(sx, rows)} y={buildDimension(sy, rows)} labels={labels} colors={colors} />}
+      </section>
+      <section>
+        <h2>Box plots</h2>
+        <div className="toolbar">
+          <DimSelect label="Group by" value={bx} options={options} onChange={setBx} />
+          <DimSelect label="Box plot value" value={by} options={numericOptions} onChange={setBy} />
+        </div>
+        {has(bx) && has(by) && <BoxPlot x={buildDimension(bx, rows)} y={buildDimension(by, rows)} />}
+      </section>
+      <section>
+        <h2>Contour</h2>
+        <div className="toolbar">
+          <DimSelect label="Contour X" value={cx} options={options} onChange={setCx} />
+          <DimSelect label="Contour Y" value={cy} options={options} onChange={setCy} />
+          <DimSelect label="Contour Z" value={cz} options={numericOptions} onChange={setCz} />
+        </div>
+        {has(cx) && has(cy) && has(cz) && <ContourPlot x={buildDimension(cx, rows)} y={buildDimension(cy, rows)} z={buildDimension(cz, rows)} labels={labels} />}
       </section>
     </>
   );

@@ -1,117 +1,138 @@
-import { colorFor } from '../../common/utils/series.ts';
-import { formatMetric } from '../../common/utils/format.ts';
-import { extent, normalize, type Dimension } from '../utils/compare.ts';
+import { useRef, useState } from 'react';
+import { normalize, type Dimension } from '../utils/compare.ts';
+import type { Brush } from '../utils/plots.ts';
+import { useWidth } from '../hooks/useWidth.ts';
+import { axisTicks } from './Axis.tsx';
 
-/** Parallel coordinates in SVG: one vertical axis per dimension, one polyline per run. */
-export function ParallelCoordinates({ dims, labels }: { dims: Dimension[]; labels: string[] }) {
+const HEIGHT = 380;
+const TOP = 44;
+const BOTTOM = 24;
+const LEFT = 80;
+const RIGHT = 100;
+/** Below this drag length (in axis positions) a press on an axis clears its brush. */
+const MIN_BRUSH = 0.01;
+
+export interface ParallelCoordinatesProps {
+  dims: Dimension[];
+  labels: string[];
+  /** Colour of each run's line. */
+  colors: string[];
+  /** Runs passing the brushes (the others are drawn grey). */
+  active: boolean[];
+  brushes: Record<string, Brush>;
+  onBrush: (dimId: string, brush: Brush | undefined) => void;
+}
+
+/**
+ * Parallel coordinates in SVG across the full width: one vertical axis per dimension with ticks
+ * (nice numbers, or every category), one polyline per run. Dragging along an axis brushes a range;
+ * runs outside every brushed range turn grey (the page filters on them). Tick labels sit on a halo
+ * so lines never run through them.
+ */
+export function ParallelCoordinates({ dims, labels, colors, active, brushes, onBrush }: ParallelCoordinatesProps) {
+  const [wrap, width] = useWidth<HTMLDivElement>();
+  const [drag, setDrag] = useState<{ id: string; start: number; end: number } | undefined>(undefined);
+  const svg = useRef<SVGSVGElement>(null);
   if (dims.length < 2) return <p className="muted">Choose at least two params or metrics.</p>;
-  const width = Math.max(600, dims.length * 160);
-  const height = 320;
-  const top = 30;
-  const bottom = 30;
-  const left = 60;
-  const step = (width - 2 * left) / (dims.length - 1);
+  const w = Math.max(480, width);
+  const step = (w - LEFT - RIGHT) / (dims.length - 1);
   const positions = dims.map(normalize);
-  const y = (t: number) => top + (1 - t) * (height - top - bottom);
+  const y = (t: number) => TOP + (1 - t) * (HEIGHT - TOP - BOTTOM);
+  const tOf = (clientY: number) => {
+    const box = svg.current?.getBoundingClientRect();
+    const py = clientY - (box?.top ?? 0);
+    return Math.min(1, Math.max(0, 1 - (py - TOP) / (HEIGHT - TOP - BOTTOM)));
+  };
+  const line = (run: number) =>
+    dims
+      .map((_, d) => {
+        const t = positions[d]?.[run];
+        return t === undefined ? undefined : `${LEFT + d * step},${y(t)}`;
+      })
+      .filter(Boolean)
+      .join(' ');
+  const order = labels.map((_, i) => i).sort((a, b) => Number(active[a]) - Number(active[b]));
+  const shownBrush = (id: string): Brush | undefined => (drag?.id === id ? { lo: Math.min(drag.start, drag.end), hi: Math.max(drag.start, drag.end) } : brushes[id]);
+
   return (
-    <div className="parcoords-wrap">
-      <svg width={width} height={height} role="img" aria-label="Parallel coordinates of the compared runs" className="parcoords">
-        {labels.map((label, run) => {
-          const pts: string[] = [];
-          dims.forEach((_, d) => {
-            const t = positions[d]?.[run];
-            if (t !== undefined) pts.push(`${left + d * step},${y(t)}`);
-          });
-          return (
-            <polyline key={run} points={pts.join(' ')} fill="none" stroke={colorFor(run)} strokeWidth={1.6} opacity={0.8}>
-              <title>{label}</title>
-            </polyline>
-          );
-        })}
+    <div className="parcoords-wrap" ref={wrap}>
+      <svg
+        ref={svg}
+        width={w}
+        height={HEIGHT}
+        role="img"
+        aria-label="Parallel coordinates of the compared runs"
+        className="parcoords"
+        data-axes={dims.length}
+        data-active-runs={active.filter(Boolean).length}
+      >
+        {order.map((run) => (
+          <polyline
+            key={run}
+            points={line(run)}
+            fill="none"
+            stroke={active[run] ? colors[run] : 'var(--inactive-line)'}
+            strokeWidth={active[run] ? 1.8 : 1}
+            opacity={active[run] ? 0.9 : 0.5}
+            data-run={labels[run]}
+            data-active={active[run] ? 'true' : 'false'}
+          >
+            <title>{labels[run]}</title>
+          </polyline>
+        ))}
         {dims.map((dim, d) => {
-          const x = left + d * step;
-          const range = extent(dim);
+          const x = LEFT + d * step;
+          const ticks = axisTicks(dim);
+          const brush = shownBrush(dim.id);
           return (
-            <g key={dim.id}>
-              <line x1={x} x2={x} y1={top} y2={height - bottom} stroke="#444" />
+            <g key={dim.id} data-axis={dim.id} data-ticks={ticks.length}>
+              <line x1={x} x2={x} y1={TOP} y2={HEIGHT - BOTTOM} className="axis-line" />
               <text x={x} y={16} textAnchor="middle" className="axis-title">
-                {dim.label}
+                <title>{dim.id}</title>
+                {dim.label.length > 22 ? `${dim.label.slice(0, 21)}…` : dim.label}
               </text>
-              {dim.kind === 'numeric' && range ? (
-                <>
-                  <text x={x + 4} y={top + 4} className="axis-tick">
-                    {formatMetric(range[1])}
+              <text x={x} y={30} textAnchor="middle" className="axis-kind">
+                {dim.id.startsWith('metrics.') ? 'metric' : 'param'}
+              </text>
+              {ticks.map((tick) => (
+                <g key={tick.label}>
+                  <line x1={x - 4} x2={x} y1={y(tick.t)} y2={y(tick.t)} className="axis-line" />
+                  <text x={x - 7} y={y(tick.t) + 3.5} textAnchor="end" className="axis-tick halo">
+                    {tick.label.length > 14 ? `${tick.label.slice(0, 13)}…` : tick.label}
                   </text>
-                  <text x={x + 4} y={height - bottom} className="axis-tick">
-                    {formatMetric(range[0])}
-                  </text>
-                </>
-              ) : (
-                dim.categories.map((c, i) => (
-                  <text key={c} x={x + 4} y={y(dim.categories.length <= 1 ? 0.5 : i / (dim.categories.length - 1)) + 4} className="axis-tick">
-                    {c}
-                  </text>
-                ))
-              )}
+                </g>
+              ))}
+              {brush && <rect x={x - 8} width={16} y={y(brush.hi)} height={Math.max(2, y(brush.lo) - y(brush.hi))} className="brush" />}
+              <rect
+                x={x - 14}
+                width={28}
+                y={TOP - 4}
+                height={HEIGHT - TOP - BOTTOM + 8}
+                className="brush-target"
+                data-brush-target={dim.id}
+                aria-label={`Brush ${dim.label}`}
+                onPointerDown={(e) => {
+                  e.currentTarget.setPointerCapture(e.pointerId);
+                  const t = tOf(e.clientY);
+                  setDrag({ id: dim.id, start: t, end: t });
+                }}
+                onPointerMove={(e) => {
+                  if (drag?.id === dim.id) setDrag({ ...drag, end: tOf(e.clientY) });
+                }}
+                onPointerUp={() => {
+                  if (drag?.id !== dim.id) return;
+                  const lo = Math.min(drag.start, drag.end);
+                  const hi = Math.max(drag.start, drag.end);
+                  onBrush(dim.id, hi - lo < MIN_BRUSH ? undefined : { lo, hi });
+                  setDrag(undefined);
+                }}
+              >
+                <title>Drag to filter runs by {dim.label}; click to clear</title>
+              </rect>
             </g>
           );
         })}
       </svg>
     </div>
-  );
-}
-
-/** A scatter of two dimensions, one dot per run (categorical axes spread their categories). */
-export function Scatter({ x, y, labels }: { x: Dimension; y: Dimension; labels: string[] }) {
-  const width = 560;
-  const height = 360;
-  const pad = 50;
-  const nx = normalize(x);
-  const ny = normalize(y);
-  const ex = extent(x);
-  const ey = extent(y);
-  return (
-    <svg width={width} height={height} role="img" aria-label={`Scatter of ${y.label} against ${x.label}`} className="scatter">
-      <line x1={pad} x2={width - 10} y1={height - pad} y2={height - pad} stroke="#444" />
-      <line x1={pad} x2={pad} y1={10} y2={height - pad} stroke="#444" />
-      <text x={(width + pad) / 2} y={height - 10} textAnchor="middle" className="axis-title">
-        {x.label}
-      </text>
-      <text x={14} y={(height - pad) / 2} textAnchor="middle" transform={`rotate(-90 14 ${(height - pad) / 2})`} className="axis-title">
-        {y.label}
-      </text>
-      {ex && (
-        <>
-          <text x={pad} y={height - pad + 16} className="axis-tick">
-            {formatMetric(ex[0])}
-          </text>
-          <text x={width - 10} y={height - pad + 16} textAnchor="end" className="axis-tick">
-            {formatMetric(ex[1])}
-          </text>
-        </>
-      )}
-      {ey && (
-        <>
-          <text x={pad - 4} y={height - pad} textAnchor="end" className="axis-tick">
-            {formatMetric(ey[0])}
-          </text>
-          <text x={pad - 4} y={16} textAnchor="end" className="axis-tick">
-            {formatMetric(ey[1])}
-          </text>
-        </>
-      )}
-      {labels.map((label, i) => {
-        const tx = nx[i];
-        const ty = ny[i];
-        if (tx === undefined || ty === undefined) return null;
-        return (
-          <circle key={label + i} cx={pad + 8 + tx * (width - pad - 26)} cy={height - pad - 8 - ty * (height - pad - 26)} r={5} fill={colorFor(i)}>
-            <title>
-              {label}: {String(x.values[i])}, {String(y.values[i])}
-            </title>
-          </circle>
-        );
-      })}
-    </svg>
   );
 }

@@ -1,22 +1,16 @@
-import { useMemo, useState } from 'react';
-import { useLocation, useNavigate, useParams, useSearchParams } from 'react-router';
+import { useState } from 'react';
+import { useLocation, useNavigate, useParams } from 'react-router';
 import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
-import type { Experiment, ViewType } from '../../common/api/types.ts';
+import type { Experiment } from '../../common/api/types.ts';
+import { useCurrentExperiment } from '../../common/components/ClientSnippet.tsx';
 import { DescriptionEditor, TagsEditor } from '../../common/components/editors.tsx';
-import { Breadcrumbs, ErrorBox, Loading, Empty, Tabs } from '../../common/components/ui.tsx';
+import { Breadcrumbs, Loading, PageError, Tabs } from '../../common/components/ui.tsx';
 import { TracesList } from '../../traces/components/TracesList.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
-import { useLocalStorage } from '../../common/hooks/useLocalStorage.ts';
-import { downloadText, toCsv } from '../../common/utils/csv.ts';
 import { formatTimestamp } from '../../common/utils/format.ts';
 import { experimentActions, getExperiment } from '../api/experiments-api.ts';
-import { useRuns } from '../hooks/useRuns.ts';
-import { cellValue, columnLabel, defaultColumnState, nextSort, parseColumnState, rowComparator, toggleColumn, type ColumnState } from '../utils/columns.ts';
-import { collectKeys, flattenTree } from '../utils/run-rows.ts';
-import { ColumnPicker } from './ColumnPicker.tsx';
-import { RunsChart } from './RunsChart.tsx';
-import { RunsTable } from './RunsTable.tsx';
+import { RunsSection } from './RunsSection.tsx';
 import { NameDialog } from './ExperimentsPage.tsx';
 
 const NOTE_TAG = 'mlflow.note.content';
@@ -40,6 +34,7 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
   const [detailsOpen, setDetailsOpen] = useState(false);
   const [renaming, setRenaming] = useState(false);
   const experiment = useApi((signal) => getExperiment(experimentId, signal), [experimentId]);
+  useCurrentExperiment(experiment.data?.name);
 
   const exp: Experiment | undefined = experiment.data;
   const setExpTag = async (key: string, value: string) => {
@@ -51,7 +46,7 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
     <div className="page page-wide">
       <Breadcrumbs items={[{ label: 'Experiments', to: '/experiments' }, { label: exp?.name ?? experimentId }]} />
       {experiment.error !== undefined ? (
-        <ErrorBox error={experiment.error} onRetry={experiment.reload} />
+        <PageError error={experiment.error} what="Experiment" onRetry={experiment.reload} />
       ) : !exp ? (
         <Loading />
       ) : (
@@ -116,10 +111,14 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
         </>
       )}
 
-      <Tabs tabs={EXPERIMENT_TABS} active={tab} onChange={(id) => navigate(id === 'traces' ? `/experiments/${experimentId}/traces` : `/experiments/${experimentId}`)} />
-      <div role="tabpanel" aria-labelledby={`tab-${tab}`} className="tabpanel">
-        {tab === 'traces' ? <TracesList experimentId={experimentId} /> : <RunsSection experimentId={experimentId} experimentName={exp?.name} />}
-      </div>
+      {experiment.error === undefined && (
+        <>
+          <Tabs tabs={EXPERIMENT_TABS} active={tab} onChange={(id) => navigate(id === 'traces' ? `/experiments/${experimentId}/traces` : `/experiments/${experimentId}`)} />
+          <div role="tabpanel" aria-labelledby={`tab-${tab}`} className="tabpanel">
+            {tab === 'traces' ? <TracesList experimentId={experimentId} /> : <RunsSection experimentId={experimentId} experimentName={exp?.name} />}
+          </div>
+        </>
+      )}
       {renaming && exp && (
         <NameDialog
           title={`Rename “${exp.name}”`}
@@ -133,154 +132,5 @@ function ExperimentView({ experimentId }: { experimentId: string }) {
         />
       )}
     </div>
-  );
-}
-
-/** The runs of the experiment: filter, columns, table or chart, CSV export, compare. */
-function RunsSection({ experimentId, experimentName }: { experimentId: string; experimentName: string | undefined }) {
-  const navigate = useNavigate();
-  const [params, setParams] = useSearchParams();
-  const filter = params.get('filter') ?? '';
-  const viewType = (params.get('lifecycle') as ViewType | null) ?? 'ACTIVE_ONLY';
-  const view = params.get('view') === 'chart' ? 'chart' : 'table';
-  const [draft, setDraft] = useState(filter);
-  const [generation, setGeneration] = useState(0);
-  const [pickerOpen, setPickerOpen] = useState(false);
-  const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [expanded, setExpanded] = useState<Set<string>>(new Set());
-  const [storedColumns, setStoredColumns] = useLocalStorage<ColumnState | null>(`trove.columns.${experimentId}`, null, (raw) => (raw === null ? null : parseColumnState(raw)));
-
-  const runs = useRuns(experimentId, filter, viewType, generation);
-  const keys = useMemo(() => collectKeys(runs.rows), [runs.rows]);
-  const columns = storedColumns ?? defaultColumnState(keys);
-  // Durations of running runs are measured against the time the rows arrived.
-  const now = useMemo(() => Date.now(), [runs.rows]);
-  const tree = useMemo(() => flattenTree(runs.rows, expanded, rowComparator(columns.sort, now)), [runs.rows, expanded, columns.sort, now]);
-
-  const update = (patch: Record<string, string | undefined>) => {
-    const next = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(patch)) {
-      if (v === undefined || v === '') next.delete(k);
-      else next.set(k, v);
-    }
-    setParams(next, { replace: true });
-  };
-
-  const setColumns = (next: ColumnState) => setStoredColumns(next);
-
-  const exportCsv = () => {
-    // Every run matching the filter (collapsed children included), in the shown order and columns.
-    const all = flattenTree(runs.rows, new Set(runs.rows.map((r) => r.runId)), rowComparator(columns.sort, now));
-    const header = ['run_id', ...columns.visible.map((id) => (id.includes('.') ? id : columnLabel(id)))];
-    const lines = all.map(({ row }) =>
-      [row.runId, ...columns.visible.map((id) => {
-        const value = cellValue(row, id, now);
-        return id === 'start' && typeof value === 'number' ? new Date(value).toISOString() : value;
-      })],
-    );
-    downloadText(`${experimentName ?? experimentId}-runs.csv`, toCsv(header, lines));
-  };
-
-  const selectedIds = Array.from(selected);
-
-  return (
-    <>
-      <div className="toolbar runs-toolbar">
-        <form
-          className="filter-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            update({ filter: draft.trim() });
-            setGeneration((g) => g + 1);
-          }}
-        >
-          <label className="sr-only" htmlFor="run-filter">
-            Filter runs (MLflow search syntax)
-          </label>
-          <input
-            id="run-filter"
-            className="mono"
-            type="search"
-            placeholder="metrics.accuracy > 0.8 and params.penalty = 'l2'"
-            value={draft}
-            onChange={(e) => setDraft(e.target.value)}
-          />
-          <button type="submit" className="btn">
-            Filter
-          </button>
-        </form>
-        <label>
-          <select aria-label="Run lifecycle" value={viewType} onChange={(e) => update({ lifecycle: e.target.value === 'ACTIVE_ONLY' ? undefined : e.target.value })}>
-            <option value="ACTIVE_ONLY">Active runs</option>
-            <option value="DELETED_ONLY">Deleted runs</option>
-            <option value="ALL">All runs</option>
-          </select>
-        </label>
-        <div className="segmented" role="group" aria-label="View">
-          <button type="button" className={view === 'table' ? 'btn active' : 'btn'} aria-pressed={view === 'table'} onClick={() => update({ view: undefined })}>
-            Table
-          </button>
-          <button type="button" className={view === 'chart' ? 'btn active' : 'btn'} aria-pressed={view === 'chart'} onClick={() => update({ view: 'chart' })}>
-            Chart
-          </button>
-        </div>
-        <div className="picker-anchor">
-          <button type="button" className="btn" aria-expanded={pickerOpen} onClick={() => setPickerOpen(!pickerOpen)}>
-            Columns
-          </button>
-          {pickerOpen && <ColumnPicker keys={keys} visible={columns.visible} onToggle={(id) => setColumns(toggleColumn(columns, id))} onClose={() => setPickerOpen(false)} />}
-        </div>
-        <button type="button" className="btn" onClick={exportCsv} disabled={runs.rows.length === 0}>
-          Export CSV
-        </button>
-        <button
-          type="button"
-          className="btn btn-primary"
-          disabled={selectedIds.length < 2 || selectedIds.length > 100}
-          title="Select 2 to 100 runs"
-          onClick={() => navigate(`/compare?experiments=${experimentId}&runs=${selectedIds.join(',')}`)}
-        >
-          Compare{selectedIds.length > 0 ? ` (${selectedIds.length})` : ''}
-        </button>
-        <span className="muted small runs-count" aria-live="polite">
-          {runs.rows.length.toLocaleString()} runs{runs.loading ? ' (loading…)' : ''}
-        </span>
-      </div>
-      {runs.error !== undefined && (
-        <div className="state state-error" role="alert">
-          <strong>{filter ? 'The filter was rejected.' : 'Could not load runs.'}</strong> <span className="error-text">{errorMessage(runs.error)}</span>
-        </div>
-      )}
-      {runs.rows.length === 0 && runs.loading ? (
-        <Loading label="Loading runs…" />
-      ) : runs.rows.length === 0 && runs.error === undefined ? (
-        <Empty>{filter ? 'No run matches this filter.' : 'No runs in this experiment yet. Log one with the MLflow client.'}</Empty>
-      ) : view === 'chart' ? (
-        <RunsChart rows={runs.rows} metricKeys={keys.metrics} />
-      ) : runs.rows.length > 0 ? (
-        <RunsTable
-          experimentId={experimentId}
-          rows={tree}
-          columns={columns.visible}
-          sort={columns.sort}
-          onSort={(column) => setColumns({ ...columns, sort: nextSort(columns.sort, column) })}
-          selected={selected}
-          onSelect={(runId, on) => {
-            const next = new Set(selected);
-            if (on) next.add(runId);
-            else next.delete(runId);
-            setSelected(next);
-          }}
-          onSelectAll={(on) => setSelected(on ? new Set(tree.map((t) => t.row.runId)) : new Set())}
-          expanded={expanded}
-          onToggleExpand={(runId) => {
-            const next = new Set(expanded);
-            if (next.has(runId)) next.delete(runId);
-            else next.add(runId);
-            setExpanded(next);
-          }}
-        />
-      ) : null}
-    </>
   );
 }

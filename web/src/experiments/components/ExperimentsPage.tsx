@@ -6,9 +6,10 @@ import type { Experiment, ViewType } from '../../common/api/types.ts';
 import { ClientSnippet } from '../../common/components/ClientSnippet.tsx';
 import { Breadcrumbs, Empty, ErrorBox, Loading, Modal } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
-import { formatAge, formatTimestamp } from '../../common/utils/format.ts';
+import { RelativeTime } from '../../common/components/Time.tsx';
 import { countRuns, experimentActions, searchExperiments } from '../api/experiments-api.ts';
-import { isModelExperiment } from '../utils/experiments.ts';
+import { experimentDescription, isModelExperiment, userTags } from '../utils/experiments.ts';
+import '../experiments.css';
 
 const ORDERS: Array<{ value: string; label: string }> = [
   { value: 'last_update_time DESC', label: 'Last update (newest)' },
@@ -130,6 +131,8 @@ export default function ExperimentsPage() {
           <thead>
             <tr>
               <th scope="col">Name</th>
+              <th scope="col">Description</th>
+              <th scope="col">Tags</th>
               <th scope="col" className="num">
                 Runs
               </th>
@@ -148,9 +151,23 @@ export default function ExperimentsPage() {
                   {e.lifecycle_stage === 'deleted' && <span className="badge badge-muted">deleted</span>}
                   <span className="muted small"> #{e.experiment_id}</span>
                 </td>
+                <td className="exp-description" title={experimentDescription(e)}>
+                  {experimentDescription(e)}
+                </td>
+                <td>
+                  {userTags(e).map((t) => (
+                    <span key={t.key} className="badge badge-muted tag-chip" title={`${t.key}=${t.value}`}>
+                      {t.key}={t.value.length > 24 ? `${t.value.slice(0, 24)}…` : t.value}
+                    </span>
+                  ))}
+                </td>
                 <td className="num">{state.data?.counts[e.experiment_id]?.toLocaleString() ?? '—'}</td>
-                <td title={formatTimestamp(e.creation_time)}>{formatAge(e.creation_time, now)}</td>
-                <td title={formatTimestamp(e.last_update_time)}>{formatAge(e.last_update_time, now)}</td>
+                <td>
+                  <RelativeTime ms={e.creation_time} now={now} />
+                </td>
+                <td>
+                  <RelativeTime ms={e.last_update_time} now={now} />
+                </td>
                 <td className="actions">
                   {e.lifecycle_stage === 'deleted' ? (
                     can('delete_experiment') && (

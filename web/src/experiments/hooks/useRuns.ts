@@ -17,11 +17,12 @@ const NEXT_PAGE = 2500;
 const MAX_RUNS = 100_000;
 
 /**
- * Loads every run of an experiment matching an MLflow filter, page by page, publishing rows as
+ * Loads every run of the experiments matching an MLflow filter, page by page, publishing rows as
  * they arrive. A new filter or a reload cancels the previous load.
  */
-export function useRuns(experimentId: string, filter: string, viewType: ViewType, generation: number): RunsState {
+export function useRuns(experimentIds: string[], filter: string, viewType: ViewType, generation: number): RunsState {
   const [state, setState] = useState<RunsState>({ rows: [], done: false, error: undefined, loading: true });
+  const ids = experimentIds.join(',');
   useEffect(() => {
     const controller = new AbortController();
     const { signal } = controller;
@@ -32,7 +33,7 @@ export function useRuns(experimentId: string, filter: string, viewType: ViewType
       let first = true;
       do {
         const page = await searchRunsPage(
-          { experimentIds: [experimentId], filter, viewType, maxResults: first ? FIRST_PAGE : NEXT_PAGE, ...(pageToken ? { pageToken } : {}) },
+          { experimentIds: ids.split(','), filter, viewType, maxResults: first ? FIRST_PAGE : NEXT_PAGE, ...(pageToken ? { pageToken } : {}) },
           signal,
         );
         if (signal.aborted) return;
@@ -47,6 +48,6 @@ export function useRuns(experimentId: string, filter: string, viewType: ViewType
       setState((s) => ({ rows: s.rows, done: true, error, loading: false }));
     });
     return () => controller.abort();
-  }, [experimentId, filter, viewType, generation]);
+  }, [ids, filter, viewType, generation]);
   return state;
 }

@@ -4,9 +4,10 @@ import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
 import type { ModelVersion, RegisteredModel, Run } from '../../common/api/types.ts';
 import { DescriptionEditor, TagsEditor } from '../../common/components/editors.tsx';
-import { Breadcrumbs, Empty, ErrorBox, Loading, StatusBadge, Tabs } from '../../common/components/ui.tsx';
+import { Breadcrumbs, Empty, ErrorBox, Loading, PageError, StatusBadge, Tabs } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { formatMetric, formatTimestamp, shortId } from '../../common/utils/format.ts';
+import { RelativeTime } from '../../common/components/Time.tsx';
 import { wireToNumber } from '../../common/utils/series.ts';
 import { getExperimentByName, searchRunsPage } from '../../experiments/api/experiments-api.ts';
 import { modelExperimentName } from '../../experiments/utils/experiments.ts';
@@ -16,7 +17,6 @@ import { aliasesByVersion, getRegisteredModel, registryActions, searchModelVersi
 const TABS = [
   { id: 'versions', label: 'Versions' },
   { id: 'candidates', label: 'Candidates' },
-  { id: 'details', label: 'Description & tags' },
 ];
 
 /** A registered model: versions with their source runs, aliases, candidates, description. */
@@ -37,7 +37,9 @@ export default function ModelPage() {
     return (
       <div className="page">
         <Breadcrumbs items={crumbs} />
-        <ErrorBox error={model.error} onRetry={model.reload} />
+        <PageError error={model.error} what="Model" onRetry={model.reload}>
+          There is no registered model <strong>{modelName}</strong>. It may have been deleted or renamed. See <Link to="/models">the model registry</Link>.
+        </PageError>
       </div>
     );
   }
@@ -65,6 +67,35 @@ export default function ModelPage() {
         Created {formatTimestamp(m.creation_timestamp)} · updated {formatTimestamp(m.last_updated_timestamp)}
         {m.user_id ? ` · by ${m.user_id}` : ''}
       </p>
+      <div className="two-col model-details">
+        <section aria-label="Description">
+          <h2>Description</h2>
+          <DescriptionEditor
+            value={m.description ?? ''}
+            readOnly={!can('edit_model')}
+            save={async (text) => {
+              await registryActions.updateModel(m.name, text);
+              model.reload();
+            }}
+          />
+        </section>
+        <section aria-label="Model tags">
+          <h2>Tags</h2>
+          <TagsEditor
+            tags={m.tags ?? []}
+            label="Model tags"
+            readOnly={!can('edit_model')}
+            setTag={async (k, v) => {
+              await registryActions.setModelTag(m.name, k, v);
+              model.reload();
+            }}
+            deleteTag={async (k) => {
+              await registryActions.deleteModelTag(m.name, k);
+              model.reload();
+            }}
+          />
+        </section>
+      </div>
       <AliasManager model={m} versions={versions.data ?? []} onChanged={reload} canSet={can('set_alias')} />
       <Tabs
         tabs={TABS}
@@ -86,32 +117,6 @@ export default function ModelPage() {
             <VersionsTable model={m} versions={versions.data} />
           ))}
         {tab === 'candidates' && <Candidates modelName={m.name} />}
-        {tab === 'details' && (
-          <>
-            <h2>Description</h2>
-            <DescriptionEditor
-              value={m.description ?? ''}
-              readOnly={!can('edit_model')}
-              save={async (text) => {
-                await registryActions.updateModel(m.name, text);
-                model.reload();
-              }}
-            />
-            <h2>Tags</h2>
-            <TagsEditor
-              tags={m.tags ?? []}
-              readOnly={!can('edit_model')}
-              setTag={async (k, v) => {
-                await registryActions.setModelTag(m.name, k, v);
-                model.reload();
-              }}
-              deleteTag={async (k) => {
-                await registryActions.deleteModelTag(m.name, k);
-                model.reload();
-              }}
-            />
-          </>
-        )}
       </div>
     </div>
   );
@@ -208,11 +213,12 @@ function VersionsTable({ model, versions }: { model: RegisteredModel; versions: 
   );
   if (versions.length === 0) return <Empty>No versions yet. Promote a run to create one.</Empty>;
   return (
-    <table className="data-table">
+    <table className="data-table" aria-label="Versions">
       <thead>
         <tr>
           <th scope="col">Version</th>
           <th scope="col">Aliases</th>
+          <th scope="col">Description</th>
           <th scope="col">Status</th>
           <th scope="col">Source run</th>
           <th scope="col">Key metrics</th>
@@ -236,6 +242,9 @@ function VersionsTable({ model, versions }: { model: RegisteredModel; versions: 
                     @{a}
                   </span>
                 ))}
+              </td>
+              <td className="version-description" title={v.description || undefined}>
+                {v.description ? firstLine(v.description) : <span className="muted">—</span>}
               </td>
               <td>
                 <StatusBadge status={v.status} />
@@ -265,14 +274,26 @@ function VersionsTable({ model, versions }: { model: RegisteredModel; versions: 
                   </span>
                 ))}
               </td>
-              <td>{formatTimestamp(v.creation_timestamp)}</td>
-              <td>{v.user_id ?? ''}</td>
+              <td>
+                <RelativeTime ms={v.creation_timestamp} now={Date.now()} />
+              </td>
+              <td>{versionUser(v, run) || <span className="muted">—</span>}</td>
             </tr>
           );
         })}
       </tbody>
     </table>
   );
+}
+
+/** A description's first line without Markdown emphasis, for a table cell. */
+function firstLine(text: string): string {
+  return (text.split('\n').find((l) => l.trim()) ?? '').replace(/[*_`#>]/g, '').trim();
+}
+
+/** Who made a version: its creating user, else the user of its source run. */
+function versionUser(v: ModelVersion, run: Run | undefined): string {
+  return v.user_id || run?.info.user_id || run?.data.tags?.find((t) => t.key === 'mlflow.user')?.value || '';
 }
 
 /** Runs of the model's `[model]<name>` experiment: the candidates for its next version. */
@@ -315,7 +336,9 @@ function Candidates({ modelName }: { modelName: string }) {
             <td>
               <StatusBadge status={r.info.status} />
             </td>
-            <td>{formatTimestamp(r.info.start_time)}</td>
+            <td>
+              <RelativeTime ms={r.info.start_time} now={Date.now()} />
+            </td>
             <td className="small">
               {(r.data.metrics ?? []).slice(0, 4).map((m) => (
                 <span key={m.key} className="metric-chip">

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useAccess } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
 import { projectBase } from '../../common/api/project-paths.ts';
-import { CopyButton, Empty, ErrorBox, Loading } from '../../common/components/ui.tsx';
+import { Breadcrumbs, CopyButton, Empty, ErrorBox, Loading } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { formatAge, formatTimestamp } from '../../common/utils/format.ts';
 import { createToken, listTokens, revokeToken, type AccessToken } from '../api/projects-api.ts';
@@ -23,12 +23,14 @@ const EXPIRY_CHOICES = [
 export default function TokensPage() {
   const access = useAccess();
   const project = access?.project ?? 'default';
-  const tokens = useApi((signal) => listTokens(project, signal), [project]);
+  const authOff = access?.capabilities.auth_enabled === false;
+  const tokens = useApi((signal) => (authOff ? Promise.resolve([]) : listTokens(project, signal)), [project, authOff]);
   const [created, setCreated] = useState<{ token: string; record: AccessToken } | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
   const now = Date.now();
   const list = (tokens.data ?? []).slice().sort((a, b) => (a.status === b.status ? b.created_at - a.created_at : a.status === 'active' ? -1 : 1));
 
+  if (authOff) return <TokensNeedAuth project={project} />;
   return (
     <ProjectFrame page="tokens" title="Access tokens">
       <p className="muted">
@@ -185,5 +187,24 @@ function NewTokenPanel({ token, record, project, onDone }: { token: string; reco
         </button>
       </div>
     </section>
+  );
+}
+
+/** With authentication off there are no users, so no personal tokens: say how to turn it on. */
+function TokensNeedAuth({ project }: { project: string }) {
+  return (
+    <div className="page">
+      <Breadcrumbs items={[{ label: `Project ${project}` }, { label: 'Access tokens' }]} />
+      <h1>Access tokens</h1>
+      <div className="state state-empty" role="status" data-testid="tokens-need-auth">
+        <p>
+          <strong>Access tokens need authentication.</strong> This server runs without it, so every client may already read and write without a token.
+        </p>
+        <p>
+          Start the server with <code>trove server --auth</code> to have users, roles and personal access tokens; a script then sets <code>MLFLOW_TRACKING_TOKEN</code> to
+          act as its user.
+        </p>
+      </div>
+    </div>
   );
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { FileInfo } from '../../common/api/types.ts';
-import { api, errorMessage } from '../../common/api/client.ts';
+import { api, ApiError, errorMessage } from '../../common/api/client.ts';
+import { CopyableId, CopyIconButton } from '../../common/components/CopyableId.tsx';
 import { Empty, ErrorBox, Loading } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { formatBytes } from '../../common/utils/format.ts';
@@ -13,28 +14,32 @@ export interface ArtifactRoot {
   path: string;
 }
 
-/** A tree of artifacts under one or more roots, with download links and a preview pane. */
-export function ArtifactBrowser({ roots, initialFile }: { roots: ArtifactRoot[]; initialFile?: string | undefined }) {
-  const [selected, setSelected] = useState<{ path: string; size: number | undefined } | undefined>(initialFile ? { path: initialFile, size: undefined } : undefined);
+/**
+ * A tree of artifacts under one or more roots, with download links and a preview pane. The
+ * selected file is the page's (`selected`, a proxy path kept in the URL so it can be linked);
+ * the tree opens the folders down to it.
+ */
+export function ArtifactBrowser({ roots, selected, onSelect }: { roots: ArtifactRoot[]; selected: string | undefined; onSelect: (path: string) => void }) {
   if (roots.length === 0) return <Empty>Artifacts of this run are not stored behind this server's artifact proxy.</Empty>;
+  const root = selected ? roots.find((r) => selected.startsWith(`${r.path}/`)) : undefined;
   return (
     <div className="artifacts">
       <div className="artifact-tree" role="tree" aria-label="Artifacts">
-        {roots.map((root) => (
-          <div key={root.path} className="artifact-root">
-            <div className="artifact-root-label">{root.label}</div>
-            <Directory path={root.path} depth={0} selected={selected?.path} onSelect={(path, size) => setSelected({ path, size })} />
+        {roots.map((r) => (
+          <div key={r.path} className="artifact-root">
+            <div className="artifact-root-label">{r.label}</div>
+            <Directory path={r.path} depth={0} selected={selected} onSelect={onSelect} />
           </div>
         ))}
       </div>
       <div className="artifact-preview" aria-live="polite">
-        {selected ? <Preview key={selected.path} path={selected.path} size={selected.size} /> : <p className="muted">Select a file to preview it.</p>}
+        {selected ? <Preview key={selected} path={selected} root={root} /> : <p className="muted">Select a file to preview it.</p>}
       </div>
     </div>
   );
 }
 
-function Directory({ path, depth, selected, onSelect }: { path: string; depth: number; selected: string | undefined; onSelect: (path: string, size: number | undefined) => void }) {
+function Directory({ path, depth, selected, onSelect }: { path: string; depth: number; selected: string | undefined; onSelect: (path: string) => void }) {
   const state = useApi((signal) => listArtifacts(path, signal), [path]);
   if (state.error !== undefined) return <ErrorBox error={state.error} onRetry={state.reload} />;
   if (!state.data) return <div className="muted small" style={{ paddingLeft: depth * 16 + 8 }}>Loading…</div>;
@@ -48,10 +53,10 @@ function Directory({ path, depth, selected, onSelect }: { path: string; depth: n
   );
 }
 
-function Entry({ dir, file, depth, selected, onSelect }: { dir: string; file: FileInfo; depth: number; selected: string | undefined; onSelect: (path: string, size: number | undefined) => void }) {
-  const [open, setOpen] = useState(false);
+function Entry({ dir, file, depth, selected, onSelect }: { dir: string; file: FileInfo; depth: number; selected: string | undefined; onSelect: (path: string) => void }) {
   const name = file.path.split('/').pop() ?? file.path;
   const full = joinPath(dir, name);
+  const [open, setOpen] = useState(() => selected?.startsWith(`${full}/`) ?? false);
   if (file.is_dir) {
     return (
       <li role="treeitem" aria-expanded={open}>
@@ -64,21 +69,42 @@ function Entry({ dir, file, depth, selected, onSelect }: { dir: string; file: Fi
   }
   return (
     <li role="treeitem" aria-selected={selected === full}>
-      <button type="button" className={selected === full ? 'artifact-entry active' : 'artifact-entry'} style={{ paddingLeft: depth * 16 + 22 }} onClick={() => onSelect(full, file.file_size)}>
+      <button type="button" className={selected === full ? 'artifact-entry active' : 'artifact-entry'} style={{ paddingLeft: depth * 16 + 22 }} onClick={() => onSelect(full)}>
         {name} <span className="muted small">{formatBytes(file.file_size)}</span>
       </button>
     </li>
   );
 }
 
-function Preview({ path, size }: { path: string; size: number | undefined }) {
+/**
+ * The selected file: looked up in its folder first (its size decides the preview, and a link to a
+ * file that is not there says so instead of showing a broken preview).
+ */
+function Preview({ path, root }: { path: string; root: ArtifactRoot | undefined }) {
   const name = path.split('/').pop() ?? path;
+  const dir = path.split('/').slice(0, -1).join('/');
+  const listing = useApi((signal) => (root ? listArtifacts(dir, signal) : Promise.resolve([])), [dir, root?.path]);
+  const relative = root ? path.slice(root.path.length + 1) : path;
+  if (listing.error !== undefined && !(listing.error instanceof ApiError && listing.error.status === 404)) return <ErrorBox error={listing.error} onRetry={listing.reload} />;
+  if (!listing.data && listing.error === undefined) return <Loading />;
+  const entry = (listing.data ?? []).find((f) => !f.is_dir && f.path.split('/').pop() === name);
+  if (!entry) {
+    return (
+      <div className="preview" data-preview-kind="missing">
+        <div className="state state-empty" role="status">
+          <strong>Artifact not found.</strong> There is no file <code>{relative}</code> in these artifacts{root ? '' : ' (the link points outside them)'}.
+        </div>
+      </div>
+    );
+  }
+  const size = entry.file_size;
   const kind = previewKind(name, size);
   const url = artifactUrl(path);
   return (
     <div className="preview" data-preview-kind={kind}>
       <div className="preview-head">
-        <span className="mono">{name}</span> <span className="muted small">{formatBytes(size)}</span>
+        <CopyableId value={relative} label="artifact path" /> <span className="muted small">{formatBytes(size)}</span>
+        <CopyIconButton text={`mlflow-artifacts:/${path}`} label="Copy artifact URI" />
         <a className="btn btn-small" href={url} download={name}>
           Download
         </a>
@@ -134,7 +160,7 @@ function CsvTable({ text }: { text: string }) {
   );
 }
 
-function SignatureTable({ title, columns }: { title: string; columns: MlmodelInfo['inputs'] }) {
+export function SignatureTable({ title, columns }: { title: string; columns: MlmodelInfo['inputs'] }) {
   if (columns.length === 0) return null;
   return (
     <>

@@ -3,8 +3,9 @@ import type uPlot from 'uplot';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { ErrorBox } from '../../common/components/ui.tsx';
 import { UPlotChart } from '../../common/components/charts/UPlotChart.tsx';
-import { alignSeries, bucketsToPoints, colorFor, displayX, emaSmooth, logSafe, type XMode, type XY } from '../../common/utils/series.ts';
+import { alignSeries, bucketsToPoints, displayX, emaSmooth, logSafe, type XMode, type XY } from '../../common/utils/series.ts';
 import { fetchDownsampled } from '../api/metrics-api.ts';
+import { chartSeries } from '../utils/chart-series.ts';
 
 export interface ChartSettings {
   xMode: XMode;
@@ -51,10 +52,13 @@ export function MetricChart({ metricKey, runs, settings, maxBuckets = 1000, poll
   const prepared = useMemo(() => {
     const response = state.data;
     if (!response) return undefined;
-    const list: XY[] = response.series.map((s) => {
+    // Smoothed: each run's raw line is drawn faint behind its smoothed one.
+    const smoothed = settings.smoothing > 0;
+    const list: XY[] = response.series.flatMap((s) => {
       const points = bucketsToPoints(s);
       const t0 = points.x.length > 0 ? (points.x[0] ?? 0) : 0;
-      return { x: displayX(points.x, settings.xMode, t0), y: emaSmooth(points.y, settings.smoothing) };
+      const x = displayX(points.x, settings.xMode, t0);
+      return smoothed ? [{ x, y: points.y }, { x, y: emaSmooth(points.y, settings.smoothing) }] : [{ x, y: points.y }];
     });
     const total = response.series.reduce((sum, s) => sum + s.total_points, 0);
     const bucketed = response.series.some((s) => s.bucketed);
@@ -69,10 +73,11 @@ export function MetricChart({ metricKey, runs, settings, maxBuckets = 1000, poll
     return { data, total, bucketed };
   }, [state.data, settings.xMode, settings.logY, settings.smoothing]);
 
-  const series = useMemo(() => runs.map((r, i) => ({ label: r.label, color: colorFor(i) })), [runs]);
+  const smoothed = settings.smoothing > 0;
+  const series = useMemo(() => chartSeries(runs, smoothed), [runs, smoothed]);
 
   return (
-    <figure className="metric-chart" data-metric={metricKey} data-drawn={drawn && prepared ? 'true' : 'false'} data-points={prepared?.total ?? 0}>
+    <figure className="metric-chart" data-metric={metricKey} data-drawn={drawn && prepared ? 'true' : 'false'} data-points={prepared?.total ?? 0} data-series={series.length}>
       <figcaption>
         <span className="metric-name">{metricKey}</span>
         {prepared && (

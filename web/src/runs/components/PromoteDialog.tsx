@@ -10,19 +10,22 @@ const NEW_MODEL = '__new__';
 /**
  * Promote a run's model to the registry: choose (or create) a registered model, the artifact
  * path of the model inside the run, a description and an optional alias; lands on the version.
+ * `defaultModel` (the model of a `[model]<name>` experiment) is preselected, or offered as the new
+ * model's name when it does not exist yet.
  */
-export function PromoteDialog({ runId, artifactPaths, onClose }: { runId: string; artifactPaths: string[]; onClose: () => void }) {
+export function PromoteDialog({ runId, artifactPaths, defaultModel, onClose }: { runId: string; artifactPaths: string[]; defaultModel?: string | undefined; onClose: () => void }) {
   const navigate = useNavigate();
   const models = useApi((signal) => searchRegisteredModels({ nameFilter: '', orderBy: 'name ASC' }, signal), []);
   const [choice, setChoice] = useState<string>('');
-  const [newName, setNewName] = useState('');
+  const [newName, setNewName] = useState(defaultModel ?? '');
   const [artifactPath, setArtifactPath] = useState(artifactPaths[0] ?? 'model');
   const [description, setDescription] = useState('');
   const [alias, setAlias] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const list = models.data ?? [];
-  const selected = choice || (list.length === 0 ? NEW_MODEL : '');
+  const fallback = defaultModel && list.some((m) => m.name === defaultModel) ? defaultModel : (defaultModel && models.data) || (models.data && list.length === 0) ? NEW_MODEL : '';
+  const selected = choice || fallback;
   const modelName = selected === NEW_MODEL ? newName.trim() : selected;
   const aliasProblem = alias ? validateAlias(alias) : undefined;
 

@@ -3,7 +3,8 @@ import { Link, useParams, useSearchParams } from 'react-router';
 import { useCan } from '../../auth/hooks/access.tsx';
 import type { Run } from '../../common/api/types.ts';
 import { DescriptionEditor, TagsEditor } from '../../common/components/editors.tsx';
-import { Breadcrumbs, Empty, ErrorBox, Facts, Loading, StatusBadge, Tabs } from '../../common/components/ui.tsx';
+import { CopyableId } from '../../common/components/CopyableId.tsx';
+import { Breadcrumbs, Empty, ErrorBox, Facts, Loading, PageError, StatusBadge, Tabs } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { useLocalStorage } from '../../common/hooks/useLocalStorage.ts';
 import { formatDuration, formatMetric, formatTimestamp, runDuration, shortId } from '../../common/utils/format.ts';
@@ -14,6 +15,7 @@ import { getChildRuns, getLoggedModels, getRun, getRunModelVersions, proxyPathOf
 import { ArtifactBrowser, type ArtifactRoot } from './ArtifactBrowser.tsx';
 import { ChartControls, MetricChart, type ChartSettings } from './MetricChart.tsx';
 import { PromoteDialog } from './PromoteDialog.tsx';
+import { modelOfExperiment, splitTags } from '../utils/run-tags.ts';
 
 const NOTE_TAG = 'mlflow.note.content';
 /** While a run is RUNNING its page polls this often, so new points show within ~2 s. */
@@ -73,7 +75,10 @@ function RunView({ experimentId, runId }: { experimentId: string; runId: string 
     return (
       <div className="page">
         <Breadcrumbs items={crumbs} />
-        <ErrorBox error={run.error} onRetry={run.reload} />
+        <PageError error={run.error} what="Run" onRetry={run.reload}>
+          There is no run <code>{runId}</code> on this server. It may have been deleted for good, or the link is mistyped. Go to{' '}
+          <Link to={`/experiments/${experimentId}`}>its experiment</Link> or <Link to="/experiments">the experiments</Link>.
+        </PageError>
       </div>
     );
   }
@@ -106,24 +111,35 @@ function RunView({ experimentId, runId }: { experimentId: string; runId: string 
         {tab === 'metrics' && (
           <MetricsTab run={r} settings={settings} setSettings={setSettings} />
         )}
-        {tab === 'artifacts' && <RunArtifacts run={r} initialFile={params.get('file') ?? undefined} />}
+        {tab === 'artifacts' && (
+          <RunArtifacts
+            run={r}
+            selected={params.get('file') ?? undefined}
+            onSelect={(file) => {
+              const next = new URLSearchParams(params);
+              next.set('file', file);
+              setParams(next);
+            }}
+          />
+        )}
         {tab === 'traces' && <TracesList experimentId={r.info.experiment_id} runId={r.info.run_id} />}
       </div>
-      {promoting && <PromoteModal run={r} onClose={() => setPromoting(false)} />}
+      {promoting && <PromoteModal run={r} modelName={modelOfExperiment(experiment.data?.name)} onClose={() => setPromoting(false)} />}
     </div>
   );
 }
 
-function PromoteModal({ run, onClose }: { run: Run; onClose: () => void }) {
+function PromoteModal({ run, modelName, onClose }: { run: Run; modelName: string | undefined; onClose: () => void }) {
   const models = useApi((signal) => getLoggedModels(run.info.experiment_id, run.info.run_id, signal).catch(() => []), [run.info.run_id]);
   const paths = Array.from(new Set([...(models.data ?? []).map((m) => m.info.name), 'model']));
-  return <PromoteDialog runId={run.info.run_id} artifactPaths={paths} onClose={onClose} />;
+  return <PromoteDialog runId={run.info.run_id} artifactPaths={paths} defaultModel={modelName} onClose={onClose} />;
 }
 
 function Overview({ run, reload }: { run: Run; reload: () => void }) {
   const can = useCan();
   const tags = run.data.tags ?? [];
   const tag = (key: string) => tags.find((t) => t.key === key)?.value;
+  const tagGroups = splitTags(tags, [NOTE_TAG]);
   const parentId = tag('mlflow.parentRunId');
   const children = useApi((signal) => getChildRuns(run.info.experiment_id, run.info.run_id, signal), [run.info.run_id]);
   const loggedModels = useApi((signal) => getLoggedModels(run.info.experiment_id, run.info.run_id, signal), [run.info.run_id]);
@@ -142,15 +158,15 @@ function Overview({ run, reload }: { run: Run; reload: () => void }) {
     <div className="overview">
       <Facts
         items={[
-          ['Run ID', <span className="mono">{run.info.run_id}</span>],
+          ['Run ID', <CopyableId value={run.info.run_id} label="run ID" />],
           ['Status', <StatusBadge status={run.info.status} />],
           ['Started', formatTimestamp(run.info.start_time)],
           ['Ended', formatTimestamp(run.info.end_time)],
           ['Duration', formatDuration(runDuration(run.info.start_time, run.info.end_time, Date.now()))],
           ['User', run.info.user_id || tag('mlflow.user') || '—'],
-          ['Source', <span className="mono">{tag('mlflow.source.name') ?? '—'}</span>],
-          ['Git commit', <span className="mono">{tag('mlflow.source.git.commit') ?? '—'}</span>],
-          ['Parent run', parentId ? <Link to={`/experiments/${exp}/runs/${parentId}`}>{shortId(parentId)}</Link> : '—'],
+          ['Source', tag('mlflow.source.name') ? <CopyableId value={tag('mlflow.source.name') ?? ''} label="source" /> : '—', 'wide'],
+          ['Git commit', tag('mlflow.source.git.commit') ? <CopyableId value={tag('mlflow.source.git.commit') ?? ''} label="git commit" /> : '—'],
+          ['Parent run', parentId ? <CopyableId value={parentId} to={`/experiments/${exp}/runs/${parentId}`} label="parent run ID" /> : '—'],
           [
             'Child runs',
             children.data && children.data.length > 0 ? (
@@ -166,7 +182,7 @@ function Overview({ run, reload }: { run: Run; reload: () => void }) {
               '—'
             ),
           ],
-          ['Artifact URI', <span className="mono small">{run.info.artifact_uri}</span>],
+          ['Artifact URI', run.info.artifact_uri ? <CopyableId value={run.info.artifact_uri} to="?tab=artifacts" label="artifact URI" /> : '—', 'wide'],
         ]}
       />
       <section>
@@ -231,7 +247,7 @@ function Overview({ run, reload }: { run: Run; reload: () => void }) {
       <section>
         <h2>Tags</h2>
         <TagsEditor
-          tags={tags.filter((t) => t.key !== NOTE_TAG)}
+          tags={tagGroups.user}
           readOnly={!can('edit_run')}
           setTag={setTag}
           deleteTag={async (key) => {
@@ -239,6 +255,20 @@ function Overview({ run, reload }: { run: Run; reload: () => void }) {
             reload();
           }}
         />
+        <h3>System tags ({tagGroups.system.length})</h3>
+        <p className="muted small">Set by MLflow; read-only.</p>
+        <table className="kv-table" aria-label="System tags">
+          <tbody>
+            {tagGroups.system.map((t) => (
+              <tr key={t.key}>
+                <th scope="row" className="mono">
+                  {t.key}
+                </th>
+                <td className="wrap">{t.value}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       </section>
       <div className="two-col">
         <section>
@@ -260,7 +290,9 @@ function Overview({ run, reload }: { run: Run; reload: () => void }) {
                   <tr key={`${d.dataset.name}-${d.dataset.digest}`}>
                     <td>{d.dataset.name}</td>
                     <td>{d.tags?.find((t) => t.key === 'mlflow.data.context')?.value ?? ''}</td>
-                    <td className="mono">{d.dataset.digest}</td>
+                    <td>
+                      <CopyableId value={d.dataset.digest} label="dataset digest" />
+                    </td>
                     <td className="mono small wrap">{d.dataset.source_type}</td>
                   </tr>
                 ))}
@@ -278,8 +310,8 @@ function Overview({ run, reload }: { run: Run; reload: () => void }) {
             <ul className="plain-list">
               {(loggedModels.data ?? []).map((m) => (
                 <li key={m.info.model_id}>
-                  <Link to={`?tab=artifacts&file=${encodeURIComponent(`${proxyPathOf(m.info.artifact_uri) ?? ''}/MLmodel`)}`}>{m.info.name}</Link>{' '}
-                  <span className="mono small muted">{m.info.model_id}</span> <StatusBadge status={m.info.status?.replace('LOGGED_MODEL_', '')} />
+                  <Link to={loggedModelLink(m.info.artifact_uri)}>{m.info.name}</Link> <CopyableId value={m.info.model_id} to={loggedModelLink(m.info.artifact_uri)} label="logged model ID" />{' '}
+                  <StatusBadge status={m.info.status?.replace('LOGGED_MODEL_', '')} />
                 </li>
               ))}
             </ul>
@@ -328,7 +360,12 @@ function MetricsTab({ run, settings, setSettings }: { run: Run; settings: ChartS
   );
 }
 
-function RunArtifacts({ run, initialFile }: { run: Run; initialFile: string | undefined }) {
+/** A logged model's page on the run: its MLmodel in the artifacts tab. */
+function loggedModelLink(artifactUri: string): string {
+  return `?tab=artifacts&file=${encodeURIComponent(`${proxyPathOf(artifactUri) ?? ''}/MLmodel`)}`;
+}
+
+function RunArtifacts({ run, selected, onSelect }: { run: Run; selected: string | undefined; onSelect: (file: string) => void }) {
   const models = useApi((signal) => getLoggedModels(run.info.experiment_id, run.info.run_id, signal).catch(() => []), [run.info.run_id]);
   const roots: ArtifactRoot[] = [];
   const runRoot = proxyPathOf(run.info.artifact_uri);
@@ -338,5 +375,5 @@ function RunArtifacts({ run, initialFile }: { run: Run; initialFile: string | un
     if (path !== undefined) roots.push({ label: `Model “${m.info.name}”`, path });
   }
   if (models.loading && !models.data) return <Loading />;
-  return <ArtifactBrowser roots={roots} initialFile={initialFile} />;
+  return <ArtifactBrowser roots={roots} selected={selected} onSelect={onSelect} />;
 }

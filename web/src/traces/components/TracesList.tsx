@@ -3,7 +3,8 @@ import { Link, Navigate, useSearchParams } from 'react-router';
 import { errorMessage } from '../../common/api/client.ts';
 import { Empty, Loading } from '../../common/components/ui.tsx';
 import { VirtualTable, type VirtualColumn } from '../../common/components/VirtualTable.tsx';
-import { formatTimestamp, shortId } from '../../common/utils/format.ts';
+import { RelativeTime } from '../../common/components/Time.tsx';
+import { shortId } from '../../common/utils/format.ts';
 import { formatSpanDuration } from '../utils/waterfall.ts';
 import type { TraceInfo } from '../api/types.ts';
 import { LIVE_POLL_MS, useTraces } from '../hooks/useTraces.ts';
@@ -152,6 +153,7 @@ function traceColumns(experimentId: string, withRun: boolean): Array<VirtualColu
       header: 'Trace',
       width: 110,
       sortable: false,
+      pinned: true,
       className: 'mono',
       render: (t) => <Link to={link(t)} aria-label={`Open trace ${t.trace_id}`}>{shortId(t.trace_id.replace(/^tr-/, ''))}</Link>,
       cellTitle: (t) => t.trace_id,
@@ -167,7 +169,7 @@ function traceColumns(experimentId: string, withRun: boolean): Array<VirtualColu
     },
     { id: 'response', header: 'Response', width: 'minmax(160px, 1fr)', sortable: false, render: (t) => previewText(t.response_preview), cellTitle: (t) => t.response_preview },
     { id: 'state', header: 'State', width: 96, sortable: false, render: (t) => <TraceStateBadge state={t.state} /> },
-    { id: 'timestamp', header: 'Request time', width: 170, render: (t) => formatTimestamp(traceStart(t)), cellTitle: (t) => t.request_time },
+    { id: 'timestamp', header: 'Request time', width: 170, render: (t) => <RelativeTime ms={traceStart(t)} now={Date.now()} /> },
     { id: 'latency', header: 'Latency', width: 84, className: 'num', render: (t) => formatSpanDuration(traceLatency(t)) },
     {
       id: 'tokens',

@@ -1,5 +1,7 @@
 import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
+import { formatAxisTimes, formatClock, timeAxisLabel } from '../../utils/time.ts';
+import './charts.css';
 
 export interface ChartSeries {
   label: string;
@@ -41,6 +43,11 @@ export function UPlotChart({ data, series, timeX = false, logY = false, height =
     if (!el) return undefined;
     const width = Math.max(200, el.clientWidth);
     let zoomed = false;
+    // Canvas colours follow the page's theme (CSS variables; dark when the system is).
+    const theme = { axis: cssVar(el, '--axis', '#555'), grid: cssVar(el, '--grid', '#eee') };
+    // The legend shows values only while the cursor is on the chart: idle, it would read "step: --".
+    const setIdle = (idle: boolean) => el.classList.toggle('chart-idle', idle);
+    setIdle(true);
     const options: uPlot.Options = {
       width,
       height,
@@ -49,13 +56,20 @@ export function UPlotChart({ data, series, timeX = false, logY = false, height =
         y: logY ? { distr: 3 } : {},
       },
       axes: [
-        { label: xLabel, stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' } },
-        { label: yLabel, stroke: '#555', grid: { stroke: '#eee' }, ticks: { stroke: '#ddd' }, size: 60 },
+        {
+          label: timeX ? timeAxisLabel(xLabel) : xLabel,
+          stroke: theme.axis,
+          grid: { stroke: theme.grid },
+          ticks: { stroke: theme.grid },
+          // Wall-clock ticks in the UI's one time format (time.ts), not uPlot's own.
+          ...(timeX ? { values: (u: uPlot, splits: number[]) => formatAxisTimes(splits, (u.scales.x?.max ?? 0) - (u.scales.x?.min ?? 0)) } : {}),
+        },
+        { label: yLabel, stroke: theme.axis, grid: { stroke: theme.grid }, ticks: { stroke: theme.grid }, size: 60 },
       ],
       legend: { show: series.length <= 12 },
       cursor: { drag: { x: true, y: false, setScale: true } },
       series: [
-        { label: xLabel ?? 'x' },
+        timeX ? { label: xLabel ?? 'time', value: (_u: uPlot, v: number | null) => (v === null ? '' : formatClock(v * 1000)) } : { label: xLabel ?? 'x' },
         ...series.map((s) =>
           s.points
             ? { label: s.label, stroke: s.color, fill: s.color, paths: () => null, points: { show: true, size: 7, stroke: s.color, fill: s.color } }
@@ -75,8 +89,10 @@ export function UPlotChart({ data, series, timeX = false, logY = false, height =
           },
         ],
         draw: [() => callbacks.current.onDraw?.()],
+        setCursor: [(u) => setIdle(u.cursor.idx === null || u.cursor.idx === undefined)],
         ready: [
           (u) => {
+            u.over.addEventListener('mouseleave', () => setIdle(true));
             u.over.addEventListener('dblclick', () => {
               if (zoomed) {
                 zoomed = false;
@@ -108,4 +124,8 @@ export function UPlotChart({ data, series, timeX = false, logY = false, height =
   }, [data]);
 
   return <div ref={container} className="chart" role="img" aria-label={ariaLabel} />;
+}
+
+function cssVar(el: Element, name: string, fallback: string): string {
+  return getComputedStyle(el).getPropertyValue(name).trim() || fallback;
 }

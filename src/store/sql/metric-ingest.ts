@@ -1,0 +1,110 @@
+import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
+import { dialectOf } from './dialect.ts';
+import type { Database } from './schema.ts';
+import { chunk } from './sql-conditions.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * The write path of a metric batch, one statement per table (issue 14 ingest): the points in one
+ * multi-row insert, the latest values in one upsert. On PostgreSQL the points travel as nine
+ * arrays through `INSERT … SELECT FROM unnest(…)`: nine parameters whatever the batch size, no
+ * per-row statement text to build or parse. On SQLite a multi-row `VALUES` statement is written
+ * as text directly (no query-builder tree per value) and run as one prepared statement.
+ */
+
+export interface MetricPointRow {
+  run_id: number;
+  key_id: number;
+  step: number;
+  timestamp: number;
+  value: number;
+  is_nan: number;
+  model_id: string | null;
+  dataset_name: string | null;
+  dataset_digest: string | null;
+}
+
+export interface InsertedPoint {
+  key_id: number;
+  step: number;
+  value: number;
+  is_nan: number;
+}
+
+const POINT_COLUMNS = ['run_id', 'key_id', 'step', 'timestamp', 'value', 'is_nan', 'model_id', 'dataset_name', 'dataset_digest'] as const;
+/** SQLite: 9 bind variables a row; 3,000 rows stay under its 32,766 limit. */
+const SQLITE_ROWS_PER_STATEMENT = 3000;
+/** PostgreSQL: arrays have no bind-variable limit; chunks only bound the statement's memory. */
+const POSTGRES_ROWS_PER_STATEMENT = 20_000;
+
+/**
+ * Inserts points, ignoring exact duplicates (same run, key, step, timestamp, value, NaN flag), and
+ * returns the rows actually inserted, so a re-sent point is not counted twice in the rollups.
+ */
+export async function insertMetricPoints(db: Db, rows: MetricPointRow[]): Promise<InsertedPoint[]> {
+  const inserted: InsertedPoint[] = [];
+  const toPoint = (r: Record<string, unknown>): InsertedPoint => ({ key_id: Number(r.key_id), step: Number(r.step), value: Number(r.value), is_nan: Number(r.is_nan) });
+  if (dialectOf(db as Kysely<unknown>) === 'postgres') {
+    for (const part of chunk(rows, POSTGRES_ROWS_PER_STATEMENT)) {
+      const column = <K extends keyof MetricPointRow>(key: K) => part.map((r) => r[key]);
+      const result = await sql<Record<string, unknown>>`
+        insert into metrics (run_id, key_id, step, ${sql.ref('timestamp')}, value, is_nan, model_id, dataset_name, dataset_digest)
+        select * from unnest(${column('run_id')}::bigint[], ${column('key_id')}::bigint[], ${column('step')}::bigint[],
+          ${column('timestamp')}::bigint[], ${column('value')}::double precision[], ${column('is_nan')}::integer[],
+          ${column('model_id')}::text[], ${column('dataset_name')}::text[], ${column('dataset_digest')}::text[])
+        on conflict do nothing
+        returning key_id, step, value, is_nan`.execute(db);
+      for (const r of result.rows) inserted.push(toPoint(r));
+    }
+    return inserted;
+  }
+  const rowPlaceholders = `(${POINT_COLUMNS.map(() => '?').join(', ')})`;
+  const head = `insert into "metrics" (${POINT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values `;
+  for (const part of chunk(rows, SQLITE_ROWS_PER_STATEMENT)) {
+    const parameters: unknown[] = new Array(part.length * POINT_COLUMNS.length);
+    let i = 0;
+    for (const row of part) for (const c of POINT_COLUMNS) parameters[i++] = row[c];
+    const text = `${head}${new Array(part.length).fill(rowPlaceholders).join(', ')} on conflict do nothing returning "key_id", "step", "value", "is_nan"`;
+    const result = await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, parameters));
+    for (const r of result.rows) inserted.push(toPoint(r));
+  }
+  return inserted;
+}
+
+/**
+ * Upserts the latest value of each key in one statement: a stored row is replaced only by a newer
+ * point, decided in the database under the row lock, in isNewerPoint's order (step, timestamp,
+ * then value with NaN lowest), so concurrent writers (several server processes on PostgreSQL)
+ * settle on the same answer. `newest` holds at most one point per key, sorted by key id: one lock
+ * order for every writer, so two concurrent batches cannot deadlock.
+ */
+export async function upsertLatestMetrics(
+  db: Db,
+  runPk: number,
+  newest: ReadonlyArray<{ key_id: number; step: number; timestamp: number; value: number; is_nan: number }>,
+): Promise<void> {
+  if (newest.length === 0) return;
+  // The run's experiment rides along for metric-ordered searches (a run never changes experiment).
+  const experimentId = sql<number>`(select runs.experiment_id from runs where runs.id = ${runPk})`;
+  for (const part of chunk([...newest], 3000)) {
+    await db
+      .insertInto('latest_metrics')
+      .values(part.map((u) => ({ run_id: runPk, key_id: u.key_id, step: u.step, timestamp: u.timestamp, value: u.value, is_nan: u.is_nan, experiment_id: experimentId })))
+      .onConflict((oc) =>
+        oc
+          .columns(['run_id', 'key_id'])
+          .doUpdateSet((eb) => ({
+            step: eb.ref('excluded.step'),
+            timestamp: eb.ref('excluded.timestamp'),
+            value: eb.ref('excluded.value'),
+            is_nan: eb.ref('excluded.is_nan'),
+          }))
+          .where(
+            sql<boolean>`(excluded.step, excluded.timestamp, 1 - excluded.is_nan, excluded.value)
+              > (latest_metrics.step, latest_metrics.timestamp, 1 - latest_metrics.is_nan, latest_metrics.value)`,
+          ),
+      )
+      .execute();
+  }
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../../bench/config.ts';
+import { emptyBackendResults, renderReport, reportMarkers, withReportBlock, type Results } from '../../bench/report.ts';
+import { fasttrackmlDatabaseUri, type Machine } from '../../bench/servers.ts';
+
+const machine: Machine = {
+  cpu: 'cpu',
+  cores: 2,
+  ramGiB: 8,
+  kernel: 'Linux',
+  os: 'Debian',
+  node: 'v20',
+  python: '3.11',
+  mlflow: '3.18.0',
+  fasttrackml: '0.6.0',
+  trove: '0.1.0',
+  postgres: '15',
+  sqliteNode: '3.53',
+  sqlitePython: '3.40',
+};
+
+/** A one-round SQLite result where every server measured get-run and only Trove and MLflow the trace and artifact rows. */
+function results(): Results {
+  const sqlite = emptyBackendResults('sqlite');
+  const set = (server: 'trove' | 'mlflow' | 'fasttrackml', values: Record<string, number>): void => {
+    for (const [k, v] of Object.entries(values)) (sqlite.values[server] ??= {})[k] = [v];
+  };
+  set('trove', { 'get-run.p50': 0.5, 'idle.mib': 120, 'peak.mib': 200, 'trace-search.p50': 20, 'upload.mibps': 300 });
+  set('mlflow', { 'get-run.p50': 10, 'idle.mib': 2000, 'peak.mib': 3000, 'trace-search.p50': 500, 'upload.mibps': 150 });
+  set('fasttrackml', { 'get-run.p50': 1, 'idle.mib': 40, 'peak.mib': 50 });
+  return {
+    config: loadConfig(['--quick', '--backends', 'sqlite'], {}),
+    machine,
+    startedAt: '2026-12-06T11:00:00.000Z',
+    finishedAt: '2026-12-06T11:20:00.000Z',
+    minutes: 20,
+    load: [{ at: '', phase: 'start', avg: [3, 3, 3] }],
+    backends: { sqlite },
+  };
+}
+
+describe('the server benchmark report', () => {
+  it('compares Trove with FastTrackML and MLflow, and marks rows a server cannot do as n/a', () => {
+    const md = renderReport(results());
+    assert.match(md, /\| workload \| SQLite: Trove vs FastTrackML \| SQLite: Trove vs MLflow \|/);
+    assert.match(md, /\| get-run, 100 params \+ 100 metrics \| \*\*2\.0×\*\* \| \*\*20×\*\* \|/);
+    assert.match(md, /\| search_traces, tag filter, page of 100 over 500 traces \| 20\.0 ms \| n\/a \| 500 ms \| n\/a \| \*\*25×\*\* \|/);
+    assert.match(md, /\| artifact upload, 64 MiB through the proxy \| 300 MiB\/s \| n\/a \| 150 MiB\/s \| n\/a \| \*\*2\.0×\*\* \|/);
+    assert.match(md, /every row FastTrackML supports ≥ 1\.5× FastTrackML \(SQLite\) \| all 1 rows \| reached \|/);
+    assert.match(md, /idle memory within 1\.5× FastTrackML's \(SQLite\) \| 120 MiB vs 40\.0 MiB \(3×\) \| \*\*missed\*\* \|/);
+    assert.match(md, /^## Reduced run \(`--quick`\)/m, 'a quick run says it is reduced');
+  });
+
+  it('reads results written before FastTrackML took part', () => {
+    const old = results();
+    const sqlite = old.backends.sqlite!;
+    delete sqlite.values.fasttrackml;
+    delete sqlite.raw.fasttrackml;
+    const md = renderReport(old);
+    assert.match(md, /\| workload \| SQLite: Trove vs MLflow \|\n/);
+    assert.doesNotMatch(md, /FastTrackML \|/);
+  });
+});
+
+describe('the generated block of docs/benchmarks.md', () => {
+  const { start, end } = reportMarkers('standard');
+  const quick = reportMarkers('quick');
+
+  it('replaces only its own block and keeps the hand-written sections around it', () => {
+    const doc = `# Benchmarks\n\nintro by hand\n\n${start}\nold numbers\n${end}\n\n## Notes by hand\n\nkept\n\n${quick.start}\nreduced\n${quick.end}\n`;
+    const next = withReportBlock(doc, 'standard', '## Server benchmark\nnew numbers\n');
+    assert.equal(next, `# Benchmarks\n\nintro by hand\n\n${start}\n## Server benchmark\nnew numbers\n${end}\n\n## Notes by hand\n\nkept\n\n${quick.start}\nreduced\n${quick.end}\n`);
+    const reduced = withReportBlock(next, 'quick', 'fresh reduced');
+    assert.ok(reduced.includes(`${quick.start}\nfresh reduced\n${quick.end}`));
+    assert.ok(reduced.includes('new numbers') && reduced.includes('## Notes by hand'));
+  });
+
+  it('is added before the web UI block of a page that has none, and a missing page gets a title', () => {
+    const doc = '# Benchmarks\n\nby hand\n\n<!-- bench:ui start -->\nui\n<!-- bench:ui end -->\n';
+    assert.equal(withReportBlock(doc, 'quick', 'x'), `# Benchmarks\n\nby hand\n\n${quick.start}\nx\n${quick.end}\n\n<!-- bench:ui start -->\nui\n<!-- bench:ui end -->\n`);
+    assert.equal(withReportBlock(undefined, 'standard', 'x'), `# Benchmarks\n\n${start}\nx\n${end}\n`);
+  });
+});
+
+describe('FastTrackML database URIs', () => {
+  it('spell an absolute SQLite path with three slashes and PostgreSQL as postgres://', () => {
+    assert.equal(fasttrackmlDatabaseUri('sqlite:////tmp/x/f.db'), 'sqlite:///tmp/x/f.db');
+    assert.equal(fasttrackmlDatabaseUri('postgresql://u:p@127.0.0.1:5432/bench_fasttrackml'), 'postgres://u:p@127.0.0.1:5432/bench_fasttrackml');
+  });
+});

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { startTestServer, type TestServer } from '../api/test-server.ts';
+import { startTroveProcess, type TroveProcess } from '../support/trove-process.ts';
+
+/**
+ * `trove import mlflow --from <MLflow server> --to <Trove>`: the command run as a process against
+ * a Trove server running as a process, with an MLflow-API server (an in-process Trove) as the
+ * source. Everything is read back through the target's MLflow API: ids, the full metric history
+ * with its NaN, artifact bytes, the registry. A second run imports nothing; after the source
+ * changes, a third brings only the new point and the file added later to the finished run.
+ */
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'trove.js'), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function api(base: string, method: 'GET' | 'POST', endpoint: string, body?: Record<string, unknown>): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any -- reads arbitrary JSON
+  const url = method === 'GET' ? `${base}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(body as Record<string, string>)}` : `${base}/api/2.0/mlflow/${endpoint}`;
+  const response = await fetch(url, { method, ...(method === 'POST' ? { body: JSON.stringify(body ?? {}), headers: { 'content-type': 'application/json' } } : {}) });
+  const parsed = (await response.json()) as Record<string, unknown>;
+  assert.equal(response.status, 200, `${endpoint}: ${JSON.stringify(parsed)}`);
+  return parsed;
+}
+
+async function upload(base: string, runId: string, experimentId: string, file: string, bytes: Buffer): Promise<void> {
+  const response = await fetch(`${base}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/${file}`, { method: 'PUT', body: new Uint8Array(bytes) });
+  assert.equal(response.status, 200, await response.text());
+}
+
+describe('trove import --to a running Trove', () => {
+  let source: TestServer;
+  let sourceUrl = '';
+  let target: TroveProcess;
+  let dir: string;
+  let runId = '';
+  let experimentId = '';
+  const big = randomBytes(3 * 1024 * 1024 + 17);
+
+  before(async () => {
+    source = await startTestServer();
+    await source.server.app.listen({ host: '127.0.0.1', port: 0 });
+    sourceUrl = `http://127.0.0.1:${(source.server.app.server.address() as AddressInfo).port}`;
+    experimentId = (await api(sourceUrl, 'POST', 'experiments/create', { name: 'remote-a', tags: [{ key: 'team', value: 'vision' }] })).experiment_id;
+    const run = await api(sourceUrl, 'POST', 'runs/create', { experiment_id: experimentId, start_time: 1_700_000_000_000, run_name: 'r1' });
+    runId = run.run.info.run_id;
+    const metrics = Array.from({ length: 500 }, (_, i) => ({ key: 'loss', value: i === 7 ? 'NaN' : 1 / (i + 1), timestamp: 1_700_000_000_000 + i, step: i }));
+    await api(sourceUrl, 'POST', 'runs/log-batch', { run_id: runId, metrics, params: [{ key: 'lr', value: '0.1' }], tags: [{ key: 'note', value: 'hi' }] });
+    await upload(sourceUrl, runId, experimentId, 'data/big.bin', big);
+    await upload(sourceUrl, runId, experimentId, 'hello.txt', Buffer.from('hello trove\n'));
+    await api(sourceUrl, 'POST', 'runs/update', { run_id: runId, status: 'FINISHED', end_time: 1_700_000_100_000 });
+    await api(sourceUrl, 'POST', 'registered-models/create', { name: 'remote-model', description: 'from afar' });
+    await api(sourceUrl, 'POST', 'model-versions/create', { name: 'remote-model', source: `runs:/${runId}/data`, run_id: runId });
+    await api(sourceUrl, 'POST', 'registered-models/alias', { name: 'remote-model', alias: 'champion', version: '1' });
+
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-import-to-'));
+    target = await startTroveProcess(['--backend-store-uri', `sqlite:///${path.join(dir, 'trove.db')}`, '--artifacts-destination', path.join(dir, 'artifacts')]);
+  });
+
+  after(async () => {
+    await target?.stop();
+    await source?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the first run brings everything across with ids kept, read back through the target API', async () => {
+    const done = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
+    assert.equal(done.code, 0, done.stdout + done.stderr);
+    assert.match(done.stdout, /Everything was imported/);
+
+    const run = (await api(target.url, 'GET', 'runs/get', { run_id: runId })).run;
+    assert.equal(run.info.run_id, runId);
+    assert.equal(run.info.experiment_id, experimentId);
+    assert.equal(run.info.status, 'FINISHED');
+    assert.equal(run.info.end_time, 1_700_000_100_000);
+    assert.deepEqual(run.data.params, [{ key: 'lr', value: '0.1' }]);
+    const history = (await api(target.url, 'GET', 'metrics/get-history', { run_id: runId, metric_key: 'loss', max_results: '1000' })).metrics as Array<{ step: number; value: unknown }>;
+    assert.equal(history.length, 500);
+    assert.equal(history.find((m) => m.step === 7)?.value, 'NaN');
+    const file = await fetch(`${target.url}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/data/big.bin`);
+    assert.equal(file.status, 200);
+    assert.equal(createHash('sha256').update(Buffer.from(await file.arrayBuffer())).digest('hex'), createHash('sha256').update(big).digest('hex'));
+    const version = (await api(target.url, 'GET', 'registered-models/alias', { name: 'remote-model', alias: 'champion' })).model_version;
+    assert.equal(version.version, '1');
+    assert.equal(version.run_id, runId);
+    assert.equal((await api(target.url, 'GET', 'registered-models/get', { name: 'remote-model' })).registered_model.description, 'from afar');
+  });
+
+  test('a second run imports nothing, and after the source changes only what changed comes', async () => {
+    const again = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout, /metric points: 0 /);
+    assert.match(again.stdout, /artifacts: 0 files/);
+
+    await api(sourceUrl, 'POST', 'runs/log-metric', { run_id: runId, key: 'loss', value: 0.001, timestamp: 1_800_000_000_000, step: 500 });
+    await upload(sourceUrl, runId, experimentId, 'later/late.txt', Buffer.from('late\n'));
+    const third = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
+    assert.equal(third.code, 0, third.stdout + third.stderr);
+    assert.match(third.stdout, /artifacts: 1 files/);
+    const history = (await api(target.url, 'GET', 'metrics/get-history', { run_id: runId, metric_key: 'loss', max_results: '1000' })).metrics as unknown[];
+    assert.equal(history.length, 501);
+    const late = await fetch(`${target.url}/api/2.0/mlflow-artifacts/artifacts/${experimentId}/${runId}/artifacts/later/late.txt`);
+    assert.equal(await late.text(), 'late\n');
+  });
+
+  test('a dry run through the server lists the work and writes nothing', async () => {
+    const dry = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '--dry-run', '-q']);
+    assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+    assert.match(dry.stdout, /Dry run/);
+    assert.match(dry.stdout, /remote-a/);
+  });
+});

@@ -400,3 +400,46 @@ def test_an_import_killed_midway_resumes_without_duplicates_or_gaps(source, tmp_
         assert sizes == {"data/big.bin": BIG_FILE_BYTES}
     finally:
         _stop(server)
+
+
+@pytest.fixture(scope="module")
+def imported_via_api(source, tmp_path_factory):
+    """A running Trove server on an empty store, imported into over its bulk import API (--to)."""
+    target = _new_target(tmp_path_factory, "trove-import-to")
+    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
+    process, url = _start(cmd, target.base, target.base / "trove.log", 60)
+    try:
+        done = _trove("import", "mlflow", "--from", source.url, "--to", url, "-q")
+        assert done.returncode == 0, f"import --to failed:\n{done.stdout}\n{done.stderr}"
+        yield url, done.stdout
+    finally:
+        _stop(process)
+
+
+def test_importing_into_a_running_trove_over_its_api_gives_the_same_objects(source, imported_via_api, tmp_path):
+    url, _ = imported_via_api
+    src, dst = MlflowClient(source.url), MlflowClient(url)
+    for name, run_id in source.run_ids.items():
+        a, b = src.get_run(run_id), dst.get_run(run_id)
+        for attr in ("run_id", "run_name", "status", "start_time", "end_time", "user_id", "lifecycle_stage"):
+            assert getattr(b.info, attr) == getattr(a.info, attr), (name, attr)
+        assert (b.data.params, b.data.tags) == (a.data.params, a.data.tags), name
+    child = source.run_ids["child"]
+    assert _history(dst, child, "loss") == _history(src, child, "loss")
+    big = Path(mlflow.artifacts.download_artifacts(run_id=child, artifact_path="data/big.bin", tracking_uri=url, dst_path=str(tmp_path)))
+    assert hashlib.sha256(big.read_bytes()).hexdigest() == source.big_sha256
+    name = source.model_name
+    assert sorted(v.version for v in dst.search_model_versions(f"name='{name}'")) == ["1", "2", "4"]
+    assert dst.get_model_version_by_alias(name, "champion").version == "1"
+    X, _ = training_data()
+    old = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(url)
+    try:
+        assert list(mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(X[:20])) == \
+            list(mlflow.pyfunc.load_model(f"runs:/{source.run_ids['trainer']}/model").predict(X[:20]))
+    finally:
+        mlflow.set_tracking_uri(old)
+    again = _trove("import", "mlflow", "--from", source.url, "--to", url, "-q")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "artifacts: 0 files" in again.stdout, again.stdout

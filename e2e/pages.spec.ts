@@ -181,6 +181,8 @@ test('missing experiments, runs, models and versions each show one not-found pag
     [`/experiments/${f.experiment_id}/runs/0123456789abcdef0123456789abcdef`, 'Run not found'],
     ['/models/no-such-model', 'Model not found'],
     [`/models/${f.model_name}/versions/99`, 'Model version not found'],
+    [`/experiments/${f.experiment_id}/traces/tr-0123456789abcdef0123456789abcdef`, 'Trace not found'],
+    ['/webhooks/999999', 'Webhook not found'],
   ];
   for (const [url, heading] of cases) {
     await page.goto(url);

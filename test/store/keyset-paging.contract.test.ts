@@ -154,6 +154,21 @@ for (const backend of storeBackends) {
       assert.deepEqual(rest.items.map((r) => r.info.runId), whole.slice(10));
     });
 
+    test('an old offset token lands on the same rows as one big page under a metric order, on both sides of the NULLs', async () => {
+      const experimentId = await newExperiment();
+      for (let i = 0; i < 30; i++) await seedRun(experimentId, i);
+      for (const orderBy of [[metric('m', false)], [metric('m', true), { entity: 'param' as const, key: 'p', ascending: true }]]) {
+        const query = { experimentIds: [experimentId], filter: [], orderBy, viewType: 'ACTIVE_ONLY' as const };
+        const whole = (await tracking.searchRuns({ ...query, maxResults: 1000, page: { offset: 0, snapshot: null } })).items.map((r) => r.info.runId);
+        for (const offset of [1, 7, 20, 23, 24, 25, 29, 30, 35]) {
+          const page = await tracking.searchRuns({ ...query, maxResults: 4, page: { offset, snapshot: null } });
+          assert.deepEqual(page.items.map((r) => r.info.runId), whole.slice(offset, offset + 4), `offset ${offset}`);
+          const rest = page.next ? (await tracking.searchRuns({ ...query, maxResults: 1000, page: page.next })).items.map((r) => r.info.runId) : [];
+          assert.deepEqual(rest, whole.slice(offset + 4), `after offset ${offset}`);
+        }
+      }
+    });
+
     test('experiments page through their order forms without duplicates or gaps', async () => {
       const names: string[] = [];
       for (let i = 0; i < 15; i++) {

@@ -9,22 +9,59 @@ import { ExportReader } from '../../domain/import/export-reader.ts';
 import { formatBytes } from '../models/progress.ts';
 import { createImportProgress, formatCount } from '../import/progress.ts';
 import { exportToDir } from './export-dir.ts';
+import { MlflowRestWriter } from './mlflow-writer.ts';
+import { StoreSource } from './store-source.ts';
+import type { MigrationSource } from '../../domain/import/source.ts';
 
-/** `trove export --to-dir <path>`: one project of a Trove store as a portable folder. */
+/** Writes `source` into the MLflow server at `trackingUri`, prints totals, the id mapping, warnings and failures. */
+async function exportToServer(source: MigrationSource, trackingUri: string, concurrency: number, quiet: boolean): Promise<void> {
+  const out = process.stdout;
+  out.write(`Exporting ${source.description}\n  to the MLflow server at ${trackingUri.replace(/\/\/[^@/]*@/, '//')}\n`);
+  const totals = await new MlflowRestWriter(trackingUri, createImportProgress({ quiet }), concurrency).write(source);
+  out.write(
+    `Exported: ${totals.experiments} new experiments, ${totals.runs} runs, ${formatCount(totals.metricPoints)} metric points, ` +
+      `${totals.loggedModels} logged models, ${totals.registeredModels} registered models with ${totals.modelVersions} versions, ` +
+      `${totals.files} files (${formatBytes(totals.bytes)}).\n`,
+  );
+  if (totals.mapping.length > 0) {
+    out.write('ids in the target (Trove -> target):\n');
+    for (const m of totals.mapping) out.write(`  ${m.kind} ${m.from} -> ${m.to}\n`);
+  }
+  for (const w of totals.warnings) out.write(`warning: ${w}\n`);
+  if (totals.failures.length > 0) {
+    out.write(`${totals.failures.length} failure(s):\n`);
+    for (const f of totals.failures) out.write(`  failed: ${f.what}: ${f.message}\n`);
+    process.exitCode = 1;
+  } else {
+    out.write('Everything was exported.\n');
+  }
+}
+
+/**
+ * `trove export --to-dir <path>`: one project of a Trove store as a portable folder;
+ * `trove export --to <tracking uri>`: the same project written into an MLflow server over REST.
+ */
 export function exportCommand(program: Command): void {
   program
     .command('export')
-    .description('Export a Trove project (experiments, runs with full metric histories, artifacts, logged models, registry) to a portable folder.')
-    .requiredOption('--to-dir <path>', 'a new (or empty) folder to write: JSON lines and the artifact files; `trove import dir <path>` reads it back')
+    .description('Export a Trove project (experiments, runs with full metric histories, artifacts, logged models, registry) to a portable folder or another MLflow server.')
+    .option('--to-dir <path>', 'a new (or empty) folder to write: JSON lines and the artifact files; `trove import dir <path>` reads it back')
+    .option('--to <tracking uri>', 'an MLflow tracking server to write into over its REST API (credentials: MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD); run and logged model ids change there, the mapping is printed')
+    .option('--concurrency <n>', 'runs written at the same time with --to', (v) => Math.max(1, Math.min(64, Number(v) || 4)), 4)
     .option('--backend-store-uri <uri>', 'the Trove database to read (same as `trove server`)', 'sqlite:///./trove-data/trove.db')
     .option('--artifacts-destination <path>', "Trove's artifact store (same as `trove server`)", './trove-data/artifacts')
     .option('--project <name>', 'the project to export (default: the default project)')
     .option('--skip-artifacts', 'write metadata only, no files')
     .option('-q, --quiet', 'no progress display')
     .addHelpText('after', '\nExample:\n  trove export --to-dir ./trove-export --backend-store-uri sqlite:///./trove-data/trove.db\n  trove import dir ./trove-export --backend-store-uri sqlite:///./other/trove.db --artifacts-destination ./other/artifacts\n')
-    .action(async (options: { toDir: string; backendStoreUri: string; artifactsDestination: string; project?: string; skipArtifacts?: boolean; quiet?: boolean }) => {
+    .action(async (options: { toDir?: string; to?: string; concurrency: number; backendStoreUri: string; artifactsDestination: string; project?: string; skipArtifacts?: boolean; quiet?: boolean }) => {
       let database: OpenedDatabase | undefined;
       let artifacts: OpenedArtifactStore | undefined;
+      if ((options.toDir === undefined) === (options.to === undefined)) {
+        process.stderr.write('error: give exactly one of --to-dir <path> and --to <tracking uri>\n');
+        process.exitCode = 2;
+        return;
+      }
       try {
         database = await openDatabase(options.backendStoreUri);
         artifacts = openArtifactStore(options.artifactsDestination);
@@ -35,8 +72,13 @@ export function exportCommand(program: Command): void {
           projectId = project.id;
         }
         const reader = new ExportReader({ tracking: new SqlTrackingStore(database.db), registry: new SqlRegistryStore(database.db), artifacts: artifacts.store }, projectId);
-        const totals = await exportToDir(reader, artifacts.store, options.toDir, {
-          source: `${database.description}${options.project ? `, project '${options.project}'` : ''}`,
+        const sourceDescription = `${database.description}${options.project ? `, project '${options.project}'` : ''}`;
+        if (options.to !== undefined) {
+          await exportToServer(new StoreSource(reader, sourceDescription), options.to, options.concurrency, options.quiet === true);
+          return;
+        }
+        const totals = await exportToDir(reader, artifacts.store, options.toDir!, {
+          source: sourceDescription,
           skipArtifacts: options.skipArtifacts === true,
           progress: createImportProgress({ quiet: options.quiet === true }),
         });

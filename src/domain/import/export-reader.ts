@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { ArtifactStore } from '../../store/artifacts/artifact-store.ts';
 import type { ModelVersionRecord, RegisteredModelRecord, RegistryStore } from '../../store/registry-store.ts';
 import type { ExperimentRecord, LoggedModelRecord, MetricRecord, PagePosition, RunRecord, TrackingStore } from '../../store/tracking-store.ts';
@@ -39,6 +40,23 @@ export class ExportReader {
       yield* points;
       if (points.length < size) return;
     }
+  }
+
+  /** Every point of one metric of the run with this id (none when there is no such run). */
+  async historyOf(runId: string, key: string): Promise<MetricRecord[]> {
+    const info = await this.stores.tracking.getRunInfo(runId);
+    if (!info) return [];
+    const points: MetricRecord[] = [];
+    for await (const p of this.metricHistory({ info } as RunRecord, key)) points.push(p);
+    return points;
+  }
+
+  /** A file below an artifact root served by Trove's proxy. */
+  async open(artifactUri: string, path: string): Promise<{ stream: Readable; size: number | null } | undefined> {
+    const base = proxyPathFromArtifactUri(artifactUri);
+    if (base === undefined || base === '') return undefined;
+    const object = await this.stores.artifacts.get(`${base}/${path}`);
+    return object ? { stream: object.stream, size: object.size ?? null } : undefined;
   }
 
   async *loggedModels(experimentIds: string[]): AsyncIterable<LoggedModelRecord> {

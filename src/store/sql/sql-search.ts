@@ -123,7 +123,7 @@ export async function searchRunPks(
 
   const [firstOrder] = query.orderBy;
   const metricKeyId = firstOrder?.entity === 'metric' ? await lookupKeyId(firstOrder.key) : undefined;
-  const walkable = firstOrder !== undefined && metricKeyId !== undefined && !(query.page.offset > 0 && !query.page.after);
+  const walkable = firstOrder !== undefined && metricKeyId !== undefined;
 
   const filters: Array<{ clause: StoreFilterClause; condition: Expression<SqlBool> }> = [];
   for (const clause of query.filter) {
@@ -148,6 +148,9 @@ export async function searchRunPks(
   const rest = terms.slice(1);
   const after = query.page.after;
   if (after && after.length !== terms.length) throw new InvalidPageTokenError();
+  // An old offset token: the offset counts into part one, then into part two.
+  const offset = after ? 0 : query.page.offset;
+  let partTwoOffset = 0;
   const rows: KeysetRow[] = [];
   let more = false;
   // Part one: runs with the metric, walking latest_metrics (experiment, key, is_nan, value).
@@ -170,16 +173,22 @@ export async function searchRunPks(
     // inside); PostgreSQL plans it as any inner join. The runs conditions repeat the experiment
     // (already implied by lm.experiment_id) and the snapshot bound only as filters: the unary
     // plus keeps SQLite from driving the query by the primary key range `id <= snapshot` instead.
+    const from = sql`latest_metrics lm cross join runs`;
+    const walkConditions = [sql<SqlBool>`runs.id = lm.run_id`, ...walk, sql<SqlBool>`+runs.id <= ${snapshot}`, ...runConditions];
     const part = await keysetQuery(db, {
       id: sql.ref('runs.id'),
-      from: sql`latest_metrics lm cross join runs`,
-      conditions: [sql<SqlBool>`runs.id = lm.run_id`, ...walk, sql<SqlBool>`+runs.id <= ${snapshot}`, ...runConditions],
+      from,
+      conditions: walkConditions,
       terms: [{ expression: value, ascending: firstOrder.ascending, nullable: false }, ...rest],
-      page: after ? { offset: 0, snapshot, after } : { offset: 0, snapshot },
+      page: after ? { offset: 0, snapshot, after } : { offset, snapshot },
       limit: query.maxResults,
     });
     rows.push(...part.rows);
     more = part.more;
+    if (offset > 0 && part.rows.length === 0) {
+      const counted = await sql<{ n: number | string }>`select count(*) as n from ${from} where ${sql.join(walkConditions, sql` and `)}`.execute(db);
+      partTwoOffset = Math.max(0, offset - Number(counted.rows[0]?.n ?? 0));
+    }
   }
   // Part two: runs without a (non-NaN) value of the metric, once part one is exhausted.
   if (!more && rows.length <= query.maxResults) {
@@ -192,7 +201,7 @@ export async function searchRunPks(
         sql<SqlBool>`not exists (select 1 from latest_metrics lm where lm.run_id = runs.id and lm.key_id = ${metricKeyId} and lm.is_nan = 0)`,
       ],
       terms: rest,
-      page: after && after[0] === null ? { offset: 0, snapshot, after: after.slice(1) } : { offset: 0, snapshot },
+      page: after && after[0] === null ? { offset: 0, snapshot, after: after.slice(1) } : { offset: partTwoOffset, snapshot },
       limit: query.maxResults - rows.length,
     });
     rows.push(...part.rows.map((r) => ({ id: r.id, keys: [null, ...r.keys] })));

@@ -11,6 +11,7 @@ import { runActions } from '../../runs/api/runs-api.ts';
 import { useFilterVocabulary } from '../hooks/useFilterVocabulary.ts';
 import { useRuns } from '../hooks/useRuns.ts';
 import { cellValue, columnLabel, defaultColumnState, nextSort, parseColumnState, rowComparator, toggleColumn, type ColumnState } from '../utils/columns.ts';
+import { assignColors } from '../utils/run-colors.ts';
 import { groupRows, type Aggregate, type TableRow } from '../utils/run-groups.ts';
 import { collectKeys, flattenTree } from '../utils/run-rows.ts';
 import { effectiveFilter, readView, TIME_RANGES, writeView, type RunsView, type TimeRange } from '../utils/runs-view.ts';
@@ -69,6 +70,8 @@ export function RunsSection({ experimentId, experimentName }: { experimentId: st
     [runs.rows, view.groupBy, expanded, compare],
   );
   const hidden = useMemo(() => new Set(view.hidden), [view.hidden]);
+  // Every run's colour (chosen, else assigned) — the table and the charts use the same.
+  const colors = useMemo(() => ({ ...assignColors(runs.rows), ...view.colors }), [runs.rows, view.colors]);
   // The charts draw the runs in the table's order.
   const ordered = useMemo(() => (display === 'chart' ? runs.rows.slice().sort(compare) : runs.rows), [display, runs.rows, compare]);
 
@@ -201,7 +204,7 @@ export function RunsSection({ experimentId, experimentName }: { experimentId: st
           )}
         </Empty>
       ) : display === 'chart' ? (
-        <ChartsWorkspace rows={ordered} metricKeys={keys.metrics} colors={view.colors} hidden={hidden} layout={view.charts} onLayout={(charts) => setView({ charts })} />
+        <ChartsWorkspace rows={ordered} metricKeys={keys.metrics} colors={colors} hidden={hidden} layout={view.charts} onLayout={(charts) => setView({ charts })} />
       ) : runs.rows.length > 0 ? (
         <RunsTable
           rows={tableRows}
@@ -224,7 +227,7 @@ export function RunsSection({ experimentId, experimentName }: { experimentId: st
           onRestore={mayRestore ? restore : undefined}
           activeKey={active}
           onActivate={setActive}
-          colors={view.colors}
+          colors={colors}
           onColor={(runId, color) => setView({ colors: { ...view.colors, [runId]: color } })}
           hidden={hidden}
           onToggleHidden={(runId) => setView({ hidden: Array.from(toggle(hidden, runId)) })}

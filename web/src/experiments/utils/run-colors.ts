@@ -13,3 +13,21 @@ export function defaultRunColor(runId: string): string {
 export function runColor(runId: string, chosen: Record<string, string>): string {
   return chosen[runId] ?? defaultRunColor(runId);
 }
+
+/**
+ * Default colours of the runs shown: each run takes its hashed palette slot, or the next free one
+ * while the palette has free slots, so the first 16 runs never share a colour. Runs are placed
+ * oldest first, so a new run does not change the colours of the runs already shown.
+ */
+export function assignColors(runs: Array<{ runId: string; startTime?: number | undefined }>): Record<string, string> {
+  const ordered = runs.slice().sort((a, b) => (a.startTime ?? 0) - (b.startTime ?? 0) || a.runId.localeCompare(b.runId));
+  const used = new Set<number>();
+  const out: Record<string, string> = {};
+  for (const run of ordered) {
+    let slot = PALETTE.indexOf(defaultRunColor(run.runId));
+    if (used.size < PALETTE.length) while (used.has(slot)) slot = (slot + 1) % PALETTE.length;
+    used.add(slot);
+    out[run.runId] = PALETTE[slot] as string;
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { aggregate, groupRows, isGroupRow, tableRowKey } from './run-groups.ts';
-import { defaultRunColor, runColor, PALETTE } from './run-colors.ts';
+import { assignColors, defaultRunColor, runColor, PALETTE } from './run-colors.ts';
 import type { RunRow } from './run-rows.ts';
 
 function row(runId: string, params: Record<string, string>, metrics: Record<string, number>): RunRow {
@@ -37,5 +37,13 @@ describe('run colours', () => {
     expect(PALETTE).toContain(defaultRunColor('abc'));
     expect(runColor('abc', { abc: '#000000' })).toBe('#000000');
     expect(runColor('abc', {})).toBe(defaultRunColor('abc'));
+  });
+
+  it('gives the runs shown distinct colours while the palette lasts, oldest runs first', () => {
+    const runs = Array.from({ length: 16 }, (_, i) => ({ runId: `run-${i}`, startTime: i }));
+    const colors = assignColors(runs);
+    expect(new Set(Object.values(colors)).size).toBe(16);
+    // A newer run does not change the colours of the older ones.
+    expect(assignColors([...runs.slice(0, 5), { runId: 'new', startTime: 100 }])).toMatchObject(assignColors(runs.slice(0, 5)));
   });
 });

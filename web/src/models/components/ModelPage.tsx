@@ -7,6 +7,7 @@ import { DescriptionEditor, TagsEditor } from '../../common/components/editors.t
 import { Breadcrumbs, Empty, ErrorBox, Loading, PageError, StatusBadge, Tabs } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { formatMetric, formatTimestamp, shortId } from '../../common/utils/format.ts';
+import { RelativeTime } from '../../common/components/Time.tsx';
 import { wireToNumber } from '../../common/utils/series.ts';
 import { getExperimentByName, searchRunsPage } from '../../experiments/api/experiments-api.ts';
 import { modelExperimentName } from '../../experiments/utils/experiments.ts';
@@ -273,7 +274,9 @@ function VersionsTable({ model, versions }: { model: RegisteredModel; versions: 
                   </span>
                 ))}
               </td>
-              <td>{formatTimestamp(v.creation_timestamp)}</td>
+              <td>
+                <RelativeTime ms={v.creation_timestamp} now={Date.now()} />
+              </td>
               <td>{versionUser(v, run) || <span className="muted">—</span>}</td>
             </tr>
           );
@@ -333,7 +336,9 @@ function Candidates({ modelName }: { modelName: string }) {
             <td>
               <StatusBadge status={r.info.status} />
             </td>
-            <td>{formatTimestamp(r.info.start_time)}</td>
+            <td>
+              <RelativeTime ms={r.info.start_time} now={Date.now()} />
+            </td>
             <td className="small">
               {(r.data.metrics ?? []).slice(0, 4).map((m) => (
                 <span key={m.key} className="metric-chip">

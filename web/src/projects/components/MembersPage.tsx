@@ -4,7 +4,7 @@ import type { Role } from '../../auth/utils/capabilities.ts';
 import { errorMessage } from '../../common/api/client.ts';
 import { Empty, ErrorBox, Loading } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
-import { formatTimestamp } from '../../common/utils/format.ts';
+import { RelativeTime } from '../../common/components/Time.tsx';
 import { listMembers, memberActions, type Member } from '../api/projects-api.ts';
 import { assignableRoles, byRoleThenName, canManageMember, ROLE_HELP } from '../utils/roles.ts';
 import { ProjectFrame } from './ProjectFrame.tsx';
@@ -121,7 +121,9 @@ function MemberRow({
           <span className="badge badge-role">{member.role}</span>
         )}
       </td>
-      <td>{formatTimestamp(member.created_at)}</td>
+      <td>
+        <RelativeTime ms={member.created_at} now={Date.now()} />
+      </td>
       {actionsColumn && (
         <td className="actions">
           {manage && (

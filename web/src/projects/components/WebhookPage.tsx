@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
-import { Empty, ErrorBox, Facts, Loading } from '../../common/components/ui.tsx';
+import { Empty, ErrorBox, Facts, Loading, PageError } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { formatTimestamp } from '../../common/utils/format.ts';
 import { getWebhook, listDeliveries, webhookActions, type DeliveryPage } from '../api/projects-api.ts';
@@ -34,7 +34,7 @@ export default function WebhookPage() {
         <Link to="/webhooks">← All webhooks</Link>
       </p>
       {webhook.error !== undefined ? (
-        <ErrorBox error={webhook.error} onRetry={webhook.reload} />
+        <PageError error={webhook.error} what="Webhook" onRetry={webhook.reload} />
       ) : !w ? (
         <Loading label="Loading webhook…" />
       ) : (
@@ -98,34 +98,36 @@ export default function WebhookPage() {
           />
         </>
       )}
-      <section aria-label="Delivery log">
-        <div className="section-head">
-          <h2>Delivery log</h2>
-          <label>
-            Status{' '}
-            <select
-              value={status ?? ''}
-              onChange={(e) => {
-                const next = new URLSearchParams(params);
-                if (e.target.value) next.set('status', e.target.value);
-                else next.delete('status');
-                setParams(next, { replace: true });
-              }}
-            >
-              <option value="">all</option>
-              {DELIVERY_STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {s.toLowerCase()}
-                </option>
-              ))}
-            </select>
-          </label>
-          <button type="button" className="btn btn-small" onClick={() => setGeneration((g) => g + 1)}>
-            Refresh
-          </button>
-        </div>
-        <Deliveries key={`${status ?? ''}-${generation}`} webhookId={webhookId} status={status} />
-      </section>
+      {webhook.error === undefined && (
+        <section aria-label="Delivery log">
+          <div className="section-head">
+            <h2>Delivery log</h2>
+            <label>
+              Status{' '}
+              <select
+                value={status ?? ''}
+                onChange={(e) => {
+                  const next = new URLSearchParams(params);
+                  if (e.target.value) next.set('status', e.target.value);
+                  else next.delete('status');
+                  setParams(next, { replace: true });
+                }}
+              >
+                <option value="">all</option>
+                {DELIVERY_STATUSES.map((s) => (
+                  <option key={s} value={s}>
+                    {s.toLowerCase()}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <button type="button" className="btn btn-small" onClick={() => setGeneration((g) => g + 1)}>
+              Refresh
+            </button>
+          </div>
+          <Deliveries key={`${status ?? ''}-${generation}`} webhookId={webhookId} status={status} />
+        </section>
+      )}
       {editing && w && (
         <WebhookForm
           webhook={w}

@@ -1,6 +1,6 @@
 import { useCallback, useMemo, useState } from 'react';
 import { Link, useParams, useSearchParams } from 'react-router';
-import { Breadcrumbs, ErrorBox, Facts, Loading } from '../../common/components/ui.tsx';
+import { Breadcrumbs, ErrorBox, Facts, Loading, PageError } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { formatTimestamp, shortId } from '../../common/utils/format.ts';
 import { getExperiment } from '../../experiments/api/experiments-api.ts';
@@ -45,7 +45,7 @@ function TraceView({ experimentId, traceId }: { experimentId: string; traceId: s
     return (
       <div className="page page-wide">
         <Breadcrumbs items={crumbs} />
-        <ErrorBox error={trace.error} onRetry={trace.reload} />
+        <PageError error={trace.error} what="Trace" onRetry={trace.reload} />
       </div>
     );
   }

@@ -1,0 +1,238 @@
+"""`trove export --to <tracking URI>`: a Trove store seeded by the real client is written into a real
+`mlflow server` (from the pinned PyPI package) through MLflow's REST API, then read back from that
+server with the real client, field by field: experiments, runs (names, status, times, user, params,
+tags with the parent link following the new ids, deleted state), every metric point, artifact
+bytes, the logged model, registered models with version numbers (a deleted version's gap kept),
+stages, aliases, tags and descriptions, and the model loads from the target through models:/ URIs.
+
+MLflow mints its own run and logged-model ids, so runs are matched through the mapping the export
+prints. Runs only with the MLflow 3 client, against Trove.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from _support import MLFLOW_MAJOR, REPO_ROOT, SERVER_KIND, log_model_kwargs, training_data
+from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.tracking import MlflowClient
+from test_import import _free_port, _start, _stop, _trove
+
+pytestmark = pytest.mark.skipif(
+    MLFLOW_MAJOR < 3 or SERVER_KIND != "trove",
+    reason="the export is checked with the MLflow 3 client against Trove",
+)
+
+STEPS = 3_000
+FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class Source:
+    url: str
+    store_uri: str
+    artifacts: Path
+    experiment_ids: dict[str, str] = field(default_factory=dict)
+    run_ids: dict[str, str] = field(default_factory=dict)
+    big_sha256: str = ""
+    model_name: str = "export-model"
+    logged_model_id: str = ""
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A Trove server on its own store, seeded through the real client."""
+    base = tmp_path_factory.mktemp("trove-export-source")
+    store_uri = f"sqlite:///{base / 'trove.db'}"
+    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--backend-store-uri", store_uri, "--artifacts-destination", str(base / "artifacts")]
+    process, url = _start(cmd, base, base / "trove.log", 60)
+    try:
+        yield _seed(Source(url, store_uri, base / "artifacts"), base)
+    finally:
+        _stop(process)
+
+
+def _seed(src: Source, base: Path) -> Source:
+    client = MlflowClient(tracking_uri=src.url)
+    old = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(src.url)
+    try:
+        exp_a = client.create_experiment("export-a", tags={"team": "vision"})
+        exp_gone = client.create_experiment("export-deleted")
+        src.experiment_ids = {"a": exp_a, "gone": exp_gone}
+        parent = client.create_run(exp_a, run_name="parent", tags={"owner": "ada"})
+        child = client.create_run(exp_a, run_name="child", tags={"mlflow.parentRunId": parent.info.run_id})
+        rid = child.info.run_id
+        t0 = 1_700_000_000_000
+        for start in range(0, STEPS, 1000):
+            client.log_batch(rid, metrics=[Metric("loss", 1.0 / (s + 1), t0 + s, s) for s in range(start, start + 1000)])
+        client.log_batch(rid, metrics=[Metric("acc", v, t0 + i, i) for i, v in enumerate([0.5, float("nan"), 0.9])],
+                         params=[Param("lr", "0.01")], tags=[RunTag("note", "nested")])
+        client.log_metric(rid, "acc", 0.95, timestamp=t0 + 99, step=2)
+        files = base / "files"
+        (files / "dir").mkdir(parents=True)
+        (files / "hello.txt").write_text("hello mlflow\n")
+        (files / "dir" / "a.json").write_text('{"a": 1}')
+        big = base / "big.bin"
+        big.write_bytes(np.random.default_rng(2).bytes(FILE_BYTES))
+        src.big_sha256 = hashlib.sha256(big.read_bytes()).hexdigest()
+        client.log_artifact(rid, str(files / "hello.txt"))
+        client.log_artifacts(rid, str(files / "dir"), artifact_path="dir")
+        client.log_artifact(rid, str(big), artifact_path="data")
+        client.set_terminated(rid, "FINISHED", end_time=t0 + 50_000)
+        client.set_terminated(parent.info.run_id, "FAILED", end_time=t0 + 60_000)
+        deleted = client.create_run(exp_a, run_name="to-delete")
+        client.set_terminated(deleted.info.run_id)
+        client.delete_run(deleted.info.run_id)
+        in_gone = client.create_run(exp_gone, run_name="in-deleted-experiment")
+        client.set_terminated(in_gone.info.run_id)
+        client.delete_experiment(exp_gone)
+
+        from sklearn.linear_model import LogisticRegression
+
+        X, y = training_data()
+        mlflow.set_experiment(experiment_id=exp_a)
+        with mlflow.start_run(run_name="trainer") as run:
+            mlflow.log_param("C", "1.0")
+            info = mlflow.sklearn.log_model(LogisticRegression(max_iter=300).fit(X, y), **log_model_kwargs("model"))
+        src.logged_model_id = info.model_id
+        trainer = run.info.run_id
+        src.run_ids = {"parent": parent.info.run_id, "child": rid, "deleted": deleted.info.run_id, "trainer": trainer,
+                       "in_gone": in_gone.info.run_id}
+        name = src.model_name
+        client.create_registered_model(name, tags={"domain": "fraud"}, description="exported model")
+        v1 = client.create_model_version(name, f"runs:/{trainer}/model", run_id=trainer, tags={"validated": "yes"}, description="first")
+        v2 = client.create_model_version(name, f"models:/{info.model_id}", run_id=trainer, model_id=info.model_id)
+        v3 = client.create_model_version(name, f"models:/{info.model_id}", run_id=trainer, model_id=info.model_id)
+        client.delete_model_version(name, v3.version)
+        v4 = client.create_model_version(name, f"models:/{info.model_id}", run_id=trainer, model_id=info.model_id)
+        client.set_registered_model_alias(name, "champion", v4.version)
+        client.transition_model_version_stage(name, v2.version, "Production")
+        assert [v1.version, v2.version, v4.version] == ["1", "2", "4"]
+    finally:
+        mlflow.set_tracking_uri(old)
+    return src
+
+
+@pytest.fixture(scope="module")
+def exported(source, tmp_path_factory):
+    """A real MLflow server the Trove store was exported into, and the printed id mapping."""
+    base = tmp_path_factory.mktemp("mlflow-export-target")
+    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--workers", "1", "--backend-store-uri", f"sqlite:///{base / 'mlflow.db'}",
+           "--artifacts-destination", str(base / "artifacts")]
+    process, url = _start(cmd, base, base / "mlflow.log", 180)
+    try:
+        done = _trove("export", "--to", url, "--backend-store-uri", source.store_uri,
+                      "--artifacts-destination", str(source.artifacts), "-q")
+        assert done.returncode == 0, f"export failed:\n{done.stdout}\n{done.stderr}"
+        mapping = dict(re.findall(r"^\s+(?:run|logged model) (\S+) -> (\S+)$", done.stdout, re.M))
+        yield url, mapping, done.stdout
+    finally:
+        _stop(process)
+
+
+def _history(client: MlflowClient, run_id: str, key: str) -> list[tuple]:
+    return sorted((m.step, m.timestamp, "nan" if np.isnan(m.value) else m.value) for m in client.get_metric_history(run_id, key))
+
+
+def test_every_run_and_logged_model_gets_a_printed_new_id(source, exported):
+    _, mapping, stdout = exported
+    for name, run_id in source.run_ids.items():
+        assert run_id in mapping, (name, stdout)
+    assert source.logged_model_id in mapping, stdout
+    assert "Everything was exported" in stdout
+
+
+def test_experiments_keep_names_tags_and_deleted_state(source, exported):
+    url, _, _ = exported
+    src, dst = MlflowClient(source.url), MlflowClient(url)
+    for key, exp_id in source.experiment_ids.items():
+        a = src.get_experiment(exp_id)
+        b = dst.get_experiment_by_name(a.name)
+        assert b is not None, a.name
+        assert b.lifecycle_stage == a.lifecycle_stage, key
+        assert b.tags == a.tags, key
+
+
+def test_runs_keep_names_status_times_user_params_tags_and_deleted_state(source, exported):
+    url, mapping, _ = exported
+    src, dst = MlflowClient(source.url), MlflowClient(url)
+    for name, run_id in source.run_ids.items():
+        a, b = src.get_run(run_id), dst.get_run(mapping[run_id])
+        for attr in ("run_name", "status", "start_time", "end_time", "user_id", "lifecycle_stage"):
+            assert getattr(b.info, attr) == getattr(a.info, attr), (name, attr)
+        assert b.data.params == a.data.params, name
+        expected_tags = dict(a.data.tags)
+        if "mlflow.parentRunId" in expected_tags:
+            expected_tags["mlflow.parentRunId"] = mapping[expected_tags["mlflow.parentRunId"]]
+        assert b.data.tags == expected_tags, name
+    child = dst.get_run(mapping[source.run_ids["child"]])
+    assert child.data.tags["mlflow.parentRunId"] == mapping[source.run_ids["parent"]]
+
+
+def test_every_metric_point_comes_across(source, exported):
+    url, mapping, _ = exported
+    src, dst = MlflowClient(source.url), MlflowClient(url)
+    child = source.run_ids["child"]
+    for key in ("loss", "acc"):
+        assert _history(dst, mapping[child], key) == _history(src, child, key), key
+    assert len(dst.get_metric_history(mapping[child], "loss")) == STEPS
+
+
+def test_artifacts_are_byte_identical(source, exported, tmp_path):
+    url, mapping, _ = exported
+    src, dst = MlflowClient(source.url), MlflowClient(url)
+    child = source.run_ids["child"]
+
+    def listing(client, run_id, path=None):
+        out = []
+        for f in client.list_artifacts(run_id, path):
+            out.extend(listing(client, run_id, f.path) if f.is_dir else [(f.path, f.file_size)])
+        return sorted(out)
+
+    assert listing(dst, mapping[child]) == listing(src, child)
+    big = Path(mlflow.artifacts.download_artifacts(run_id=mapping[child], artifact_path="data/big.bin", tracking_uri=url, dst_path=str(tmp_path)))
+    assert hashlib.sha256(big.read_bytes()).hexdigest() == source.big_sha256
+
+
+def test_registered_model_versions_keep_numbers_stages_aliases_tags_and_follow_the_new_ids(source, exported):
+    url, mapping, _ = exported
+    src, dst = MlflowClient(source.url), MlflowClient(url)
+    name = source.model_name
+    a, b = src.get_registered_model(name), dst.get_registered_model(name)
+    assert (b.description, b.tags, b.aliases) == (a.description, a.tags, a.aliases)
+    va = sorted(src.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version))
+    vb = sorted(dst.search_model_versions(f"name='{name}'"), key=lambda v: int(v.version))
+    assert [v.version for v in vb] == [v.version for v in va] == ["1", "2", "4"]
+    for x, y in zip(va, vb):
+        for attr in ("current_stage", "tags"):
+            assert getattr(y, attr) == getattr(x, attr), (x.version, attr)
+        assert (y.description or "") == (x.description or ""), x.version
+        assert y.run_id == mapping[x.run_id], x.version
+        # Versions of a logged model are registered from it in the target (its files are there).
+        assert y.model_id == (mapping[x.model_id] if x.model_id else None), x.version
+        assert y.source == f"models:/{mapping[source.logged_model_id]}", x.version
+
+
+def test_the_model_loads_from_the_target_through_models_uris(source, exported):
+    url, mapping, _ = exported
+    X, _ = training_data()
+    old = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(url)
+    try:
+        expected = None
+        for uri in (f"models:/{source.model_name}/1", f"models:/{source.model_name}@champion", f"models:/{mapping[source.logged_model_id]}"):
+            predicted = mlflow.pyfunc.load_model(uri).predict(X[:20])
+            expected = predicted if expected is None else expected
+            assert list(predicted) == list(expected), uri
+    finally:
+        mlflow.set_tracking_uri(old)

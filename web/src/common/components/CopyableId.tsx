@@ -1,8 +1,6 @@
 import { useState } from 'react';
 import { Link } from 'react-router';
-
-/** How many characters stay visible at the end of a shortened id (the part people compare). */
-const TAIL = 8;
+import { splitId } from '../utils/ids.ts';
 
 /**
  * An id (run id, artifact URI, `models:/m-…` source, logged-model id) on one line: when it does not
@@ -10,9 +8,7 @@ const TAIL = 8;
  * a button copies it, and it links to its page when it names one (`to`).
  */
 export function CopyableId({ value, to, label = 'id' }: { value: string; to?: string | undefined; label?: string }) {
-  const tail = value.length > TAIL * 2 ? TAIL : 0;
-  const head = tail ? value.slice(0, -tail) : value;
-  const end = tail ? value.slice(-tail) : '';
+  const { head, tail: end } = splitId(value);
   const text = (
     <>
       <span className="id-head">{head}</span>

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // Entry point of the `trove` command. It runs the compiled server in dist/ (`npm run build`),
 // with source maps so stack traces name the .ts lines. In a checkout it does so only while dist/
 // was built from exactly the sources present (bin/source-stamp.js); otherwise it runs the

@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import SqliteDatabase from 'better-sqlite3';
 import { Command } from 'commander';
 import { isPostgresUri, parseSqliteUri } from '../store/sql/database.ts';
 import { INTERNAL_DIR_NAME } from '../store/artifacts/local-artifact-store.ts';
@@ -65,6 +64,7 @@ export async function backup(options: { backendStoreUri: string; artifactsDestin
   if (fs.readdirSync(options.dir).length > 0) throw new Error(`${options.dir} is not empty; back up into a new folder.`);
 
   const dbCopy = path.join(options.dir, 'trove.db');
+  const { default: SqliteDatabase } = await import('better-sqlite3');
   const source = new SqliteDatabase(dbFile, { readonly: true, fileMustExist: true });
   try {
     await source.backup(dbCopy);

@@ -2,7 +2,6 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MlflowError } from '../domain/errors.ts';
-import { decodeOtlpJson, decodeOtlpProtobuf } from '../domain/tracing/otlp.ts';
 import { mlflowTraceIdsOfRoots } from '../domain/tracing/spans.ts';
 import type { TraceService } from '../domain/tracing/trace-service.ts';
 
@@ -74,6 +73,8 @@ export async function otlpRoutes(app: FastifyInstance, tracing: TraceService): P
       }
       const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const body = await decompress(raw, header(request, 'content-encoding'));
+      // The decoder (and protobufjs, about 8 MiB) is loaded by the first OTLP request, not at startup.
+      const { decodeOtlpJson, decodeOtlpProtobuf } = await import('../domain/tracing/otlp.ts');
       let spans;
       if (contentType === 'application/json') {
         let parsed: unknown;

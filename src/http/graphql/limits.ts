@@ -1,4 +1,16 @@
-import { Kind, type DocumentNode, type FragmentDefinitionNode, type SelectionSetNode } from 'graphql';
+import type { DocumentNode, FragmentDefinitionNode, Kind as GraphqlKind, SelectionSetNode } from 'graphql';
+
+/**
+ * The values of graphql's `Kind` this file compares with, spelled out so that importing the
+ * limits (graphql.routes.ts reads them from the environment at startup) does not load graphql,
+ * which the first GraphQL request loads (graphql-executor.ts).
+ */
+const Kind = {
+  FIELD: 'Field' as unknown as GraphqlKind.FIELD,
+  INLINE_FRAGMENT: 'InlineFragment' as unknown as GraphqlKind.INLINE_FRAGMENT,
+  FRAGMENT_DEFINITION: 'FragmentDefinition' as unknown as GraphqlKind.FRAGMENT_DEFINITION,
+  OPERATION_DEFINITION: 'OperationDefinition' as unknown as GraphqlKind.OPERATION_DEFINITION,
+} as const;
 
 /**
  * Cost limits checked on every GraphQL document before it is validated or executed, so one POST

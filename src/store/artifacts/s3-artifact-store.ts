@@ -58,13 +58,7 @@ export interface S3ArtifactStoreOptions {
   client: S3ClientConfig;
 }
 
-/** Parses `s3://bucket/some/prefix` (the prefix is optional). */
-export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!match || !match[1]) throw new Error(`Invalid S3 URI '${uri}'. Expected s3://<bucket>/<prefix>.`);
-  const prefix = (match[2] ?? '').replace(/^\/+|\/+$/g, '');
-  return { bucket: match[1], prefix };
-}
+export { parseS3Uri } from './s3-uri.ts';
 
 /**
  * The S3 client settings, from the environment variables MLflow users already set:

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
+import type SqliteDatabase from 'better-sqlite3';
+import type pg from 'pg';
 import {
   CompiledQuery,
   Kysely,
@@ -86,8 +86,10 @@ export function describeBackendStoreUri(uri: string): string {
  */
 export async function openDatabase(uri: string, options: OpenDatabaseOptions = {}): Promise<OpenedDatabase> {
   let opened: OpenedDatabase;
-  if (uri.startsWith('sqlite:')) opened = openSqlite(uri, queryObserver(options));
-  else if (isPostgresUri(uri)) opened = openPostgres(uri, options.poolSize ?? 10, queryObserver(options));
+  // Each driver is loaded only when its database is used: a SQLite server never loads pg (about
+  // 14 MiB), a PostgreSQL one never loads the native SQLite module (docs/memory.md).
+  if (uri.startsWith('sqlite:')) opened = openSqlite(uri, (await import('better-sqlite3')).default, queryObserver(options));
+  else if (isPostgresUri(uri)) opened = openPostgres(uri, (await import('pg')).default, options.poolSize ?? 10, queryObserver(options));
   else {
     throw new Error(
       `Unsupported backend store URI '${describeBackendStoreUri(uri)}'. ` +
@@ -112,7 +114,7 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
  * "database is locked". synchronous=FULL makes every acknowledged commit survive a power loss,
  * not only a process crash.
  */
-function openSqlite(uri: string, onQuery?: QueryObserver): OpenedDatabase {
+function openSqlite(uri: string, SqliteDatabase: typeof import('better-sqlite3'), onQuery?: QueryObserver): OpenedDatabase {
   const file = parseSqliteUri(uri);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SqliteDatabase(file);
@@ -208,13 +210,15 @@ function parseNumeric(text: string): number | string {
 }
 
 /** Per-pool type parsers, so the process-wide pg.types defaults stay untouched. */
-const pgTypeParsers = {
-  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
-    if (format !== 'binary' && oid === INT8_OID) return parseInt8;
-    if (format !== 'binary' && oid === NUMERIC_OID) return parseNumeric;
-    return pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
-  },
-};
+function pgTypeParsers(types: typeof pg.types) {
+  return {
+    getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+      if (format !== 'binary' && oid === INT8_OID) return parseInt8;
+      if (format !== 'binary' && oid === NUMERIC_OID) return parseNumeric;
+      return types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+    },
+  };
+}
 
 /**
  * PostgreSQL through a pg connection pool. The pool reconnects on its own: a connection that
@@ -222,7 +226,7 @@ const pgTypeParsers = {
  * which the error handler answers with a retryable 503, and is discarded; the next query opens a
  * fresh one. Nothing here keeps state a second server process would need to see.
  */
-function openPostgres(uri: string, poolSize: number, onQuery?: QueryObserver): OpenedDatabase {
+function openPostgres(uri: string, pg: typeof import('pg').default, poolSize: number, onQuery?: QueryObserver): OpenedDatabase {
   const pool = new pg.Pool({
     connectionString: toPgConnectionString(uri),
     max: poolSize,
@@ -231,7 +235,7 @@ function openPostgres(uri: string, poolSize: number, onQuery?: QueryObserver): O
     connectionTimeoutMillis: 10_000,
     keepAlive: true,
     application_name: 'trove',
-    types: pgTypeParsers,
+    types: pgTypeParsers(pg.types),
   });
   // A connection that dies while idle in the pool (or between queries while checked out) emits
   // 'error'. Unhandled, that event would crash the process; the pool already drops such a

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startTroveProcess, type TroveProcess } from '../support/trove-process.ts';
+
+const RECORDER = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
+/** Packages only some configurations or requests need (docs/memory.md has what each costs). */
+const OPTIONAL = ['pg', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'mercurius', 'graphql', 'protobufjs'];
+
+function loadedPackages(file: string): Set<string> {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const names = new Set<string>();
+  for (const match of text.matchAll(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)) names.add(match[1]!);
+  return names;
+}
+
+/**
+ * A SQLite server with local artifacts loads none of the optional packages at startup; GraphQL,
+ * OTLP and an S3 destination load theirs with the first request that needs them.
+ */
+describe('what the server loads, and when', () => {
+  let dir: string;
+  let server: TroveProcess;
+  let record: string;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-lazy-'));
+    record = path.join(dir, 'imports.txt');
+    server = await startTroveProcess(
+      ['--backend-store-uri', `sqlite:///${dir}/trove.db`, '--artifacts-destination', 's3://bucket/prefix'],
+      {
+        NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${RECORDER}`,
+        TROVE_RECORD_IMPORTS: record,
+        // Nothing listens here: the S3 requests fail, which is all this test needs.
+        MLFLOW_S3_ENDPOINT_URL: 'http://127.0.0.1:9',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+        AWS_MAX_ATTEMPTS: '1',
+      },
+    );
+  });
+
+  after(async () => {
+    await server?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('starts and answers REST calls without pg, the S3 SDK, GraphQL or protobufjs', async () => {
+    assert.equal((await fetch(`${server.url}/health`)).status, 200);
+    const created = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'lazy' }),
+    });
+    assert.equal(created.status, 200);
+    const loaded = loadedPackages(record);
+    assert.ok(loaded.has('fastify') && loaded.has('better-sqlite3'), [...loaded].join(', '));
+    assert.deepEqual(OPTIONAL.filter((name) => loaded.has(name)), []);
+  });
+
+  it('loads mercurius and graphql with the first GraphQL request', async () => {
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), { data: { __typename: 'Query' }, errors: null });
+    const loaded = loadedPackages(record);
+    assert.ok(loaded.has('mercurius') && loaded.has('graphql'));
+    assert.equal(loaded.has('protobufjs'), false);
+  });
+
+  it('loads protobufjs with the first OTLP request', async () => {
+    const response = await fetch(`${server.url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf', 'x-mlflow-experiment-id': '0' },
+      body: Buffer.from([0xff, 0xff]),
+    });
+    assert.equal(response.status, 400);
+    assert.ok(loadedPackages(record).has('protobufjs'));
+  });
+
+  it('loads the S3 SDK with the first artifact request to the s3:// destination', async () => {
+    assert.equal(loadedPackages(record).has('@aws-sdk/client-s3'), false);
+    const response = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts?path=0`);
+    assert.equal(response.status, 503);
+    assert.ok(loadedPackages(record).has('@aws-sdk/client-s3'));
+    assert.equal(loadedPackages(record).has('pg'), false);
+  });
+});

@@ -170,3 +170,13 @@ test('runs of several experiments are shown in one table', async ({ page }) => {
   await expect(names(page)).toHaveCount(5);
   await expect(grid(page).getByRole('row').filter({ hasText: 'other-run' })).toContainText(`#${expB.id}`);
 });
+
+test('experiments picked in the experiments list open as one runs table', async ({ page }) => {
+  await page.goto('/');
+  await page.getByLabel(`Select ${expA.name}`).check();
+  await page.getByLabel(`Select ${expB.name}`).check();
+  await page.getByRole('button', { name: 'Runs of selected (2)' }).click();
+  await expect(page).toHaveURL(/exps=/);
+  await expect(grid(page).getByRole('link', { name: 'other-run' })).toBeVisible();
+  await expect(grid(page).getByRole('link', { name: 'alpha' })).toBeVisible();
+});

@@ -267,9 +267,22 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
     record(kind, 'seed-points.per_s', config.historyPoints / history.seconds);
   }
 
-  const deepToken = Buffer.from(JSON.stringify({ offset: config.deepOffset })).toString('base64');
   const filter = 'metrics.acc > 0.3 and params.model = \'a\'';
   const orderBy = ['metrics.acc DESC'];
+  // The deep page is reached the way a client reaches it: by following the page token each server
+  // hands out after `deepOffset` rows (Trove's is a keyset token, MLflow's and FastTrackML's an
+  // offset). Forging an offset token would measure Trove's compatibility path for old tokens instead.
+  const forgedDeepToken = Buffer.from(JSON.stringify({ offset: config.deepOffset })).toString('base64');
+  async function deepPageToken(base: string, experimentIds: string[]): Promise<string> {
+    const res = await fetch(`${base}/api/2.0/mlflow/runs/search`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ experiment_ids: experimentIds, filter, order_by: orderBy, max_results: config.deepOffset }),
+    });
+    if (!res.ok) return forgedDeepToken;
+    const body = (await res.json()) as { next_page_token?: string };
+    return body.next_page_token ?? forgedDeepToken;
+  }
 
   for (let round = 1; round <= config.rounds; round++) {
     // Who goes first rotates from round to round.
@@ -347,6 +360,7 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
       r = await run('filter-page1', { name: 'search', experimentIds: st.searchExperiments, filter, orderBy, maxResults: config.filterPageSize, ...latency });
       record(kind, 'filter1.p50', r.p50);
       out.notes.push(`${kind} filter-page1 rows=${r.extra.rows} hash=${r.extra.result_hash}`);
+      const deepToken = await deepPageToken(base, st.searchExperiments);
       r = await run('filter-deep', { name: 'search', experimentIds: st.searchExperiments, filter, orderBy, maxResults: config.filterPageSize, pageToken: deepToken, ...latency });
       record(kind, 'filterdeep.p50', r.p50);
       out.notes.push(`${kind} filter-deep rows=${r.extra.rows} hash=${r.extra.result_hash}`);

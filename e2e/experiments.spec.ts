@@ -118,6 +118,17 @@ test('the charts workspace: search, sections, resize, fullscreen, drag, remove â
 
   await loss.getByRole('button', { name: 'Wider chart loss' }).click();
   await expect(loss).toHaveClass(/span-2/);
+  // Drag the bottom edge 120 px down: 260 â†’ 380 px tall.
+  const handle = loss.getByRole('separator', { name: 'Resize chart loss' });
+  await expect(handle).toHaveAttribute('aria-valuenow', '260');
+  const edge = await handle.boundingBox();
+  if (!edge) throw new Error('no resize handle');
+  await page.mouse.move(edge.x + edge.width / 2, edge.y + edge.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(edge.x + edge.width / 2, edge.y + edge.height / 2 + 60, { steps: 4 });
+  await page.mouse.move(edge.x + edge.width / 2, edge.y + edge.height / 2 + 120, { steps: 4 });
+  await page.mouse.up();
+  await expect(handle).toHaveAttribute('aria-valuenow', '380');
   await loss.getByRole('button', { name: 'Fullscreen chart loss' }).click();
   await expect(loss).toHaveClass(/chart-fullscreen/);
   await loss.getByRole('button', { name: 'Exit fullscreen chart loss' }).click();
@@ -127,6 +138,7 @@ test('the charts workspace: search, sections, resize, fullscreen, drag, remove â
   await page.reload();
   await expect(page.getByRole('region', { name: 'Section Bars' }).getByRole('figure', { name: 'Chart of accuracy' })).toBeVisible();
   await expect(page.getByRole('figure', { name: 'Chart of loss' })).toHaveClass(/span-2/);
+  await expect(page.getByRole('separator', { name: 'Resize chart loss' })).toHaveAttribute('aria-valuenow', '380');
   await page.getByRole('button', { name: 'Remove chart loss' }).click();
   await expect(page.getByRole('figure', { name: 'Chart of loss' })).toHaveCount(0);
   await page.getByRole('button', { name: 'Remove section Bars' }).click();
@@ -169,4 +181,14 @@ test('runs of several experiments are shown in one table', async ({ page }) => {
   await expect(grid(page).getByRole('link', { name: 'other-run' })).toBeVisible();
   await expect(names(page)).toHaveCount(5);
   await expect(grid(page).getByRole('row').filter({ hasText: 'other-run' })).toContainText(`#${expB.id}`);
+});
+
+test('experiments picked in the experiments list open as one runs table', async ({ page }) => {
+  await page.goto('/');
+  await page.getByLabel(`Select ${expA.name}`).check();
+  await page.getByLabel(`Select ${expB.name}`).check();
+  await page.getByRole('button', { name: 'Runs of selected (2)' }).click();
+  await expect(page).toHaveURL(/exps=/);
+  await expect(grid(page).getByRole('link', { name: 'other-run' })).toBeVisible();
+  await expect(grid(page).getByRole('link', { name: 'alpha' })).toBeVisible();
 });

@@ -9,7 +9,9 @@ test('experiments list links to an experiment; runs filter, sort and show the se
   await expect(page.getByRole('heading', { name: 'Experiments' })).toBeVisible();
   // [model] experiments are hidden until asked for.
   await expect(page.getByRole('link', { name: '[model]iris-classifier' })).toHaveCount(0);
-  await page.getByLabel('Show [model] experiments').check();
+  // The box is controlled by the URL, which React Router updates in a transition: click, then wait.
+  await page.getByLabel('Show [model] experiments').click();
+  await expect(page.getByLabel('Show [model] experiments')).toBeChecked();
   await expect(page.getByRole('link', { name: '[model]iris-classifier' })).toBeVisible();
   await screenshot(page, 'experiments');
 

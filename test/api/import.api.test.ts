@@ -77,14 +77,26 @@ describe('the bulk import API', () => {
     assert.equal(unknown.body.error_code, 'RESOURCE_DOES_NOT_EXIST');
   });
 
-  test("a session answers only to whoever opened it, and a second import of the same source is refused while one runs", async () => {
+  test("a session answers only to whoever opened it; another user's import of the same source is refused, the same user's replaces it", async () => {
     const opened = await h.request('POST', BASE, { as: as.maint, body: { source: { ...SOURCE, key: 'owned' } } });
     assert.equal(opened.status, 200, opened.text);
     const byAdmin = await h.request('POST', `${BASE}/${opened.body.session_id}/poll`, { as: as.root, body: { wait_ms: 0 } });
     assert.equal(byAdmin.status, 404);
-    const twice = await h.request('POST', BASE, { as: as.maint, body: { source: { ...SOURCE, key: 'owned' } } });
-    assert.equal(twice.status, 409);
-    assert.equal(twice.body.error_code, 'RESOURCE_CONFLICT');
+    const byOther = await h.request('POST', BASE, { as: as.root, body: { source: { ...SOURCE, key: 'owned' } } });
+    assert.equal(byOther.status, 409);
+    assert.equal(byOther.body.error_code, 'RESOURCE_CONFLICT');
+
+    // The command was killed and is run again: the old session ends, the new one goes ahead.
+    const again = await h.request('POST', BASE, { as: as.maint, body: { source: { ...SOURCE, key: 'owned' } } });
+    assert.equal(again.status, 200, again.text);
+    assert.notEqual(again.body.session_id, opened.body.session_id);
+    let old: Record<string, unknown> | undefined;
+    for (let i = 0; i < 20 && !old; i++) old = (await h.request('POST', `${BASE}/${opened.body.session_id}/poll`, { as: as.maint, body: { wait_ms: 1000 } })).body.outcome;
+    assert.equal(old?.status, 'failed');
+    assert.match(String(old?.message), /replaced by a new import/);
+    const fresh = await h.request('POST', `${BASE}/${again.body.session_id}/poll`, { as: as.maint, body: { wait_ms: 5000 } });
+    assert.equal(fresh.status, 200, fresh.text);
+    assert.equal(fresh.body.calls[0]?.method, 'experiments');
   });
 
   test('an answer that would escape a path or lacks fields is refused with 400 and fails the import, not the server', async () => {

@@ -13,6 +13,7 @@ import { openArtifactStore } from '../../src/store/artifacts/open-artifact-store
 import { SqlTrackingStore } from '../../src/store/sql/sql-tracking-store.ts';
 import { SqlRegistryStore } from '../../src/store/sql/sql-registry-store.ts';
 import { SqlImportStore } from '../../src/store/sql/sql-import-store.ts';
+import { SqlTraceStore } from '../../src/store/sql/sql-trace-store.ts';
 import { TrackingService } from '../../src/domain/tracking/tracking-service.ts';
 
 /**
@@ -22,7 +23,7 @@ import { TrackingService } from '../../src/domain/tracking/tracking-service.ts';
  * bring what can be read, and say what could not be.
  */
 
-const MISSING = ['/api/2.0/mlflow/logged-models/search', '/api/2.0/mlflow/model-versions/get-download-uri'];
+const MISSING = ['/api/2.0/mlflow/logged-models/search', '/api/2.0/mlflow/model-versions/get-download-uri', '/api/3.0/mlflow/traces/search'];
 
 function startProxy(target: string, seen: string[]): Promise<{ url: string; close(): Promise<void> }> {
   const targetUrl = new URL(target);
@@ -82,7 +83,7 @@ describe('trove import mlflow from a server that lacks routes', () => {
     const artifacts = openArtifactStore(path.join(dir, 'artifacts'));
     const tracking = new SqlTrackingStore(target.db);
     await new TrackingService(tracking, 'mlflow-artifacts:/').initialize();
-    const service = new ImportService({ tracking, registry: new SqlRegistryStore(target.db), imports: new SqlImportStore(target.db), artifacts: artifacts.store });
+    const service = new ImportService({ tracking, registry: new SqlRegistryStore(target.db), imports: new SqlImportStore(target.db), artifacts: artifacts.store, traces: new SqlTraceStore(target.db) });
     const report = await service.run(rest, { projectId: 1, defaultArtifactRoot: 'mlflow-artifacts:/', onConflict: 'fail', remapIds: false, concurrency: 2, skipArtifacts: false, skipRegistry: false });
     artifacts.close();
 
@@ -95,6 +96,7 @@ describe('trove import mlflow from a server that lacks routes', () => {
     assert.ok(model && (await new SqlRegistryStore(target.db).getModelVersion(model.pk, 1)));
     assert.ok(report.warnings.some((w) => w.includes('logged-models/search')), report.warnings.join('\n'));
     assert.ok(report.warnings.some((w) => w.includes('get-download-uri')), report.warnings.join('\n'));
+    assert.ok(report.warnings.some((w) => w.includes('traces/search') && w.includes('traces were not read')), report.warnings.join('\n'));
     assert.ok(seen.length > 0 && seen.every((h) => h === 'Bearer glpat-secret'));
   });
 });

@@ -13,7 +13,13 @@ import type {
   SourceModelVersion,
   SourceRegisteredModel,
   SourceRun,
+  SourceTrace,
 } from '../../domain/import/source.ts';
+import { quoteNanos, spansFromTraceArtifact } from '../../domain/tracing/artifact-spans.ts';
+import { decodeOtlpJson } from '../../domain/tracing/otlp.ts';
+import { spanDictFrom, type SpanDict } from '../../domain/tracing/spans.ts';
+import { SPANS_IN_TRACKING_STORE, TRACE_TAG } from '../../domain/tracing/validation.ts';
+import { traceInfoInputFrom } from '../../http/trace-presenters.ts';
 import { TrackingApiError, TrackingClient } from '../models/tracking-client.ts';
 import {
   experimentFromWire,
@@ -31,6 +37,7 @@ import {
 } from './mlflow-wire.ts';
 
 const API = '/api/2.0/mlflow';
+const API_V3 = '/api/3.0/mlflow';
 const PROMPT_FILTER = "tags.`mlflow.prompt.is_prompt` = 'true'";
 const RETRIES = 5;
 
@@ -122,6 +129,51 @@ export class MlflowRestSource implements MigrationSource {
         pageToken = page.next_page_token || undefined;
       } while (pageToken);
     }
+  }
+
+  async *traces(experimentId: string, present: (traceIds: string[]) => Promise<Set<string>>): AsyncIterable<SourceTrace> {
+    let pageToken: string | undefined;
+    do {
+      const page = await this.optional('traces/search (MLflow 3)', 'traces were not read', () =>
+        this.client.post<{ traces?: Array<{ trace_id?: string }>; next_page_token?: string }>(`${API_V3}/traces/search`, {
+          locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } }],
+          max_results: 100,
+          ...(pageToken ? { page_token: pageToken } : {}),
+        }),
+      );
+      if (!page) return;
+      const ids = (page.traces ?? []).flatMap((t) => (typeof t.trace_id === 'string' && t.trace_id !== '' ? [t.trace_id] : []));
+      const known = await present(ids);
+      for (const id of ids) {
+        if (!known.has(id)) yield await this.trace(id);
+      }
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken);
+  }
+
+  /** One trace with its spans: from the tracking store, else from its `traces.json` artifact. */
+  private async trace(traceId: string): Promise<SourceTrace> {
+    const text = await this.call(async () => {
+      const response = await this.client.request(this.client.url(`${API_V3}/traces/get?${new URLSearchParams({ trace_id: traceId }).toString()}`));
+      const body = await response.text();
+      if (!response.ok) throw new TrackingApiError(`GET traces/get failed with HTTP ${response.status}: ${body.slice(0, 200)}`, response.status, undefined);
+      return body;
+    });
+    // Span times are nanoseconds beyond 2^53: quoted before parsing so no digit is lost.
+    const trace = (JSON.parse(quoteNanos(text)) as { trace?: { trace_info?: Record<string, unknown>; spans?: unknown[] } }).trace ?? {};
+    const info = traceInfoInputFrom({ trace: { trace_info: trace.trace_info } });
+    let spans: SpanDict[] = decodeOtlpJson({ resource_spans: [{ scope_spans: [{ spans: trace.spans ?? [] }] }] }).map((span) => spanDictFrom(span));
+    if (spans.length === 0 && info.tags[TRACE_TAG.spansLocation] !== SPANS_IN_TRACKING_STORE) {
+      // Traces logged by MLflow 2.x clients keep their spans in an artifact only.
+      const artifact = await this.optional('get-trace-artifact', 'traces whose spans are kept as artifacts came without spans', async () => {
+        const response = await this.client.request(this.client.url(`${API}/get-trace-artifact?${new URLSearchParams({ request_id: traceId }).toString()}`));
+        const body = await response.text();
+        if (!response.ok) throw new TrackingApiError(`GET get-trace-artifact failed with HTTP ${response.status}: ${body.slice(0, 200)}`, response.status, undefined);
+        return body;
+      });
+      if (artifact !== undefined) spans = spansFromTraceArtifact(artifact);
+    }
+    return { info, spans };
   }
 
   async *registeredModels(): AsyncIterable<SourceRegisteredModel> {

@@ -83,8 +83,13 @@ export async function importIntoServer(
     if (!outcome) continue;
     await Promise.all(inFlight);
     switch (outcome.status) {
-      case 'done':
-        return { report: reportFromJson(outcome.report) };
+      case 'done': {
+        const report = reportFromJson(outcome.report);
+        if (source.traces) {
+          report.warn('Traces were not imported: `--to` does not carry them yet. Import into the store (`--backend-store-uri`) to bring them across.');
+        }
+        return { report };
+      }
       case 'preview':
         return { preview: previewFromJson(outcome.preview) };
       case 'refused':

@@ -1,3 +1,4 @@
+import { SqlTraceStore } from '../../store/sql/sql-trace-store.ts';
 import { openDatabase, type OpenedDatabase } from '../../store/sql/database.ts';
 import { openArtifactStore, type OpenedArtifactStore } from '../../store/artifacts/open-artifact-store.ts';
 import { SqlTrackingStore } from '../../store/sql/sql-tracking-store.ts';
@@ -61,7 +62,7 @@ export async function runImport(openSource: () => Promise<MigrationSource> | Mig
     }
     const progress = createImportProgress({ quiet: options.quiet === true });
     const service = new ImportService(
-      { tracking, registry: new SqlRegistryStore(database.db), imports: new SqlImportStore(database.db), artifacts: artifacts.store },
+      { tracking, registry: new SqlRegistryStore(database.db), imports: new SqlImportStore(database.db), artifacts: artifacts.store, traces: new SqlTraceStore(database.db) },
       progress,
     );
     const importOptions: ImportOptions = {

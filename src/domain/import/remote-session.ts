@@ -111,6 +111,7 @@ export class ImportSession implements ImportProgress {
   ) {
     this.lastSeen = now();
     this.source = new RemoteSource(this, request.source);
+    this.done = new Promise<void>((resolve) => (this.settle = resolve));
   }
 
   get owner(): string {
@@ -125,6 +126,10 @@ export class ImportSession implements ImportProgress {
     return this.outcome !== undefined;
   }
 
+  /** Settles once the session's import has ended (whatever its outcome). */
+  readonly done: Promise<void>;
+  private settle!: () => void;
+
   /** Runs the import (or the preview) to its end; the outcome is handed to the next poll. */
   start(service: ImportService): Promise<void> {
     const work = this.request.dryRun
@@ -138,6 +143,7 @@ export class ImportSession implements ImportProgress {
       .then((outcome) => {
         this.outcome = outcome;
         this.notify();
+        this.settle();
       });
   }
 
@@ -492,15 +498,31 @@ export class ImportSessions {
     this.sweeper = setInterval(() => this.sweep(), Math.min(idleMs, 10_000)).unref();
   }
 
+  /**
+   * Opens a session and starts its import. Another user's running import of the same source into
+   * the same project is a conflict; the same user's (a command killed and run again) is ended, and
+   * the new import starts once it has wound down, so a resumed import never waits for the idle timeout.
+   */
   open(request: SessionRequest): ImportSession {
+    let previous: ImportSession | undefined;
     for (const s of this.sessions.values()) {
       if (!s.finished && s.request.source.key === request.source.key && s.projectId === request.options.projectId) {
-        throw new MlflowError('RESOURCE_CONFLICT', `An import from ${request.source.description} into this project is already running (session ${s.id}).`);
+        if (s.owner !== request.owner) {
+          throw new MlflowError('RESOURCE_CONFLICT', `An import from ${request.source.description} into this project is already running (session ${s.id}).`);
+        }
+        previous = s;
       }
     }
     const session = new ImportSession(request, this.now);
     this.sessions.set(session.id, session);
-    void session.start(this.newService(session));
+    if (previous) {
+      previous.abort(`replaced by a new import of the same source (session ${session.id})`);
+      const replaced = previous;
+      // The replaced session stays readable (its outcome says why it ended) until swept.
+      void replaced.done.then(() => session.start(this.newService(session)));
+    } else {
+      void session.start(this.newService(session));
+    }
     return session;
   }
 

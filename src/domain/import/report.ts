@@ -4,7 +4,7 @@
  * and, for failures, explained.
  */
 
-export type ReportKind = 'experiments' | 'runs' | 'logged models' | 'registered models' | 'model versions';
+export type ReportKind = 'experiments' | 'runs' | 'logged models' | 'registered models' | 'model versions' | 'traces';
 
 export interface KindCounts {
   /** New in Trove. */

@@ -1,4 +1,6 @@
 import type { Readable } from 'node:stream';
+import type { TraceInfoInput } from '../tracing/trace-service.ts';
+import type { SpanDict } from '../tracing/spans.ts';
 import type { DatasetInputRecord, KeyValue, LifecycleStage, LoggedModelRecord, MetricRecord } from '../../store/tracking-store.ts';
 
 /**
@@ -90,6 +92,12 @@ export interface OpenedArtifact {
   size: number | null;
 }
 
+/** A trace (MLflow 3) with its spans; `info.experimentId` is the source's experiment id. */
+export interface SourceTrace {
+  info: TraceInfoInput;
+  spans: SpanDict[];
+}
+
 export interface MigrationSource {
   /** A printable description (no credentials). */
   readonly description: string;
@@ -105,6 +113,11 @@ export interface MigrationSource {
   metricHistory(runId: string, key: string): Promise<MetricRecord[]>;
   /** Logged models (MLflow 3) of the experiments; empty where the source has none. */
   loggedModels(experimentIds: string[]): AsyncIterable<SourceLoggedModel>;
+  /**
+   * The traces of an experiment, where the source serves them (absent: it never does). `present`
+   * answers which of a page's trace ids the target already holds; those are not fetched again.
+   */
+  traces?(experimentId: string, present: (traceIds: string[]) => Promise<Set<string>>): AsyncIterable<SourceTrace>;
   registeredModels(): AsyncIterable<SourceRegisteredModel>;
   modelVersions(modelName: string): Promise<SourceModelVersion[]>;
   /** Every file below an artifact root, recursively. */

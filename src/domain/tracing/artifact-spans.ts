@@ -11,7 +11,8 @@ import type { AttributeValue } from './otlp.ts';
  */
 
 /** Quotes the nanosecond integers so JSON.parse keeps every digit (they exceed 2^53). */
-function quoteNanos(text: string): string {
+/** JSON text with its nanosecond numbers (beyond 2^53) quoted, so parsing keeps every digit. */
+export function quoteNanos(text: string): string {
   return text.replace(/"(start_time_unix_nano|end_time_unix_nano|time_unix_nano|start_time|end_time|timestamp)"(\s*):(\s*)(\d{16,})/g, '"$1"$2:$3"$4"');
 }
 

@@ -11,8 +11,17 @@ function valid(ms: number | undefined | null): ms is number {
 }
 
 /** The browser's timezone as a short name ("UTC", "CET", "GMT+1") at a given moment. */
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 export function timeZoneName(ms: number = Date.now(), timeZone?: string): string {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short', ...(timeZone ? { timeZone } : {}) }).formatToParts(new Date(ms));
+  // Building a formatter is slow; tables format many times, so each zone's is kept.
+  const key = timeZone ?? '';
+  let formatter = formatters.get(key);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', { timeZoneName: 'short', ...(timeZone ? { timeZone } : {}) });
+    formatters.set(key, formatter);
+  }
+  const parts = formatter.formatToParts(new Date(ms));
   return parts.find((p) => p.type === 'timeZoneName')?.value ?? 'local time';
 }
 

@@ -1,11 +1,11 @@
-import { useMemo, useState, type DragEvent } from 'react';
+import { useMemo, useState, type DragEvent, type PointerEvent } from 'react';
 import { UPlotChart } from '../../common/components/charts/UPlotChart.tsx';
 import { Empty } from '../../common/components/ui.tsx';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { formatMetric } from '../../common/utils/format.ts';
 import { alignSeries, bucketsToPoints } from '../../common/utils/series.ts';
 import { fetchDownsampled } from '../../runs/api/metrics-api.ts';
-import { addChart, addSection, defaultLayout, HEIGHTS, matchesSearch, moveChart, nextHeight, removeChart, removeSection, updateChart, type ChartsLayout, type ChartSpec, type ChartType } from '../utils/charts-layout.ts';
+import { addChart, addSection, clampHeight, defaultLayout, HEIGHTS, matchesSearch, moveChart, nextHeight, removeChart, removeSection, updateChart, type ChartsLayout, type ChartSpec, type ChartType } from '../utils/charts-layout.ts';
 import { runColor } from '../utils/run-colors.ts';
 import type { RunRow } from '../utils/run-rows.ts';
 import '../experiments.css';
@@ -166,7 +166,29 @@ interface ChartCardProps {
 }
 
 function ChartCard({ chart, runs, colors, fullscreen, onFullscreen, onUpdate, onRemove, onDrop }: ChartCardProps) {
-  const height = fullscreen ? Math.max(300, window.innerHeight - 160) : chart.height;
+  // While the bottom edge is dragged, the height follows the pointer; it is saved on release.
+  const [dragHeight, setDragHeight] = useState<number | undefined>(undefined);
+  const height = fullscreen ? Math.max(300, window.innerHeight - 160) : (dragHeight ?? chart.height);
+  const startResize = (event: PointerEvent<HTMLSpanElement>) => {
+    event.preventDefault();
+    const startY = event.clientY;
+    const startHeight = chart.height;
+    const target = event.currentTarget;
+    target.setPointerCapture(event.pointerId);
+    let latest = startHeight;
+    const move = (e: globalThis.PointerEvent) => {
+      latest = clampHeight(startHeight + e.clientY - startY);
+      setDragHeight(latest);
+    };
+    const up = () => {
+      target.removeEventListener('pointermove', move);
+      target.removeEventListener('pointerup', up);
+      setDragHeight(undefined);
+      if (latest !== startHeight) onUpdate({ height: latest });
+    };
+    target.addEventListener('pointermove', move);
+    target.addEventListener('pointerup', up);
+  };
   return (
     <figure
       className={`metric-chart workspace-chart${chart.span === 2 ? ' span-2' : ''}${fullscreen ? ' chart-fullscreen' : ''}`}
@@ -206,6 +228,7 @@ function ChartCard({ chart, runs, colors, fullscreen, onFullscreen, onUpdate, on
         </span>
       </figcaption>
       {chart.type === 'bar' ? <BarChart metric={chart.metric} runs={runs} colors={colors} height={height} /> : <LineChart metric={chart.metric} runs={runs} colors={colors} height={height} />}
+      {!fullscreen && <span className="resize-handle" role="separator" aria-orientation="horizontal" aria-label={`Resize chart ${chart.metric}`} aria-valuenow={height} onPointerDown={startResize} title="Drag to resize" />}
     </figure>
   );
 }

@@ -1,5 +1,5 @@
 import { useMemo, useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useCan } from '../../auth/hooks/access.tsx';
 import { errorMessage } from '../../common/api/client.ts';
 import type { Experiment, ViewType } from '../../common/api/types.ts';
@@ -30,6 +30,9 @@ export default function ExperimentsPage() {
   const [renaming, setRenaming] = useState<Experiment | undefined>(undefined);
   const [creating, setCreating] = useState(false);
   const [actionError, setActionError] = useState<string | undefined>(undefined);
+  // Experiments picked to see their runs in one table.
+  const [picked, setPicked] = useState<string[]>([]);
+  const navigate = useNavigate();
   const can = useCan();
 
   const update = (patch: Record<string, string | undefined>) => {
@@ -110,6 +113,15 @@ export default function ExperimentsPage() {
         <label>
           <input type="checkbox" checked={showModels} onChange={(e) => update({ models: e.target.checked ? '1' : undefined })} /> Show [model] experiments
         </label>
+        <button
+          type="button"
+          className="btn btn-primary"
+          disabled={picked.length < 2}
+          title="Select two or more experiments"
+          onClick={() => navigate(`/experiments/${picked[0]}?exps=${picked.slice(1).join(',')}`)}
+        >
+          Runs of selected{picked.length > 0 ? ` (${picked.length})` : ''}
+        </button>
       </div>
       {actionError && (
         <p className="error-text" role="alert">
@@ -130,6 +142,9 @@ export default function ExperimentsPage() {
         <table className="data-table experiments-table">
           <thead>
             <tr>
+              <th scope="col" className="check-col">
+                <span className="sr-only">Select</span>
+              </th>
               <th scope="col">Name</th>
               <th scope="col">Description</th>
               <th scope="col">Tags</th>
@@ -146,6 +161,14 @@ export default function ExperimentsPage() {
           <tbody>
             {shown.map((e) => (
               <tr key={e.experiment_id} className={e.lifecycle_stage === 'deleted' ? 'deleted' : undefined}>
+                <td className="check-col">
+                  <input
+                    type="checkbox"
+                    aria-label={`Select ${e.name}`}
+                    checked={picked.includes(e.experiment_id)}
+                    onChange={(ev) => setPicked(ev.target.checked ? [...picked, e.experiment_id] : picked.filter((id) => id !== e.experiment_id))}
+                  />
+                </td>
                 <td>
                   <Link to={`/experiments/${e.experiment_id}`}>{e.name}</Link>
                   {e.lifecycle_stage === 'deleted' && <span className="badge badge-muted">deleted</span>}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addChart, addSection, defaultLayout, matchesSearch, moveChart, nextHeight, parseLayout, removeChart, removeSection, updateChart } from './charts-layout.ts';
+import { addChart, clampHeight, addSection, defaultLayout, matchesSearch, moveChart, nextHeight, parseLayout, removeChart, removeSection, updateChart } from './charts-layout.ts';
 
 const ids = (layout: ReturnType<typeof defaultLayout>) => layout.sections.map((s) => `${s.id}:${s.charts.map((c) => c.id).join(',')}`);
 
@@ -33,6 +33,10 @@ describe('charts workspace layout', () => {
     const layout = updateChart(defaultLayout(['a']), 'c0', { span: 2, height: nextHeight(260) });
     expect(layout.sections[0]?.charts[0]).toMatchObject({ span: 2, height: 380 });
     expect(nextHeight(380)).toBe(180);
+    expect(nextHeight(300)).toBe(380);
+    expect(clampHeight(57)).toBe(120);
+    expect(clampHeight(333)).toBe(330);
+    expect(clampHeight(5000)).toBe(900);
   });
 
   it('reads a layout back from JSON and refuses what is not one', () => {

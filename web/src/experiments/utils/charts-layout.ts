@@ -27,6 +27,14 @@ export interface ChartsLayout {
 }
 
 export const HEIGHTS = [180, 260, 380];
+/** Heights a chart can be dragged to. */
+export const MIN_HEIGHT = 120;
+export const MAX_HEIGHT = 900;
+
+/** A dragged height, kept within bounds and rounded to 10 px. */
+export function clampHeight(height: number): number {
+  return Math.round(Math.min(MAX_HEIGHT, Math.max(MIN_HEIGHT, height)) / 10) * 10;
+}
 const DEFAULT_HEIGHT = 260;
 const DEFAULT_CHARTS = 12;
 
@@ -61,7 +69,7 @@ export function parseLayout(raw: unknown): ChartsLayout | undefined {
         metric: chart.metric,
         type: chart.type === 'bar' ? 'bar' : 'line',
         span: chart.span === 2 ? 2 : 1,
-        height: typeof chart.height === 'number' && HEIGHTS.includes(chart.height) ? chart.height : DEFAULT_HEIGHT,
+        height: typeof chart.height === 'number' && Number.isFinite(chart.height) ? clampHeight(chart.height) : DEFAULT_HEIGHT,
       });
     }
     sections.push({ id: section.id, title: section.title, charts });
@@ -94,10 +102,9 @@ export function updateChart(layout: ChartsLayout, chartId: string, patch: Partia
   return mapCharts(layout, (c) => (c.id === chartId ? { ...c, ...patch } : c));
 }
 
-/** The next of the heights, round. */
+/** The next larger of the preset heights, back to the smallest after the largest. */
 export function nextHeight(height: number): number {
-  const at = HEIGHTS.indexOf(height);
-  return HEIGHTS[(at + 1) % HEIGHTS.length] as number;
+  return HEIGHTS.find((h) => h > height) ?? (HEIGHTS[0] as number);
 }
 
 /**

@@ -1,4 +1,5 @@
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type protobuf from 'protobufjs';
 import { MlflowError } from '../errors.ts';
 
 /**
@@ -78,11 +79,27 @@ const OTLP_DESCRIPTOR = {
   },
 };
 
-const root = protobuf.Root.fromJSON(OTLP_DESCRIPTOR);
-const RequestType = root.lookupType('otlp.ExportTraceServiceRequest');
+let requestType: protobuf.Type | undefined;
+
+/**
+ * The request message type. protobufjs (about 8 MiB of memory, docs/memory.md) is loaded by the
+ * first protobuf request, not by importing this module: the JSON decoder, the types and the
+ * import command need none of it.
+ */
+function requestTypeOf(): protobuf.Type {
+  if (requestType === undefined) {
+    const runtime = createRequire(import.meta.url)('protobufjs') as typeof protobuf;
+    requestType = runtime.Root.fromJSON(OTLP_DESCRIPTOR).lookupType('otlp.ExportTraceServiceRequest');
+  }
+  return requestType;
+}
 
 /** The OTLP message types (tests and the benchmark encode requests with them). */
-export const otlpTypes = { request: RequestType };
+export const otlpTypes = {
+  get request(): protobuf.Type {
+    return requestTypeOf();
+  },
+};
 
 /** A decoded attribute value: what OTLP's AnyValue holds, as plain JSON-able data. */
 export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
@@ -131,12 +148,12 @@ function invalidFormat(detail = 'Invalid OpenTelemetry format'): MlflowError {
 export function decodeOtlpProtobuf(body: Buffer): OtlpSpan[] {
   let message: protobuf.Message;
   try {
-    message = RequestType.decode(body);
+    message = requestTypeOf().decode(body);
   } catch {
     throw invalidFormat();
   }
   // bytes as base64 and 64-bit integers as decimal text: the JSON path then reads both alike.
-  const object = RequestType.toObject(message, { longs: String, bytes: String, enums: Number, defaults: false, oneofs: false });
+  const object = requestTypeOf().toObject(message, { longs: String, bytes: String, enums: Number, defaults: false, oneofs: false });
   return fromRequestObject(object, 'base64');
 }
 

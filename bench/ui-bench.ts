@@ -13,7 +13,7 @@
  * trace info the MLflow client sends when a trace ends (POST /api/3.0/mlflow/traces). Results go
  * to bench/output/ui-bench.json and a Markdown table on stdout.
  *
- *   npm run build:web && npm run bench:ui            # BENCH_REPEAT=5 for more loads
+ *   npm run build && npm run bench:ui                # BENCH_REPEAT=5 for more loads
  *   BENCH_UI_ONLY=trace npm run bench:ui             # one measurement (table, chart, compare, trace)
  *
  * It also writes its section of docs/benchmarks.md (bench/ui-report.ts; BENCH_UI_DOC=0 to skip).
@@ -268,7 +268,7 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(path.join(ROOT, 'web', 'dist', 'index.html'))) throw new Error('Build the UI first: npm run build:web');
+  if (!fs.existsSync(path.join(ROOT, 'web', 'dist', 'index.html'))) throw new Error('Build first: npm run build');
   // BENCH_DATA_DIR keeps the seeded server data between runs (seeding takes minutes).
   const keep = process.env.BENCH_DATA_DIR;
   const dataDir = keep ? path.resolve(keep) : fs.mkdtempSync(path.join(os.tmpdir(), 'trove-ui-bench-'));
@@ -278,8 +278,9 @@ async function main(): Promise<void> {
   base = `http://127.0.0.1:${port}`;
   const server: ChildProcess = spawn(
     process.execPath,
-    [path.join(ROOT, 'bin', 'trove.js'), 'server', '--port', String(port), '--backend-store-uri', `sqlite:///${path.join(dataDir, 'trove.db')}`, '--artifacts-destination', path.join(dataDir, 'art'), '--log-level', 'warn'],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    // The compiled server with its shebang's flags, as `trove` runs (npm run build first).
+    ['--max-semi-space-size=4', path.join(ROOT, 'bin', 'trove.js'), 'server', '--port', String(port), '--backend-store-uri', `sqlite:///${path.join(dataDir, 'trove.db')}`, '--artifacts-destination', path.join(dataDir, 'art'), '--log-level', 'warn'],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TROVE_RUNTIME: process.env.TROVE_RUNTIME ?? 'dist' } },
   );
   let context: BrowserContext | undefined;
   try {

@@ -118,7 +118,7 @@ describe('the bulk import API', () => {
     assert.match(String(outcome?.message), /experimentId/);
   });
 
-  test('a file whose digest does not match the bytes that arrived is refused, reported, and not stored', async () => {
+  test('a file whose digest does not match the bytes that arrived is refused, reported, and not stored, even when the digest arrives before the bytes', async () => {
     const opened = await h.request('POST', BASE, { as: as.maint, body: { source: { ...SOURCE, key: 'digest' } } });
     assert.equal(opened.status, 200, opened.text);
     const session = `${BASE}/${opened.body.session_id}`;
@@ -149,10 +149,12 @@ describe('the bulk import API', () => {
       for (const call of polled.body.calls as Array<{ call_id: number; method: string }>) {
         const url = `${session}/calls/${call.call_id}`;
         if (call.method === 'open_artifact') {
-          const sending = h.inject({ method: 'PUT', url: `${url}/content`, payload: Buffer.from('hello'), headers: { authorization: `Bearer ${(as.maint as { bearer: string }).bearer}`, 'content-type': 'application/octet-stream' } });
+          // The digest first: the command posts it right after the last byte on another
+          // connection, so it can reach the server before the body's request does.
           const wrong = createHash('sha256').update('HELLO').digest('hex');
-          assert.equal((await h.request('POST', url, { as: as.maint, body: { sha256: wrong } })).status, 200);
-          const response = await sending;
+          const digestReply = await h.request('POST', url, { as: as.maint, body: { sha256: wrong } });
+          assert.equal(digestReply.status, 200, digestReply.text);
+          const response = await h.inject({ method: 'PUT', url: `${url}/content`, payload: Buffer.from('hello'), headers: { authorization: `Bearer ${(as.maint as { bearer: string }).bearer}`, 'content-type': 'application/octet-stream' } });
           put = { status: response.statusCode, body: JSON.parse(response.body) as Record<string, unknown> };
         } else {
           const reply = await h.request('POST', url, { as: as.maint, body: { result: answers[call.method] } });

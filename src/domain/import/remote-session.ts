@@ -85,6 +85,17 @@ interface PendingCall {
   /** For open_artifact once its body arrives: the digest the command computed of what it sent. */
   digest?: { promise: Promise<string>; resolve: (sha256: string) => void };
   streaming?: boolean;
+  digestGiven?: boolean;
+}
+
+/** The digest slot of a file call, made by whichever of its body and its digest arrives first. */
+function digestSlot(entry: PendingCall): NonNullable<PendingCall['digest']> {
+  if (!entry.digest) {
+    let resolve!: (sha256: string) => void;
+    const promise = new Promise<string>((r) => (resolve = r));
+    entry.digest = { promise, resolve };
+  }
+  return entry.digest;
 }
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -200,10 +211,13 @@ export class ImportSession implements ImportProgress {
       return;
     }
     if (entry.call.method === 'open_artifact') {
-      if (!entry.streaming || !entry.digest) throw MlflowError.invalidParameter(`Call ${callId} asks for a file: send its bytes to .../calls/${callId}/content first, then its sha256.`);
       if (typeof answer.sha256 !== 'string' || !SHA256.test(answer.sha256)) throw MlflowError.invalidParameter("'sha256' must be 64 lowercase hex digits.");
-      this.pending.delete(callId);
-      entry.digest.resolve(answer.sha256);
+      if (entry.digestGiven) throw MlflowError.invalidParameter(`The file of call ${callId} already has its sha256.`);
+      // The command sends the digest right after the last byte, on another connection, so it can
+      // overtake the body's request (still in its auth hooks): keep it until the body arrives.
+      entry.digestGiven = true;
+      digestSlot(entry).resolve(answer.sha256);
+      if (entry.streaming) this.pending.delete(callId);
       return;
     }
     if (!('result' in answer)) throw MlflowError.invalidParameter("An answer needs 'result' or 'error'.");
@@ -231,9 +245,7 @@ export class ImportSession implements ImportProgress {
     if (!entry) throw MlflowError.notFound(`Import session ${this.id} has no open call ${callId}.`);
     if (entry.call.method !== 'open_artifact') throw MlflowError.invalidParameter(`Call ${callId} is a ${entry.call.method} call, not a file.`);
     if (entry.streaming) throw MlflowError.invalidParameter(`The file of call ${callId} is already being received.`);
-    let resolveDigest!: (sha256: string) => void;
-    const digest = new Promise<string>((resolve) => (resolveDigest = resolve));
-    entry.digest = { promise: digest, resolve: resolveDigest };
+    const digest = digestSlot(entry).promise;
     entry.streaming = true;
     const verifier = new VerifiedStream(digest, () => this.aborted);
     body.on('error', (error) => verifier.destroy(error));
@@ -247,6 +259,7 @@ export class ImportSession implements ImportProgress {
       this.pending.delete(callId);
       throw MlflowError.badRequest(`The file of call ${callId} was not stored: ${(error as Error).message}`);
     }
+    this.pending.delete(callId);
     return { bytes: verifier.bytes, sha256: verifier.sha256 ?? '' };
   }
 

@@ -28,6 +28,7 @@ describe('permission rules', () => {
       register: ['403', '403', 'allow', 'allow', 'allow'],
       alias: ['403', '403', '403', 'allow', 'allow'],
       delete: ['403', '403', '403', 'allow', 'allow'],
+      import: ['403', '403', '403', 'allow', 'allow'],
       'webhooks:read': ['403', '403', '403', 'allow', 'allow'],
       webhooks: ['403', '403', '403', 'allow', 'allow'],
       members: ['403', '403', '403', 'allow', 'allow'],

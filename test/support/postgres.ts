@@ -37,7 +37,18 @@ export async function createTestDatabase(adminUri: string, prefix = 'trove_test'
     uri: url.toString(),
     name,
     drop: async () => {
-      await adminQuery(adminUri, `drop database if exists ${name} with (force)`);
+      // FORCE cannot end an autovacuum worker that happens to be in the database (it belongs to the
+      // superuser, not to the test role: SQLSTATE 42501), which bulk-writing suites trigger; such a
+      // worker stops by itself, so wait for it and try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await adminQuery(adminUri, `drop database if exists ${name} with (force)`);
+          return;
+        } catch (error) {
+          if ((error as { code?: string }).code !== '42501' || attempt >= 50) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
     },
   };
 }

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { CopyableId } from '../../common/components/CopyableId.tsx';
 import { Breadcrumbs, Empty, ErrorBox, Loading, StatusBadge } from '../../common/components/ui.tsx';
@@ -9,6 +9,7 @@ import { getExperiment } from '../../experiments/api/experiments-api.ts';
 import { collectKeys, toRunRow, type RunRow } from '../../experiments/utils/run-rows.ts';
 import { ChartControls, MetricChart, type ChartSettings } from '../../runs/components/MetricChart.tsx';
 import { loadRuns } from '../api/compare-api.ts';
+import { prefetchDownsampled } from '../../runs/api/metrics-api.ts';
 import { buildDimension, diffTable, extent } from '../utils/compare.ts';
 import { brushFilter, colorScale, defaultAxes, position, type Brush } from '../utils/plots.ts';
 import { ColorLegend } from './Axis.tsx';
@@ -18,6 +19,15 @@ import { BoxPlot, ContourPlot, Scatter } from './Plots.tsx';
 import { normalize } from '../utils/compare.ts';
 
 const MAX_RUNS = 100;
+
+/**
+ * Overlaid charts with many runs ask for fewer buckets per run: 100 lines in a chart a few hundred
+ * pixels wide cannot show more, and wider buckets let the server build them from its step rollups
+ * (blocks of 64 steps and up) instead of grouping every raw point (10,000 steps / 125 = 80).
+ */
+function bucketsFor(runCount: number): number {
+  return runCount > 20 ? 125 : 1000;
+}
 const RUN_COLORS = '';
 
 /**
@@ -30,11 +40,46 @@ export default function ComparePage() {
   const runIds = (params.get('runs') ?? '').split(',').filter(Boolean).slice(0, MAX_RUNS);
   const experimentIds = (params.get('experiments') ?? '').split(',').filter(Boolean);
   const state = useApi((signal) => loadRuns(runIds, experimentIds, signal), [runIds.join(','), experimentIds.join(',')]);
+  // The URL names the runs and the charted metrics: start the charts' requests alongside
+  // runs/search instead of after it (the charts take them over when they mount).
+  const urlMetrics = params.get('metrics') ?? '';
+  useEffect(() => {
+    if (runIds.length < 2) return;
+    for (const key of urlMetrics.split(',').filter(Boolean)) prefetchDownsampled({ runIds, key, xAxis: 'step', maxBuckets: bucketsFor(runIds.length) });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- runIds is derived from the URL
+  }, [runIds.join(','), urlMetrics]);
   const rows = useMemo(() => (state.data ?? []).map(toRunRow), [state.data]);
   const keys = useMemo(() => collectKeys(rows), [rows]);
   const chosenMetrics = (params.get('metrics') ?? '').split(',').filter((k) => keys.metrics.includes(k));
   const metrics = chosenMetrics.length > 0 ? chosenMetrics : keys.metrics.slice(0, 5);
   const [settings, setSettings] = useState<ChartSettings>({ xMode: 'step', logY: false, smoothing: 0 });
+  // The analysis below the charts (tables, parallel coordinates, plots) renders once every chart
+  // is drawn (or settled), so it does not hold up the charts on the main thread.
+  const [settledCharts, setSettledCharts] = useState<ReadonlySet<string>>(() => new Set());
+  const [analysisShown, setAnalysisShown] = useState(false);
+  const settle = useCallback((key: string) => setSettledCharts((prev) => (prev.has(key) ? prev : new Set(prev).add(key))), []);
+  const settleHandlers = useMemo(() => new Map<string, () => void>(), []);
+  const onSettled = (key: string) => {
+    let handler = settleHandlers.get(key);
+    if (!handler) {
+      handler = () => settle(key);
+      settleHandlers.set(key, handler);
+    }
+    return handler;
+  };
+  const chartsSettled = state.data !== undefined && metrics.every((k) => settledCharts.has(k));
+  useEffect(() => {
+    if (analysisShown || !chartsSettled) return undefined;
+    // After the frame that shows the charts has been painted.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => {
+      timer = setTimeout(() => setAnalysisShown(true), 0);
+    });
+    return () => {
+      cancelAnimationFrame(frame);
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, [analysisShown, chartsSettled]);
   const chartRuns = useMemo(() => rows.map((r) => ({ runId: r.runId, label: r.name })), [rows]);
   const firstExperiment = experimentIds[0] ?? rows[0]?.experimentId;
   const experiment = useApi(async (signal) => (firstExperiment ? getExperiment(firstExperiment, signal) : undefined), [firstExperiment]);
@@ -76,8 +121,7 @@ export default function ComparePage() {
       </div>
     );
 
-  // Overlaid charts with many runs ask for fewer buckets per run.
-  const buckets = rows.length > 20 ? 250 : 1000;
+  const buckets = bucketsFor(rows.length);
 
   return (
     <div className="page page-wide">
@@ -103,13 +147,13 @@ export default function ComparePage() {
         ) : (
           <div className="chart-grid">
             {metrics.map((key) => (
-              <MetricChart key={key} metricKey={key} runs={chartRuns} settings={settings} maxBuckets={buckets} />
+              <MetricChart key={key} metricKey={key} runs={chartRuns} settings={settings} maxBuckets={buckets} onSettled={onSettled(key)} />
             ))}
           </div>
         )}
       </section>
 
-      <Analysis rows={rows} keys={keys} />
+      {analysisShown ? <Analysis rows={rows} keys={keys} /> : <Loading label="Preparing the analysis…" />}
     </div>
   );
 }

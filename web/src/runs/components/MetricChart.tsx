@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type uPlot from 'uplot';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { ErrorBox } from '../../common/components/ui.tsx';
@@ -23,6 +23,8 @@ export interface MetricChartProps {
   /** Poll for new points (a RUNNING run). */
   pollMs?: number | undefined;
   height?: number;
+  /** Called once the chart is drawn, or has nothing to draw, or failed to load. */
+  onSettled?: (() => void) | undefined;
 }
 
 const X_LABEL: Record<XMode, string> = { step: 'step', wall: 'time', relative: 'seconds since start' };
@@ -31,7 +33,7 @@ const X_LABEL: Record<XMode, string> = { step: 'step', wall: 'time', relative: '
  * One metric of one or more runs, fetched downsampled from the server. Dragging zooms and fetches
  * that range at full resolution (step and wall-time axes); double-click resets.
  */
-export function MetricChart({ metricKey, runs, settings, maxBuckets = 1000, pollMs, height = 240 }: MetricChartProps) {
+export function MetricChart({ metricKey, runs, settings, maxBuckets = 1000, pollMs, height = 240, onSettled }: MetricChartProps) {
   const [range, setRange] = useState<[number, number] | null>(null);
   const [drawn, setDrawn] = useState(false);
   const runIds = runs.map((r) => r.runId);
@@ -72,6 +74,11 @@ export function MetricChart({ metricKey, runs, settings, maxBuckets = 1000, poll
     }
     return { data, total, bucketed };
   }, [state.data, settings.xMode, settings.logY, settings.smoothing]);
+
+  const settled = (drawn && prepared !== undefined) || prepared?.total === 0 || (state.error !== undefined && !state.data);
+  useEffect(() => {
+    if (settled) onSettled?.();
+  }, [settled, onSettled]);
 
   const smoothed = settings.smoothing > 0;
   const series = useMemo(() => chartSeries(runs, smoothed), [runs, smoothed]);

@@ -3,7 +3,7 @@ import type { ImportProgress } from '../../domain/import/import-service.ts';
 import { forEachConcurrent } from '../../domain/import/pool.ts';
 import type { ArtifactOwner, MigrationSource, SourceExperiment, SourceLoggedModel, SourceRun } from '../../domain/import/source.ts';
 import type { KeyValue, MetricRecord } from '../../store/tracking-store.ts';
-import { TrackingApiError, TrackingClient } from '../models/tracking-client.ts';
+import { TrackingApiError, TrackingClient, withTransientRetries } from '../models/tracking-client.ts';
 
 const API = '/api/2.0/mlflow';
 const ARTIFACTS = '/api/2.0/mlflow-artifacts/artifacts';
@@ -418,14 +418,7 @@ export class MlflowRestWriter {
   }
 
   private async retry<T>(work: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        if (!(error instanceof TrackingApiError) || !error.transient || attempt >= RETRIES) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
-      }
-    }
+    return withTransientRetries(work, RETRIES);
   }
 
   private fail(what: string, error: unknown): void {

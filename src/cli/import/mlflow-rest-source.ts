@@ -20,7 +20,7 @@ import { decodeOtlpJson } from '../../domain/tracing/otlp.ts';
 import { spanDictFrom, type SpanDict } from '../../domain/tracing/spans.ts';
 import { SPANS_IN_TRACKING_STORE, TRACE_TAG } from '../../domain/tracing/validation.ts';
 import { traceInfoInputFrom } from '../../http/trace-presenters.ts';
-import { TrackingApiError, TrackingClient } from '../models/tracking-client.ts';
+import { TrackingApiError, TrackingClient, withTransientRetries } from '../models/tracking-client.ts';
 import {
   experimentFromWire,
   loggedModelFromWire,
@@ -323,14 +323,7 @@ export class MlflowRestSource implements MigrationSource {
 
   /** Retries transient failures (5xx, 429, network) with exponential backoff. */
   private async call<T>(work: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        if (!(error instanceof TrackingApiError) || !error.transient || attempt >= RETRIES) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
-      }
-    }
+    return withTransientRetries(work, RETRIES);
   }
 
   /** A route the source may not serve: on 404/405/501 (no such endpoint), a warning and undefined. */

@@ -17,6 +17,18 @@ export class TrackingApiError extends Error {
   }
 }
 
+/** Runs `work`, retrying transient failures (unreachable, 408, 429, 5xx) with exponential backoff from 250 ms. */
+export async function withTransientRetries<T>(work: () => Promise<T>, retries: number): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!(error instanceof TrackingApiError) || !error.transient || attempt >= retries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+    }
+  }
+}
+
 export interface TrackingClientOptions {
   trackingUri: string;
   /** Where MLFLOW_TRACKING_TOKEN / _USERNAME / _PASSWORD are read from (default process.env). */

@@ -4,7 +4,7 @@ import type { AuditLog } from '../domain/audit/audit-log.ts';
 import { MlflowError } from '../domain/errors.ts';
 import { currentContext } from '../domain/request-context.ts';
 import type { ImportSessions } from '../domain/import/remote-session.ts';
-import { encodeWire } from '../domain/import/wire-json.ts';
+import { decodeWire, encodeWire } from './import-wire-json.ts';
 import { parseFields, requestFields, text } from './request-schema.ts';
 import { rpc } from './rpc.ts';
 
@@ -107,7 +107,8 @@ export async function importRoutes(app: FastifyInstance, sessions: ImportSession
     const input = parseFields(answerSchema, fields);
     const session = sessions.get(input.session_id, ownerOf(), currentContext().project.id);
     session.answer(input.call_id, {
-      ...('result' in fields ? { result: input.result } : {}),
+      // Non-finite metric values travel tagged (JSON has no NaN): the session sees plain numbers.
+      ...('result' in fields ? { result: decodeWire(input.result) } : {}),
       ...(input.error !== undefined ? { error: input.error } : {}),
       ...(input.sha256 !== undefined ? { sha256: input.sha256 } : {}),
     });

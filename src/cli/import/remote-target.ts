@@ -4,7 +4,7 @@ import { ImportConflictError } from '../../domain/import/import-plan.ts';
 import type { PollAnswer, PreviewJson, SourceCall } from '../../domain/import/remote-session.ts';
 import { reportFromJson, type ImportReport } from '../../domain/import/report.ts';
 import type { MigrationSource } from '../../domain/import/source.ts';
-import { decodeWire, encodeWire } from '../../domain/import/wire-json.ts';
+import { decodeWire, encodeWire } from '../../http/import-wire-json.ts';
 import { TrackingApiError, TrackingClient } from '../models/tracking-client.ts';
 
 export interface RemoteImportOptions {

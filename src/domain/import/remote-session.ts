@@ -17,7 +17,6 @@ import type {
   SourceRegisteredModel,
   SourceRun,
 } from './source.ts';
-import { decodeWire } from './wire-json.ts';
 
 /**
  * `trove import ... --to <Trove URL>`: the import runs inside the Trove server, with the same
@@ -223,7 +222,7 @@ export class ImportSession implements ImportProgress {
     if (!('result' in answer)) throw MlflowError.invalidParameter("An answer needs 'result' or 'error'.");
     let value: unknown;
     try {
-      value = validateResult(entry.call, decodeWire(answer.result));
+      value = validateResult(entry.call, answer.result);
     } catch (error) {
       // A malformed answer fails that read in the import too, so it is reported, not retried forever.
       this.pending.delete(callId);

@@ -156,9 +156,40 @@ export const TROVE = '/ajax-api/2.0/trove';
 /** The artifact proxy. */
 export const ARTIFACTS = '/ajax-api/2.0/mlflow-artifacts/artifacts';
 
+/** GETs started before the page that needs them rendered (api.prefetch), by path and query. */
+const prefetched = new Map<string, Promise<unknown>>();
+/** An unclaimed prefetch is forgotten after this long (the page never asked, or asks again later). */
+const PREFETCH_TTL_MS = 30_000;
+
 export const api = {
+  /** A GET; one that api.prefetch started for the same path and query is taken over instead of sent again. */
   get<T>(url: string, query: Record<string, QueryValue> = {}, signal?: AbortSignal, options: RequestOptions = {}): Promise<T> {
-    return request<T>('GET', url + toQueryString(query), undefined, { ...options, signal });
+    const path = url + toQueryString(query);
+    const pending = Object.keys(options).length === 0 ? prefetched.get(path) : undefined;
+    if (pending) {
+      prefetched.delete(path);
+      // A failed prefetch is sent again as an ordinary request (which then handles a 401).
+      return (pending as Promise<T>).catch(() => request<T>('GET', path, undefined, { signal }));
+    }
+    return request<T>('GET', path, undefined, { ...options, signal });
+  },
+  /**
+   * Starts a GET ahead of the page that needs it (the route knows its ids from the URL while the
+   * page's code is still loading); the page's own api.get of the same path and query takes it over,
+   * once. Returns the answer too, so a prefetch can start what depends on it.
+   */
+  prefetch<T>(url: string, query: Record<string, QueryValue> = {}): Promise<T> {
+    const path = url + toQueryString(query);
+    const existing = prefetched.get(path);
+    if (existing) return existing as Promise<T>;
+    // A 401 is left to the page's own request (or the layout's session check) to act on.
+    const pending = request<T>('GET', path, undefined, { handleUnauthorized: false });
+    pending.catch(() => undefined);
+    prefetched.set(path, pending);
+    setTimeout(() => {
+      if (prefetched.get(path) === pending) prefetched.delete(path);
+    }, PREFETCH_TTL_MS);
+    return pending;
   },
   post<T>(url: string, body: unknown = {}, signal?: AbortSignal, options: RequestOptions = {}): Promise<T> {
     return request<T>('POST', url, body, { ...options, signal });

@@ -3,12 +3,13 @@ import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
-import { getSession } from './auth/api/auth-api.ts';
+import { getSession, prefetchAccess } from './auth/api/auth-api.ts';
 import { redirectToLogin } from './auth/hooks/access.tsx';
 import { onCsrfRefresh, onUnauthorized } from './common/api/client.ts';
 import { basenameOf, hashRouteTarget } from './common/api/project-paths.ts';
 import { Layout, NotFoundPage } from './common/components/Layout.tsx';
 import { pageRoute } from './common/components/page-route.ts';
+import { prefetchRunPage } from './runs/api/run-prefetch.ts';
 
 // Links printed by the MLflow client use MLflow's hash routes (/#/experiments/1/runs/…): map them.
 const hashTarget = hashRouteTarget(window.location.pathname, window.location.hash);
@@ -44,7 +45,7 @@ const router = createBrowserRouter(
           path: 'experiments/:experimentId/runs/:runId',
           ...pageRoute(
             () => import('./runs/components/RunPage.tsx'),
-            ({ experimentId = '', runId = '' }, url) => void import('./runs/api/run-prefetch.ts').then((m) => m.prefetchRunPage(experimentId, runId, url)),
+            ({ experimentId = '', runId = '' }, url) => prefetchRunPage(experimentId, runId, url),
           ),
         },
         { path: 'compare', ...pageRoute(() => import('./compare/components/ComparePage.tsx')) },
@@ -63,6 +64,9 @@ const router = createBrowserRouter(
   ],
   { basename },
 );
+
+// Every page but sign-in sits in the layout: its first requests go out now, not after the first render.
+if (!router.state.matches.some((m) => m.route.path === '/login')) prefetchAccess();
 
 const container = document.getElementById('root');
 if (!container) throw new Error('index.html has no #root element');

@@ -107,6 +107,13 @@ describe('prefetched GETs', () => {
     expect(sent).toHaveLength(3);
   });
 
+  test('an instance-level GET (no project prefix) takes over its prefetch too', async () => {
+    answers.push({ status: 200, body: { projects: [{ name: 'fraud' }] } });
+    void api.prefetch('/ajax-api/2.0/trove/projects', {}, { project: false });
+    await expect(api.get('/ajax-api/2.0/trove/projects', {}, undefined, { project: false })).resolves.toEqual({ projects: [{ name: 'fraud' }] });
+    expect(sent.map((s) => s.url)).toEqual(['/ajax-api/2.0/trove/projects']);
+  });
+
   test('prefetching the same request twice sends it once', async () => {
     const a = api.prefetch('/ajax-api/2.0/mlflow/experiments/get', { experiment_id: '7' });
     const b = api.prefetch('/ajax-api/2.0/mlflow/experiments/get', { experiment_id: '7' });

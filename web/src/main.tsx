@@ -9,7 +9,9 @@ import { onCsrfRefresh, onUnauthorized } from './common/api/client.ts';
 import { basenameOf, hashRouteTarget } from './common/api/project-paths.ts';
 import { Layout, NotFoundPage } from './common/components/Layout.tsx';
 import { pageRoute } from './common/components/page-route.ts';
+import { prefetchExperiment } from './experiments/api/experiments-api.ts';
 import { prefetchRunPage } from './runs/api/run-prefetch.ts';
+import { prefetchTrace } from './traces/api/traces-api.ts';
 
 // Links printed by the MLflow client use MLflow's hash routes (/#/experiments/1/runs/…): map them.
 const hashTarget = hashRouteTarget(window.location.pathname, window.location.hash);
@@ -40,7 +42,16 @@ const router = createBrowserRouter(
         { path: 'experiments', ...pageRoute(() => import('./experiments/components/ExperimentsPage.tsx')) },
         { path: 'experiments/:experimentId', ...experimentPage },
         { path: 'experiments/:experimentId/traces', ...experimentPage },
-        { path: 'experiments/:experimentId/traces/:traceId', ...pageRoute(() => import('./traces/components/TracePage.tsx')) },
+        {
+          path: 'experiments/:experimentId/traces/:traceId',
+          ...pageRoute(
+            () => import('./traces/components/TracePage.tsx'),
+            ({ experimentId = '', traceId = '' }) => {
+              prefetchTrace(traceId);
+              prefetchExperiment(experimentId);
+            },
+          ),
+        },
         {
           path: 'experiments/:experimentId/runs/:runId',
           ...pageRoute(

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { groupCommitOf } from './group-commit.ts';
 import type { Database } from './schema.ts';
 import type { TrackingStore } from '../tracking-store.ts';
 import { SqlLoggedModelsStore } from './sql-logged-models-store.ts';
@@ -16,10 +17,13 @@ export class SqlTrackingStore extends SqlLoggedModelsStore implements TrackingSt
     if (this.inTransaction) return work(this);
     const root = this.db as Kysely<Database>;
     let child: SqlTrackingStore | undefined;
-    const result = await root.transaction().execute(async (trx) => {
+    const inTransaction = async (trx: Transaction<Database>): Promise<T> => {
       child = new SqlTrackingStore(trx, this.keyCache, true);
       return work(child);
-    });
+    };
+    // On SQLite, concurrent writes share one COMMIT (group-commit.ts); it settles after that COMMIT.
+    const group = groupCommitOf(root);
+    const result = group ? await group.run(inTransaction) : await root.transaction().execute(inTransaction);
     // Key ids created inside the transaction are only trusted once it has committed.
     if (child) for (const [key, id] of child.pendingKeys) this.keyCache.ids.set(key, id);
     return result;

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
+import { openDatabase, type OpenedDatabase } from './database.ts';
+import { groupCommitOf } from './group-commit.ts';
+import { SqlTrackingStore } from './sql-tracking-store.ts';
+import { MlflowError } from '../../domain/errors.ts';
+import { TrackingService } from '../../domain/tracking/tracking-service.ts';
+
+const T0 = 1_700_000_000_000;
+
+describe('SQLite group commit', () => {
+  let dir: string;
+  let database: OpenedDatabase;
+  let store: SqlTrackingStore;
+  /** Every SQL statement the database ran, in order, from Kysely's query log. */
+  const statements: string[] = [];
+  let counter = 0;
+
+  const commitsIn = (from: number): number => statements.slice(from).filter((text) => /^commit\b/i.test(text.trim())).length;
+  const newExperiment = (tx: SqlTrackingStore | Parameters<Parameters<SqlTrackingStore['transaction']>[0]>[0], name: string): Promise<string> =>
+    tx.createExperiment({ projectId: 1, name, artifactLocation: null, artifactLocationFor: (id) => `mlflow-artifacts:/${id}`, tags: [], now: T0 });
+  const unique = (label: string): string => `${label}-${++counter}`;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-group-commit-'));
+    database = await openDatabase(`sqlite:///${path.join(dir, 'trove.db')}`, { onQuery: (query) => statements.push(query.sql) });
+    store = new SqlTrackingStore(database.db);
+    await store.ensureDefaultExperiment('mlflow-artifacts:/0', T0);
+  });
+
+  after(async () => {
+    await database.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('two concurrent transactional writes share one COMMIT and both are stored', async () => {
+    const group = groupCommitOf(database.db);
+    assert.ok(group, 'SQLite databases are opened with group commit');
+    const mark = statements.length;
+    const commitsBefore = group.stats.commits;
+    const [a, b] = await Promise.all([
+      store.transaction((tx) => newExperiment(tx, unique('shared-a'))),
+      store.transaction((tx) => newExperiment(tx, unique('shared-b'))),
+    ]);
+    assert.equal(commitsIn(mark), 1);
+    assert.equal(group.stats.commits - commitsBefore, 1);
+    assert.ok(await store.getExperiment(a));
+    assert.ok(await store.getExperiment(b));
+  });
+
+  test('concurrent log-batch calls, which each read their run before writing, still share one COMMIT', async () => {
+    // Through the tracking service: its reads before the write are what once let the group's BEGIN
+    // overtake the other requests' reads, leaving them for later groups (2 members per COMMIT).
+    const tracking = new TrackingService(store, 'mlflow-artifacts:/');
+    const run = await tracking.createRun({ experimentId: '0' });
+    const mark = statements.length;
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        tracking.logBatch({ runId: run.info.runId, metrics: [{ key: 'loss', value: i, timestamp: T0, step: i }], params: [], tags: [] }),
+      ),
+    );
+    assert.equal(commitsIn(mark), 1);
+    const history = await store.getMetricHistory({ runPk: run.info.pk, key: 'loss', maxResults: 100, offset: 0 });
+    assert.equal(history.length, 8);
+  });
+
+  test('a write is acknowledged only after the COMMIT that holds it has returned', async () => {
+    const events: string[] = [];
+    const mark = statements.length;
+    const first = store.transaction(async (tx) => {
+      await newExperiment(tx, unique('ack-a'));
+      events.push('work a');
+    }).then(() => events.push(`ack a after ${commitsIn(mark)} commit(s)`));
+    const second = store.transaction(async (tx) => {
+      await newExperiment(tx, unique('ack-b'));
+      events.push('work b');
+    }).then(() => events.push(`ack b after ${commitsIn(mark)} commit(s)`));
+    await Promise.all([first, second]);
+    assert.deepEqual(events, ['work a', 'work b', 'ack a after 1 commit(s)', 'ack b after 1 commit(s)']);
+  });
+
+  test('a failing write in a group rolls back only its own savepoint and gets its own error; the others commit', async () => {
+    const mark = statements.length;
+    const goodName = unique('kept');
+    const badName = unique('rolled-back');
+    const results = await Promise.allSettled([
+      store.transaction((tx) => newExperiment(tx, goodName)),
+      store.transaction(async (tx) => {
+        await newExperiment(tx, badName);
+        throw MlflowError.invalidParameter('this request is refused');
+      }),
+      store.transaction((tx) => newExperiment(tx, `${goodName}-too`)),
+    ]);
+    assert.equal(commitsIn(mark), 1);
+    assert.equal(results[0].status, 'fulfilled');
+    assert.equal(results[2].status, 'fulfilled');
+    assert.equal(results[1].status, 'rejected');
+    const error = (results[1] as PromiseRejectedResult).reason as MlflowError;
+    assert.ok(error instanceof MlflowError);
+    assert.equal(error.code, 'INVALID_PARAMETER_VALUE');
+    assert.equal(error.status, 400);
+    assert.ok(await store.getExperimentByName(1, goodName));
+    assert.ok(await store.getExperimentByName(1, `${goodName}-too`));
+    assert.equal(await store.getExperimentByName(1, badName), undefined);
+  });
+
+  test('a COMMIT that fails fails every write of its group and stores none of them', async () => {
+    await sql`create table if not exists gc_parent (id integer primary key)`.execute(database.db);
+    await sql`create table if not exists gc_child (id integer primary key, parent_id integer not null references gc_parent(id))`.execute(database.db);
+    const group = groupCommitOf(database.db)!;
+    const failedBefore = group.stats.failedGroups;
+    const innocentName = unique('innocent');
+    const results = await Promise.allSettled([
+      store.transaction((tx) => newExperiment(tx, innocentName)),
+      store.transaction(async (tx) => {
+        // Deferred foreign keys are checked at COMMIT: the savepoint succeeds, the COMMIT fails.
+        const trx = (tx as unknown as { db: typeof database.db }).db;
+        await sql`pragma defer_foreign_keys = on`.execute(trx);
+        await sql`insert into gc_child (id, parent_id) values (1, 999)`.execute(trx);
+      }),
+    ]);
+    assert.equal(results[0].status, 'rejected');
+    assert.equal(results[1].status, 'rejected');
+    assert.match(String((results[0] as PromiseRejectedResult).reason), /FOREIGN KEY/i);
+    assert.equal(group.stats.failedGroups - failedBefore, 1);
+    assert.equal(await store.getExperimentByName(1, innocentName), undefined);
+    const rows = await sql<{ n: number }>`select count(*) as n from gc_child`.execute(database.db);
+    assert.equal(Number(rows.rows[0]!.n), 0);
+    // The connection is usable again and the next group commits normally.
+    const after = await store.transaction((tx) => newExperiment(tx, unique('after-failure')));
+    assert.ok(await store.getExperiment(after));
+  });
+
+  test('a read outside the group waits for its COMMIT and never sees unacknowledged rows', async () => {
+    const name = unique('not-yet');
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let writeAcknowledged = false;
+    const write = store.transaction(async (tx) => {
+      await newExperiment(tx, name);
+      entered();
+      await gate;
+    }).then(() => {
+      writeAcknowledged = true;
+    });
+    await inside;
+    let readSettled = false;
+    const read = store.getExperimentByName(1, name).then((found) => {
+      readSettled = true;
+      return { found, writeAcknowledged };
+    });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(readSettled, false, 'the read waits while the group holds the connection');
+    release();
+    await write;
+    const seen = await read;
+    assert.ok(seen.found, 'after the COMMIT the read sees the row');
+  });
+
+  test('a nested transaction() inside a group member runs in that member', async () => {
+    const mark = statements.length;
+    const id = await store.transaction((tx) => tx.transaction((inner) => newExperiment(inner, unique('nested'))));
+    assert.equal(commitsIn(mark), 1);
+    assert.ok(await store.getExperiment(id));
+  });
+});

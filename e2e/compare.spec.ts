@@ -77,6 +77,36 @@ test('brushing an axis filters the runs shown in the tables and plots', async ({
   await expect(details.locator('thead th')).toHaveCount(4);
 });
 
+test('a focused axis is brushed from the keyboard: arrows move the range, Shift+arrows resize it, Escape clears it', async ({ page }) => {
+  await openCompare(page);
+  const plot = page.getByRole('img', { name: 'Parallel coordinates of the compared runs' });
+  await expect(plot).toHaveAttribute('data-active-runs', '3');
+  const loss = page.locator('rect[data-brush-target="metrics.loss"]');
+  await loss.focus();
+  await expect(loss).toBeFocused();
+  // Loss 0.02, 0.07, 0.12 sit at the bottom, middle and top of the axis; a new brush covers the middle.
+  await page.keyboard.press('ArrowUp');
+  await expect(loss).toHaveAttribute('data-brush', '0.400-0.600');
+  await expect(plot).toHaveAttribute('data-active-runs', '1');
+  await expect(page.getByTestId('brush-status')).toContainText('1 of 3 runs');
+  // Moved up to the top of the axis: only the worst trial (l1, loss 0.12) is left.
+  for (let i = 0; i < 8; i++) await page.keyboard.press('ArrowUp');
+  await expect(loss).toHaveAttribute('data-brush', '0.800-1.000');
+  await expect(page.getByRole('table', { name: 'Run details' }).locator('thead th')).toHaveText(['', 'trial-l1-1.0']);
+  // Grown (held at the top of the axis) down past the middle: two runs; shrunk from both ends: only the middle one.
+  for (let i = 0; i < 14; i++) await page.keyboard.press('Shift+ArrowUp');
+  await expect(loss).toHaveAttribute('data-brush', '0.450-1.000');
+  await expect(plot).toHaveAttribute('data-active-runs', '2');
+  await page.keyboard.press('Shift+ArrowDown');
+  await expect(loss).toHaveAttribute('data-brush', '0.475-0.975');
+  await expect(plot).toHaveAttribute('data-active-runs', '1');
+  await expect(page.getByRole('table', { name: 'Run details' }).locator('thead th')).not.toHaveText(['', 'trial-l1-1.0']);
+  await screenshot(page, 'compare-keyboard-brush');
+  await page.keyboard.press('Escape');
+  await expect(loss).not.toHaveAttribute('data-brush', /./);
+  await expect(plot).toHaveAttribute('data-active-runs', '3');
+});
+
 test('run details, param and metric pickers, a large scatter, box plots and a contour plot', async ({ page }) => {
   const f = ids();
   await openCompare(page);

@@ -114,6 +114,31 @@ test('the trace page shows the span tree beside a waterfall, span details and th
   await screenshot(page, 'trace-page');
 });
 
+test('on a narrow page the span table scrolls sideways with the span names pinned at its left edge', async ({ page }) => {
+  await page.setViewportSize({ width: 420, height: 800 });
+  await page.goto(`/experiments/${f.experiment_id}/traces/${f.trace_id}`);
+  const spans = page.getByRole('table', { name: 'Spans' });
+  await expect(spans.locator('.span-label')).toHaveText(['answer', 'retrieve', 'chat-llm']);
+  const box = await spans.boundingBox();
+  if (!box) throw new Error('no span table box');
+  await spans.evaluate((el) => {
+    el.scrollLeft = el.scrollWidth;
+  });
+  await expect.poll(() => spans.evaluate((el) => el.scrollLeft)).toBeGreaterThan(20);
+  // Scrolled to the right end: the timeline is in view, and each span's name is still at the left edge.
+  await expect(spans.locator('.timeline-bar').first()).toBeInViewport();
+  const name = spans.getByRole('row').filter({ hasText: 'retrieve' }).locator('.span-name');
+  const nameBox = await name.boundingBox();
+  expect(nameBox && Math.abs(nameBox.x - box.x) < 2).toBe(true);
+  // What is pinned covers what scrolls under it: the name cell is the element at its own position.
+  const covered = await name.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return document.elementFromPoint(r.left + 20, r.top + r.height / 2)?.closest('.span-name') === el;
+  });
+  expect(covered).toBe(true);
+  await screenshot(page, 'trace-spans-pinned');
+});
+
 test('a failed span shows its error and the exception event with its stack trace', async ({ page }) => {
   await page.goto(`/experiments/${f.experiment_id}/traces/${f.error_trace_id}`);
   await expect(page.getByRole('heading', { level: 1 })).toContainText('forecast');

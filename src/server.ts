@@ -156,7 +156,13 @@ export async function createServer(config: ServerConfig): Promise<RunningService
   const imports = new ImportSessions(
     (progress) =>
       new ImportService(
-        { tracking: new SqlTrackingStore(database.db), registry: new SqlRegistryStore(database.db), imports: new SqlImportStore(database.db), artifacts: artifactStore.store },
+        {
+          tracking: new SqlTrackingStore(database.db),
+          registry: new SqlRegistryStore(database.db),
+          imports: new SqlImportStore(database.db),
+          artifacts: artifactStore.store,
+          traces: new SqlTraceStore(database.db),
+        },
         progress,
       ),
     config.defaultArtifactRoot,

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { asClientSent, clientUrl } from './ajax-alias.ts';
 
 /**
  * One access-log line per request at info: method, route pattern, path (no query string: it may
@@ -15,8 +16,8 @@ export function installAccessLog(app: FastifyInstance): void {
       {
         access: true,
         method: request.method,
-        route: request.routeOptions.url ?? null,
-        path: request.url.split('?')[0],
+        route: request.routeOptions.url === undefined ? null : asClientSent(request, request.routeOptions.url),
+        path: clientUrl(request).split('?')[0],
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         bytes: length === undefined ? null : Number(length),

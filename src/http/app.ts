@@ -6,6 +6,7 @@ import { clientErrorHandler, frameworkErrorHandler } from './client-errors.ts';
 import { installRequestMetrics, prometheusRoutes } from './prometheus.routes.ts';
 import type { ServerMetrics } from './prometheus.ts';
 import { installAccessLog } from './access-log.ts';
+import { aliasAjaxApi, clientUrl } from './ajax-alias.ts';
 import { experimentRoutes } from './experiments.routes.ts';
 import { runRoutes } from './runs.routes.ts';
 import { metricRoutes } from './metrics.routes.ts';
@@ -56,7 +57,8 @@ export interface AppOptions {
 const JSON_BODY_LIMIT = 16 * 1024 * 1024;
 
 /**
- * Builds the HTTP application: MLflow's REST API under /api/2.0 and its UI mirror /ajax-api/2.0,
+ * Builds the HTTP application: MLflow's REST API under /api/2.0 and its UI mirror /ajax-api/2.0
+ * (one set of routes: ajax-alias.ts),
  * the artifact proxy, and the server probes. One error handler renders every failure as MLflow
  * error JSON.
  */
@@ -64,8 +66,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: withRedaction(options.logger ?? false),
     // `/projects/<name>/...` and GitLab's `/api/v4/projects/<id>/ml/mlflow/...` reach the same
-    // routes as the bare URL; the project they name is kept for the auth hook.
-    rewriteUrl: (raw) => rewriteProjectUrl(raw),
+    // routes as the bare URL; the project they name is kept for the auth hook. `/ajax-api/2.0`
+    // and `/ajax-api/3.0` reach the routes registered once under `/api/` (ajax-alias.ts).
+    rewriteUrl: (raw) => aliasAjaxApi(raw, rewriteProjectUrl(raw)),
     genReqId: (raw) => requestIdOf(raw),
     // Per-request info lines cost more than the requests themselves under ingest load.
     logController: new LogController({ disableRequestLogging: true }),
@@ -88,7 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => {
     void reply
       .status(404)
-      .send(new MlflowError('ENDPOINT_NOT_FOUND', `No API endpoint ${request.method} ${request.url.split('?')[0]}.`).toJSON());
+      .send(new MlflowError('ENDPOINT_NOT_FOUND', `No API endpoint ${request.method} ${clientUrl(request).split('?')[0]}.`).toJSON());
   });
 
   // MLflow treats an empty JSON body as {}; a body that is not JSON is a client mistake.
@@ -109,43 +112,40 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   const { services } = options;
-  for (const prefix of ['/api/2.0', '/ajax-api/2.0']) {
-    await app.register(
-      async (api) => {
-        await experimentRoutes(api, services);
-        await runRoutes(api, services);
-        await metricRoutes(api, services);
-        await loggedModelRoutes(api, services);
-        await registryRoutes(api, services);
-        await troveRegistryRoutes(api, services);
-        if (services.webhooks) await webhookRoutes(api, services.webhooks);
-        if (services.auth) await mlflowAuthRoutes(api, services.auth, services);
-        if (services.tracing) await traceRoutesV2(api, services.tracing);
-        await api.register(async (artifactScope) => artifactRoutes(artifactScope, services));
-      },
-      { prefix },
-    );
-  }
+  await app.register(
+    async (api) => {
+      await experimentRoutes(api, services);
+      await runRoutes(api, services);
+      await metricRoutes(api, services);
+      await loggedModelRoutes(api, services);
+      await registryRoutes(api, services);
+      await troveRegistryRoutes(api, services);
+      if (services.webhooks) await webhookRoutes(api, services.webhooks);
+      if (services.auth) await mlflowAuthRoutes(api, services.auth, services);
+      if (services.tracing) await traceRoutesV2(api, services.tracing);
+      await api.register(async (artifactScope) => artifactRoutes(artifactScope, services));
+    },
+    { prefix: '/api/2.0' },
+  );
   await serverRoutes(app, services);
   if (options.metrics) await prometheusRoutes(app, options.metrics, { token: options.metricsToken });
   if (services.tracing) {
-    for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => traceRoutesV3(api, services.tracing!), { prefix });
+    await app.register(async (api) => traceRoutesV3(api, services.tracing!), { prefix: '/api/3.0' });
     await otlpRoutes(app, services.tracing);
   }
   if (services.auth) {
-    for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => mlflowAuthRoutesV3(api, services.auth!, services), { prefix });
+    await app.register(async (api) => mlflowAuthRoutesV3(api, services.auth!, services), { prefix: '/api/3.0' });
   }
   if (services.evaluationDatasets) {
-    for (const prefix of ['/api/3.0', '/ajax-api/3.0']) await app.register(async (api) => evaluationDatasetRoutes(api, services.evaluationDatasets!), { prefix });
+    await app.register(async (api) => evaluationDatasetRoutes(api, services.evaluationDatasets!), { prefix: '/api/3.0' });
   }
-  for (const prefix of ['/api/2.0/trove', '/ajax-api/2.0/trove']) {
-    await app.register(async (api) => troveUiRoutes(api, services), { prefix });
-    await app.register(async (api) => authRoutes(api, auth, services.audit), { prefix });
-    if (services.imports) await app.register(async (api) => importRoutes(api, services.imports!, services.audit), { prefix });
-    if (services.webhooks) await app.register(async (api) => webhookDeliveryRoutes(api, services.webhooks!), { prefix });
-    if (services.registryEvents) {
-      await app.register(async (api) => registryEventRoutes(api, services.registryEvents!, options.eventStream), { prefix });
-    }
+  const trovePrefix = { prefix: '/api/2.0/trove' };
+  await app.register(async (api) => troveUiRoutes(api, services), trovePrefix);
+  await app.register(async (api) => authRoutes(api, auth, services.audit), trovePrefix);
+  if (services.imports) await app.register(async (api) => importRoutes(api, services.imports!, services.audit), trovePrefix);
+  if (services.webhooks) await app.register(async (api) => webhookDeliveryRoutes(api, services.webhooks!), trovePrefix);
+  if (services.registryEvents) {
+    await app.register(async (api) => registryEventRoutes(api, services.registryEvents!, options.eventStream), trovePrefix);
   }
   // MLflow's GraphQL endpoint and the MLflow UI's artifact download/upload routes.
   await graphqlRoutes(app, services);

@@ -5,6 +5,7 @@ import { MlflowError } from '../domain/errors.ts';
 import { decide, isPermission, PERMISSION_RULES, permissionDenied, projectNotFound, type Permission } from '../domain/auth/permissions.ts';
 import type { AuthService } from '../domain/auth/auth-service.ts';
 import { safeEqual } from '../domain/auth/secrets.ts';
+import { ajaxAliasOf, viaAjaxApi } from './ajax-alias.ts';
 import {
   ANONYMOUS,
   ANONYMOUS_ADMIN,
@@ -132,7 +133,7 @@ const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /** 401s tell HTTP clients how to authenticate, except the web UI's calls (a browser would pop up its own dialog). */
 function withChallenge(error: MlflowError, request: FastifyRequest): MlflowError {
   if (error.status !== 401 || error.headers['WWW-Authenticate']) return error;
-  if (request.url.startsWith('/ajax-api/')) return error;
+  if (viaAjaxApi(request)) return error;
   return new MlflowError(error.code, error.message, { headers: { ...error.headers, 'WWW-Authenticate': 'Basic realm="trove", charset="UTF-8"' } });
 }
 
@@ -198,7 +199,7 @@ export interface DeclaredRoute {
 
 const declarations = new WeakMap<FastifyInstance, DeclaredRoute[]>();
 
-/** Every route of an app built with the auth hooks, with the permission it declares (tests enumerate them). */
+/** Every route of an app built with the auth hooks (and the /ajax-api/ URL that reaches it, ajax-alias.ts), with the permission it declares (tests enumerate them). */
 export function declaredRoutes(app: FastifyInstance): readonly DeclaredRoute[] {
   return declarations.get(app) ?? [];
 }
@@ -216,7 +217,11 @@ export function installAuthHooks(app: FastifyInstance, auth: AuthService): void 
     if (!isPermission(permission)) {
       throw new Error(`Route ${methods.join(',')} ${route.url} declares no permission: add config.permission (src/domain/auth/permissions.ts).`);
     }
-    for (const method of methods) declared.push({ method, url: route.url, permission });
+    const alias = ajaxAliasOf(route.url);
+    for (const method of methods) {
+      declared.push({ method, url: route.url, permission });
+      if (alias !== undefined) declared.push({ method, url: alias, permission });
+    }
   });
 
   app.addHook('onRequest', async (request, reply) => {

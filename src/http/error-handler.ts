@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { MlflowError } from '../domain/errors.ts';
+import { clientUrl } from './ajax-alias.ts';
 import { InvalidPageTokenError, isInvalidDataStoreError, isTransientStoreError } from '../store/store-errors.ts';
 
 /**
@@ -41,7 +42,7 @@ export function toMlflowError(error: unknown): MlflowError {
 export function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const mlflowError = toMlflowError(error);
   if (mlflowError.status >= 500) {
-    request.log.error({ err: error, url: request.url, method: request.method }, 'request failed');
+    request.log.error({ err: error, url: clientUrl(request), method: request.method }, 'request failed');
   } else {
     request.log.debug({ code: mlflowError.code, msg: mlflowError.message }, 'client error');
   }

@@ -23,6 +23,8 @@ const openSchema = z.object({
     key: z.string().min(1).max(2048),
     description: z.string().max(2048),
     warnings: z.array(z.string().max(4096)).max(1000).default([]),
+    /** The command can answer trace reads (older commands never said so: no traces asked). */
+    traces: z.boolean().default(false),
   }),
   options: z
     .object({

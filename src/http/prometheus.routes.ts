@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MlflowError } from '../domain/errors.ts';
 import { safeEqual } from '../domain/auth/secrets.ts';
 import type { ServerMetrics } from './prometheus.ts';
+import { asClientSent } from './ajax-alias.ts';
 
 export interface PrometheusOptions {
   /** When set (TROVE_METRICS_TOKEN), a scrape must send `Authorization: Bearer <token>`. */
@@ -12,7 +13,8 @@ const UNMATCHED = '<unmatched>';
 
 /** The route pattern (`/api/2.0/mlflow/runs/get`), never the raw URL: ids would explode the label set. */
 function routeOf(request: FastifyRequest): string {
-  return request.routeOptions.url ?? UNMATCHED;
+  const url = request.routeOptions.url;
+  return url === undefined ? UNMATCHED : asClientSent(request, url);
 }
 
 function isEventStream(route: string): boolean {

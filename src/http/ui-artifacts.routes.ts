@@ -56,17 +56,15 @@ export async function uiArtifactRoutes(app: FastifyInstance, services: Services)
     return sendArtifactFile(reply, await owned.openLoggedModelFile(modelIdOf(request), path));
   });
 
-  for (const prefix of ['/api/2.0', '/ajax-api/2.0']) {
-    app.get(`${prefix}/mlflow/logged-models/:model_id/artifacts/directories`, { config: { permission: 'read' } }, async (request) => {
-      const listing = await owned.listLoggedModel(modelIdOf(request), queryValue(request, 'artifact_directory_path'));
-      return {
-        root_uri: listing.rootUri,
-        ...(listing.files.length > 0
-          ? { files: listing.files.map((f) => (f.isDir ? { path: f.path, is_dir: true } : { path: f.path, is_dir: false, file_size: f.fileSize ?? 0 })) }
-          : {}),
-      };
-    });
-  }
+  app.get('/api/2.0/mlflow/logged-models/:model_id/artifacts/directories', { config: { permission: 'read' } }, async (request) => {
+    const listing = await owned.listLoggedModel(modelIdOf(request), queryValue(request, 'artifact_directory_path'));
+    return {
+      root_uri: listing.rootUri,
+      ...(listing.files.length > 0
+        ? { files: listing.files.map((f) => (f.isDir ? { path: f.path, is_dir: true } : { path: f.path, is_dir: false, file_size: f.fileSize ?? 0 })) }
+        : {}),
+    };
+  });
 
   app.post('/ajax-api/2.0/mlflow/runs/create-promptlab-run', { config: { permission: 'write' } }, async (request) => {
     const body = request.body;

@@ -173,6 +173,87 @@ describe('the bulk import API', () => {
     assert.deepEqual(listed.body.files ?? [], []);
   });
 
+  test('traces come across over the API into the URL\'s project with ids kept; a malformed trace is refused with 400 and reported as failed', async () => {
+    const opened = await h.request('POST', BASE, { as: as.maint, body: { source: { ...SOURCE, key: 'traces', traces: true } } });
+    assert.equal(opened.status, 200, opened.text);
+    const session = `${BASE}/${opened.body.session_id}`;
+    const good = `tr-${'1'.repeat(32)}`;
+    const bad = `tr-${'2'.repeat(32)}`;
+    const spanId = Buffer.alloc(8, 7).toString('base64');
+    const trace = (traceId: string, span: string) => ({
+      info: {
+        traceId,
+        experimentId: '9100',
+        requestTime: 1_700_000_000_000,
+        executionDuration: 40,
+        state: 'OK',
+        clientRequestId: null,
+        requestPreview: '{"q": "why"}',
+        responsePreview: '"42"',
+        metadata: { 'mlflow.trace_schema.version': '3' },
+        tags: { user: 'u1', 'mlflow.traceName': 'answer' },
+        assessments: [{ assessmentId: `a-${traceId.slice(3)}`, createTime: 1_700_000_000_100, lastUpdateTime: 1_700_000_000_100, body: { assessment_name: 'correct', feedback: { value: true }, source: { source_type: 'HUMAN', source_id: 'rev' } } }],
+      },
+      spans: [
+        {
+          trace_id: Buffer.from(traceId.slice(3), 'hex').toString('base64'),
+          span_id: span,
+          parent_span_id: null,
+          name: 'answer',
+          kind: 'SPAN_KIND_INTERNAL',
+          start_time_unix_nano: '1700000000000000000',
+          end_time_unix_nano: '1700000000040000000',
+          events: [],
+          status: { code: 'STATUS_CODE_OK', message: '' },
+          attributes: { 'mlflow.spanType': '"CHAIN"', 'mlflow.traceRequestId': JSON.stringify(traceId) },
+          links: [],
+        },
+      ],
+    });
+    const answers: Record<string, unknown> = {
+      experiments: [{ experimentId: '9100', name: 'traces-exp', artifactLocation: 'mlflow-artifacts:/9100', lifecycleStage: 'active', creationTime: 1, lastUpdateTime: 1, tags: [] }],
+      runs: [],
+      logged_models: [],
+      trace_ids: { traceIds: [good, bad] },
+      registered_models: [],
+    };
+    let outcome: Record<string, any> | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any -- reads arbitrary JSON
+    let refused: { status: number; body: Record<string, unknown> } | undefined;
+    for (let i = 0; i < 50 && !outcome; i++) {
+      const polled = await h.request('POST', `${session}/poll`, { as: as.maint, body: { wait_ms: 2000 } });
+      assert.equal(polled.status, 200, polled.text);
+      outcome = polled.body.outcome;
+      for (const call of polled.body.calls as Array<{ call_id: number; method: string; trace_id?: string }>) {
+        const url = `${session}/calls/${call.call_id}`;
+        if (call.method === 'trace') {
+          const reply = await h.request('POST', url, { as: as.maint, body: { result: call.trace_id === good ? trace(good, spanId) : trace(bad, 'not-a-span-id') } });
+          if (call.trace_id === good) assert.equal(reply.status, 200, reply.text);
+          else refused = { status: reply.status, body: reply.body };
+        } else {
+          const reply = await h.request('POST', url, { as: as.maint, body: { result: answers[call.method] } });
+          assert.equal(reply.status, 200, `${call.method}: ${reply.text}`);
+        }
+      }
+    }
+    assert.equal(refused?.status, 400);
+    assert.equal(refused?.body.error_code, 'INVALID_PARAMETER_VALUE');
+    assert.match(String(refused?.body.message), /span_id/);
+    assert.equal(outcome?.status, 'done');
+    assert.deepEqual(outcome?.report.counts.find((c: { kind: string }) => c.kind === 'traces'), { kind: 'traces', created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 1 });
+    assert.equal(outcome?.report.failures[0].id, bad);
+
+    const got = await h.request('GET', '/projects/alpha/api/3.0/mlflow/traces/get', { as: as.dev, query: { trace_id: good } });
+    assert.equal(got.status, 200, got.text);
+    assert.equal(got.body.trace.trace_info.trace_location.mlflow_experiment.experiment_id, '9100');
+    assert.equal(got.body.trace.trace_info.tags.user, 'u1');
+    assert.equal(got.body.trace.trace_info.assessments[0].assessment_id, `a-${'1'.repeat(32)}`);
+    assert.equal(got.body.trace.spans[0].span_id, spanId);
+    const missing = await h.request('GET', '/projects/alpha/api/3.0/mlflow/traces/get', { as: as.dev, query: { trace_id: bad } });
+    assert.equal(missing.status, 404);
+    const audit = await h.request('GET', '/projects/alpha/api/2.0/trove/project/audit', { as: as.maint, query: { action: 'import.finish' } });
+    assert.ok((audit.body.entries as Array<{ entity_id?: string; details?: { counts?: Array<{ kind: string }> } }>).some((e) => e.details?.counts?.some((c) => c.kind === 'traces')), audit.text);
+  });
+
   test('opening and finishing an import are in the audit log', async () => {
     const entries = await h.request('GET', '/projects/alpha/api/2.0/trove/project/audit', { as: as.maint, query: { action: 'import.start' } });
     assert.equal(entries.status, 200, entries.text);

@@ -1,24 +1,17 @@
-import { lazy, StrictMode, Suspense, type ComponentType } from 'react';
+import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
-import { getSession } from './auth/api/auth-api.ts';
+import { getSession, prefetchAccess } from './auth/api/auth-api.ts';
 import { redirectToLogin } from './auth/hooks/access.tsx';
 import { onCsrfRefresh, onUnauthorized } from './common/api/client.ts';
 import { basenameOf, hashRouteTarget } from './common/api/project-paths.ts';
 import { Layout, NotFoundPage } from './common/components/Layout.tsx';
-import { Loading } from './common/components/ui.tsx';
-
-/** Every page is its own chunk: the first paint only loads the page asked for. */
-function page(load: () => Promise<{ default: ComponentType }>) {
-  const Component = lazy(load);
-  return (
-    <Suspense fallback={<Loading />}>
-      <Component />
-    </Suspense>
-  );
-}
+import { pageRoute } from './common/components/page-route.ts';
+import { prefetchExperiment } from './experiments/api/experiments-api.ts';
+import { prefetchRunPage } from './runs/api/run-prefetch.ts';
+import { prefetchTrace } from './traces/api/traces-api.ts';
 
 // Links printed by the MLflow client use MLflow's hash routes (/#/experiments/1/runs/…): map them.
 const hashTarget = hashRouteTarget(window.location.pathname, window.location.hash);
@@ -35,38 +28,56 @@ onCsrfRefresh(async () => (await getSession()).csrf_token);
  */
 const basename = basenameOf(window.location.pathname) || '/';
 
-// One element for both tabs of an experiment (runs, traces), so switching tabs keeps the page.
-const experimentPage = page(() => import('./experiments/components/ExperimentPage.tsx'));
+// One page for both tabs of an experiment (runs, traces): the same component, so switching tabs keeps its state.
+const experimentPage = pageRoute(() => import('./experiments/components/ExperimentPage.tsx'));
 
 const router = createBrowserRouter(
   [
-    { path: '/login', element: page(() => import('./auth/components/LoginPage.tsx')) },
+    { path: '/login', ...pageRoute(() => import('./auth/components/LoginPage.tsx')) },
     {
       path: '/',
       element: <Layout />,
       children: [
         { index: true, element: <Navigate to="/experiments" replace /> },
-        { path: 'experiments', element: page(() => import('./experiments/components/ExperimentsPage.tsx')) },
-        { path: 'experiments/:experimentId', element: experimentPage },
-        { path: 'experiments/:experimentId/traces', element: experimentPage },
-        { path: 'experiments/:experimentId/traces/:traceId', element: page(() => import('./traces/components/TracePage.tsx')) },
-        { path: 'experiments/:experimentId/runs/:runId', element: page(() => import('./runs/components/RunPage.tsx')) },
-        { path: 'compare', element: page(() => import('./compare/components/ComparePage.tsx')) },
-        { path: 'models', element: page(() => import('./models/components/ModelsPage.tsx')) },
-        { path: 'models/:modelName', element: page(() => import('./models/components/ModelPage.tsx')) },
-        { path: 'models/:modelName/versions/:version', element: page(() => import('./models/components/VersionPage.tsx')) },
-        { path: 'members', element: page(() => import('./projects/components/MembersPage.tsx')) },
-        { path: 'tokens', element: page(() => import('./projects/components/TokensPage.tsx')) },
-        { path: 'webhooks', element: page(() => import('./projects/components/WebhooksPage.tsx')) },
-        { path: 'webhooks/:webhookId', element: page(() => import('./projects/components/WebhookPage.tsx')) },
-        { path: 'audit', element: page(() => import('./projects/components/AuditPage.tsx')) },
-        { path: 'settings', element: page(() => import('./projects/components/SettingsPage.tsx')) },
+        { path: 'experiments', ...pageRoute(() => import('./experiments/components/ExperimentsPage.tsx')) },
+        { path: 'experiments/:experimentId', ...experimentPage },
+        { path: 'experiments/:experimentId/traces', ...experimentPage },
+        {
+          path: 'experiments/:experimentId/traces/:traceId',
+          ...pageRoute(
+            () => import('./traces/components/TracePage.tsx'),
+            ({ experimentId = '', traceId = '' }) => {
+              prefetchTrace(traceId);
+              prefetchExperiment(experimentId);
+            },
+          ),
+        },
+        {
+          path: 'experiments/:experimentId/runs/:runId',
+          ...pageRoute(
+            () => import('./runs/components/RunPage.tsx'),
+            ({ experimentId = '', runId = '' }, url) => prefetchRunPage(experimentId, runId, url),
+          ),
+        },
+        { path: 'compare', ...pageRoute(() => import('./compare/components/ComparePage.tsx')) },
+        { path: 'models', ...pageRoute(() => import('./models/components/ModelsPage.tsx')) },
+        { path: 'models/:modelName', ...pageRoute(() => import('./models/components/ModelPage.tsx')) },
+        { path: 'models/:modelName/versions/:version', ...pageRoute(() => import('./models/components/VersionPage.tsx')) },
+        { path: 'members', ...pageRoute(() => import('./projects/components/MembersPage.tsx')) },
+        { path: 'tokens', ...pageRoute(() => import('./projects/components/TokensPage.tsx')) },
+        { path: 'webhooks', ...pageRoute(() => import('./projects/components/WebhooksPage.tsx')) },
+        { path: 'webhooks/:webhookId', ...pageRoute(() => import('./projects/components/WebhookPage.tsx')) },
+        { path: 'audit', ...pageRoute(() => import('./projects/components/AuditPage.tsx')) },
+        { path: 'settings', ...pageRoute(() => import('./projects/components/SettingsPage.tsx')) },
         { path: '*', element: <NotFoundPage /> },
       ],
     },
   ],
   { basename },
 );
+
+// Every page but sign-in sits in the layout: its first requests go out now, not after the first render.
+if (!router.state.matches.some((m) => m.route.path === '/login')) prefetchAccess();
 
 const container = document.getElementById('root');
 if (!container) throw new Error('index.html has no #root element');

@@ -14,6 +14,7 @@ import type {
   SourceRegisteredModel,
   SourceRun,
   SourceTrace,
+  SourceTracePage,
 } from '../../domain/import/source.ts';
 import { quoteNanos, spansFromTraceArtifact } from '../../domain/tracing/artifact-spans.ts';
 import { decodeOtlpJson } from '../../domain/tracing/otlp.ts';
@@ -131,28 +132,21 @@ export class MlflowRestSource implements MigrationSource {
     }
   }
 
-  async *traces(experimentId: string, present: (traceIds: string[]) => Promise<Set<string>>): AsyncIterable<SourceTrace> {
-    let pageToken: string | undefined;
-    do {
-      const page = await this.optional('traces/search (MLflow 3)', 'traces were not read', () =>
-        this.client.post<{ traces?: Array<{ trace_id?: string }>; next_page_token?: string }>(`${API_V3}/traces/search`, {
-          locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } }],
-          max_results: 100,
-          ...(pageToken ? { page_token: pageToken } : {}),
-        }),
-      );
-      if (!page) return;
-      const ids = (page.traces ?? []).flatMap((t) => (typeof t.trace_id === 'string' && t.trace_id !== '' ? [t.trace_id] : []));
-      const known = await present(ids);
-      for (const id of ids) {
-        if (!known.has(id)) yield await this.trace(id);
-      }
-      pageToken = page.next_page_token || undefined;
-    } while (pageToken);
+  async traceIds(experimentId: string, pageToken: string | undefined): Promise<SourceTracePage> {
+    const page = await this.optional('traces/search (MLflow 3)', 'traces were not read', () =>
+      this.client.post<{ traces?: Array<{ trace_id?: string }>; next_page_token?: string }>(`${API_V3}/traces/search`, {
+        locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } }],
+        max_results: 100,
+        ...(pageToken ? { page_token: pageToken } : {}),
+      }),
+    );
+    if (!page) return { traceIds: [] };
+    const traceIds = (page.traces ?? []).flatMap((t) => (typeof t.trace_id === 'string' && t.trace_id !== '' ? [t.trace_id] : []));
+    return { traceIds, nextPageToken: page.next_page_token || undefined };
   }
 
   /** One trace with its spans: from the tracking store, else from its `traces.json` artifact. */
-  private async trace(traceId: string): Promise<SourceTrace> {
+  async trace(traceId: string): Promise<SourceTrace> {
     const text = await this.call(async () => {
       const response = await this.client.request(this.client.url(`${API_V3}/traces/get?${new URLSearchParams({ trace_id: traceId }).toString()}`));
       const body = await response.text();

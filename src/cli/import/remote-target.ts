@@ -48,7 +48,7 @@ export async function importIntoServer(
   const client = new TrackingClient({ trackingUri: base, env: targetEnv(env), timeoutMs: 120_000 });
   const api = '/api/2.0/trove/import/sessions';
   const opened = await client.post<{ session_id: string }>(api, {
-    source: { key: source.key, description: source.description, warnings: source.warnings },
+    source: { key: source.key, description: source.description, warnings: source.warnings, traces: source.traceIds !== undefined && source.trace !== undefined },
     options: {
       on_conflict: options.onConflict,
       remap_ids: options.remapIds,
@@ -83,13 +83,8 @@ export async function importIntoServer(
     if (!outcome) continue;
     await Promise.all(inFlight);
     switch (outcome.status) {
-      case 'done': {
-        const report = reportFromJson(outcome.report);
-        if (source.traces) {
-          report.warn('Traces were not imported: `--to` does not carry them yet. Import into the store (`--backend-store-uri`) to bring them across.');
-        }
-        return { report };
-      }
+      case 'done':
+        return { report: reportFromJson(outcome.report) };
       case 'preview':
         return { preview: previewFromJson(outcome.preview) };
       case 'refused':
@@ -143,6 +138,12 @@ async function read(source: MigrationSource, call: SourceCall): Promise<unknown>
       return collect(source.registeredModels());
     case 'model_versions':
       return source.modelVersions(call.name);
+    case 'trace_ids':
+      if (!source.traceIds) throw new Error('this source does not serve traces');
+      return source.traceIds(call.experiment_id, call.page_token);
+    case 'trace':
+      if (!source.trace) throw new Error('this source does not serve traces');
+      return source.trace(call.trace_id);
     case 'list_artifacts':
       return collect(source.listArtifacts(call.root, call.owner));
     case 'open_artifact':
@@ -161,6 +162,11 @@ async function answer(client: TrackingClient, session: string, source: Migration
     const result = await read(source, call);
     await client.post(url, { result: encodeWire(result) });
   } catch (error) {
+    if (error instanceof TrackingApiError && error.status === 413) {
+      // Too large for one request (a huge trace, say): the server never saw it, so it is told.
+      await client.post(url, { error: 'the answer is too large for one request to the target server (HTTP 413)' }).catch(() => undefined);
+      return;
+    }
     if (error instanceof TrackingApiError && error.status !== null && error.status < 500) {
       // The server refused the answer (it says why); the import records that read as failed.
       return;

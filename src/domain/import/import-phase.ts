@@ -51,8 +51,8 @@ export interface ImportTargets {
   registry: RegistryStore;
   imports: ImportStore;
   artifacts: ArtifactStore;
-  /** Where traces go; without it (an import driven over `--to`), traces are skipped with a warning. */
-  traces?: TraceStore;
+  /** Where traces go. */
+  traces: TraceStore;
 }
 
 /** Where an imported run or logged model keeps its files, here and at the source. */

@@ -111,7 +111,7 @@ export class ImportService {
     await new RunsPhase(this.targets, this.progress, this.clock).importRuns(source, plan, experimentIds, options, report, roots);
 
     await new LoggedModelsPhase(this.targets, this.progress, this.clock).importLoggedModels(source, experimentIds, plan, options, report, roots);
-    await new TracesPhase(this.targets, this.progress, this.clock).importTraces(source, experimentIds, plan, report);
+    await new TracesPhase(this.targets, this.progress, this.clock).importTraces(source, experimentIds, plan, options, report);
     if (!options.skipRegistry) await new RegistryPhase(this.targets, this.progress, this.clock).importRegistry(source, plan, options, report, roots);
     for (const warning of source.warnings) report.warn(warning);
     return report;

@@ -16,6 +16,8 @@ import type {
   SourceModelVersion,
   SourceRegisteredModel,
   SourceRun,
+  SourceTrace,
+  SourceTracePage,
 } from './source.ts';
 
 /**
@@ -37,6 +39,8 @@ export type SourceCall =
   | { method: 'logged_models'; experiment_ids: string[] }
   | { method: 'registered_models' }
   | { method: 'model_versions'; name: string }
+  | { method: 'trace_ids'; experiment_id: string; page_token?: string }
+  | { method: 'trace'; trace_id: string }
   | { method: 'list_artifacts'; root: string; owner: ArtifactOwner }
   | { method: 'open_artifact'; root: string; owner: ArtifactOwner; path: string };
 
@@ -67,6 +71,8 @@ export interface RemoteSourceInfo {
   key: string;
   description: string;
   warnings: string[];
+  /** Whether the source serves traces (the import then asks for them). */
+  traces: boolean;
 }
 
 export interface SessionRequest {
@@ -351,6 +357,8 @@ class RemoteSource implements MigrationSource {
   readonly key: string;
   readonly description: string;
   readonly warnings: string[];
+  readonly traceIds?: (experimentId: string, pageToken: string | undefined) => Promise<SourceTracePage>;
+  readonly trace?: (traceId: string) => Promise<SourceTrace>;
 
   constructor(
     private readonly session: ImportSession,
@@ -359,6 +367,11 @@ class RemoteSource implements MigrationSource {
     this.key = info.key;
     this.description = info.description;
     this.warnings = [...info.warnings];
+    if (info.traces) {
+      this.traceIds = async (experimentId, pageToken) =>
+        (await this.session.ask({ method: 'trace_ids', experiment_id: experimentId, ...(pageToken !== undefined ? { page_token: pageToken } : {}) })) as SourceTracePage;
+      this.trace = async (traceId) => (await this.session.ask({ method: 'trace', trace_id: traceId })) as SourceTrace;
+    }
   }
 
   async *experiments(): AsyncIterable<SourceExperiment> {
@@ -487,8 +500,71 @@ function validateResult(call: SourceCall, value: unknown): unknown {
         if (f.sha256 !== undefined && (typeof f.sha256 !== 'string' || !SHA256.test(f.sha256))) throw bad(call, "'sha256' must be 64 lowercase hex digits");
       }
       return value;
+    case 'trace_ids': {
+      const page = object(call, value, 'result');
+      if (!Array.isArray(page.traceIds)) throw bad(call, "'traceIds' must be a list");
+      for (const id of page.traceIds) str(call, id, 'traceIds', SAFE_ID);
+      if (page.nextPageToken !== undefined && page.nextPageToken !== null) str(call, page.nextPageToken, 'nextPageToken');
+      return { traceIds: page.traceIds, ...(typeof page.nextPageToken === 'string' && page.nextPageToken !== '' ? { nextPageToken: page.nextPageToken } : {}) };
+    }
+    case 'trace':
+      validateTrace(call, value, call.trace_id);
+      return value;
     case 'open_artifact':
       throw bad(call, 'a file is sent as the body of .../content, not as a result');
+  }
+}
+
+function object(call: SourceCall, value: unknown, name: string): Record<string, unknown> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw bad(call, `'${name}' must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function stringRecord(call: SourceCall, value: unknown, name: string): void {
+  const record = object(call, value, name);
+  for (const v of Object.values(record)) if (typeof v !== 'string') throw bad(call, `every value of '${name}' must be a string`);
+}
+
+function optionalStr(call: SourceCall, value: unknown, name: string): void {
+  if (value !== null && value !== undefined) str(call, value, name);
+}
+
+const TRACE_STATES = new Set(['OK', 'ERROR', 'IN_PROGRESS', 'STATE_UNSPECIFIED']);
+/** An OTLP span id as MLflow keeps it in a span: 8 bytes in base64. */
+const SPAN_ID = /^[A-Za-z0-9+/]{11}=$/;
+const NANOS = /^\d{1,25}$/;
+
+/**
+ * A trace as the import writes it: the id it was asked for, its info's plain fields, and spans
+ * whose ids, names and times the store and the trace views rely on.
+ */
+function validateTrace(call: SourceCall, value: unknown, traceId: string): void {
+  const trace = object(call, value, 'result');
+  const info = object(call, trace.info, 'info');
+  if (info.traceId !== traceId) throw bad(call, `'info.traceId' must be the trace asked for (${traceId})`);
+  num(call, info.requestTime, 'info.requestTime');
+  if (info.executionDuration !== null) num(call, info.executionDuration, 'info.executionDuration');
+  if (typeof info.state !== 'string' || !TRACE_STATES.has(info.state)) throw bad(call, "'info.state' is not a trace state");
+  for (const name of ['clientRequestId', 'requestPreview', 'responsePreview'] as const) optionalStr(call, info[name], `info.${name}`);
+  stringRecord(call, info.metadata, 'info.metadata');
+  stringRecord(call, info.tags, 'info.tags');
+  for (const a of list(call, info.assessments)) {
+    object(call, a.body, 'assessments.body');
+    if (a.assessmentId !== undefined) str(call, a.assessmentId, 'assessments.assessmentId', SAFE_ID);
+    for (const name of ['createTime', 'lastUpdateTime'] as const) if (a[name] !== undefined) num(call, a[name], `assessments.${name}`);
+  }
+  for (const span of list(call, trace.spans)) {
+    str(call, span.trace_id, 'spans.trace_id');
+    str(call, span.span_id, 'spans.span_id', SPAN_ID);
+    if (span.parent_span_id !== null) str(call, span.parent_span_id, 'spans.parent_span_id', SPAN_ID);
+    str(call, span.name, 'spans.name');
+    str(call, span.kind, 'spans.kind');
+    str(call, span.start_time_unix_nano, 'spans.start_time_unix_nano', NANOS);
+    if (span.end_time_unix_nano !== null) str(call, span.end_time_unix_nano, 'spans.end_time_unix_nano', NANOS);
+    stringRecord(call, span.attributes, 'spans.attributes');
+    const status = object(call, span.status, 'spans.status');
+    str(call, status.code, 'spans.status.code');
+    if (!Array.isArray(span.events) || !Array.isArray(span.links)) throw bad(call, "'spans.events' and 'spans.links' must be lists");
   }
 }
 

@@ -98,6 +98,12 @@ export interface SourceTrace {
   spans: SpanDict[];
 }
 
+export interface SourceTracePage {
+  traceIds: string[];
+  /** Absent on the last page. */
+  nextPageToken?: string | undefined;
+}
+
 export interface MigrationSource {
   /** A printable description (no credentials). */
   readonly description: string;
@@ -114,10 +120,13 @@ export interface MigrationSource {
   /** Logged models (MLflow 3) of the experiments; empty where the source has none. */
   loggedModels(experimentIds: string[]): AsyncIterable<SourceLoggedModel>;
   /**
-   * The traces of an experiment, where the source serves them (absent: it never does). `present`
-   * answers which of a page's trace ids the target already holds; those are not fetched again.
+   * One page of the ids of an experiment's traces, where the source serves traces (absent: it
+   * never does); `pageToken` is the previous page's `nextPageToken`. The import fetches only the
+   * traces the target does not hold yet, with {@link trace}.
    */
-  traces?(experimentId: string, present: (traceIds: string[]) => Promise<Set<string>>): AsyncIterable<SourceTrace>;
+  traceIds?(experimentId: string, pageToken: string | undefined): Promise<SourceTracePage>;
+  /** One trace with its spans (present whenever {@link traceIds} is). */
+  trace?(traceId: string): Promise<SourceTrace>;
   registeredModels(): AsyncIterable<SourceRegisteredModel>;
   modelVersions(modelName: string): Promise<SourceModelVersion[]>;
   /** Every file below an artifact root, recursively. */

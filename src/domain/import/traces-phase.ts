@@ -4,7 +4,8 @@ import { base64ToHex, type SpanDict } from '../tracing/spans.ts';
 import type { TraceInfoInput } from '../tracing/trace-service.ts';
 import { SPANS_IN_TRACKING_STORE, SYSTEM_TRACE_TAGS, TRACE_TAG } from '../tracing/validation.ts';
 import type { ImportPlan } from './import-plan.ts';
-import { ImportPhase } from './import-phase.ts';
+import { ImportPhase, type ImportOptions } from './import-phase.ts';
+import { forEachConcurrent } from './pool.ts';
 import type { ImportReport } from './report.ts';
 import type { MigrationSource } from './source.ts';
 
@@ -12,16 +13,14 @@ import type { MigrationSource } from './source.ts';
 export class TracesPhase extends ImportPhase {
   /**
    * Traces (MLflow 3) of the imported experiments, with their ids, times, state, tags, request
-   * metadata, spans and assessments. A trace already in Trove is left as it is (traces are
-   * written once, when they end), so a second import adds only new traces.
+   * metadata, spans and assessments. Page by page, only the traces Trove does not hold yet are
+   * fetched (up to `concurrency` at a time); a trace already in Trove is left as it is (traces
+   * are written once, when they end), so a second import adds only new traces.
    */
-  async importTraces(source: MigrationSource, experimentIds: Map<string, string>, plan: ImportPlan, report: ImportReport): Promise<void> {
+  async importTraces(source: MigrationSource, experimentIds: Map<string, string>, plan: ImportPlan, options: ImportOptions, report: ImportReport): Promise<void> {
     const store = this.targets.traces;
-    if (!source.traces || experimentIds.size === 0) return;
-    if (!store) {
-      report.warn('Traces were not imported: this import path does not carry them yet (import straight into the store instead).');
-      return;
-    }
+    if (!source.traceIds || !source.trace || experimentIds.size === 0) return;
+    const fetchTrace = source.trace.bind(source);
     // The number of traces is known only once read: the phase counts experiments.
     this.progress.phase('traces (experiments)', { items: experimentIds.size });
     for (const [sourceExperimentId, experimentId] of experimentIds) {
@@ -30,17 +29,28 @@ export class TracesPhase extends ImportPhase {
         this.progress.item();
         continue;
       }
-      const present = async (ids: string[]): Promise<Set<string>> => new Set((await store.getTraces(ids)).map((t) => t.traceId));
+      let pageToken: string | undefined;
       try {
-        for await (const trace of source.traces(sourceExperimentId, present)) {
-          try {
-            const created = await this.writeTrace(store, trace.info, trace.spans, experiment, plan);
-            report.count('traces', created ? 'created' : 'unchanged');
-          } catch (error) {
-            report.fail('traces', trace.info.traceId, error);
-            this.progress.note(`trace ${trace.info.traceId} failed: ${(error as Error).message}`);
-          }
-        }
+        do {
+          const page = await source.traceIds(sourceExperimentId, pageToken);
+          // A trace id held by another experiment is not skipped: writing it fails and says so.
+          const held = page.traceIds.length > 0 ? await store.getTraces(page.traceIds) : [];
+          const present = new Set(held.filter((t) => t.experimentId === experimentId).map((t) => t.traceId));
+          const wanted = [...new Set(page.traceIds)].filter((id) => !present.has(id));
+          report.count('traces', 'unchanged', page.traceIds.length - wanted.length);
+          await forEachConcurrent(wanted, options.concurrency, async (traceId) => {
+            try {
+              const trace = await fetchTrace(traceId);
+              if (trace.info.traceId !== traceId) throw new Error(`the source answered with trace ${trace.info.traceId}`);
+              const created = await this.writeTrace(store, trace.info, trace.spans, experiment, plan);
+              report.count('traces', created ? 'created' : 'unchanged');
+            } catch (error) {
+              report.fail('traces', traceId, error);
+              this.progress.note(`trace ${traceId} failed: ${(error as Error).message}`);
+            }
+          });
+          pageToken = page.nextPageToken;
+        } while (pageToken);
       } catch (error) {
         report.warn(`Traces of experiment ${sourceExperimentId} could not be read: ${(error as Error).message}`);
       }
@@ -61,7 +71,8 @@ export class TracesPhase extends ImportPhase {
       await tx.lockTraces([info.traceId]);
       const [existing] = await tx.getTraces([info.traceId]);
       if (existing) {
-        if (existing.experimentId !== experimentId) throw new Error(`trace ${info.traceId} already exists in experiment ${existing.experimentId}`);
+        // Said without naming where: over `--to` the importer may not see the other experiment.
+        if (existing.experimentId !== experimentId) throw new Error(`trace ${info.traceId} already exists in Trove in another experiment`);
         return false;
       }
       await tx.insertTrace({

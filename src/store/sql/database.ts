@@ -12,9 +12,12 @@ import {
   type DatabaseConnection,
   type Driver,
   type LogEvent,
+  type PostgresPool,
+  type PostgresPoolClient,
   type SqliteDialectConfig,
 } from 'kysely';
 import type { Database } from './schema.ts';
+import { preparedStatementName } from './prepared.ts';
 import { migrationProvider } from './migrations/index.ts';
 import { enableGroupCommit } from './group-commit.ts';
 
@@ -247,13 +250,42 @@ function openPostgres(uri: string, pg: typeof import('pg').default, poolSize: nu
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...queryLog(onQuery) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }), ...queryLog(onQuery) });
   return {
     db,
     dialect: 'postgres',
     description: describeBackendStoreUri(uri.replace(POSTGRES_SCHEME, 'postgresql://')),
     close: () => db.destroy(),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
+}
+
+/**
+ * The pool as Kysely sees it, except that statements registered in prepared.ts go out as named
+ * statements (node-postgres parses a name once per connection, then only binds and executes).
+ * Everything else, cursors included, passes through unchanged.
+ */
+function withPreparedStatements(pool: pg.Pool): PostgresPool {
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    const query = (textOrCursor: unknown, values?: readonly unknown[]): unknown => {
+      if (typeof textOrCursor !== 'string') return client.query(textOrCursor as pg.Submittable);
+      const name = preparedStatementName(textOrCursor);
+      return name === undefined ? client.query(textOrCursor, values as unknown[]) : client.query({ name, text: textOrCursor, values: values as unknown[] });
+    };
+    return { query: query as PostgresPoolClient['query'], release: (destroy?: boolean) => client.release(destroy) };
+  };
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let kysely = wrapped.get(client);
+      if (!kysely) {
+        kysely = wrap(client);
+        wrapped.set(client, kysely);
+      }
+      return kysely;
+    },
+    end: () => pool.end(),
   };
 }
 

@@ -8,6 +8,7 @@ import { openDatabase, type OpenedDatabase } from './database.ts';
 import { groupCommitOf } from './group-commit.ts';
 import { SqlTrackingStore } from './sql-tracking-store.ts';
 import { MlflowError } from '../../domain/errors.ts';
+import { TrackingService } from '../../domain/tracking/tracking-service.ts';
 
 const T0 = 1_700_000_000_000;
 
@@ -49,6 +50,22 @@ describe('SQLite group commit', () => {
     assert.equal(group.stats.commits - commitsBefore, 1);
     assert.ok(await store.getExperiment(a));
     assert.ok(await store.getExperiment(b));
+  });
+
+  test('concurrent log-batch calls, which each read their run before writing, still share one COMMIT', async () => {
+    // Through the tracking service: its reads before the write are what once let the group's BEGIN
+    // overtake the other requests' reads, leaving them for later groups (2 members per COMMIT).
+    const tracking = new TrackingService(store, 'mlflow-artifacts:/');
+    const run = await tracking.createRun({ experimentId: '0' });
+    const mark = statements.length;
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        tracking.logBatch({ runId: run.info.runId, metrics: [{ key: 'loss', value: i, timestamp: T0, step: i }], params: [], tags: [] }),
+      ),
+    );
+    assert.equal(commitsIn(mark), 1);
+    const history = await store.getMetricHistory({ runPk: run.info.pk, key: 'loss', maxResults: 100, offset: 0 });
+    assert.equal(history.length, 8);
   });
 
   test('a write is acknowledged only after the COMMIT that holds it has returned', async () => {

@@ -1,9 +1,7 @@
 import type {
-  DatasetInputRecord,
   KeyValue,
   LifecycleStage,
   ViewType,
-  MetricRecord,
   NewRun,
   Page,
   RunInfoRecord,
@@ -13,15 +11,10 @@ import type {
 } from '../tracking-store.ts';
 import { chunk } from './sql-conditions.ts';
 import { searchRunPks } from './sql-search.ts';
-import {
-  INSERT_CHUNK,
-  IN_CHUNK,
-  toRunInfo,
-  toMetric,
-  pushTo,
-} from './sql-tracking-base.ts';
+import { INSERT_CHUNK, IN_CHUNK, toRunInfo } from './sql-tracking-base.ts';
 import { SqlMetricsStore } from './sql-metrics-store.ts';
-import { readRun } from './sql-run-read.ts';
+import { readRun, readRuns } from './sql-run-read.ts';
+import { prepared } from './prepared.ts';
 
 /** Runs: rows, params, tags, search, counts, and loading a page of runs with their children. */
 export abstract class SqlRunsStore extends SqlMetricsStore {
@@ -49,7 +42,9 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
   }
 
   async getRunInfo(runId: string): Promise<RunInfoRecord | undefined> {
-    const row = await this.db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).executeTakeFirst();
+    // Every run-scoped request starts here: prepared once per PostgreSQL connection (prepared.ts).
+    const { rows } = await this.db.executeQuery(prepared(this.db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).compile()));
+    const [row] = rows;
     return row ? toRunInfo(row) : undefined;
   }
 
@@ -129,69 +124,8 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
 
   async searchRuns(query: RunSearchQuery): Promise<Page<RunRecord>> {
     const { pks, next } = await searchRunPks(this.db, query, (key) => this.lookupMetricKeyId(key));
-    if (pks.length === 0) return next ? { items: [], next } : { items: [] };
-    const infos: RunInfoRecord[] = [];
-    for (const part of chunk(pks, IN_CHUNK)) {
-      const rows = await this.db.selectFrom('runs').selectAll().where('id', 'in', part).execute();
-      infos.push(...rows.map(toRunInfo));
-    }
-    const byPk = new Map(infos.map((i) => [i.pk, i]));
-    const ordered = pks.map((pk) => byPk.get(pk)).filter((i): i is RunInfoRecord => i !== undefined);
-    const items = await this.loadRuns(ordered);
+    // The page's runs with params, tags, metrics, inputs and outputs: one statement (sql-run-read.ts).
+    const items = await readRuns(this.db, pks);
     return next ? { items, next } : { items };
-  }
-
-  /** Loads params, tags, latest metrics, inputs and outputs for a page of runs with one query per table. */
-  protected async loadRuns(infos: RunInfoRecord[]): Promise<RunRecord[]> {
-    const pks = infos.map((i) => i.pk);
-    const params = new Map<number, KeyValue[]>();
-    const tags = new Map<number, KeyValue[]>();
-    const metrics = new Map<number, MetricRecord[]>();
-    const datasetInputs = new Map<number, DatasetInputRecord[]>();
-    const modelInputs = new Map<number, string[]>();
-    const modelOutputs = new Map<number, Array<{ modelId: string; step: number }>>();
-    for (const part of chunk(pks, IN_CHUNK)) {
-      const [paramRows, tagRows, metricRows, inputRows, inputTagRows, modelInputRows, modelOutputRows] = await Promise.all([
-        this.db.selectFrom('params').select(['run_id', 'key', 'value']).where('run_id', 'in', part).execute(),
-        this.db.selectFrom('run_tags').select(['run_id', 'key', 'value']).where('run_id', 'in', part).execute(),
-        this.db
-          .selectFrom('latest_metrics as lm')
-          .innerJoin('metric_keys as k', 'k.id', 'lm.key_id')
-          .select(['lm.run_id', 'k.key', 'lm.value', 'lm.is_nan', 'lm.step', 'lm.timestamp'])
-          .where('lm.run_id', 'in', part)
-          .execute(),
-        this.db
-          .selectFrom('run_inputs as ri')
-          .innerJoin('datasets as d', 'd.id', 'ri.dataset_id')
-          .select(['ri.run_id', 'ri.dataset_id', 'd.name', 'd.digest', 'd.source_type', 'd.source', 'd.schema', 'd.profile'])
-          .where('ri.run_id', 'in', part)
-          .execute(),
-        this.db.selectFrom('run_input_tags').selectAll().where('run_id', 'in', part).execute(),
-        this.db.selectFrom('run_model_inputs').selectAll().where('run_id', 'in', part).execute(),
-        this.db.selectFrom('run_model_outputs').selectAll().where('run_id', 'in', part).execute(),
-      ]);
-      for (const p of paramRows) pushTo(params, Number(p.run_id), { key: p.key, value: p.value });
-      for (const t of tagRows) pushTo(tags, Number(t.run_id), { key: t.key, value: t.value });
-      for (const m of metricRows) pushTo(metrics, Number(m.run_id), toMetric(m.key, m));
-      const inputTags = new Map<string, KeyValue[]>();
-      for (const t of inputTagRows) pushTo(inputTags, `${t.run_id}:${t.dataset_id}`, { key: t.key, value: t.value });
-      for (const i of inputRows) {
-        pushTo(datasetInputs, Number(i.run_id), {
-          tags: inputTags.get(`${i.run_id}:${i.dataset_id}`) ?? [],
-          dataset: { name: i.name, digest: i.digest, sourceType: i.source_type, source: i.source, schema: i.schema, profile: i.profile },
-        });
-      }
-      for (const m of modelInputRows) pushTo(modelInputs, Number(m.run_id), m.model_id);
-      for (const m of modelOutputRows) pushTo(modelOutputs, Number(m.run_id), { modelId: m.model_id, step: Number(m.step) });
-    }
-    return infos.map((info) => ({
-      info,
-      params: params.get(info.pk) ?? [],
-      tags: tags.get(info.pk) ?? [],
-      metrics: metrics.get(info.pk) ?? [],
-      datasetInputs: datasetInputs.get(info.pk) ?? [],
-      modelInputs: modelInputs.get(info.pk) ?? [],
-      modelOutputs: modelOutputs.get(info.pk) ?? [],
-    }));
   }
 }

@@ -12,6 +12,7 @@ import type {
 import { compareExpression } from './sql-conditions.ts';
 import { keysetQuery, nextPosition, type KeysetRow, type SortTerm } from './keyset.ts';
 import { InvalidPageTokenError } from '../store-errors.ts';
+import { prepared } from './prepared.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -383,6 +384,7 @@ export async function searchLoggedModelPks(db: Db, query: LoggedModelSearchQuery
 }
 
 async function maxId(db: Db, table: 'runs' | 'experiments' | 'logged_models', idColumn: string): Promise<number> {
-  const result = await sql<{ max_id: number | null }>`select max(${sql.ref(idColumn)}) as max_id from ${sql.table(table)}`.execute(db);
+  const statement = prepared(sql`select max(${sql.ref(idColumn)}) as max_id from ${sql.table(table)}`.compile(db));
+  const result = await db.executeQuery<{ max_id: number | null }>(statement);
   return Number(result.rows[0]?.max_id ?? 0);
 }

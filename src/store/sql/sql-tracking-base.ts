@@ -6,7 +6,7 @@ export type Db = Kysely<Database> | Transaction<Database>;
 
 /** Rows per multi-row INSERT: 9 columns × 3000 stays below SQLite's 32,766 bind variables. */
 export const INSERT_CHUNK = 3000;
-/** Ids per `IN (...)` list when loading the children of a page of runs. */
+/** Ids per `IN (...)` list. */
 export const IN_CHUNK = 5000;
 
 /** Metric key ids by name. Keys are never deleted, so a committed id can be cached for good. */

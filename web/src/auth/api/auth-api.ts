@@ -44,3 +44,13 @@ export async function listProjects(signal?: AbortSignal): Promise<ProjectSummary
 export async function getCapabilities(signal?: AbortSignal): Promise<Capabilities> {
   return api.get<Capabilities>(`${TROVE}/capabilities`, {}, signal);
 }
+
+/**
+ * Starts what the layout asks first (the session, the project list, the capabilities) while the
+ * app boots; its getSession/listProjects/getCapabilities take the answers over (see api.prefetch).
+ */
+export function prefetchAccess(): void {
+  void api.prefetch(`${TROVE}/auth/session`, {}, INSTANCE);
+  void api.prefetch(`${TROVE}/projects`, {}, INSTANCE);
+  void api.prefetch(`${TROVE}/capabilities`);
+}

@@ -85,3 +85,53 @@ describe('requests in the page’s project', () => {
     expect(isCsrfError(new ApiError('PERMISSION_DENIED', 'Missing or invalid CSRF token', 403))).toBe(true);
   });
 });
+
+describe('prefetched GETs', () => {
+  test('the page’s GET of the same path and query takes over the prefetch, once', async () => {
+    answers.push({ status: 200, body: { run: { id: 'p1' } } });
+    const early = api.prefetch<{ run: { id: string } }>('/ajax-api/2.0/mlflow/runs/get', { run_id: 'p1' });
+    await expect(early).resolves.toEqual({ run: { id: 'p1' } });
+    await expect(api.get('/ajax-api/2.0/mlflow/runs/get', { run_id: 'p1' })).resolves.toEqual({ run: { id: 'p1' } });
+    expect(sent).toHaveLength(1);
+    // A later GET (a reload, polling) asks the server again.
+    await api.get('/ajax-api/2.0/mlflow/runs/get', { run_id: 'p1' });
+    expect(sent).toHaveLength(2);
+  });
+
+  test('a GET with another query, or with options, is sent itself', async () => {
+    void api.prefetch('/ajax-api/2.0/mlflow/runs/get', { run_id: 'p2' });
+    await api.get('/ajax-api/2.0/mlflow/runs/get', { run_id: 'p3' });
+    await api.get('/ajax-api/2.0/mlflow/runs/get', { run_id: 'p2' }, undefined, { project: false });
+    expect(sent.map((s) => s.url)).toEqual(['/projects/fraud/ajax-api/2.0/mlflow/runs/get?run_id=p2', '/projects/fraud/ajax-api/2.0/mlflow/runs/get?run_id=p3', '/ajax-api/2.0/mlflow/runs/get?run_id=p2']);
+    await api.get('/ajax-api/2.0/mlflow/runs/get', { run_id: 'p2' });
+    expect(sent).toHaveLength(3);
+  });
+
+  test('an instance-level GET (no project prefix) takes over its prefetch too', async () => {
+    answers.push({ status: 200, body: { projects: [{ name: 'fraud' }] } });
+    void api.prefetch('/ajax-api/2.0/trove/projects', {}, { project: false });
+    await expect(api.get('/ajax-api/2.0/trove/projects', {}, undefined, { project: false })).resolves.toEqual({ projects: [{ name: 'fraud' }] });
+    expect(sent.map((s) => s.url)).toEqual(['/ajax-api/2.0/trove/projects']);
+  });
+
+  test('prefetching the same request twice sends it once', async () => {
+    const a = api.prefetch('/ajax-api/2.0/mlflow/experiments/get', { experiment_id: '7' });
+    const b = api.prefetch('/ajax-api/2.0/mlflow/experiments/get', { experiment_id: '7' });
+    await Promise.all([a, b]);
+    expect(sent).toHaveLength(1);
+    await api.get('/ajax-api/2.0/mlflow/experiments/get', { experiment_id: '7' });
+    expect(sent).toHaveLength(1);
+  });
+
+  test('a failed prefetch leaves a 401 to the page’s own request, which is sent again and handles it', async () => {
+    const handler = vi.fn();
+    onUnauthorized(handler);
+    answers.push({ status: 401, body: { error_code: 'UNAUTHENTICATED', message: 'Authentication required' } });
+    await expect(api.prefetch('/ajax-api/2.0/mlflow/runs/get', { run_id: 'p4' })).rejects.toBeInstanceOf(ApiError);
+    expect(handler).not.toHaveBeenCalled();
+    answers.push({ status: 401, body: { error_code: 'UNAUTHENTICATED', message: 'Authentication required' } });
+    await expect(api.get('/ajax-api/2.0/mlflow/runs/get', { run_id: 'p4' })).rejects.toBeInstanceOf(ApiError);
+    expect(sent).toHaveLength(2);
+    expect(handler).toHaveBeenCalledTimes(1);
+  });
+});

@@ -122,8 +122,12 @@ async function send(method: string, url: string, body: unknown, signal: AbortSig
   }
 }
 
+function requestUrl(path: string, options: RequestOptions): string {
+  return options.project === false ? path : projectUrl(path);
+}
+
 async function request<T>(method: string, path: string, body: unknown, options: RequestOptions = {}): Promise<T> {
-  const url = options.project === false ? path : projectUrl(path);
+  const url = requestUrl(path, options);
   const tokenSent = csrfToken;
   let response = await send(method, url, body, options.signal);
   let text = await response.text();
@@ -156,9 +160,42 @@ export const TROVE = '/ajax-api/2.0/trove';
 /** The artifact proxy. */
 export const ARTIFACTS = '/ajax-api/2.0/mlflow-artifacts/artifacts';
 
+/** GETs started before the page that needs them rendered (api.prefetch), by URL. */
+const prefetched = new Map<string, Promise<unknown>>();
+/** An unclaimed prefetch is forgotten after this long (the page never asked, or asks again later). */
+const PREFETCH_TTL_MS = 30_000;
+
 export const api = {
+  /** A GET; one that api.prefetch started for the same URL is taken over instead of sent again. */
   get<T>(url: string, query: Record<string, QueryValue> = {}, signal?: AbortSignal, options: RequestOptions = {}): Promise<T> {
-    return request<T>('GET', url + toQueryString(query), undefined, { ...options, signal });
+    const path = url + toQueryString(query);
+    const key = requestUrl(path, options);
+    const pending = options.handleUnauthorized === undefined ? prefetched.get(key) : undefined;
+    if (pending) {
+      prefetched.delete(key);
+      // A failed prefetch is sent again as an ordinary request (which then handles a 401).
+      return (pending as Promise<T>).catch(() => request<T>('GET', path, undefined, { ...options, signal }));
+    }
+    return request<T>('GET', path, undefined, { ...options, signal });
+  },
+  /**
+   * Starts a GET before the page that needs it renders (the app knows from the URL what the page
+   * will ask first); the page's own api.get of the same URL takes it over, once. Returns the answer
+   * too, so a prefetch can start what depends on it.
+   */
+  prefetch<T>(url: string, query: Record<string, QueryValue> = {}, options: Pick<RequestOptions, 'project'> = {}): Promise<T> {
+    const path = url + toQueryString(query);
+    const key = requestUrl(path, options);
+    const existing = prefetched.get(key);
+    if (existing) return existing as Promise<T>;
+    // A 401 is left to the page's own request to act on.
+    const pending = request<T>('GET', path, undefined, { ...options, handleUnauthorized: false });
+    pending.catch(() => undefined);
+    prefetched.set(key, pending);
+    setTimeout(() => {
+      if (prefetched.get(key) === pending) prefetched.delete(key);
+    }, PREFETCH_TTL_MS);
+    return pending;
   },
   post<T>(url: string, body: unknown = {}, signal?: AbortSignal, options: RequestOptions = {}): Promise<T> {
     return request<T>('POST', url, body, { ...options, signal });

@@ -1,6 +1,6 @@
 import { useRef, useState } from 'react';
 import { normalize, type Dimension } from '../utils/compare.ts';
-import type { Brush } from '../utils/plots.ts';
+import { brushAfterKey, type Brush } from '../utils/plots.ts';
 import { useWidth } from '../hooks/useWidth.ts';
 import { axisTicks } from './Axis.tsx';
 
@@ -25,8 +25,9 @@ export interface ParallelCoordinatesProps {
 
 /**
  * Parallel coordinates in SVG across the full width: one vertical axis per dimension with ticks
- * (nice numbers, or every category), one polyline per run. Dragging along an axis brushes a range;
- * runs outside every brushed range turn grey (the page filters on them). Tick labels sit on a halo
+ * (nice numbers, or every category), one polyline per run. Dragging along an axis brushes a range
+ * (from the keyboard: Tab to an axis, ↑/↓ move, Shift+↑/↓ resize, Esc clears); runs outside every
+ * brushed range turn grey (the page filters on them). Tick labels sit on a halo
  * so lines never run through them.
  */
 export function ParallelCoordinates({ dims, labels, colors, active, brushes, onBrush }: ParallelCoordinatesProps) {
@@ -126,8 +127,17 @@ export function ParallelCoordinates({ dims, labels, colors, active, brushes, onB
                   onBrush(dim.id, hi - lo < MIN_BRUSH ? undefined : { lo, hi });
                   setDrag(undefined);
                 }}
+                tabIndex={0}
+                aria-keyshortcuts="ArrowUp ArrowDown Shift+ArrowUp Shift+ArrowDown Escape"
+                data-brush={brush ? `${brush.lo.toFixed(3)}-${brush.hi.toFixed(3)}` : undefined}
+                onKeyDown={(e) => {
+                  const next = brushAfterKey(brushes[dim.id], e.key, e.shiftKey);
+                  if (next === 'ignored') return;
+                  e.preventDefault();
+                  onBrush(dim.id, next);
+                }}
               >
-                <title>Drag to filter runs by {dim.label}; click to clear</title>
+                <title>Drag to filter runs by {dim.label}, click to clear; or focus the axis: ↑/↓ move the range, Shift+↑/↓ resize it, Esc clears it</title>
               </rect>
             </g>
           );

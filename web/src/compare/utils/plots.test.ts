@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Dimension } from './compare.ts';
-import { band, boxGroups, boxStats, brushFilter, colorScale, defaultAxes, idwGrid, niceTicks, position, quantile } from './plots.ts';
+import { band, boxGroups, boxStats, brushAfterKey, brushFilter, colorScale, defaultAxes, idwGrid, niceTicks, position, quantile } from './plots.ts';
 
 describe('niceTicks', () => {
   test('covers the range in steps of 1, 2 or 5 times a power of ten', () => {
@@ -38,6 +38,39 @@ describe('brushFilter', () => {
   test('keeps runs inside every brushed range, not runs without a value on a brushed axis', () => {
     expect(brushFilter(positions, ['a', 'b'], { a: { lo: 0.4, hi: 1 } }, 4)).toEqual([false, true, true, false]);
     expect(brushFilter(positions, ['a', 'b'], { a: { lo: 1, hi: 0.4 }, b: { lo: 0, hi: 0.3 } }, 4)).toEqual([false, true, false, false]);
+  });
+});
+
+describe('brushAfterKey', () => {
+  const close = (b: ReturnType<typeof brushAfterKey>) => (b && b !== 'ignored' ? [Number(b.lo.toFixed(3)), Number(b.hi.toFixed(3))] : b);
+
+  test('an arrow key on an axis without a brush starts one in the middle', () => {
+    expect(brushAfterKey(undefined, 'ArrowUp', false)).toEqual({ lo: 0.4, hi: 0.6 });
+    expect(brushAfterKey(undefined, 'ArrowDown', true)).toEqual({ lo: 0.4, hi: 0.6 });
+  });
+
+  test('↑/↓ move the brush by a step and stop at the ends of the axis', () => {
+    expect(close(brushAfterKey({ lo: 0.4, hi: 0.6 }, 'ArrowUp', false))).toEqual([0.45, 0.65]);
+    expect(close(brushAfterKey({ lo: 0.6, hi: 0.4 }, 'ArrowDown', false))).toEqual([0.35, 0.55]);
+    expect(close(brushAfterKey({ lo: 0.78, hi: 0.98 }, 'ArrowUp', false))).toEqual([0.8, 1]);
+    expect(close(brushAfterKey({ lo: 0, hi: 0.2 }, 'ArrowDown', false))).toEqual([0, 0.2]);
+  });
+
+  test('Shift+↑/↓ grow and shrink the brush around its centre, never past the axis or thinner than a step', () => {
+    expect(close(brushAfterKey({ lo: 0.4, hi: 0.6 }, 'ArrowUp', true))).toEqual([0.375, 0.625]);
+    expect(close(brushAfterKey({ lo: 0.4, hi: 0.6 }, 'ArrowDown', true))).toEqual([0.425, 0.575]);
+    expect(close(brushAfterKey({ lo: 0, hi: 1 }, 'ArrowUp', true))).toEqual([0, 1]);
+    expect(close(brushAfterKey({ lo: 0.45, hi: 0.55 }, 'ArrowDown', true))).toEqual([0.475, 0.525]);
+    expect(close(brushAfterKey({ lo: 0.47, hi: 0.53 }, 'ArrowDown', true))).toEqual([0.47, 0.53]);
+  });
+
+  test('Escape, Delete and Backspace clear a brush; other keys are left alone', () => {
+    expect(brushAfterKey({ lo: 0.4, hi: 0.6 }, 'Escape', false)).toBeUndefined();
+    expect(brushAfterKey({ lo: 0.4, hi: 0.6 }, 'Delete', false)).toBeUndefined();
+    expect(brushAfterKey({ lo: 0.4, hi: 0.6 }, 'Backspace', false)).toBeUndefined();
+    expect(brushAfterKey(undefined, 'Escape', false)).toBe('ignored');
+    expect(brushAfterKey({ lo: 0.4, hi: 0.6 }, 'Tab', false)).toBe('ignored');
+    expect(brushAfterKey({ lo: 0.4, hi: 0.6 }, 'ArrowLeft', false)).toBe('ignored');
   });
 });
 

@@ -68,6 +68,31 @@ export function brushFilter(positions: Array<Array<number | undefined>>, dimIds:
   return passes;
 }
 
+/** How far one arrow key press moves or resizes a brush, in axis positions. */
+export const BRUSH_KEY_STEP = 0.05;
+
+/**
+ * A brush after a key pressed on its focused axis: ↑/↓ move it (a new one starts in the middle of
+ * the axis), Shift+↑/↓ grow and shrink it around its centre, Escape/Delete/Backspace clear it.
+ * 'ignored' for other keys. Stays within the axis, and no thinner than one step. Pure.
+ */
+export function brushAfterKey(brush: Brush | undefined, key: string, shift: boolean): Brush | undefined | 'ignored' {
+  if (key === 'Escape' || key === 'Delete' || key === 'Backspace') return brush === undefined ? 'ignored' : undefined;
+  if (key !== 'ArrowUp' && key !== 'ArrowDown') return 'ignored';
+  if (!brush) return { lo: 0.4, hi: 0.6 };
+  const lo = Math.min(brush.lo, brush.hi);
+  const hi = Math.max(brush.lo, brush.hi);
+  const up = key === 'ArrowUp';
+  if (shift) {
+    const half = BRUSH_KEY_STEP / 2;
+    if (up) return { lo: Math.max(0, lo - half), hi: Math.min(1, hi + half) };
+    if (hi - lo - BRUSH_KEY_STEP < BRUSH_KEY_STEP - 1e-9) return { lo, hi };
+    return { lo: lo + half, hi: hi - half };
+  }
+  const by = up ? Math.min(BRUSH_KEY_STEP, 1 - hi) : -Math.min(BRUSH_KEY_STEP, lo);
+  return { lo: lo + by, hi: hi + by };
+}
+
 /** Five-number summary of a box plot (quartiles by linear interpolation) and the points beyond 1.5 IQR. */
 export interface BoxStats {
   min: number;

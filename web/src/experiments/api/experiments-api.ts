@@ -29,6 +29,11 @@ export async function getExperiment(experimentId: string, signal?: AbortSignal):
   return res.experiment;
 }
 
+/** Starts getExperiment ahead of a page that shows it (see api.prefetch). */
+export function prefetchExperiment(experimentId: string): void {
+  void api.prefetch(`${MLFLOW}/experiments/get`, { experiment_id: experimentId });
+}
+
 export async function getExperimentByName(name: string, signal?: AbortSignal): Promise<Experiment | undefined> {
   try {
     const res = await api.get<{ experiment: Experiment }>(`${MLFLOW}/experiments/get-by-name`, { experiment_name: name }, signal);

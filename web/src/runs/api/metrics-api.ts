@@ -10,6 +10,9 @@ export interface DownsampleRequest {
   maxBuckets: number;
 }
 
+/** Buckets per run of a chart of one run (the run page). */
+export const DEFAULT_MAX_BUCKETS = 1000;
+
 /** Requests started ahead of their chart (prefetchDownsampled), each handed to the first fetch that asks. */
 const prefetched = new Map<string, Promise<DownsampledResponse>>();
 

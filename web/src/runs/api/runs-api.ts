@@ -6,6 +6,11 @@ export async function getRun(runId: string, signal?: AbortSignal): Promise<Run> 
   return res.run;
 }
 
+/** Starts getRun ahead of the run page (see api.prefetch); the page's getRun takes it over. */
+export async function prefetchRun(runId: string): Promise<Run> {
+  return (await api.prefetch<{ run: Run }>(`${MLFLOW}/runs/get`, { run_id: runId })).run;
+}
+
 export const runActions = {
   setTag: (runId: string, key: string, value: string) => api.post(`${MLFLOW}/runs/set-tag`, { run_id: runId, key, value }),
   deleteTag: (runId: string, key: string) => api.post(`${MLFLOW}/runs/delete-tag`, { run_id: runId, key }),

@@ -4,7 +4,7 @@ import { useApi } from '../../common/hooks/useApi.ts';
 import { ErrorBox } from '../../common/components/ui.tsx';
 import { UPlotChart } from '../../common/components/charts/UPlotChart.tsx';
 import { alignSeries, bucketsToPoints, displayX, emaSmooth, logSafe, type XMode, type XY } from '../../common/utils/series.ts';
-import { fetchDownsampled } from '../api/metrics-api.ts';
+import { DEFAULT_MAX_BUCKETS, fetchDownsampled } from '../api/metrics-api.ts';
 import { chartSeries } from '../utils/chart-series.ts';
 
 export interface ChartSettings {
@@ -33,7 +33,7 @@ const X_LABEL: Record<XMode, string> = { step: 'step', wall: 'time', relative: '
  * One metric of one or more runs, fetched downsampled from the server. Dragging zooms and fetches
  * that range at full resolution (step and wall-time axes); double-click resets.
  */
-export function MetricChart({ metricKey, runs, settings, maxBuckets = 1000, pollMs, height = 240, onSettled }: MetricChartProps) {
+export function MetricChart({ metricKey, runs, settings, maxBuckets = DEFAULT_MAX_BUCKETS, pollMs, height = 240, onSettled }: MetricChartProps) {
   const [range, setRange] = useState<[number, number] | null>(null);
   const [drawn, setDrawn] = useState(false);
   const runIds = runs.map((r) => r.runId);

@@ -15,6 +15,7 @@ import { getChildRuns, getLoggedModels, getRun, getRunModelVersions, proxyPathOf
 import { ArtifactBrowser, type ArtifactRoot } from './ArtifactBrowser.tsx';
 import { ChartControls, MetricChart, type ChartSettings } from './MetricChart.tsx';
 import { PromoteDialog } from './PromoteDialog.tsx';
+import { CHART_SETTINGS_KEY, DEFAULT_CHART_SETTINGS, parseChartSettings } from '../utils/chart-settings.ts';
 import { modelOfExperiment, splitTags } from '../utils/run-tags.ts';
 
 const NOTE_TAG = 'mlflow.note.content';
@@ -27,13 +28,6 @@ const TABS = [
   { id: 'artifacts', label: 'Artifacts' },
   { id: 'traces', label: 'Traces' },
 ];
-
-function parseSettings(raw: unknown): ChartSettings | undefined {
-  if (!raw || typeof raw !== 'object') return undefined;
-  const r = raw as Record<string, unknown>;
-  if (!['step', 'wall', 'relative'].includes(String(r.xMode)) || typeof r.logY !== 'boolean' || typeof r.smoothing !== 'number') return undefined;
-  return { xMode: r.xMode as ChartSettings['xMode'], logY: r.logY, smoothing: Math.min(0.99, Math.max(0, r.smoothing)) };
-}
 
 export default function RunPage() {
   const { experimentId = '', runId = '' } = useParams();
@@ -56,7 +50,7 @@ function RunView({ experimentId, runId }: { experimentId: string; runId: string 
   const experiment = useApi((signal) => getExperiment(experimentId, signal), [experimentId]);
   const [promoting, setPromoting] = useState(false);
   const can = useCan();
-  const [settings, setSettings] = useLocalStorage<ChartSettings>('trove.chart-settings', { xMode: 'step', logY: false, smoothing: 0 }, parseSettings);
+  const [settings, setSettings] = useLocalStorage<ChartSettings>(CHART_SETTINGS_KEY, DEFAULT_CHART_SETTINGS, parseChartSettings);
 
   const r = run.data;
   const setTab = (id: string) => {

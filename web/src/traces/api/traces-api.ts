@@ -34,6 +34,11 @@ export async function getTrace(traceId: string, signal?: AbortSignal): Promise<T
   return res.trace;
 }
 
+/** Starts getTrace ahead of the trace page (see api.prefetch); the page's getTrace takes it over. */
+export function prefetchTrace(traceId: string): void {
+  void api.prefetch(`${MLFLOW_V3}/traces/get`, { trace_id: traceId });
+}
+
 /** Logs feedback or an expectation on a trace (POST traces/{id}/assessments); answers the stored assessment. */
 export async function createAssessment(traceId: string, assessment: Assessment): Promise<Assessment> {
   const res = await api.post<{ assessment: Assessment }>(`${MLFLOW_V3}/traces/${encodeURIComponent(traceId)}/assessments`, { assessment });

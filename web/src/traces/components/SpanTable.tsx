@@ -16,7 +16,8 @@ export interface SpanTableProps {
 /**
  * The span tree beside its timeline: one row per span (the shared virtualised table, so a
  * 1,000-span trace renders only what is in view), indented under its parent, with a bar placed
- * at the span's start and as long as it ran. ↑/↓ move between spans, ←/→ fold and unfold.
+ * at the span's start and as long as it ran; the name column is pinned (stays in view when the
+ * table scrolls sideways). ↑/↓ move between spans, ←/→ fold and unfold.
  */
 export function SpanTable({ rows, window, now, activeId, onActivate, collapsed, onToggle }: SpanTableProps) {
   const columns = useMemo(() => spanColumns(window, now, collapsed, onToggle), [window, now, collapsed, onToggle]);
@@ -52,6 +53,8 @@ function spanColumns(window: TimeWindow, now: number, collapsed: ReadonlySet<str
       header: 'Span',
       width: 'minmax(170px, 1fr)',
       className: 'cell-name span-name',
+      // The span's name stays at the left edge when a narrow page scrolls the table sideways.
+      pinned: true,
       render: ({ span, depth, childCount }) => {
         const isCollapsed = collapsed.has(span.id);
         return (

@@ -5,7 +5,7 @@
 //   node scripts/build.mjs --server      # only the server (or --web)
 //
 // The server is bundled by esbuild from src/cli/main.ts into ES modules for Node 20, together with
-// the npm packages every start loads (fastify, kysely, zod, pino, commander, mime-types): fewer
+// the npm packages every start loads (fastify, kysely, zod, pino, commander): fewer
 // and smaller modules to parse and keep in memory (docs/memory.md). Native packages
 // (better-sqlite3) and the optional heavy ones stay external in node_modules. The bundle is
 // minified (whitespace and syntax only: identifiers keep their names, which libraries such as
@@ -31,7 +31,7 @@ function log(message) {
 }
 
 /** Packages left to node_modules: native (better-sqlite3), and the ones loaded only on first use. */
-const EXTERNAL_PACKAGES = ['better-sqlite3', 'pg', '@aws-sdk/*', 'mercurius', 'graphql', 'protobufjs', 'prom-client'];
+const EXTERNAL_PACKAGES = ['better-sqlite3', 'pg', '@aws-sdk/*', 'mercurius', 'graphql', 'protobufjs', 'prom-client', 'mime-types'];
 
 async function buildServer() {
   const stamp = sourceStamp(ROOT);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { projectSelectionOf } from './auth-hooks.ts';
 import { packageRoot } from '../package-root.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import mime from 'mime-types';
+import { mimeTypes } from '../domain/artifacts/mime-types.ts';
 
 /** Where `npm run build:web` writes the single-page app. */
 export const DEFAULT_WEB_DIST = path.join(packageRoot(), 'web', 'dist');
@@ -62,7 +62,7 @@ function sendFile(reply: FastifyReply, file: string, cacheControl: string): Fast
   const etag = `W/"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
   const request = reply.request;
   void reply
-    .header('Content-Type', mime.contentType(path.extname(file)) || 'application/octet-stream')
+    .header('Content-Type', mimeTypes().contentType(path.extname(file)) || 'application/octet-stream')
     .header('Cache-Control', cacheControl)
     .header('ETag', etag)
     .header('X-Content-Type-Options', 'nosniff');

@@ -8,7 +8,8 @@ import { startTroveProcess, type TroveProcess } from '../support/trove-process.t
 
 const RECORDER = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
 /** Packages only some configurations or requests need (docs/memory.md has what each costs). */
-const OPTIONAL = ['pg', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'mercurius', 'graphql', 'protobufjs'];
+const OPTIONAL = ['pg', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'mercurius', 'graphql', 'protobufjs', 'mime-types'];
+const WEB_INDEX = fileURLToPath(new URL('../../web/dist/index.html', import.meta.url));
 
 function loadedPackages(file: string): Set<string> {
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
@@ -48,7 +49,7 @@ describe('what the server loads, and when', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts and answers REST calls without pg, the S3 SDK, GraphQL or protobufjs', async () => {
+  it('starts and answers REST calls without pg, the S3 SDK, GraphQL, protobufjs or mime-types', async () => {
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
     const created = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
       method: 'POST',
@@ -84,6 +85,14 @@ describe('what the server loads, and when', () => {
     });
     assert.equal(response.status, 400);
     assert.ok(loadedPackages(record).has('protobufjs'));
+  });
+
+  it('loads mime-types with the first file of the web UI it serves', { skip: fs.existsSync(WEB_INDEX) ? false : 'web/dist is not built (npm run build)' }, async () => {
+    assert.equal(loadedPackages(record).has('mime-types'), false);
+    const response = await fetch(`${server.url}/`);
+    assert.equal(response.status, 200);
+    assert.match(String(response.headers.get('content-type')), /^text\/html/);
+    assert.ok(loadedPackages(record).has('mime-types'));
   });
 
   it('loads the S3 SDK with the first artifact request to the s3:// destination', async () => {

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import mime from 'mime-types';
+import { mimeTypes } from './mime-types.ts';
 import { MlflowError } from '../errors.ts';
 import {
   ArtifactStoreError,
@@ -101,7 +101,7 @@ export function contentTypeForArtifact(fileName: string): string {
   if (TEXT_EXTENSIONS.has(extension)) return 'text/plain';
   // Project and model descriptors are text whatever their capitalisation (`mlproject`, `MLProject`).
   if (dot <= 0 && EXTENSIONLESS_TEXT_NAMES.has(fileName.toLowerCase())) return 'text/plain';
-  const guessed = mime.lookup(fileName);
+  const guessed = mimeTypes().lookup(fileName);
   if (guessed === false) return 'application/octet-stream';
   if (SCRIPTABLE_TYPES.has(guessed) || guessed.endsWith('+xml')) return 'text/plain';
   return guessed;

@@ -1,5 +1,7 @@
+import { createElement } from 'react';
+import { renderToStaticMarkup } from 'react-dom/server';
 import { describe, expect, test, vi } from 'vitest';
-import type { LoaderFunctionArgs, ShouldRevalidateFunctionArgs } from 'react-router';
+import { createStaticHandler, createStaticRouter, StaticRouterProvider, type LoaderFunctionArgs, type ShouldRevalidateFunctionArgs } from 'react-router';
 import { pageRoute } from './page-route.ts';
 import { Loading } from './ui.tsx';
 
@@ -36,5 +38,19 @@ describe('pageRoute', () => {
     expect(route.shouldRevalidate?.(revalidateArgs({ runId: 'r1' }, { runId: 'r1' }))).toBe(false);
     expect(route.shouldRevalidate?.(revalidateArgs({ runId: 'r1' }, { runId: 'r2' }))).toBe(true);
     expect(route.shouldRevalidate?.(revalidateArgs({ runId: 'r1' }, { runId: 'r1', traceId: 't' }))).toBe(true);
+  });
+});
+
+describe('a page that cannot be loaded', () => {
+  test('shows the error with a Retry instead of the router’s developer page', async () => {
+    const routes = [{ id: 'page', path: '/', ...pageRoute(async () => Promise.reject(new Error('Failed to fetch dynamically imported module /assets/RunPage-old.js'))) }];
+    const handler = createStaticHandler(routes);
+    const context = await handler.query(new Request('http://x/'));
+    if (context instanceof Response) throw new Error('unexpected redirect');
+    const html = renderToStaticMarkup(createElement(StaticRouterProvider, { router: createStaticRouter(handler.dataRoutes, context), context, hydrate: false }));
+    expect(html).toContain('Something went wrong.');
+    expect(html).toContain('Failed to fetch dynamically imported module');
+    expect(html).toContain('Retry');
+    expect(html).not.toContain('Unexpected Application Error');
   });
 });

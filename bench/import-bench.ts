@@ -3,11 +3,15 @@
  * community `mlflow-export-import` package (PyPI), into Trove and into another MLflow server.
  *
  *   node --import tsx bench/import-bench.ts [--runs 1000] [--metrics 20] [--steps 1000] [--artifact-mb 500]
- *                                            [--concurrency 4] [--package mlflow-export-import==1.2.0]
+ *                                            [--concurrency 8] [--seed-workers 4] [--package mlflow-export-import==1.2.0]
  *
  * Defaults are reduced (50 runs × 5 metrics × 200 steps, 20 MB): seeding the issue's full size
- * through a real `mlflow server` takes hours on a small machine. Rows:
+ * through a real `mlflow server` takes hours on a small machine. Every MLflow server runs with
+ * `mlflow server`'s default settings (4 uvicorn workers), as a user would start it. Rows:
  *
+ *   source read alone   every request the import makes of the source (run search, each metric's
+ *                       history, artifact listings and downloads), at the import's concurrency,
+ *                       answers parsed and dropped: the bound the import cannot beat
  *   MLflow → Trove      trove import mlflow --from (straight into the store)
  *   MLflow → Trove      trove import mlflow --from --to <running Trove> (bulk import API)
  *   MLflow → Trove      mlflow-export-import: export-experiments, then import-experiments into a Trove server
@@ -24,6 +28,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './servers.ts';
+import { MlflowRestSource } from '../src/cli/import/mlflow-rest-source.ts';
+import { forEachConcurrent } from '../src/domain/import/pool.ts';
+import type { SourceRun } from '../src/domain/import/source.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BASE_VENV = path.join(ROOT, '.venvs', 'mlflow3');
@@ -40,7 +47,8 @@ const SIZE = {
   steps: Number(arg('steps', '200')),
   artifactMb: Number(arg('artifact-mb', '20')),
 };
-const CONCURRENCY = arg('concurrency', '4');
+const CONCURRENCY = arg('concurrency', '8');
+const SEED_WORKERS = Number(arg('seed-workers', '4'));
 const PACKAGE = arg('package', 'mlflow-export-import==1.2.0');
 
 interface Server {
@@ -73,7 +81,7 @@ async function startServer(kind: 'mlflow' | 'trove', dir: string): Promise<Serve
   const port = await freePort();
   const [cmd, args] =
     kind === 'mlflow'
-      ? [path.join(BASE_VENV, 'bin', 'python'), ['-m', 'mlflow', 'server', '--host', '127.0.0.1', '--port', String(port), '--workers', '1', '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`]]
+      ? [path.join(BASE_VENV, 'bin', 'python'), ['-m', 'mlflow', 'server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`]]
       : [process.execPath, [path.join(ROOT, 'bin', 'trove.js'), 'server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/trove.db`, '--artifacts-destination', `${dir}/artifacts`, '--log-level', 'warn']];
   const out = fs.openSync(path.join(dir, `${kind}.log`), 'w');
   const child = spawn(cmd, args as string[], { cwd: dir, stdio: ['ignore', out, out], detached: true, env: { ...process.env, MLFLOW_TRACKING_URI: '' } });
@@ -88,6 +96,9 @@ async function startServer(kind: 'mlflow' | 'trove', dir: string): Promise<Serve
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${kind} server did not start: see ${dir}/${kind}.log`);
     await new Promise((r) => setTimeout(r, 300));
   }
+  // Each uvicorn worker opens its store on its first request, which takes seconds on a busy
+  // machine: a few concurrent requests first, so no timed row pays for a worker's start-up.
+  await Promise.all(Array.from({ length: 16 }, () => fetch(`${url}/api/2.0/mlflow/experiments/search?max_results=1`).then((r) => r.arrayBuffer())));
   return {
     url,
     async stop() {
@@ -112,20 +123,22 @@ function ensureToolVenv(): void {
   }
 }
 
+// Seeding is split over several client processes (runs r with r % workers == worker), so the
+// source's workers share the load as they do when many training jobs log at once.
 const SEED = `
 import os, sys, mlflow
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
-runs, metrics, steps, artifact_bytes = (int(x) for x in sys.argv[1:5])
+runs, metrics, steps, artifact_bytes, worker, workers = (int(x) for x in sys.argv[1:7])
 client = MlflowClient(os.environ["SOURCE"])
-exp = client.create_experiment("bench-import")
+exp = client.get_experiment_by_name("bench-import").experiment_id
 per_run = artifact_bytes // max(runs, 1)
 blob = os.urandom(per_run)
-path = os.path.join(os.environ["WORK"], "artifact.bin")
+path = os.path.join(os.environ["WORK"], f"artifact-{worker}.bin")
 with open(path, "wb") as f:
     f.write(blob)
 t0 = 1_700_000_000_000
-for r in range(runs):
+for r in range(worker, runs, workers):
     run = client.create_run(exp, run_name=f"run-{r}")
     rid = run.info.run_id
     client.log_batch(rid, params=[Param(f"p{i}", str(i)) for i in range(5)])
@@ -135,8 +148,39 @@ for r in range(runs):
     if per_run > 0:
         client.log_artifact(rid, path, artifact_path="data")
     client.set_terminated(rid)
-print(exp)
 `;
+
+/**
+ * Reads everything `trove import` reads from the source — the run search, every metric's full
+ * history, artifact listings and file bodies — at the same concurrency, and drops it: how long the
+ * source takes to answer, with nothing written anywhere.
+ */
+async function readSourceAlone(url: string, concurrency: number): Promise<{ seconds: number; runs: number; points: number; bytes: number }> {
+  const started = performance.now();
+  const source = new MlflowRestSource(url, {});
+  const runs: SourceRun[] = [];
+  for await (const e of source.experiments()) {
+    if (e.name !== 'bench-import') continue;
+    for await (const r of source.runs(e.experimentId)) runs.push(r);
+  }
+  let points = 0;
+  let bytes = 0;
+  await forEachConcurrent(runs, concurrency, async (r) => {
+    for (const m of r.latestMetrics) {
+      const history = await source.metricHistory(r.info.runId, m.key);
+      points += history.length;
+    }
+    for await (const file of source.listArtifacts(r.info.artifactUri, { kind: 'run', id: r.info.runId })) {
+      const opened = await source.openArtifact(r.info.artifactUri, { kind: 'run', id: r.info.runId }, file.path);
+      for await (const chunk of opened.stream) bytes += (chunk as Buffer).length;
+    }
+  });
+  return { seconds: (performance.now() - started) / 1000, runs: runs.length, points, bytes };
+}
+
+function load(): string {
+  return os.loadavg().map((l) => l.toFixed(1)).join(' / ');
+}
 
 /** Runs in the target experiment and the length of one metric's history, to check a copy is whole. */
 async function check(url: string): Promise<{ runs: number; points: number }> {
@@ -162,6 +206,7 @@ interface Row {
   seconds: number;
   note: string;
   check: { runs: number; points: number };
+  load: string;
 }
 
 async function main(): Promise<void> {
@@ -176,25 +221,41 @@ async function main(): Promise<void> {
     const source = await startServer('mlflow', path.join(work, 'source'));
     servers.push(source);
     fs.writeFileSync(path.join(work, 'seed.py'), SEED);
-    const seedSeconds = await run(path.join(BASE_VENV, 'bin', 'python'), [path.join(work, 'seed.py'), String(SIZE.runs), String(SIZE.metrics), String(SIZE.steps), String(SIZE.artifactMb * 1024 * 1024)], { SOURCE: source.url, WORK: work });
-    log(`seeded the source in ${seedSeconds.toFixed(1)} s`);
+    const python = path.join(BASE_VENV, 'bin', 'python');
+    const seedStarted = performance.now();
+    await run(python, ['-c', 'import os; from mlflow.tracking import MlflowClient; MlflowClient(os.environ["SOURCE"]).create_experiment("bench-import")'], { SOURCE: source.url });
+    const sizeArgs = [String(SIZE.runs), String(SIZE.metrics), String(SIZE.steps), String(SIZE.artifactMb * 1024 * 1024)];
+    await Promise.all(Array.from({ length: SEED_WORKERS }, (_, w) => run(python, [path.join(work, 'seed.py'), ...sizeArgs, String(w), String(SEED_WORKERS)], { SOURCE: source.url, WORK: work }, path.join(work, `seed-${w}.log`))));
+    const seedSeconds = (performance.now() - seedStarted) / 1000;
+    log(`seeded the source in ${seedSeconds.toFixed(1)} s (${Math.round((SIZE.runs * SIZE.metrics * SIZE.steps) / seedSeconds)} points/s, load ${load()})`);
     const expected = await check(source.url);
+
+    // The bound: the source read alone, at the import's concurrency.
+    const loadBefore = load();
+    const alone = await readSourceAlone(source.url, Number(CONCURRENCY));
+    rows.push({ path: 'MLflow (source)', tool: 'source read alone, nothing written', seconds: alone.seconds, note: `concurrency ${CONCURRENCY}: ${alone.points.toLocaleString('en')} points, ${(alone.bytes / 1e6).toFixed(0)} MB`, check: { runs: alone.runs, points: alone.points / Math.max(1, alone.runs * SIZE.metrics) }, load: `${loadBefore} → ${load()}` });
+    log(`source read alone: ${alone.seconds.toFixed(1)} s`);
 
     // MLflow → Trove, trove import straight into the store.
     const storeDir = path.join(work, 'trove-store');
+    let loadBefore2 = load();
     const direct = await trove(['import', 'mlflow', '--from', source.url, '--backend-store-uri', `sqlite:///${storeDir}/trove.db`, '--artifacts-destination', `${storeDir}/artifacts`, '--concurrency', CONCURRENCY, '-q'], 'trove-import.log');
     const storeServer = await startServer('trove', storeDir);
-    rows.push({ path: 'MLflow → Trove', tool: 'trove import mlflow (into the store)', seconds: direct, note: `--concurrency ${CONCURRENCY}`, check: await check(storeServer.url) });
+    rows.push({ path: 'MLflow → Trove', tool: 'trove import mlflow (into the store)', seconds: direct, note: `--concurrency ${CONCURRENCY}`, check: await check(storeServer.url), load: `${loadBefore2} → ${load()}` });
+    log(`trove import: ${direct.toFixed(1)} s`);
     await storeServer.stop();
 
     // MLflow → Trove, trove import --to a running Trove.
     const apiTarget = await startServer('trove', path.join(work, 'trove-api'));
     servers.push(apiTarget);
+    loadBefore2 = load();
     const viaApi = await trove(['import', 'mlflow', '--from', source.url, '--to', apiTarget.url, '--concurrency', CONCURRENCY, '-q'], 'trove-import-to.log');
-    rows.push({ path: 'MLflow → Trove', tool: 'trove import mlflow --to (bulk import API)', seconds: viaApi, note: `--concurrency ${CONCURRENCY}`, check: await check(apiTarget.url) });
+    rows.push({ path: 'MLflow → Trove', tool: 'trove import mlflow --to (bulk import API)', seconds: viaApi, note: `--concurrency ${CONCURRENCY}`, check: await check(apiTarget.url), load: `${loadBefore2} → ${load()}` });
+    log(`trove import --to: ${viaApi.toFixed(1)} s`);
 
     // mlflow-export-import: export once (timed), import into Trove and into MLflow.
     const exportDir = path.join(work, 'mei-export');
+    loadBefore2 = load();
     const meiExport = await tool('export-experiments', ['--experiments', 'bench-import', '--output-dir', exportDir], source.url, 'mei-export.log');
     const meiTrove = await startServer('trove', path.join(work, 'trove-mei'));
     servers.push(meiTrove);
@@ -205,27 +266,34 @@ async function main(): Promise<void> {
     } catch (error) {
       meiTroveNote = `failed: ${(error as Error).message.split('\n').slice(-2).join(' ').slice(0, 200)}`;
     }
-    rows.push({ path: 'MLflow → Trove', tool: `${PACKAGE}`, seconds: meiIntoTrove, note: meiTroveNote, check: await check(meiTrove.url) });
+    rows.push({ path: 'MLflow → Trove', tool: `${PACKAGE}`, seconds: meiIntoTrove, note: meiTroveNote, check: await check(meiTrove.url), load: `${loadBefore2} → ${load()}` });
+    log(`mlflow-export-import into Trove: ${meiIntoTrove.toFixed(1)} s`);
 
     // MLflow → MLflow with trove: import into a scratch store, then export --to.
     const mlflowTarget = await startServer('mlflow', path.join(work, 'mlflow-target-trove'));
     servers.push(mlflowTarget);
+    loadBefore2 = load();
     const exportSeconds = await trove(['export', '--to', mlflowTarget.url, '--backend-store-uri', `sqlite:///${storeDir}/trove.db`, '--artifacts-destination', `${storeDir}/artifacts`, '--concurrency', CONCURRENCY, '-q'], 'trove-export-to.log');
-    rows.push({ path: 'MLflow → MLflow', tool: 'trove import mlflow + trove export --to', seconds: direct + exportSeconds, note: `import ${direct.toFixed(1)} s + export ${exportSeconds.toFixed(1)} s`, check: await check(mlflowTarget.url) });
+    rows.push({ path: 'MLflow → MLflow', tool: 'trove import mlflow + trove export --to', seconds: direct + exportSeconds, note: `import ${direct.toFixed(1)} s + export ${exportSeconds.toFixed(1)} s`, check: await check(mlflowTarget.url), load: `${loadBefore2} → ${load()}` });
+    log(`trove export --to: ${exportSeconds.toFixed(1)} s`);
 
     const meiMlflow = await startServer('mlflow', path.join(work, 'mlflow-target-mei'));
     servers.push(meiMlflow);
+    loadBefore2 = load();
     const meiIntoMlflow = meiExport + (await tool('import-experiments', ['--input-dir', exportDir], meiMlflow.url, 'mei-import-mlflow.log'));
-    rows.push({ path: 'MLflow → MLflow', tool: `${PACKAGE}`, seconds: meiIntoMlflow, note: `export ${meiExport.toFixed(1)} s + import`, check: await check(meiMlflow.url) });
+    rows.push({ path: 'MLflow → MLflow', tool: `${PACKAGE}`, seconds: meiIntoMlflow, note: `export ${meiExport.toFixed(1)} s + import`, check: await check(meiMlflow.url), load: `${loadBefore2} → ${load()}` });
 
     const cpus = os.cpus();
     const lines = [
       `Size: ${SIZE.runs} runs × ${SIZE.metrics} metrics × ${SIZE.steps} steps (${(SIZE.runs * SIZE.metrics * SIZE.steps).toLocaleString('en')} points), ${SIZE.artifactMb} MB of artifacts in ${SIZE.runs} files; source: \`mlflow server\` ${execFileSync(path.join(BASE_VENV, 'bin', 'python'), ['-c', 'import mlflow; print(mlflow.__version__)']).toString().trim()} on SQLite (seeded in ${seedSeconds.toFixed(0)} s). Machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, Node ${process.versions.node}.`,
       `Source check: ${expected.runs} runs, ${expected.points} points in one metric's history.`,
       '',
-      '| path | tool | seconds | runs / points checked in the target | note |',
-      '|---|---|---:|---|---|',
-      ...rows.map((r) => `| ${r.path} | ${r.tool} | ${Number.isNaN(r.seconds) ? '—' : r.seconds.toFixed(1)} | ${r.check.runs} / ${r.check.points} | ${r.note} |`),
+      '| path | tool | seconds | runs / points checked in the target | load average (1 / 5 / 15 min) before → after | note |',
+      '|---|---|---:|---|---|---|',
+      ...rows.map((r) => `| ${r.path} | ${r.tool} | ${Number.isNaN(r.seconds) ? '—' : r.seconds.toFixed(1)} | ${r.check.runs} / ${r.check.points} | ${r.load} | ${r.note} |`),
+      '',
+      `Ratios: trove import takes ${(direct / alone.seconds).toFixed(2)}× the time of reading the source alone (${direct.toFixed(1)} s vs ${alone.seconds.toFixed(1)} s); ` +
+        `mlflow-export-import takes ${(meiIntoTrove / direct).toFixed(1)}× trove import's time into Trove and ${(meiIntoMlflow / (direct + exportSeconds)).toFixed(1)}× trove's time MLflow → MLflow (goal: ≥ 10×).`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     fs.mkdirSync(path.join(ROOT, 'bench', 'output'), { recursive: true });

@@ -162,3 +162,33 @@ def test_traces_come_across_into_a_running_trove_over_its_import_api_and_a_secon
     finally:
         mlflow.set_tracking_uri(old)
         _stop(process)
+
+
+def test_traces_survive_an_export_folder_round_trip_into_a_fresh_trove(source_traces, tmp_path_factory):
+    url, experiment_id, run_id, before = source_traces
+    first = _new_target(tmp_path_factory, "trove-traces-before-export")
+    done = _trove(*_import_args(url, first))
+    assert done.returncode == 0, f"import failed:\n{done.stdout}\n{done.stderr}"
+    folder = tmp_path_factory.mktemp("trove-traces-export") / "export"
+    exported = _trove("export", "--to-dir", str(folder), "--backend-store-uri", first.store_uri, "--artifacts-destination", str(first.artifacts))
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert (folder / "traces.jsonl").read_text().count("\n") == 3
+    fresh = _new_target(tmp_path_factory, "trove-traces-after-export")
+    back = _trove("import", "dir", str(folder), "--backend-store-uri", fresh.store_uri, "--artifacts-destination", str(fresh.artifacts))
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert _created_traces(back.stdout) == 3, back.stdout
+
+    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--backend-store-uri", fresh.store_uri, "--artifacts-destination", str(fresh.artifacts)]
+    process, trove_url = _start(cmd, fresh.base, fresh.base / "trove.log", 60)
+    old = mlflow.get_tracking_uri()
+    try:
+        mlflow.set_tracking_uri(trove_url)
+        found = mlflow.search_traces(experiment_ids=[experiment_id], return_type="list")
+        assert sorted(t.info.trace_id for t in found) == sorted(t.info.trace_id for t in before)
+        for trace in before:
+            assert _summary(mlflow.get_trace(trace.info.trace_id)) == _summary(trace)
+        assert len(mlflow.search_traces(experiment_ids=[experiment_id], run_id=run_id, return_type="list")) == 1
+    finally:
+        mlflow.set_tracking_uri(old)
+        _stop(process)

@@ -7,6 +7,7 @@ import type { ExportReader } from '../../domain/import/export-reader.ts';
 import type { ImportProgress } from '../../domain/import/import-service.ts';
 import { presentExperiment, presentLoggedModel, presentMetric, presentRun } from '../../http/presenters.ts';
 import { presentModelVersion, presentRegisteredModel } from '../../http/registry-presenters.ts';
+import { presentTraceV3 } from '../../http/trace-presenters.ts';
 
 /**
  * The portable export folder (`trove export --to-dir`, read back by `trove import dir`):
@@ -18,6 +19,9 @@ import { presentModelVersion, presentRegisteredModel } from '../../http/registry
  *   logged-models.jsonl        MLflow 3 logged models with params, tags and metrics
  *   registered-models.jsonl    registered models with tags and aliases
  *   model-versions.jsonl       their versions with tags
+ *   traces.jsonl               MLflow 3 traces, one per line as `GET /api/3.0/mlflow/traces/get`
+ *                              answers (`{trace_info, spans}`): info, tags, request metadata,
+ *                              assessments, every span in OTLP JSON
  *   files.jsonl                one line per artifact file: owner, path, size, sha256
  *   files/runs/<run id>/...    the run's files
  *   files/models/<model id>/...  the logged model's files
@@ -34,6 +38,7 @@ export interface ExportTotals {
   loggedModels: number;
   registeredModels: number;
   modelVersions: number;
+  traces: number;
   files: number;
   bytes: number;
 }
@@ -60,7 +65,7 @@ export async function exportToDir(
   const root = path.resolve(dir);
   if (fs.existsSync(root) && fs.readdirSync(root).length > 0) throw new Error(`${root} is not empty; export into a new folder.`);
   fs.mkdirSync(path.join(root, 'metrics'), { recursive: true });
-  const totals: ExportTotals = { experiments: 0, runs: 0, metricPoints: 0, loggedModels: 0, registeredModels: 0, modelVersions: 0, files: 0, bytes: 0 };
+  const totals: ExportTotals = { experiments: 0, runs: 0, metricPoints: 0, loggedModels: 0, registeredModels: 0, modelVersions: 0, traces: 0, files: 0, bytes: 0 };
   const experiments = new JsonLines(path.join(root, 'experiments.jsonl'));
   const runs = new JsonLines(path.join(root, 'runs.jsonl'));
   const files = new JsonLines(path.join(root, 'files.jsonl'));
@@ -120,6 +125,18 @@ export async function exportToDir(
   }
   await loggedModels.close();
   await files.close();
+
+  const traces = new JsonLines(path.join(root, 'traces.jsonl'));
+  progress.phase('traces (experiments)', { items: experimentIds.length });
+  for (const experimentId of experimentIds) {
+    for await (const trace of reader.traces(experimentId)) {
+      await traces.write(presentTraceV3(trace));
+      totals.traces++;
+    }
+    progress.item();
+  }
+  progress.endPhase();
+  await traces.close();
 
   const registered = new JsonLines(path.join(root, 'registered-models.jsonl'));
   const versions = new JsonLines(path.join(root, 'model-versions.jsonl'));

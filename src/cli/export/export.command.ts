@@ -3,6 +3,7 @@ import { openDatabase, type OpenedDatabase } from '../../store/sql/database.ts';
 import { openArtifactStore, type OpenedArtifactStore } from '../../store/artifacts/open-artifact-store.ts';
 import { SqlTrackingStore } from '../../store/sql/sql-tracking-store.ts';
 import { SqlRegistryStore } from '../../store/sql/sql-registry-store.ts';
+import { SqlTraceStore } from '../../store/sql/sql-trace-store.ts';
 import { SqlAuthStore } from '../../store/sql/sql-auth-store.ts';
 import { DEFAULT_PROJECT } from '../../domain/request-context.ts';
 import { ExportReader } from '../../domain/import/export-reader.ts';
@@ -44,7 +45,7 @@ async function exportToServer(source: MigrationSource, trackingUri: string, conc
 export function exportCommand(program: Command): void {
   program
     .command('export')
-    .description('Export a Trove project (experiments, runs with full metric histories, artifacts, logged models, registry) to a portable folder or another MLflow server.')
+    .description('Export a Trove project (experiments, runs with full metric histories, artifacts, logged models, registry; traces into folders) to a portable folder or another MLflow server.')
     .option('--to-dir <path>', 'a new (or empty) folder to write: JSON lines and the artifact files; `trove import dir <path>` reads it back')
     .option('--to <tracking uri>', 'an MLflow tracking server to write into over its REST API (credentials: MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD); run and logged model ids change there, the mapping is printed')
     .option('--concurrency <n>', 'runs written at the same time with --to', (v) => Math.max(1, Math.min(64, Number(v) || 4)), 4)
@@ -71,7 +72,10 @@ export function exportCommand(program: Command): void {
           if (!project) throw new Error(`Project '${options.project}' does not exist.`);
           projectId = project.id;
         }
-        const reader = new ExportReader({ tracking: new SqlTrackingStore(database.db), registry: new SqlRegistryStore(database.db), artifacts: artifacts.store }, projectId);
+        const reader = new ExportReader(
+          { tracking: new SqlTrackingStore(database.db), registry: new SqlRegistryStore(database.db), artifacts: artifacts.store, traces: new SqlTraceStore(database.db) },
+          projectId,
+        );
         const sourceDescription = `${database.description}${options.project ? `, project '${options.project}'` : ''}`;
         if (options.to !== undefined) {
           await exportToServer(new StoreSource(reader, sourceDescription), options.to, options.concurrency, options.quiet === true);
@@ -85,7 +89,7 @@ export function exportCommand(program: Command): void {
         process.stdout.write(
           `Exported to ${options.toDir}: ${totals.experiments} experiments, ${totals.runs} runs, ${formatCount(totals.metricPoints)} metric points, ` +
             `${totals.loggedModels} logged models, ${totals.registeredModels} registered models with ${totals.modelVersions} versions, ` +
-            `${totals.files} files (${formatBytes(totals.bytes)}).\n`,
+            `${totals.traces} traces, ${totals.files} files (${formatBytes(totals.bytes)}).\n`,
         );
       } catch (error) {
         process.stderr.write(`error: ${(error as Error).message}\n`);

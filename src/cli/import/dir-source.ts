@@ -12,6 +12,8 @@ import type {
   SourceModelVersion,
   SourceRegisteredModel,
   SourceRun,
+  SourceTrace,
+  SourceTracePage,
 } from '../../domain/import/source.ts';
 import { EXPORT_FORMAT, EXPORT_VERSION } from '../export/export-dir.ts';
 import {
@@ -21,6 +23,7 @@ import {
   modelVersionFromWire,
   registeredModelFromWire,
   runFromWire,
+  traceFromWireText,
   type WireExperiment,
   type WireLoggedModel,
   type WireMetric,
@@ -28,6 +31,15 @@ import {
   type WireRegisteredModel,
   type WireRun,
 } from './mlflow-wire.ts';
+
+/** Where one trace's line is in traces.jsonl. */
+interface TraceLine {
+  traceId: string;
+  offset: number;
+  length: number;
+}
+
+const TRACE_PAGE = 100;
 
 interface FileLine {
   owner: 'run' | 'logged-model';
@@ -53,6 +65,7 @@ export class ExportDirSource implements MigrationSource {
   readonly warnings: string[] = [];
   private readonly root: string;
   private files: Map<string, FileLine[]> | undefined;
+  private traceIndex: Promise<{ byExperiment: Map<string, TraceLine[]>; byId: Map<string, TraceLine> }> | undefined;
 
   constructor(dir: string) {
     this.root = path.resolve(dir);
@@ -107,7 +120,74 @@ export class ExportDirSource implements MigrationSource {
     return { stream: fs.createReadStream(file), size: (await fs.promises.stat(file)).size };
   }
 
+  async traceIds(experimentId: string, pageToken: string | undefined): Promise<SourceTracePage> {
+    const lines = (await this.traces()).byExperiment.get(experimentId) ?? [];
+    const start = pageToken === undefined ? 0 : Number(pageToken);
+    if (!Number.isSafeInteger(start) || start < 0) throw new Error(`bad trace page token '${pageToken}'`);
+    const end = start + TRACE_PAGE;
+    return { traceIds: lines.slice(start, end).map((l) => l.traceId), ...(end < lines.length ? { nextPageToken: String(end) } : {}) };
+  }
+
+  async trace(traceId: string): Promise<SourceTrace> {
+    const line = (await this.traces()).byId.get(traceId);
+    if (!line) throw new Error(`trace ${traceId} is not in ${path.join(this.root, 'traces.jsonl')}`);
+    const handle = await fs.promises.open(path.join(this.root, 'traces.jsonl'), 'r');
+    try {
+      const bytes = Buffer.alloc(line.length);
+      const { bytesRead } = await handle.read(bytes, 0, line.length, line.offset);
+      if (bytesRead !== line.length) throw new Error('traces.jsonl changed while it was being read');
+      return traceFromWireText(bytes.toString('utf8'));
+    } finally {
+      await handle.close();
+    }
+  }
+
   async close(): Promise<void> {}
+
+  /**
+   * Indexes traces.jsonl once (trace id, experiment, and where its line is), so a page of ids and
+   * one trace are read without holding the file in memory.
+   */
+  private traces(): Promise<{ byExperiment: Map<string, TraceLine[]>; byId: Map<string, TraceLine> }> {
+    this.traceIndex ??= (async () => {
+      const byExperiment = new Map<string, TraceLine[]>();
+      const byId = new Map<string, TraceLine>();
+      const file = path.join(this.root, 'traces.jsonl');
+      if (!fs.existsSync(file)) return { byExperiment, byId };
+      let offset = 0;
+      let pending: Buffer[] = [];
+      let pendingStart = 0;
+      const take = (line: Buffer, at: number) => {
+        const text = line.toString('utf8').trim();
+        if (text === '') return;
+        const parsed = JSON.parse(text) as { trace_info?: { trace_id?: unknown; trace_location?: { mlflow_experiment?: { experiment_id?: unknown } } } };
+        const traceId = parsed.trace_info?.trace_id;
+        const experimentId = parsed.trace_info?.trace_location?.mlflow_experiment?.experiment_id;
+        if (typeof traceId !== 'string' || experimentId === undefined) throw new Error(`${file}: a line at byte ${at} is not a trace with an id and an experiment`);
+        const entry = { traceId, offset: at, length: line.length };
+        byId.set(traceId, entry);
+        const list = byExperiment.get(String(experimentId)) ?? [];
+        list.push(entry);
+        byExperiment.set(String(experimentId), list);
+      };
+      for await (const chunk of fs.createReadStream(file)) {
+        const bytes = chunk as Buffer;
+        let from = 0;
+        for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) {
+          pending.push(bytes.subarray(from, i));
+          take(Buffer.concat(pending), pendingStart);
+          pending = [];
+          from = i + 1;
+          pendingStart = offset + from;
+        }
+        if (from < bytes.length) pending.push(bytes.subarray(from));
+        offset += bytes.length;
+      }
+      if (pending.length > 0) take(Buffer.concat(pending), pendingStart);
+      return { byExperiment, byId };
+    })();
+    return this.traceIndex;
+  }
 
   private async fileIndex(): Promise<Map<string, FileLine[]>> {
     if (!this.files) {

@@ -7,6 +7,13 @@ import { runImport, type CommonImportOptions } from './run-import.ts';
 
 const ON_CONFLICT: readonly OnConflict[] = ['fail', 'skip', 'merge', 'rename'];
 
+/**
+ * Runs imported at once. Each run reads its metric histories one request at a time, so this is
+ * also the number of requests the source has in flight: twice the four workers `mlflow server`
+ * starts by default keeps every worker busy while answers are parsed and written (bench/import-bench.ts).
+ */
+const DEFAULT_CONCURRENCY = 8;
+
 function parseConcurrency(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('must be a whole number from 1 to 64.');
@@ -31,7 +38,7 @@ function addCommonOptions(command: Command): Command {
         .default('fail'),
     )
     .option('--remap-ids', 'give runs whose ids already exist in Trove new ids (printed) instead of stopping')
-    .option('--concurrency <n>', 'runs and models imported at the same time', parseConcurrency, 4)
+    .option('--concurrency <n>', 'runs and models imported at the same time', parseConcurrency, DEFAULT_CONCURRENCY)
     .option('--experiment <id-or-name>', 'import only this experiment (repeatable)', collect)
     .option('--skip-artifacts', 'do not copy files: imported runs keep pointing at the source artifact locations')
     .option('--skip-registry', 'leave out registered models and versions')

@@ -5,7 +5,12 @@ import type {
   SourceModelVersion,
   SourceRegisteredModel,
   SourceRun,
+  SourceTrace,
 } from '../../domain/import/source.ts';
+import { quoteNanos } from '../../domain/tracing/artifact-spans.ts';
+import { decodeOtlpJson } from '../../domain/tracing/otlp.ts';
+import { spanDictFrom } from '../../domain/tracing/spans.ts';
+import { traceInfoInputFrom } from '../../http/trace-presenters.ts';
 
 /**
  * MLflow's REST wire shapes (proto JSON, snake_case; int64 as numbers or strings, NaN/Infinity as
@@ -234,4 +239,16 @@ export function modelVersionFromWire(v: WireModelVersion, storageLocation: strin
     tags: kv(v.tags),
     storageLocation,
   };
+}
+
+/**
+ * A trace in the shape of MLflow 3's `GET /api/3.0/mlflow/traces/get` (`{trace_info, spans}`, spans
+ * in OTLP JSON), from its JSON text: nanosecond times beyond 2^53 are quoted before parsing so no
+ * digit is lost.
+ */
+export function traceFromWireText(text: string): SourceTrace {
+  const trace = JSON.parse(quoteNanos(text)) as { trace_info?: Record<string, unknown>; spans?: unknown[] };
+  const info = traceInfoInputFrom({ trace: { trace_info: trace.trace_info } });
+  const spans = decodeOtlpJson({ resource_spans: [{ scope_spans: [{ spans: trace.spans ?? [] }] }] }).map((span) => spanDictFrom(span));
+  return { info, spans };
 }

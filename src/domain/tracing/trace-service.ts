@@ -447,7 +447,7 @@ function expectedSpanCount(info: TraceRecord): number | null {
 }
 
 /** Root spans first, then by start time, as MLflow returns them. */
-function sortSpans(spans: SpanDict[]): SpanDict[] {
+export function sortSpans(spans: SpanDict[]): SpanDict[] {
   return [...spans].sort((a, b) => {
     const rootA = a.parent_span_id === null ? 0 : 1;
     const rootB = b.parent_span_id === null ? 0 : 1;

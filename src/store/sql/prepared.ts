@@ -16,7 +16,7 @@ import type { CompiledQuery } from 'kysely';
 const names = new Map<string, string>();
 
 /** Marks a compiled statement as prepared once per PostgreSQL connection; returns it unchanged. */
-export function prepared(query: CompiledQuery): CompiledQuery {
+export function prepared<R>(query: CompiledQuery<R>): CompiledQuery<R> {
   if (!names.has(query.sql)) names.set(query.sql, `trove_${names.size + 1}`);
   return query;
 }

@@ -8,6 +8,7 @@ import {
   upsertRollups,
 } from './metric-rollups.ts';
 import { chunk } from './sql-conditions.ts';
+import { prepared } from './prepared.ts';
 import { insertMetricPoints, upsertLatestMetrics } from './metric-ingest.ts';
 import {
   IN_CHUNK,
@@ -56,7 +57,7 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
   async getMetricHistory(query: MetricHistoryQuery): Promise<MetricRecord[]> {
     const keyId = await this.lookupMetricKeyId(query.key);
     if (keyId === undefined) return [];
-    const rows = await this.db
+    const page = this.db
       .selectFrom('metrics')
       .select(['step', 'timestamp', 'value', 'is_nan', 'model_id', 'dataset_name', 'dataset_digest'])
       .where('run_id', '=', query.runPk)
@@ -66,7 +67,9 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
       .orderBy('value')
       .limit(query.maxResults)
       .offset(query.offset)
-      .execute();
+      .compile();
+    // The same text for every page: prepared once per PostgreSQL connection (prepared.ts).
+    const { rows } = await this.db.executeQuery(prepared(page));
     return rows.map((r) => toMetric(query.key, r));
   }
 

@@ -14,6 +14,7 @@ import { searchRunPks } from './sql-search.ts';
 import { INSERT_CHUNK, IN_CHUNK, toRunInfo } from './sql-tracking-base.ts';
 import { SqlMetricsStore } from './sql-metrics-store.ts';
 import { readRun, readRuns } from './sql-run-read.ts';
+import { prepared } from './prepared.ts';
 
 /** Runs: rows, params, tags, search, counts, and loading a page of runs with their children. */
 export abstract class SqlRunsStore extends SqlMetricsStore {
@@ -41,7 +42,9 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
   }
 
   async getRunInfo(runId: string): Promise<RunInfoRecord | undefined> {
-    const row = await this.db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).executeTakeFirst();
+    // Every run-scoped request starts here: prepared once per PostgreSQL connection (prepared.ts).
+    const { rows } = await this.db.executeQuery(prepared(this.db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).compile()));
+    const [row] = rows;
     return row ? toRunInfo(row) : undefined;
   }
 

@@ -231,3 +231,61 @@ def test_export_to_a_folder_and_import_into_a_fresh_trove_gives_identical_object
             mlflow.set_tracking_uri(old)
     finally:
         _stop(process)
+
+
+@mlflow.trace
+def _traced(x: int) -> int:
+    mlflow.update_current_trace(tags={"user": "u1"})
+    with mlflow.start_span("inner") as span:
+        span.set_inputs({"x": x})
+        span.set_outputs(x + 1)
+    return x + 1
+
+
+def test_traces_of_a_file_store_come_across_with_ids_times_tags_metadata_and_spans(tmp_path_factory):
+    base = tmp_path_factory.mktemp("mlruns-traces")
+    folder = base / "mlruns"
+    old_env = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    old_uri = mlflow.get_tracking_uri()
+    try:
+        mlflow.set_tracking_uri(folder.as_uri())
+        experiment_id = mlflow.create_experiment("mlruns-traces")
+        mlflow.set_experiment(experiment_id=experiment_id)
+        _traced(1)
+        _traced(2)
+        mlflow.flush_trace_async_logging(terminate=False)
+        mlflow.set_trace_tag(mlflow.get_last_active_trace_id(), "reviewed", "yes")
+        before = {t.info.trace_id: mlflow.get_trace(t.info.trace_id) for t in mlflow.search_traces(experiment_ids=[experiment_id], return_type="list")}
+    finally:
+        mlflow.set_tracking_uri(old_uri)
+        if old_env is None:
+            os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
+        else:
+            os.environ["MLFLOW_ALLOW_FILE_STORE"] = old_env
+    assert len(before) == 2
+    target = Target(f"sqlite:///{base / 'trove.db'}", base / "artifacts", base)
+    args = ["import", "mlruns", str(folder), "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
+    done = _trove(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    again = _trove(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
+    process, url = _start(cmd, base, base / "trove.log", 60)
+    try:
+        mlflow.set_tracking_uri(url)
+        # The file store's long experiment id may be given a new one in Trove: found by name.
+        imported_id = MlflowClient(url).get_experiment_by_name("mlruns-traces").experiment_id
+        found = mlflow.search_traces(experiment_ids=[imported_id], return_type="list")
+        assert sorted(t.info.trace_id for t in found) == sorted(before)
+        for trace_id, a in before.items():
+            b = mlflow.get_trace(trace_id)
+            assert (b.info.request_time, b.info.execution_duration, str(b.info.state)) == (a.info.request_time, a.info.execution_duration, str(a.info.state))
+            assert {k: v for k, v in b.info.tags.items() if not k.startswith("mlflow.")} == {k: v for k, v in a.info.tags.items() if not k.startswith("mlflow.")}
+            assert (b.info.request_preview, b.info.response_preview) == (a.info.request_preview, a.info.response_preview)
+            assert sorted((s.name, s.span_id, s.parent_id, s.start_time_ns, s.end_time_ns, repr(s.inputs), repr(s.outputs)) for s in b.data.spans) == \
+                sorted((s.name, s.span_id, s.parent_id, s.start_time_ns, s.end_time_ns, repr(s.inputs), repr(s.outputs)) for s in a.data.spans)
+    finally:
+        mlflow.set_tracking_uri(old_uri)
+        _stop(process)

@@ -39,3 +39,15 @@ function numberSetting(env: NodeJS.ProcessEnv, name: string): number | undefined
   if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a non-negative number, got '${raw}'.`);
   return value;
 }
+
+/**
+ * TROVE_PG_PREPARED_STATEMENTS: true (the default) or false. False for a connection pooler that
+ * does not keep named statements across transactions (PgBouncer in transaction mode before 1.21).
+ */
+export function preparedStatementsFromEnv(env: NodeJS.ProcessEnv): boolean {
+  const raw = env.TROVE_PG_PREPARED_STATEMENTS?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return true;
+  if (['true', '1', 'on', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'off', 'no'].includes(raw)) return false;
+  throw new Error(`TROVE_PG_PREPARED_STATEMENTS must be true or false, got '${env.TROVE_PG_PREPARED_STATEMENTS}'.`);
+}

@@ -27,7 +27,7 @@ import { EvaluationDatasetService } from './domain/evaluation-datasets/evaluatio
 import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-store.ts';
 import { webhookUrlPolicyFromEnv, type Resolver, type WebhookUrlPolicy } from './domain/webhooks/url-guard.ts';
 import { openSecretBox, sealLegacySecrets } from './domain/webhooks/secret-box.ts';
-import { defaultDataDir, webhookDeliveryFromEnv } from './server-settings.ts';
+import { defaultDataDir, preparedStatementsFromEnv, webhookDeliveryFromEnv } from './server-settings.ts';
 import { registerServerArtifactRoot } from './domain/artifacts/artifact-scope.ts';
 import { ServerMetrics } from './http/prometheus.ts';
 import { ImportService } from './domain/import/import-service.ts';
@@ -45,6 +45,8 @@ export interface ServerConfig {
   migrate?: boolean;
   /** PostgreSQL connections this process may hold (default 10). */
   databasePoolSize?: number;
+  /** Named (server-side prepared) PostgreSQL statements; default from TROVE_PG_PREPARED_STATEMENTS, else on. */
+  databasePreparedStatements?: boolean;
   /** Where S3 settings (MLFLOW_S3_ENDPOINT_URL, AWS_*) are read from; process.env by default. */
   artifactStoreEnv?: NodeJS.ProcessEnv;
   /** Webhooks and the registry event stream; the defaults suit production, tests shorten them. */
@@ -99,6 +101,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     ...(metrics ? { onQueryTiming: (ms: number, failed: boolean) => metrics.observeQuery(ms, failed) } : {}),
     ...(config.migrate !== undefined ? { migrate: config.migrate } : {}),
     ...(config.databasePoolSize !== undefined ? { poolSize: config.databasePoolSize } : {}),
+    preparedStatements: config.databasePreparedStatements ?? preparedStatementsFromEnv(env),
   });
   const artifactStore = openArtifactStore(config.artifactsDestination, config.artifactStoreEnv);
   registerServerArtifactRoot(config.artifactsDestination);

@@ -11,7 +11,12 @@ import type {
   SourceModelVersion,
   SourceRegisteredModel,
   SourceRun,
+  SourceTrace,
+  SourceTracePage,
 } from '../../domain/import/source.ts';
+import { spansFromTraceArtifact } from '../../domain/tracing/artifact-spans.ts';
+import type { SpanDict } from '../../domain/tracing/spans.ts';
+import type { TraceInfoInput } from '../../domain/tracing/trace-service.ts';
 import { listLocal, localPath } from './mlflow-rest-source.ts';
 import { metaNumber, metaString, parseMetaYaml, type MetaValue } from './meta-yaml.ts';
 
@@ -19,6 +24,7 @@ import { metaNumber, metaString, parseMetaYaml, type MetaValue } from './meta-ya
 const RUN_STATUS: Record<number, string> = { 1: 'RUNNING', 2: 'SCHEDULED', 3: 'FINISHED', 4: 'FAILED', 5: 'KILLED' };
 /** LoggedModelStatus, when written as an integer. */
 const MODEL_STATUS: Record<number, string> = { 0: 'LOGGED_MODEL_STATUS_UNSPECIFIED', 1: 'LOGGED_MODEL_PENDING', 2: 'LOGGED_MODEL_READY', 3: 'LOGGED_MODEL_UPLOAD_FAILED' };
+const TRACE_PAGE = 100;
 /** Folders of an experiment that are not runs. */
 const NOT_RUNS = new Set(['tags', 'datasets', 'traces', 'models']);
 const TRASH = '.trash';
@@ -42,6 +48,7 @@ export class MlrunsSource implements MigrationSource {
   private readonly runDirs = new Map<string, string>();
   /** Logged model id → its folder. */
   private readonly modelDirs = new Map<string, string>();
+  private readonly traceDirs = new Map<string, string>();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -228,6 +235,48 @@ export class MlrunsSource implements MigrationSource {
     const file = path.join(dir, ...relative.split('/'));
     const size = (await fs.promises.stat(file)).size;
     return { stream: fs.createReadStream(file), size };
+  }
+
+  /**
+   * Traces (MLflow 3 file store): `<experiment>/traces/<trace id>/` holds `trace_info.yaml`,
+   * `tags/` and `request_metadata/` (a file per key) and the spans in `artifacts/traces.json`.
+   */
+  async traceIds(experimentId: string, pageToken: string | undefined): Promise<SourceTracePage> {
+    const dir = this.experimentDir(experimentId);
+    if (!dir) return { traceIds: [] };
+    const all = subdirs(path.join(dir, 'traces'));
+    for (const id of all) this.traceDirs.set(id, path.join(dir, 'traces', id));
+    const start = pageToken === undefined ? 0 : Number(pageToken);
+    const end = start + TRACE_PAGE;
+    return { traceIds: all.slice(start, end), ...(end < all.length ? { nextPageToken: String(end) } : {}) };
+  }
+
+  async trace(traceId: string): Promise<SourceTrace> {
+    const dir = this.traceDirs.get(traceId);
+    if (!dir) throw new Error(`trace ${traceId} is not in ${this.root}`);
+    const meta = parseMetaYaml(await fs.promises.readFile(path.join(dir, 'trace_info.yaml'), 'utf8'));
+    const requestTime = Date.parse(metaString(meta, 'request_time') ?? '');
+    if (!Number.isFinite(requestTime)) throw new Error(`trace ${traceId}: trace_info.yaml has no request_time`);
+    const state = metaString(meta, 'state') ?? 'STATE_UNSPECIFIED';
+    const record = (list: KeyValue[]) => Object.fromEntries(list.map((kv) => [kv.key, kv.value]));
+    let spans: SpanDict[] = [];
+    const spansFile = path.join(dir, 'artifacts', 'traces.json');
+    if (fs.existsSync(spansFile)) spans = spansFromTraceArtifact(await fs.promises.readFile(spansFile, 'utf8'));
+    if (subdirs(dir).includes('assessments')) this.warn('Assessments of traces in an mlruns/ folder are not read yet; the traces come without them.');
+    const info: TraceInfoInput = {
+      traceId,
+      experimentId: '',
+      requestTime,
+      executionDuration: metaNumber(meta, 'execution_duration_ms'),
+      state: (['OK', 'ERROR', 'IN_PROGRESS'].includes(state) ? state : 'STATE_UNSPECIFIED') as TraceInfoInput['state'],
+      clientRequestId: metaString(meta, 'client_request_id'),
+      requestPreview: metaString(meta, 'request_preview'),
+      responsePreview: metaString(meta, 'response_preview'),
+      metadata: record(await readKeyValues(path.join(dir, 'request_metadata'))),
+      tags: record(await readKeyValues(path.join(dir, 'tags'))),
+      assessments: [],
+    };
+    return { info, spans };
   }
 
   async close(): Promise<void> {}

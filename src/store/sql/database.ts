@@ -40,6 +40,13 @@ export interface OpenDatabaseOptions {
   migrate?: boolean;
   /** Most connections one process keeps to PostgreSQL (default 10). Ignored for SQLite. */
   poolSize?: number;
+  /**
+   * Send the hot statements of prepared.ts as named PostgreSQL statements (default true). Off for a
+   * pooler that hands each transaction a different server connection (PgBouncer in transaction
+   * mode before 1.21, or without `max_prepared_statements`): there a name prepared on one server
+   * connection is unknown on the next. Ignored for SQLite.
+   */
+  preparedStatements?: boolean;
   /** Sees every statement the store runs, with its parameters (the query-plan report uses it). */
   onQuery?: (query: CompiledQuery) => void;
   /** Sees every statement's duration and whether it failed (Prometheus). */
@@ -93,7 +100,7 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
   // Each driver is loaded only when its database is used: a SQLite server never loads pg (about
   // 14 MiB), a PostgreSQL one never loads the native SQLite module (docs/memory.md).
   if (uri.startsWith('sqlite:')) opened = openSqlite(uri, (await import('better-sqlite3')).default, queryObserver(options));
-  else if (isPostgresUri(uri)) opened = openPostgres(uri, (await import('pg')).default, options.poolSize ?? 10, queryObserver(options));
+  else if (isPostgresUri(uri)) opened = openPostgres(uri, (await import('pg')).default, options.poolSize ?? 10, options.preparedStatements ?? true, queryObserver(options));
   else {
     throw new Error(
       `Unsupported backend store URI '${describeBackendStoreUri(uri)}'. ` +
@@ -232,7 +239,7 @@ function pgTypeParsers(types: typeof pg.types) {
  * which the error handler answers with a retryable 503, and is discarded; the next query opens a
  * fresh one. Nothing here keeps state a second server process would need to see.
  */
-function openPostgres(uri: string, pg: typeof import('pg').default, poolSize: number, onQuery?: QueryObserver): OpenedDatabase {
+function openPostgres(uri: string, pg: typeof import('pg').default, poolSize: number, preparedStatements: boolean, onQuery?: QueryObserver): OpenedDatabase {
   const pool = new pg.Pool({
     connectionString: toPgConnectionString(uri),
     max: poolSize,
@@ -250,7 +257,7 @@ function openPostgres(uri: string, pg: typeof import('pg').default, poolSize: nu
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }), ...queryLog(onQuery) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparedStatements ? withPreparedStatements(pool) : pool }), ...queryLog(onQuery) });
   return {
     db,
     dialect: 'postgres',

@@ -163,6 +163,26 @@ describe('SQLite group commit', () => {
     assert.ok(seen.found, 'after the COMMIT the read sees the row');
   });
 
+  test('a metric key created by a request that was rolled back is not remembered, so a later request does not reuse its id', async () => {
+    const tracking = new TrackingService(store, 'mlflow-artifacts:/');
+    const run = await tracking.createRun({ experimentId: '0' });
+    const key = unique('fresh-key');
+    const point = (step: number) => [{ key, value: step, timestamp: T0, step }];
+    const results = await Promise.allSettled([
+      store.transaction(async (tx) => {
+        await tx.logMetrics(run.info.pk, point(1));
+        throw MlflowError.invalidParameter('refused after creating the key');
+      }),
+      // A new key of its own, which gets the id the rolled-back request had given its key.
+      store.transaction((tx) => tx.logMetrics(run.info.pk, [{ key: `${key}-other`, value: 0, timestamp: T0, step: 0 }])),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), ['rejected', 'fulfilled']);
+    // A stale id remembered from the rolled-back request would file this point under the other key.
+    await store.transaction((tx) => tx.logMetrics(run.info.pk, point(3)));
+    const history = await store.getMetricHistory({ runPk: run.info.pk, key, maxResults: 10, offset: 0 });
+    assert.deepEqual(history.map((m) => m.step), [3]);
+  });
+
   test('a nested transaction() inside a group member runs in that member', async () => {
     const mark = statements.length;
     const id = await store.transaction((tx) => tx.transaction((inner) => newExperiment(inner, unique('nested'))));

@@ -186,6 +186,7 @@ export interface EventsStore {
 
   /**
    * Records an attempt's outcome and releases the lease, only if `leaseToken` still holds it.
+   * A delivery cancelled while the attempt was in flight stays cancelled (the attempt is counted).
    * @returns false when the lease had been lost (another dispatcher owns the delivery now)
    */
   completeAttempt(id: number, leaseToken: string, outcome: AttemptOutcome): Promise<boolean>;

@@ -148,5 +148,21 @@ for (const backend of storeBackends) {
       assert.ok(pruned >= 1);
       assert.deepEqual(await store.listDeliveries({ webhookPk: deleted.pk, offset: 0, limit: 10 }), []);
     });
+
+    test('an attempt in flight when its webhook is deleted is counted, and the cancellation and its reason stand', async () => {
+      const hook = await webhook([{ entity: 'registered_model_tag', action: 'set' }]);
+      await store.appendEvents([event(unique('inflight'), 'registered_model_tag', 'set')]);
+      while ((await store.fanOutEvents(100, T0)) > 0);
+      const [claim] = await store.claimDueDeliveries({ limit: 10, now: T0, leaseMs: 60_000, leaseToken: 'in-flight' });
+      assert.ok(claim);
+      assert.equal(await store.deleteWebhook(1, hook, T0 + 1), true);
+      const kept = await store.completeAttempt(claim.id, 'in-flight', { kind: 'retry', responseStatus: null, responseBody: null, error: 'ECONNREFUSED', nextAttemptAt: T0 + 5, now: T0 + 2 });
+      assert.equal(kept, true, 'the lease was still held');
+      const [delivery] = await store.listDeliveries({ webhookPk: (await store.getWebhookIncludingDeleted(1, hook))!.pk, offset: 0, limit: 10 });
+      assert.equal(delivery!.status, 'cancelled');
+      assert.equal(delivery!.lastError, 'The webhook was deleted.');
+      assert.equal(delivery!.attempts, 1);
+      assert.deepEqual(await store.claimDueDeliveries({ limit: 10, now: T0 + 10, leaseMs: 60_000, leaseToken: 'later' }), [], 'nothing left to send');
+    });
   });
 }

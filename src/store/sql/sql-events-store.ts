@@ -436,8 +436,18 @@ export class SqlEventsStore implements EventsStore {
       }))
       .where('id', '=', id)
       .where('lease_token', '=', leaseToken)
+      .where('status', '=', 'pending')
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    if (Number(result.numUpdatedRows) === 1) return true;
+    // The delivery may have been cancelled (its webhook deleted) while this attempt was in flight:
+    // the cancellation and its reason stand, the attempt is still counted and the lease released.
+    const finished = await this.db
+      .updateTable('webhook_deliveries')
+      .set((eb) => ({ ...common, ...(countsAsAttempt ? { attempts: eb('attempts', '+', 1) } : {}) }))
+      .where('id', '=', id)
+      .where('lease_token', '=', leaseToken)
+      .executeTakeFirst();
+    return Number(finished.numUpdatedRows) === 1;
   }
 
   async releaseLease(id: number, leaseToken: string): Promise<void> {

@@ -47,8 +47,12 @@ describe('the server benchmark report', () => {
     assert.match(md, /\| get-run, 100 params \+ 100 metrics \| \*\*2\.0×\*\* \| \*\*20×\*\* \|/);
     assert.match(md, /\| search_traces, tag filter, page of 100 over 500 traces \| 20\.0 ms \| n\/a \| 500 ms \| n\/a \| \*\*25×\*\* \|/);
     assert.match(md, /\| artifact upload, 64 MiB through the proxy \| 300 MiB\/s \| n\/a \| 150 MiB\/s \| n\/a \| \*\*2\.0×\*\* \|/);
-    assert.match(md, /every row FastTrackML supports ≥ 1\.5× FastTrackML \(SQLite\) \| all 1 rows \| reached \|/);
-    assert.match(md, /idle memory within 1\.5× FastTrackML's \(SQLite\) \| 120 MiB vs 40\.0 MiB \(3×\) \| \*\*missed\*\* \|/);
+    assert.match(md, /every row FastTrackML supports ≥ 1\.5× FastTrackML \(SQLite\) \(16\) \| all 1 rows \| reached \|/);
+    assert.match(md, /idle memory within 1\.5× FastTrackML's \(SQLite\) \(16\) \| 120 MiB vs 40\.0 MiB \(3×\) \| \*\*missed\*\* \|/);
+    // Issue 14's bars: idle ≤ 64 MiB and peak ≤ 200 MiB (200 is on the bar, so reached).
+    assert.match(md, /\| idle memory ≤ 64 MiB \(SQLite\) \(14\) \| 120 MiB \(FastTrackML 40\.0 MiB, MLflow 2,000 MiB\) \| \*\*missed\*\* \|/);
+    assert.match(md, /\| peak memory during a round ≤ 200 MiB \(SQLite\) \(14\) \| 200 MiB \| reached \|/);
+    assert.match(md, /\| get-run ≥ 5× MLflow \(SQLite\) \(6\) \| 20× \| reached \|/);
     assert.match(md, /^## Reduced run \(`--quick`\)/m, 'a quick run says it is reduced');
   });
 

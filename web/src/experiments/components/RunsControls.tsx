@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { Experiment } from '../../common/api/types.ts';
 import { useApi } from '../../common/hooks/useApi.ts';
 import { useLocalStorage } from '../../common/hooks/useLocalStorage.ts';
@@ -86,12 +86,22 @@ export function GroupByPicker({ keys, groupBy, aggregate, onGroupBy, onAggregate
 export function ExperimentsPicker({ experimentId, selected, onChange }: { experimentId: string; selected: string[]; onChange: (ids: string[]) => void }) {
   const [open, setOpen] = useState(false);
   const [q, setQ] = useState('');
+  // The URL holds the choice, and the router commits a URL change asynchronously (a navigation);
+  // until it has, the boxes show what was clicked, so a click never looks ignored.
+  const [clicked, setClicked] = useState<string[] | undefined>();
+  const selectedKey = selected.join(',');
+  useEffect(() => setClicked(undefined), [selectedKey]);
+  const shown = clicked ?? selected;
+  const choose = (ids: string[]): void => {
+    setClicked(ids);
+    onChange(ids);
+  };
   const experiments = useApi((signal) => (open ? searchExperiments({ viewType: 'ACTIVE_ONLY', nameFilter: '', orderBy: 'name ASC' }, signal) : Promise.resolve([] as Experiment[])), [open]);
   const others = (experiments.data ?? []).filter((e) => e.experiment_id !== experimentId && !isModelExperiment(e.name) && e.name.toLowerCase().includes(q.toLowerCase()));
   return (
     <div className="picker-anchor">
       <button type="button" className="btn" aria-expanded={open} onClick={() => setOpen(!open)}>
-        Experiments{selected.length > 0 ? ` (+${selected.length})` : ''}
+        Experiments{shown.length > 0 ? ` (+${shown.length})` : ''}
       </button>
       {open && (
         <div className="popover" role="dialog" aria-label="Show runs of other experiments" onKeyDown={(e) => e.key === 'Escape' && setOpen(false)}>
@@ -107,8 +117,8 @@ export function ExperimentsPicker({ experimentId, selected, onChange }: { experi
               <label key={e.experiment_id} className="check">
                 <input
                   type="checkbox"
-                  checked={selected.includes(e.experiment_id)}
-                  onChange={(ev) => onChange(ev.target.checked ? [...selected, e.experiment_id] : selected.filter((id) => id !== e.experiment_id))}
+                  checked={shown.includes(e.experiment_id)}
+                  onChange={(ev) => choose(ev.target.checked ? [...shown, e.experiment_id] : shown.filter((id) => id !== e.experiment_id))}
                 />{' '}
                 {e.name}
               </label>

@@ -3,7 +3,8 @@
 server with the real client, field by field: experiments, runs (names, status, times, user, params,
 tags with the parent link following the new ids, deleted state), every metric point, artifact
 bytes, the logged model, registered models with version numbers (a deleted version's gap kept),
-stages, aliases, tags and descriptions, and the model loads from the target through models:/ URIs.
+stages, aliases, tags and descriptions, the model loads from the target through models:/ URIs, and a
+trace (nested spans, tags, request metadata, a feedback assessment) reads back the same.
 
 MLflow mints its own run and logged-model ids, so runs are matched through the mapping the export
 prints. Runs only with the MLflow 3 client, against Trove.
@@ -12,6 +13,7 @@ prints. Runs only with the MLflow 3 client, against Trove.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -44,6 +46,8 @@ class Source:
     big_sha256: str = ""
     model_name: str = "export-model"
     logged_model_id: str = ""
+    trace_id: str = ""
+    assessment_id: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +121,37 @@ def _seed(src: Source, base: Path) -> Source:
         client.set_registered_model_alias(name, "champion", v4.version)
         client.transition_model_version_stage(name, v2.version, "Production")
         assert [v1.version, v2.version, v4.version] == ["1", "2", "4"]
+        _seed_trace(src)
     finally:
         mlflow.set_tracking_uri(old)
     return src
+
+
+def _seed_trace(src: Source) -> None:
+    """A trace made by the real client in Trove: nested spans, a tag, metadata, a feedback."""
+    from mlflow.entities import AssessmentSource, AssessmentSourceType
+
+    @mlflow.trace(span_type="RETRIEVER")
+    def retrieve(q):
+        return [{"doc": f"about {q}"}]
+
+    @mlflow.trace(attributes={"model": "tiny"})
+    def answer(q):
+        docs = retrieve(q)
+        with mlflow.start_span("llm", span_type="CHAT_MODEL") as span:
+            span.set_inputs({"messages": [{"role": "user", "content": q}]})
+            span.set_attribute("temperature", 0.5)
+            span.set_outputs({"n_docs": len(docs)})
+        mlflow.update_current_trace(tags={"user": "u1"}, metadata={"app.version": "7"})
+        return "42"
+
+    mlflow.set_experiment(experiment_id=src.experiment_ids["a"])
+    answer("meaning of life?")
+    mlflow.flush_trace_async_logging()
+    src.trace_id = mlflow.get_last_active_trace_id()
+    feedback = mlflow.log_feedback(trace_id=src.trace_id, name="quality", value=0.8, rationale="good",
+                                   source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="ada"))
+    src.assessment_id = feedback.assessment_id
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +166,7 @@ def exported(source, tmp_path_factory):
         done = _trove("export", "--to", url, "--backend-store-uri", source.store_uri,
                       "--artifacts-destination", str(source.artifacts), "-q")
         assert done.returncode == 0, f"export failed:\n{done.stdout}\n{done.stderr}"
-        mapping = dict(re.findall(r"^\s+(?:run|logged model) (\S+) -> (\S+)$", done.stdout, re.M))
+        mapping = dict(re.findall(r"^\s+(?:run|logged model|trace|assessment) (\S+) -> (\S+)$", done.stdout, re.M))
         yield url, mapping, done.stdout
     finally:
         _stop(process)
@@ -236,3 +268,38 @@ def test_the_model_loads_from_the_target_through_models_uris(source, exported):
             assert list(predicted) == list(expected), uri
     finally:
         mlflow.set_tracking_uri(old)
+
+
+def _span_tree(trace) -> list[tuple]:
+    by_id = {s.span_id: s.name for s in trace.data.spans}
+    return sorted((s.name, by_id.get(s.parent_id), s.span_type, s.start_time_ns, s.end_time_ns, json.dumps(s.attributes, sort_keys=True))
+                  for s in trace.data.spans)
+
+
+def test_a_trace_reads_back_with_its_id_spans_tags_metadata_and_feedback(source, exported):
+    url, mapping, stdout = exported
+    assert re.search(r"\b1 traces with 1 assessments\b", stdout), stdout
+    a = MlflowClient(source.url).get_trace(source.trace_id)
+    target_id = mapping.get(source.trace_id, source.trace_id)
+    assert target_id == source.trace_id, "a trace made by the MLflow 3 client keeps its id"
+    b = MlflowClient(url).get_trace(target_id)
+    assert b.info.trace_id == target_id
+    assert b.info.experiment_id == MlflowClient(url).get_experiment_by_name("export-a").experiment_id
+    assert b.info.state == a.info.state
+    assert b.info.request_time == a.info.request_time
+    assert b.info.tags["user"] == "u1"
+    assert b.info.trace_metadata["app.version"] == "7"
+    assert len(b.data.spans) == 3
+    assert _span_tree(b) == _span_tree(a)
+    parents = {s.name: s.parent_id for s in b.data.spans}
+    ids = {s.name: s.span_id for s in b.data.spans}
+    assert parents["answer"] is None and parents["retrieve"] == ids["answer"] and parents["llm"] == ids["answer"]
+    llm = next(s for s in b.data.spans if s.name == "llm")
+    assert llm.get_attribute("temperature") == 0.5
+    assert llm.inputs == {"messages": [{"role": "user", "content": "meaning of life?"}]}
+    (feedback,) = [x for x in b.info.assessments if x.name == "quality"]
+    assert feedback.value == 0.8 and feedback.rationale == "good"
+    assert feedback.source.source_type == "HUMAN" and feedback.source.source_id == "ada"
+    assert mapping[source.assessment_id] == feedback.assessment_id
+    found = MlflowClient(url).search_traces(locations=[b.info.experiment_id], filter_string="tags.user = 'u1'")
+    assert [t.info.trace_id for t in found] == [target_id]

@@ -4,6 +4,7 @@ import { forEachConcurrent } from '../../domain/import/pool.ts';
 import type { ArtifactOwner, MigrationSource, SourceExperiment, SourceLoggedModel, SourceRun } from '../../domain/import/source.ts';
 import type { KeyValue, MetricRecord } from '../../store/tracking-store.ts';
 import { TrackingApiError, TrackingClient, withTransientRetries } from '../models/tracking-client.ts';
+import { exportTrace, TracingUnsupportedError } from './trace-export.ts';
 
 const API = '/api/2.0/mlflow';
 const ARTIFACTS = '/api/2.0/mlflow-artifacts/artifacts';
@@ -22,8 +23,10 @@ export interface ExportToServerTotals {
   loggedModels: number;
   registeredModels: number;
   modelVersions: number;
+  traces: number;
+  assessments: number;
   /** Old id → the id the target gave, per kind (MLflow mints its own run and model ids). */
-  mapping: Array<{ kind: 'experiment' | 'run' | 'logged model'; from: string; to: string }>;
+  mapping: Array<{ kind: 'experiment' | 'run' | 'logged model' | 'trace' | 'assessment'; from: string; to: string }>;
   warnings: string[];
   failures: Array<{ what: string; message: string }>;
 }
@@ -61,6 +64,8 @@ export class MlflowRestWriter {
     loggedModels: 0,
     registeredModels: 0,
     modelVersions: 0,
+    traces: 0,
+    assessments: 0,
     mapping: [],
     warnings: [],
     failures: [],
@@ -144,7 +149,9 @@ export class MlflowRestWriter {
     });
     this.progress.endPhase();
 
-    // Deleted experiments last: MLflow does not take runs into a deleted experiment.
+    await this.traces(source, experimentIds);
+
+    // Deleted experiments last: MLflow does not take runs (or traces) into a deleted experiment.
     for (const e of experiments) {
       const id = experimentIds.get(e.experimentId);
       if (id !== undefined && e.lifecycleStage === 'deleted' && id !== '0') await this.post('experiments/delete', { experiment_id: id }).catch((error: unknown) => this.fail(`experiment '${e.name}'`, error));
@@ -227,6 +234,49 @@ export class MlflowRestWriter {
 
   private remapTags(tags: KeyValue[]): KeyValue[] {
     return tags.map((t) => (t.key === 'mlflow.parentRunId' && this.runIds.has(t.value) ? { key: t.key, value: this.runIds.get(t.value)! } : t));
+  }
+
+  // ------------------------------------------------------------------ traces
+
+  /**
+   * Every trace of the exported experiments, into the experiment each now has in the target. A
+   * target without tracing routes (404) gets no traces and a warning, once.
+   */
+  private async traces(source: MigrationSource, experimentIds: Map<string, string>): Promise<void> {
+    if (!source.traceIds || !source.trace) return;
+    const ids: Array<{ traceId: string; experimentId: string }> = [];
+    for (const [from, to] of experimentIds) {
+      let pageToken: string | undefined;
+      do {
+        const page = await source.traceIds(from, pageToken);
+        for (const traceId of page.traceIds) ids.push({ traceId, experimentId: to });
+        pageToken = page.nextPageToken;
+      } while (pageToken !== undefined);
+    }
+    if (ids.length === 0) return;
+    let unsupported = false;
+    this.progress.phase('traces', { items: ids.length });
+    await forEachConcurrent(ids, this.concurrency, async ({ traceId, experimentId }) => {
+      try {
+        if (unsupported) return;
+        const trace = await source.trace!(traceId);
+        const written = await exportTrace(this.client, (work) => this.retry(work), trace, experimentId, this.runIds);
+        this.totals.traces++;
+        this.totals.assessments += written.assessments.length;
+        if (written.traceId !== traceId) this.totals.mapping.push({ kind: 'trace', from: traceId, to: written.traceId });
+        for (const a of written.assessments) this.totals.mapping.push({ kind: 'assessment', from: a.from, to: a.to });
+      } catch (error) {
+        if (error instanceof TracingUnsupportedError) {
+          unsupported = true;
+          this.warn(`The target has no tracing routes (HTTP 404 on ${error.message.includes('/v1/traces') ? '/v1/traces' : '/api/3.0/mlflow/traces'}): ${ids.length} trace(s) were not exported (MLflow 3 servers take them).`);
+        } else {
+          this.fail(`trace ${traceId}`, error);
+        }
+      } finally {
+        this.progress.item();
+      }
+    });
+    this.progress.endPhase();
   }
 
   // ------------------------------------------------------------------ files

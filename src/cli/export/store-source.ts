@@ -9,7 +9,11 @@ import type {
   SourceModelVersion,
   SourceRegisteredModel,
   SourceRun,
+  SourceTrace,
+  SourceTracePage,
 } from '../../domain/import/source.ts';
+import type { SortValue } from '../../store/tracking-store.ts';
+import { presentTraceInfoV3, traceInfoInputFrom } from '../../http/trace-presenters.ts';
 import type { MetricRecord } from '../../store/tracking-store.ts';
 import { presentExperiment, presentLoggedModel, presentRun } from '../../http/presenters.ts';
 import { presentModelVersion, presentRegisteredModel } from '../../http/registry-presenters.ts';
@@ -55,6 +59,18 @@ export class StoreSource implements MigrationSource {
 
   async *loggedModels(experimentIds: string[]): AsyncIterable<SourceLoggedModel> {
     for await (const m of this.reader.loggedModels(experimentIds)) yield loggedModelFromWire(presentLoggedModel(m) as WireLoggedModel);
+  }
+
+  async traceIds(experimentId: string, pageToken: string | undefined): Promise<SourceTracePage> {
+    const after = pageToken === undefined ? undefined : (JSON.parse(pageToken) as SortValue[]);
+    const page = await this.reader.traceIdPage(experimentId, after);
+    return { traceIds: page.ids, ...(page.next ? { nextPageToken: JSON.stringify(page.next) } : {}) };
+  }
+
+  async trace(traceId: string): Promise<SourceTrace> {
+    const [found] = await this.reader.tracesById([traceId]);
+    if (!found) throw new Error(`trace ${traceId} is not in this project of Trove's store`);
+    return { info: traceInfoInputFrom({ trace: { trace_info: presentTraceInfoV3(found.info) } }), spans: found.spans };
   }
 
   async *registeredModels(): AsyncIterable<SourceRegisteredModel> {

@@ -115,7 +115,8 @@ export async function exportTrace(
       }),
     );
   } catch (error) {
-    if (error instanceof TrackingApiError && error.status === 404) throw new TracingUnsupportedError(error.message);
+    // A route the target lacks is a bare 404; MLflow's own 404s name what was missing.
+    if (error instanceof TrackingApiError && error.status === 404 && error.errorCode !== 'RESOURCE_DOES_NOT_EXIST') throw new TracingUnsupportedError(error.message);
     throw error;
   }
 

@@ -163,6 +163,8 @@ def exported(source, tmp_path_factory):
            "--artifacts-destination", str(base / "artifacts")]
     process, url = _start(cmd, base, base / "mlflow.log", 180)
     try:
+        # An experiment the target had before: the exported ones get other ids there than in Trove.
+        MlflowClient(url).create_experiment("already-in-target")
         done = _trove("export", "--to", url, "--backend-store-uri", source.store_uri,
                       "--artifacts-destination", str(source.artifacts), "-q")
         assert done.returncode == 0, f"export failed:\n{done.stdout}\n{done.stderr}"
@@ -284,7 +286,9 @@ def test_a_trace_reads_back_with_its_id_spans_tags_metadata_and_feedback(source,
     assert target_id == source.trace_id, "a trace made by the MLflow 3 client keeps its id"
     b = MlflowClient(url).get_trace(target_id)
     assert b.info.trace_id == target_id
-    assert b.info.experiment_id == MlflowClient(url).get_experiment_by_name("export-a").experiment_id
+    moved_to = MlflowClient(url).get_experiment_by_name("export-a").experiment_id
+    assert moved_to != a.info.experiment_id, "the target gave the experiment another id"
+    assert b.info.experiment_id == moved_to, "the trace followed its experiment"
     assert b.info.state == a.info.state
     assert b.info.request_time == a.info.request_time
     assert b.info.tags["user"] == "u1"

@@ -316,7 +316,9 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
         raw(kind, key, r);
         const errs = r.errors ? ` errors ${r.errors} ${JSON.stringify(r.errorKinds)}` : '';
         const extra = Object.entries(r.extra).map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`).join(' ');
-        log(`  ${kind} ${key}: ${r.requests} req in ${r.seconds.toFixed(1)} s, ${r.rps.toFixed(1)}/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms ${extra}${errs}`);
+        // A workload whose every request failed has no latencies (NaN arrives as null over the wire).
+        const ms = (x: number | null): string => (typeof x === 'number' && Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'n/a');
+        log(`  ${kind} ${key}: ${r.requests} req in ${r.seconds.toFixed(1)} s, ${r.rps.toFixed(1)}/s, p50 ${ms(r.p50)}, p99 ${ms(r.p99)} ${extra}${errs}`);
         return r;
       };
       const latency = { maxRequests: config.latencyRequests, seconds: config.latencySeconds };

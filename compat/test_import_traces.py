@@ -7,6 +7,7 @@ A second import adds nothing.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import time
@@ -105,6 +106,31 @@ def _summary(trace) -> dict:
     }
 
 
+@contextlib.contextmanager
+def _trove_on(target):
+    """A Trove server on `target`'s store, with the client pointed at it; yields its URL."""
+    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
+    process, trove_url = _start(cmd, target.base, target.base / "trove.log", 60)
+    old = mlflow.get_tracking_uri()
+    try:
+        mlflow.set_tracking_uri(trove_url)
+        yield trove_url
+    finally:
+        mlflow.set_tracking_uri(old)
+        _stop(process)
+
+
+def _read_back_same(experiment_id: str, before: list) -> dict:
+    """The traces the client finds in the experiment are `before`, each the same; returns them by id."""
+    found = mlflow.search_traces(experiment_ids=[experiment_id], return_type="list")
+    assert sorted(t.info.trace_id for t in found) == sorted(t.info.trace_id for t in before)
+    after = {t.info.trace_id: mlflow.get_trace(t.info.trace_id) for t in found}
+    for trace in before:
+        assert _summary(after[trace.info.trace_id]) == _summary(trace)
+    return after
+
+
 def test_traces_come_across_with_ids_times_tags_spans_and_assessments_and_a_second_import_adds_none(source_traces, tmp_path_factory):
     url, experiment_id, run_id, before = source_traces
     target = _new_target(tmp_path_factory, "trove-import-traces")
@@ -117,34 +143,18 @@ def test_traces_come_across_with_ids_times_tags_spans_and_assessments_and_a_seco
     assert again.returncode == 0, f"second import failed:\n{again.stdout}\n{again.stderr}"
     assert _created_traces(again.stdout) == 0, again.stdout
 
-    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
-           "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
-    process, trove_url = _start(cmd, target.base, target.base / "trove.log", 60)
-    old = mlflow.get_tracking_uri()
-    try:
-        mlflow.set_tracking_uri(trove_url)
-        found = mlflow.search_traces(experiment_ids=[experiment_id], return_type="list")
-        assert sorted(t.info.trace_id for t in found) == sorted(t.info.trace_id for t in before)
-        after = {t.info.trace_id: mlflow.get_trace(t.info.trace_id) for t in found}
-        for trace in before:
-            assert _summary(after[trace.info.trace_id]) == _summary(trace)
+    with _trove_on(target):
+        after = _read_back_same(experiment_id, before)
         assert sum(len(t.info.assessments) for t in after.values()) == 3
         in_run = mlflow.search_traces(experiment_ids=[experiment_id], run_id=run_id, return_type="list")
         assert len(in_run) == 1
         assert [t.info.tags.get("user") for t in in_run] == ["u1"]
-    finally:
-        mlflow.set_tracking_uri(old)
-        _stop(process)
 
 
 def test_traces_come_across_into_a_running_trove_over_its_import_api_and_a_second_run_adds_none(source_traces, tmp_path_factory):
     url, experiment_id, run_id, before = source_traces
     target = _new_target(tmp_path_factory, "trove-import-traces-to")
-    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
-           "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
-    process, trove_url = _start(cmd, target.base, target.base / "trove.log", 60)
-    old = mlflow.get_tracking_uri()
-    try:
+    with _trove_on(target) as trove_url:
         done = _trove("import", "mlflow", "--from", url, "--to", trove_url, "-q")
         assert done.returncode == 0, f"import --to failed:\n{done.stdout}\n{done.stderr}"
         assert _created_traces(done.stdout) == 3, done.stdout
@@ -152,16 +162,8 @@ def test_traces_come_across_into_a_running_trove_over_its_import_api_and_a_secon
         again = _trove("import", "mlflow", "--from", url, "--to", trove_url, "-q")
         assert again.returncode == 0, f"second import --to failed:\n{again.stdout}\n{again.stderr}"
         assert _created_traces(again.stdout) == 0, again.stdout
-
-        mlflow.set_tracking_uri(trove_url)
-        found = mlflow.search_traces(experiment_ids=[experiment_id], return_type="list")
-        assert sorted(t.info.trace_id for t in found) == sorted(t.info.trace_id for t in before)
-        for trace in before:
-            assert _summary(mlflow.get_trace(trace.info.trace_id)) == _summary(trace)
+        _read_back_same(experiment_id, before)
         assert len(mlflow.search_traces(experiment_ids=[experiment_id], run_id=run_id, return_type="list")) == 1
-    finally:
-        mlflow.set_tracking_uri(old)
-        _stop(process)
 
 
 def test_traces_survive_an_export_folder_round_trip_into_a_fresh_trove(source_traces, tmp_path_factory):
@@ -178,17 +180,6 @@ def test_traces_survive_an_export_folder_round_trip_into_a_fresh_trove(source_tr
     assert back.returncode == 0, back.stdout + back.stderr
     assert _created_traces(back.stdout) == 3, back.stdout
 
-    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
-           "--backend-store-uri", fresh.store_uri, "--artifacts-destination", str(fresh.artifacts)]
-    process, trove_url = _start(cmd, fresh.base, fresh.base / "trove.log", 60)
-    old = mlflow.get_tracking_uri()
-    try:
-        mlflow.set_tracking_uri(trove_url)
-        found = mlflow.search_traces(experiment_ids=[experiment_id], return_type="list")
-        assert sorted(t.info.trace_id for t in found) == sorted(t.info.trace_id for t in before)
-        for trace in before:
-            assert _summary(mlflow.get_trace(trace.info.trace_id)) == _summary(trace)
+    with _trove_on(fresh):
+        _read_back_same(experiment_id, before)
         assert len(mlflow.search_traces(experiment_ids=[experiment_id], run_id=run_id, return_type="list")) == 1
-    finally:
-        mlflow.set_tracking_uri(old)
-        _stop(process)

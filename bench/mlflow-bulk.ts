@@ -73,13 +73,28 @@ export function openSqlite(file: string): BulkDatabase {
   };
 }
 
-/** MLflow's PostgreSQL database: multi-row INSERTs of up to ~60,000 parameters each. */
+/**
+ * MLflow's PostgreSQL database: one INSERT … SELECT FROM unnest(<one array per column>) per 20,000
+ * rows, the arrays cast to the columns' own types (twice as fast as multi-row VALUES here).
+ */
 export async function openPostgres(uri: string): Promise<BulkDatabase> {
   const client = new pg.Client({ connectionString: uri });
   await client.connect();
   const numbered = (sql: string): string => {
     let i = 0;
     return sql.replace(/\?/g, () => `$${++i}`);
+  };
+  const types = new Map<string, Map<string, string>>();
+  const columnTypes = async (table: string): Promise<Map<string, string>> => {
+    let t = types.get(table);
+    if (!t) {
+      const res = await client.query<{ column_name: string; udt_name: string }>(
+        'SELECT column_name, udt_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1',
+        [table],
+      );
+      types.set(table, (t = new Map(res.rows.map((r) => [r.column_name, r.udt_name]))));
+    }
+    return t;
   };
   return {
     dialect: 'postgres',
@@ -92,12 +107,16 @@ export async function openPostgres(uri: string): Promise<BulkDatabase> {
     async insert(table, rows) {
       if (rows.length === 0) return;
       const columns = Object.keys(rows[0] as Row);
-      const perStatement = Math.max(1, Math.floor(60_000 / columns.length));
-      for (let i = 0; i < rows.length; i += perStatement) {
-        const chunk = rows.slice(i, i + perStatement);
-        const values: unknown[] = [];
-        const tuples = chunk.map((row) => `(${columns.map((c) => `$${values.push(row[c])}`).join(', ')})`);
-        await client.query(`INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) VALUES ${tuples.join(', ')}`, values);
+      const typeOf = await columnTypes(table);
+      const casts = columns.map((c, i) => {
+        const type = typeOf.get(c);
+        if (!type || !/^[a-z0-9_]+$/.test(type)) throw new Error(`bulk load: no type for ${table}.${c}`);
+        return `$${i + 1}::${type}[]`;
+      });
+      const sql = `INSERT INTO ${quote(table)} (${columns.map(quote).join(', ')}) SELECT * FROM unnest(${casts.join(', ')})`;
+      for (let i = 0; i < rows.length; i += 20_000) {
+        const chunk = rows.slice(i, i + 20_000);
+        await client.query(sql, columns.map((c) => chunk.map((row) => row[c] ?? null)));
       }
     },
     async transaction(work) {

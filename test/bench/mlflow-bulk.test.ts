@@ -2,118 +2,199 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { bulkLoadHistory, bulkLoadRuns, openSqlite } from '../../bench/mlflow-bulk.ts';
+import pg from 'pg';
+import { bulkLoadHistory, bulkLoadRuns, openPostgres, openSqlite, type BulkDatabase } from '../../bench/mlflow-bulk.ts';
 import { historyPoint, searchRun } from '../../bench/seed-data.ts';
+import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri, type TestDatabase } from '../support/postgres.ts';
 
-/**
- * A SQLite file with the columns of MLflow's tracking tables that the bulk load touches, holding
- * what `mlflow server` stores for API-seeded runs: the template run-0 (with the mlflow.runName tag
- * the server adds) and the first 1,000 points of the long series.
- */
-function mlflowLikeDatabase(file: string, options: { storedAcc?: (v: number) => number } = {}): void {
-  const db = new Database(file);
-  db.exec(`
-    CREATE TABLE experiments (experiment_id INTEGER PRIMARY KEY, name TEXT, artifact_location TEXT);
-    CREATE TABLE runs (run_uuid TEXT PRIMARY KEY, name TEXT, source_type TEXT, user_id TEXT, status TEXT, start_time INTEGER, end_time INTEGER, lifecycle_stage TEXT, artifact_uri TEXT, experiment_id INTEGER);
-    CREATE TABLE tags (key TEXT, value TEXT, run_uuid TEXT, PRIMARY KEY (key, run_uuid));
-    CREATE TABLE params (key TEXT, value TEXT, run_uuid TEXT, PRIMARY KEY (key, run_uuid));
-    CREATE TABLE metrics (key TEXT, value REAL, timestamp INTEGER, run_uuid TEXT, step INTEGER, is_nan INTEGER, PRIMARY KEY (key, timestamp, step, run_uuid, value, is_nan));
-    CREATE TABLE latest_metrics (key TEXT, value REAL, timestamp INTEGER, step INTEGER, is_nan INTEGER, run_uuid TEXT, PRIMARY KEY (key, run_uuid));
-    INSERT INTO experiments VALUES (1, 'search-0', 'mlflow-artifacts:/1'), (2, 'search-1', 'mlflow-artifacts:/2'), (3, 'misc', 'mlflow-artifacts:/3');
-  `);
-  const run0 = searchRun(0, 10);
-  const id = 'a'.repeat(32);
-  db.prepare('INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)').run(id, run0.name, 'UNKNOWN', '', 'RUNNING', run0.startTime, 'active', `mlflow-artifacts:/1/${id}/artifacts`, 1);
-  for (const t of [...run0.tags, { key: 'mlflow.runName', value: run0.name }]) db.prepare('INSERT INTO tags VALUES (?, ?, ?)').run(t.key, t.value, id);
-  for (const p of run0.params) db.prepare('INSERT INTO params VALUES (?, ?, ?)').run(p.key, p.value, id);
-  for (const m of run0.metrics) {
-    const value = m.key === 'acc' && options.storedAcc ? options.storedAcc(m.value) : m.value;
-    db.prepare('INSERT INTO metrics VALUES (?, ?, ?, ?, ?, 0)').run(m.key, value, m.timestamp, id, m.step);
-    db.prepare('INSERT INTO latest_metrics VALUES (?, ?, ?, ?, 0, ?)').run(m.key, value, m.timestamp, m.step, id);
-  }
-  const history = 'b'.repeat(32);
-  db.prepare('INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)').run(history, 'long-history', 'UNKNOWN', '', 'RUNNING', 0, 'active', `mlflow-artifacts:/3/${history}/artifacts`, 3);
-  for (let step = 0; step < 1000; step++) {
-    const p = historyPoint(step);
-    db.prepare('INSERT INTO metrics VALUES (?, ?, ?, ?, ?, 0)').run(p.key, p.value, p.timestamp, history, p.step);
-  }
-  const p = historyPoint(999);
-  db.prepare('INSERT INTO latest_metrics VALUES (?, ?, ?, ?, 0, ?)').run(p.key, p.value, p.timestamp, p.step, history);
-  db.close();
+type Row = Record<string, unknown>;
+
+/** A plain connection to the test database, for setting it up and reading it back (not the code under test). */
+interface Plain {
+  exec(sql: string, params?: unknown[]): Promise<Row[]>;
+  close(): Promise<void>;
 }
 
-describe('bulk-loading the rest of the data into MLflow\'s tables', () => {
-  let dir: string;
-  before(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-bulk-'));
+interface Backend {
+  name: 'sqlite' | 'postgres';
+  /** A fresh empty database: a plain connection to it and the bulk loader's. */
+  fresh(): Promise<{ plain: Plain; bulk: () => Promise<BulkDatabase> }>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  let dir = '';
+  let n = 0;
+  return {
+    name: 'sqlite',
+    async fresh() {
+      dir ||= fs.mkdtempSync(path.join(os.tmpdir(), 'trove-bulk-'));
+      const file = path.join(dir, `mlflow-${n++}.db`);
+      const db = new Database(file);
+      return {
+        plain: {
+          async exec(sql, params = []) {
+            const statement = db.prepare(sql);
+            if (statement.reader) return statement.all(...params) as Row[];
+            statement.run(...params);
+            return [];
+          },
+          async close() {
+            db.close();
+          },
+        },
+        bulk: async () => openSqlite(file),
+      };
+    },
+    async cleanup() {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresBackend(adminUri: string): Backend {
+  const databases: TestDatabase[] = [];
+  return {
+    name: 'postgres',
+    async fresh() {
+      const database = await createTestDatabase(adminUri, 'trove_bench_bulk');
+      databases.push(database);
+      const client = new pg.Client({ connectionString: database.uri });
+      await client.connect();
+      return {
+        plain: {
+          async exec(sql, params = []) {
+            let i = 0;
+            return (await client.query(sql.replace(/\?/g, () => `$${++i}`), params)).rows as Row[];
+          },
+          async close() {
+            await client.end();
+          },
+        },
+        bulk: () => openPostgres(database.uri),
+      };
+    },
+    async cleanup() {
+      for (const d of databases) await d.drop();
+    },
+  };
+}
+
+/**
+ * The columns of MLflow's tracking tables that the bulk load touches, holding what `mlflow server`
+ * stores for API-seeded runs: the template run-0 (with the mlflow.runName tag the server adds) and
+ * the first 1,000 points of the long series.
+ */
+async function mlflowLike(db: Plain, dialect: Backend['name'], options: { storedAcc?: (v: number) => number } = {}): Promise<void> {
+  const no = dialect === 'sqlite' ? 0 : false;
+  for (const ddl of [
+    'CREATE TABLE experiments (experiment_id integer PRIMARY KEY, name varchar(256), artifact_location varchar(256))',
+    'CREATE TABLE runs (run_uuid varchar(32) PRIMARY KEY, name varchar(250), source_type varchar(20), user_id varchar(256), status varchar(9), start_time bigint, end_time bigint, lifecycle_stage varchar(20), artifact_uri varchar(200), experiment_id integer)',
+    'CREATE TABLE tags (key varchar(250), value varchar(8000), run_uuid varchar(32), PRIMARY KEY (key, run_uuid))',
+    'CREATE TABLE params (key varchar(250), value varchar(8000), run_uuid varchar(32), PRIMARY KEY (key, run_uuid))',
+    'CREATE TABLE metrics (key varchar(250), value double precision NOT NULL, timestamp bigint, run_uuid varchar(32), step bigint NOT NULL, is_nan boolean NOT NULL, PRIMARY KEY (key, timestamp, step, run_uuid, value, is_nan))',
+    'CREATE TABLE latest_metrics (key varchar(250), value double precision NOT NULL, timestamp bigint, step bigint NOT NULL, is_nan boolean NOT NULL, run_uuid varchar(32), PRIMARY KEY (key, run_uuid))',
+  ]) {
+    await db.exec(ddl);
+  }
+  await db.exec("INSERT INTO experiments VALUES (1, 'search-0', 'mlflow-artifacts:/1'), (2, 'search-1', 'mlflow-artifacts:/2'), (3, 'misc', 'mlflow-artifacts:/3')");
+  const run0 = searchRun(0, 10);
+  const id = 'a'.repeat(32);
+  await db.exec('INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)', [id, run0.name, 'UNKNOWN', '', 'RUNNING', run0.startTime, 'active', `mlflow-artifacts:/1/${id}/artifacts`, 1]);
+  for (const t of [...run0.tags, { key: 'mlflow.runName', value: run0.name }]) await db.exec('INSERT INTO tags VALUES (?, ?, ?)', [t.key, t.value, id]);
+  for (const p of run0.params) await db.exec('INSERT INTO params VALUES (?, ?, ?)', [p.key, p.value, id]);
+  for (const m of run0.metrics) {
+    const value = m.key === 'acc' && options.storedAcc ? options.storedAcc(m.value) : m.value;
+    await db.exec('INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)', [m.key, value, m.timestamp, id, m.step, no]);
+    await db.exec('INSERT INTO latest_metrics VALUES (?, ?, ?, ?, ?, ?)', [m.key, value, m.timestamp, m.step, no, id]);
+  }
+  const history = 'b'.repeat(32);
+  await db.exec('INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)', [history, 'long-history', 'UNKNOWN', '', 'RUNNING', 0, 'active', `mlflow-artifacts:/3/${history}/artifacts`, 3]);
+  for (let step = 0; step < 1000; step++) {
+    const p = historyPoint(step);
+    await db.exec('INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)', [p.key, p.value, p.timestamp, history, p.step, no]);
+  }
+  const p = historyPoint(999);
+  await db.exec('INSERT INTO latest_metrics VALUES (?, ?, ?, ?, ?, ?)', [p.key, p.value, p.timestamp, p.step, no, history]);
+}
+
+const count = async (db: Plain, sql: string): Promise<number> => Number((await db.exec(sql))[0]?.n);
+const num = (v: unknown): number => Number(v);
+
+const postgresUri = testPostgresUri();
+const backends: { backend: Backend; skip: string | false }[] = [
+  { backend: sqliteBackend(), skip: false },
+  { backend: postgresBackend(postgresUri ?? ''), skip: postgresUri ? false : POSTGRES_SKIP_MESSAGE },
+];
+
+for (const { backend, skip } of backends) {
+  describe(`bulk-loading the rest of the data into MLflow's tables (${backend.name})`, { skip }, () => {
+    after(() => backend.cleanup());
+
+    it('copies the API-seeded run with each run\'s own id, name, start time, experiment, tags, params and metrics', async () => {
+      const { plain, bulk } = await backend.fresh();
+      await mlflowLike(plain, backend.name);
+      const db = await bulk();
+      await bulkLoadRuns(db, { experimentIds: ['1', '2'], perExperiment: 10, from: 1, to: 20, chunk: 7 });
+      await db.close();
+
+      assert.equal(await count(plain, 'SELECT count(*) AS n FROM runs WHERE experiment_id IN (1, 2)'), 20);
+      assert.equal(await count(plain, 'SELECT count(*) AS n FROM runs WHERE experiment_id = 2'), 10);
+      const want = searchRun(13, 10);
+      const run = (await plain.exec('SELECT * FROM runs WHERE name = ?', ['run-13']))[0] as Row;
+      assert.equal(num(run.experiment_id), 2);
+      assert.equal(num(run.start_time), want.startTime);
+      assert.equal(run.artifact_uri, `mlflow-artifacts:/2/${String(run.run_uuid)}/artifacts`);
+      assert.match(String(run.run_uuid), /^[0-9a-f]{32}$/);
+      // Columns the dataset does not set are copied from what MLflow wrote.
+      assert.deepEqual([run.source_type, run.user_id, run.status, run.lifecycle_stage, run.end_time], ['UNKNOWN', '', 'RUNNING', 'active', null]);
+      const rows = (table: string): Promise<Row[]> => plain.exec(`SELECT * FROM ${table} WHERE run_uuid = ? ORDER BY key`, [run.run_uuid]);
+      assert.deepEqual((await rows('tags')).map((t) => [t.key, t.value]), [['mlflow.runName', 'run-13'], ['team', want.tags[0]?.value]]);
+      assert.deepEqual((await rows('params')).map((p) => [p.key, p.value]), want.params.map((p) => [p.key, p.value]).sort());
+      for (const table of ['metrics', 'latest_metrics']) {
+        assert.deepEqual(
+          (await rows(table)).map((m) => [m.key, m.value, num(m.timestamp), num(m.step), Boolean(m.is_nan)]),
+          want.metrics.map((m) => [m.key, m.value, m.timestamp, m.step, false]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+        );
+      }
+      await plain.close();
+    });
+
+    it('refuses to load when MLflow stored the API-seeded run unlike the generator', async () => {
+      const { plain, bulk } = await backend.fresh();
+      await mlflowLike(plain, backend.name, { storedAcc: (v) => Math.round(v * 1000) / 1000 });
+      const db = await bulk();
+      await assert.rejects(bulkLoadRuns(db, { experimentIds: ['1'], perExperiment: 10, from: 1, to: 10 }), /metrics acc differs/);
+      await db.close();
+      assert.equal(await count(plain, 'SELECT count(*) AS n FROM runs'), 2, 'nothing was loaded');
+      await plain.close();
+    });
+
+    it('continues the long series after the API-seeded points and moves its latest value to the last step', async () => {
+      const { plain, bulk } = await backend.fresh();
+      await mlflowLike(plain, backend.name);
+      const db = await bulk();
+      const runId = 'b'.repeat(32);
+      await bulkLoadHistory(db, { runId, from: 1000, to: 3500, chunk: 1000 });
+      await db.close();
+
+      const points = await plain.exec('SELECT step, value, timestamp FROM metrics WHERE run_uuid = ? ORDER BY step', [runId]);
+      assert.equal(points.length, 3500);
+      assert.ok(points.every((p, i) => num(p.step) === i && p.value === historyPoint(i).value && num(p.timestamp) === historyPoint(i).timestamp));
+      const latest = (await plain.exec('SELECT step, value FROM latest_metrics WHERE run_uuid = ?', [runId]))[0] as Row;
+      assert.deepEqual([num(latest.step), latest.value], [3499, historyPoint(3499).value]);
+      await plain.close();
+    });
+
+    it('refuses to continue a series whose API-seeded part did not reach the sample\'s end', async () => {
+      const { plain, bulk } = await backend.fresh();
+      await mlflowLike(plain, backend.name);
+      const db = await bulk();
+      await assert.rejects(bulkLoadHistory(db, { runId: 'b'.repeat(32), from: 2000, to: 3000 }), /is not step 1999/);
+      await db.close();
+      await plain.close();
+    });
   });
-  after(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  it('copies the API-seeded run with each run\'s own id, name, start time, experiment, tags, params and metrics', async () => {
-    const file = path.join(dir, 'runs.db');
-    mlflowLikeDatabase(file);
-    const db = openSqlite(file);
-    await bulkLoadRuns(db, { experimentIds: ['1', '2'], perExperiment: 10, from: 1, to: 20, chunk: 7 });
-    await db.close();
-
-    const check = new Database(file, { readonly: true });
-    assert.equal((check.prepare('SELECT count(*) AS n FROM runs WHERE experiment_id IN (1, 2)').get() as { n: number }).n, 20);
-    assert.equal((check.prepare('SELECT count(*) AS n FROM runs WHERE experiment_id = 2').get() as { n: number }).n, 10);
-    const want = searchRun(13, 10);
-    const run = check.prepare('SELECT * FROM runs WHERE name = ?').get('run-13') as Record<string, unknown>;
-    assert.equal(run.experiment_id, 2);
-    assert.equal(run.start_time, want.startTime);
-    assert.equal(run.artifact_uri, `mlflow-artifacts:/2/${String(run.run_uuid)}/artifacts`);
-    assert.match(String(run.run_uuid), /^[0-9a-f]{32}$/);
-    // Columns the dataset does not set are copied from what MLflow wrote.
-    assert.deepEqual([run.source_type, run.user_id, run.status, run.lifecycle_stage, run.end_time], ['UNKNOWN', '', 'RUNNING', 'active', null]);
-    const rows = (table: string): Record<string, unknown>[] => check.prepare(`SELECT * FROM ${table} WHERE run_uuid = ? ORDER BY key`).all(run.run_uuid) as Record<string, unknown>[];
-    assert.deepEqual(rows('tags').map((t) => [t.key, t.value]), [['mlflow.runName', 'run-13'], ['team', want.tags[0]?.value]]);
-    assert.deepEqual(rows('params').map((p) => [p.key, p.value]), want.params.map((p) => [p.key, p.value]).sort());
-    for (const table of ['metrics', 'latest_metrics']) {
-      assert.deepEqual(
-        rows(table).map((m) => [m.key, m.value, m.timestamp, m.step, m.is_nan]),
-        want.metrics.map((m) => [m.key, m.value, m.timestamp, m.step, 0]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
-      );
-    }
-    check.close();
-  });
-
-  it('refuses to load when MLflow stored the API-seeded run unlike the generator', async () => {
-    const file = path.join(dir, 'rounded.db');
-    mlflowLikeDatabase(file, { storedAcc: (v) => Math.round(v * 1000) / 1000 });
-    const db = openSqlite(file);
-    await assert.rejects(bulkLoadRuns(db, { experimentIds: ['1'], perExperiment: 10, from: 1, to: 10 }), /metrics acc differs/);
-    await db.close();
-    const check = new Database(file, { readonly: true });
-    assert.equal((check.prepare('SELECT count(*) AS n FROM runs').get() as { n: number }).n, 2, 'nothing was loaded');
-    check.close();
-  });
-
-  it('continues the long series after the API-seeded points and moves its latest value to the last step', async () => {
-    const file = path.join(dir, 'history.db');
-    mlflowLikeDatabase(file);
-    const db = openSqlite(file);
-    const runId = 'b'.repeat(32);
-    await bulkLoadHistory(db, { runId, from: 1000, to: 3500, chunk: 1000 });
-    await db.close();
-
-    const check = new Database(file, { readonly: true });
-    const points = check.prepare('SELECT step, value, timestamp FROM metrics WHERE run_uuid = ? ORDER BY step').all(runId) as { step: number; value: number; timestamp: number }[];
-    assert.equal(points.length, 3500);
-    assert.ok(points.every((p, i) => p.step === i && p.value === historyPoint(i).value && p.timestamp === historyPoint(i).timestamp));
-    const latest = check.prepare('SELECT step, value FROM latest_metrics WHERE run_uuid = ?').get(runId) as { step: number; value: number };
-    assert.deepEqual(latest, { step: 3499, value: historyPoint(3499).value });
-    check.close();
-  });
-
-  it('refuses to continue a series whose API-seeded part did not reach the sample\'s end', async () => {
-    const file = path.join(dir, 'short.db');
-    mlflowLikeDatabase(file);
-    const db = openSqlite(file);
-    await assert.rejects(bulkLoadHistory(db, { runId: 'b'.repeat(32), from: 2000, to: 3000 }), /is not step 1999/);
-    await db.close();
-  });
-});
+}

@@ -523,14 +523,23 @@ async function runWorkload(base: string, kind: ServerKind, w: Workload): Promise
       const deadline = t0 + w.seconds * 1000;
       let token: string | undefined;
       const pageLatencies: number[] = [];
+      // A failed page (a worker that died, a reset) ends the read: logged as an error, no points/s.
+      let failure: { kind: string; sample: string } | undefined;
       for (;;) {
         const start = performance.now();
-        const res = await rpc<{ metrics?: unknown[]; next_page_token?: string }>(base, 'GET', 'metrics/get-history', {
-          run_id: w.runId,
-          metric_key: w.key,
-          max_results: w.pageSize,
-          ...(token ? { page_token: token } : {}),
-        });
+        let res: { metrics?: unknown[]; next_page_token?: string };
+        try {
+          res = await rpc<{ metrics?: unknown[]; next_page_token?: string }>(base, 'GET', 'metrics/get-history', {
+            run_id: w.runId,
+            metric_key: w.key,
+            max_results: w.pageSize,
+            ...(token ? { page_token: token } : {}),
+          });
+        } catch (error) {
+          failure = { kind: errorKind(error), sample: (error instanceof HttpError ? error.text : String(error)).slice(0, 300) };
+          complete = 0;
+          break;
+        }
         pageLatencies.push(performance.now() - start);
         points += res.metrics?.length ?? 0;
         pages++;
@@ -544,16 +553,17 @@ async function runWorkload(base: string, kind: ServerKind, w: Workload): Promise
       const seconds = (performance.now() - t0) / 1000;
       pageLatencies.sort((a, b) => a - b);
       return {
-        requests: pages,
-        errors: 0,
-        errorKinds: {},
+        requests: pages + (failure ? 1 : 0),
+        errors: failure ? 1 : 0,
+        errorKinds: failure ? { [failure.kind]: 1 } : {},
+        ...(failure ? { errorSamples: { [failure.kind]: failure.sample } } : {}),
         seconds,
         rps: pages / seconds,
         p50: percentile(pageLatencies, 50),
         p90: percentile(pageLatencies, 90),
         p99: percentile(pageLatencies, 99),
-        mean: pageLatencies.reduce((a, b) => a + b, 0) / pageLatencies.length,
-        extra: { points, points_per_s: points / seconds, complete },
+        mean: pageLatencies.reduce((a, b) => a + b, 0) / Math.max(1, pageLatencies.length),
+        extra: { points, points_per_s: failure ? NaN : points / seconds, complete },
       };
     }
     case 'history-downsampled': {

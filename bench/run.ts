@@ -338,14 +338,19 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
   // offset). Forging an offset token would measure Trove's compatibility path for old tokens instead.
   const forgedDeepToken = Buffer.from(JSON.stringify({ offset: config.deepOffset })).toString('base64');
   async function deepPageToken(base: string, experimentIds: string[]): Promise<string | undefined> {
-    const res = await fetch(`${base}/api/2.0/mlflow/runs/search`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ experiment_ids: experimentIds, filter, order_by: orderBy, max_results: config.deepOffset }),
-    });
-    if (!res.ok) return undefined;
-    const body = (await res.json()) as { next_page_token?: string };
-    return body.next_page_token;
+    try {
+      const res = await fetch(`${base}/api/2.0/mlflow/runs/search`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ experiment_ids: experimentIds, filter, order_by: orderBy, max_results: config.deepOffset }),
+      });
+      if (!res.ok) return undefined;
+      const body = (await res.json()) as { next_page_token?: string };
+      return body.next_page_token;
+    } catch (error) {
+      log(`deep page token: ${(error as Error).message}; this round uses an offset token`);
+      return undefined;
+    }
   }
 
   for (let round = 1; round <= config.rounds; round++) {

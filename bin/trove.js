@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtStamp, sourceStamp } from './source-stamp.js';
+import { distIsCurrent } from './source-stamp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runtime = process.env.TROVE_RUNTIME ?? '';
@@ -16,9 +16,8 @@ const hasBundle = fs.existsSync(path.join(root, 'dist', 'main.js'));
 
 function whyNotDist() {
   if (!hasBundle) return 'dist/ is not built';
-  const stamp = sourceStamp(root);
   // An installed package has dist/ and no sources: nothing to be stale against.
-  if (stamp !== undefined && stamp !== builtStamp(root)) return 'dist/ is older than the sources';
+  if (distIsCurrent(root) === false) return 'dist/ is older than the sources';
   return undefined;
 }
 

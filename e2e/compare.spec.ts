@@ -30,7 +30,7 @@ test('the compare page names the experiment; parallel coordinates fill the width
   await openCompare(page);
   await expect(page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: f.experiment_name })).toBeVisible();
 
-  const plot = page.getByRole('img', { name: 'Parallel coordinates of the compared runs' });
+  const plot = page.getByRole('group', { name: 'Parallel coordinates of the compared runs' });
   const main = await page.locator('main').boundingBox();
   const box = await plot.boundingBox();
   expect(box?.width ?? 0).toBeGreaterThan((main?.width ?? 0) * 0.9);
@@ -58,7 +58,7 @@ test('the compare page names the experiment; parallel coordinates fill the width
 
 test('brushing an axis filters the runs shown in the tables and plots', async ({ page }) => {
   await openCompare(page);
-  const plot = page.getByRole('img', { name: 'Parallel coordinates of the compared runs' });
+  const plot = page.getByRole('group', { name: 'Parallel coordinates of the compared runs' });
   await expect(plot).toHaveAttribute('data-active-runs', '3');
   // The top of the loss axis holds the worst trial (l1, loss 0.12).
   await brush(page, 'metrics.loss', 1, 0.7);
@@ -79,14 +79,17 @@ test('brushing an axis filters the runs shown in the tables and plots', async ({
 
 test('a focused axis is brushed from the keyboard: arrows move the range, Shift+arrows resize it, Escape clears it', async ({ page }) => {
   await openCompare(page);
-  const plot = page.getByRole('img', { name: 'Parallel coordinates of the compared runs' });
+  const plot = page.getByRole('group', { name: 'Parallel coordinates of the compared runs' });
   await expect(plot).toHaveAttribute('data-active-runs', '3');
-  const loss = page.locator('rect[data-brush-target="metrics.loss"]');
+  // Screen readers reach each axis's brush as a slider that says what it selects.
+  const loss = page.getByRole('slider', { name: 'Brush loss' });
+  await expect(loss).toHaveAttribute('aria-valuetext', 'no range selected');
   await loss.focus();
   await expect(loss).toBeFocused();
   // Loss 0.02, 0.07, 0.12 sit at the bottom, middle and top of the axis; a new brush covers the middle.
   await page.keyboard.press('ArrowUp');
   await expect(loss).toHaveAttribute('data-brush', '0.400-0.600');
+  await expect(loss).toHaveAttribute('aria-valuetext', 'from 0.06 to 0.08');
   await expect(plot).toHaveAttribute('data-active-runs', '1');
   await expect(page.getByTestId('brush-status')).toContainText('1 of 3 runs');
   // Moved up to the top of the axis: only the worst trial (l1, loss 0.12) is left.

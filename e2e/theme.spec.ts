@@ -23,7 +23,7 @@ test.describe('with the system set to dark', () => {
     expect(await colours(page)).toEqual({ page: 'rgb(14, 19, 26)', text: 'rgb(228, 231, 236)', panel: 'rgb(22, 29, 39)', input: 'rgb(14, 19, 26)' });
     await screenshot(page, 'dark-run');
     await page.goto(`/compare?experiments=${f.experiment_id}&runs=${f.child_run_ids.join(',')}`);
-    await expect(page.getByRole('img', { name: 'Parallel coordinates of the compared runs' })).toBeVisible();
+    await expect(page.getByRole('group', { name: 'Parallel coordinates of the compared runs' })).toBeVisible();
     await screenshot(page, 'dark-compare');
   });
 });

@@ -112,7 +112,7 @@ test('comparing two runs overlays their charts and highlights differing params',
   const diff = page.getByRole('table', { name: 'Parameter differences' });
   await expect(diff.locator('tr.differs')).toContainText('penalty');
   await expect(diff.locator('tr:not(.differs)', { hasText: 'solver' })).toBeVisible();
-  await expect(page.getByRole('img', { name: 'Parallel coordinates of the compared runs' })).toBeVisible();
+  await expect(page.getByRole('group', { name: 'Parallel coordinates of the compared runs' })).toBeVisible();
   await screenshot(page, 'compare');
 });
 

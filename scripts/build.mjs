@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { builtStamp, sourceStamp } from '../bin/source-stamp.js';
+import { buildStampFor, builtStamp, writeBuildStamp } from '../bin/source-stamp.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -34,9 +34,13 @@ function log(message) {
 const EXTERNAL_PACKAGES = ['better-sqlite3', 'pg', '@aws-sdk/*', 'mercurius', 'graphql', 'protobufjs', 'prom-client', 'mime-types'];
 
 async function buildServer() {
-  const stamp = sourceStamp(ROOT);
-  if (stamp === undefined) throw new Error('src/ is missing: nothing to build the server from');
-  if (ifStale && builtStamp(ROOT) === stamp) return;
+  // Taken before bundling: a source changed during the build makes dist/ stale, not current.
+  const stamp = buildStampFor(ROOT);
+  if (stamp.sources === undefined) throw new Error('src/ is missing: nothing to build the server from');
+  if (ifStale && builtStamp(ROOT) === stamp.sources) {
+    writeBuildStamp(ROOT, stamp);
+    return;
+  }
   const t0 = Date.now();
   const { build } = await import('esbuild');
   const outdir = path.join(ROOT, 'dist');
@@ -64,7 +68,7 @@ async function buildServer() {
     minifySyntax: true,
     logLevel: 'warning',
   });
-  fs.writeFileSync(path.join(outdir, 'build-stamp.json'), `${JSON.stringify({ sources: stamp }, null, 2)}\n`);
+  writeBuildStamp(ROOT, stamp);
   log(`server bundle in dist/ (${Date.now() - t0} ms)`);
 }
 

@@ -44,6 +44,30 @@ describe('the compiled server (npm run build, bin/trove.js)', () => {
     assert.doesNotMatch(result.stderr, /dist\/main\.js:\d+/);
   });
 
+  it('keeps running dist/ when a source is touched without being changed, and refuses it after an edit of the same size', () => {
+    const version = path.join(dir, 'src', 'version.ts');
+    const stampFile = path.join(dir, 'dist', 'build-stamp.json');
+    const later = new Date(Date.now() + 60_000);
+    fs.utimesSync(version, later, later);
+    const touched = run(['--version'], { TROVE_RUNTIME: 'dist' });
+    assert.equal(touched.status, 0, touched.stderr);
+    // The check hashed the contents once and recorded the new time for the next start.
+    const { listing } = JSON.parse(fs.readFileSync(stampFile, 'utf8')) as { listing: string };
+    assert.ok(listing.split('\n').includes(`src/version.ts\t${fs.statSync(version).size}\t${fs.statSync(version).mtimeMs}`), listing);
+    const text = fs.readFileSync(version, 'utf8');
+    const edited = text.replace(/TROVE_VERSION = '(\d)/, (_, digit: string) => `TROVE_VERSION = '${(Number(digit) + 1) % 10}`);
+    assert.notEqual(edited, text);
+    assert.equal(edited.length, text.length);
+    fs.writeFileSync(version, edited);
+    try {
+      const refused = run(['--version'], { TROVE_RUNTIME: 'dist' });
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /dist\/ is older than the sources/);
+    } finally {
+      fs.writeFileSync(version, text);
+    }
+  });
+
   it('never runs a bundle older than the sources: it falls back to them, or refuses with TROVE_RUNTIME=dist', () => {
     const version = path.join(dir, 'src', 'version.ts');
     fs.writeFileSync(version, fs.readFileSync(version, 'utf8').replace(/TROVE_VERSION = '[^']*'/, "TROVE_VERSION = '9.9.9-changed'"));

@@ -1,6 +1,6 @@
 import { useRef, useState } from 'react';
 import { normalize, type Dimension } from '../utils/compare.ts';
-import { brushAfterKey, type Brush } from '../utils/plots.ts';
+import { brushAfterKey, brushDescription, type Brush } from '../utils/plots.ts';
 import { useWidth } from '../hooks/useWidth.ts';
 import { axisTicks } from './Axis.tsx';
 
@@ -61,7 +61,9 @@ export function ParallelCoordinates({ dims, labels, colors, active, brushes, onB
         ref={svg}
         width={w}
         height={HEIGHT}
-        role="img"
+        // A group, not an image: an image hides its children, and each axis's brush is a slider
+        // that screen-reader users reach with Tab and move with the arrows.
+        role="group"
         aria-label="Parallel coordinates of the compared runs"
         className="parcoords"
         data-axes={dims.length}
@@ -111,7 +113,13 @@ export function ParallelCoordinates({ dims, labels, colors, active, brushes, onB
                 height={HEIGHT - TOP - BOTTOM + 8}
                 className="brush-target"
                 data-brush-target={dim.id}
+                role="slider"
                 aria-label={`Brush ${dim.label}`}
+                aria-orientation="vertical"
+                aria-valuemin={0}
+                aria-valuemax={100}
+                aria-valuenow={brush ? Math.round(((brush.lo + brush.hi) / 2) * 100) : 50}
+                aria-valuetext={brushDescription(dim, brush)}
                 onPointerDown={(e) => {
                   e.currentTarget.setPointerCapture(e.pointerId);
                   const t = tOf(e.clientY);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Dimension } from './compare.ts';
-import { band, boxGroups, boxStats, brushAfterKey, brushFilter, colorScale, defaultAxes, idwGrid, niceTicks, position, quantile } from './plots.ts';
+import { band, boxGroups, boxStats, brushAfterKey, brushDescription, brushFilter, colorScale, defaultAxes, idwGrid, niceTicks, position, quantile } from './plots.ts';
 
 describe('niceTicks', () => {
   test('covers the range in steps of 1, 2 or 5 times a power of ten', () => {
@@ -128,4 +128,23 @@ describe('contour grid', () => {
 test('the default axes include the loss metrics first, then other metrics and a few params', () => {
   expect(defaultAxes(['C', 'penalty', 'solver'], ['accuracy', 'loss'])).toEqual(['params.C', 'params.penalty', 'params.solver', 'metrics.loss', 'metrics.accuracy']);
   expect(defaultAxes(['a', 'b', 'c', 'd', 'e', 'f'], ['m1', 'm2', 'm3', 'val_loss'], 7)).toEqual(['params.a', 'params.b', 'params.c', 'params.d', 'metrics.val_loss', 'metrics.m1', 'metrics.m2']);
+});
+
+describe('brushDescription', () => {
+  const numeric: Dimension = { id: 'metrics.loss', label: 'loss', kind: 'numeric', values: [0.02, 0.07, 0.12, undefined], categories: [] };
+  const categorical: Dimension = { id: 'params.penalty', label: 'penalty', kind: 'categorical', values: ['l1', 'l2', 'none'], categories: ['l1', 'l2', 'none'] };
+
+  test('an axis without a brush says no range is selected', () => {
+    expect(brushDescription(numeric, undefined)).toBe('no range selected');
+  });
+
+  test('a numeric brush is told in the axis values, whichever end was dragged first', () => {
+    expect(brushDescription(numeric, { lo: 0.4, hi: 0.6 })).toBe('from 0.06 to 0.08');
+    expect(brushDescription(numeric, { lo: 1, hi: 0 })).toBe('from 0.02 to 0.12');
+  });
+
+  test('a categorical brush names the categories inside it', () => {
+    expect(brushDescription(categorical, { lo: 0.4, hi: 1 })).toBe('l2, none');
+    expect(brushDescription(categorical, { lo: 0.1, hi: 0.3 })).toBe('no category in range');
+  });
 });

@@ -93,6 +93,31 @@ export function brushAfterKey(brush: Brush | undefined, key: string, shift: bool
   return { lo: lo + by, hi: hi + by };
 }
 
+/**
+ * What a brush selects, in the axis's own values, for screen readers: "no range selected",
+ * "from 0.045 to 0.12" on a numeric axis (positions mapped back through its extent), or the
+ * categories inside the range on a categorical one. Pure.
+ */
+export function brushDescription(dim: Dimension, brush: Brush | undefined): string {
+  if (!brush) return 'no range selected';
+  const lo = Math.min(brush.lo, brush.hi);
+  const hi = Math.max(brush.lo, brush.hi);
+  if (dim.kind === 'categorical') {
+    const n = dim.categories.length;
+    const inside = dim.categories.filter((_, i) => {
+      const t = n <= 1 ? 0.5 : i / (n - 1);
+      return t >= lo - 1e-9 && t <= hi + 1e-9;
+    });
+    return inside.length === 0 ? 'no category in range' : inside.join(', ');
+  }
+  const nums = dim.values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (nums.length === 0) return 'no values';
+  const min = Math.min(...nums);
+  const max = Math.max(...nums);
+  const at = (t: number) => Number((min + t * (max - min)).toPrecision(3));
+  return min === max ? `around ${min}` : `from ${at(lo)} to ${at(hi)}`;
+}
+
 /** Five-number summary of a box plot (quartiles by linear interpolation) and the points beyond 1.5 IQR. */
 export interface BoxStats {
   min: number;

@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { dialectOf } from './dialect.ts';
 import type { MetricHistoryQuery, DownsampleQuery, DownsampledSeries, MetricRecord } from '../tracking-store.ts';
 import {
   readRollupExtent,
@@ -10,6 +11,7 @@ import {
 import { chunk } from './sql-conditions.ts';
 import { prepared } from './prepared.ts';
 import { insertMetricPoints, upsertLatestMetrics } from './metric-ingest.ts';
+import { ingestMetricsPostgres } from './metric-ingest-postgres.ts';
 import {
   IN_CHUNK,
   toMetric,
@@ -39,6 +41,8 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
           dataset_digest: m.datasetDigest ?? null,
         };
       });
+      // PostgreSQL: points, rollups and latest values in one statement (metric-ingest-postgres.ts).
+      if (dialectOf(self.db as Kysely<unknown>) === 'postgres') return ingestMetricsPostgres(self.db, runPk, rows);
       // One multi-row statement for the points; RETURNING yields only the rows actually inserted,
       // so a re-sent point (MLflow 3 re-logs a run's metrics with the model id) is not counted
       // twice in the rollups.

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql, type CompiledQuery } from 'kysely';
+import { openDatabase, type OpenedDatabase } from '../../src/store/sql/database.ts';
+import { SqlTrackingStore } from '../../src/store/sql/sql-tracking-store.ts';
+import type { MetricRecord } from '../../src/store/tracking-store.ts';
+import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../support/postgres.ts';
+
+/**
+ * The metric write path on both databases: what a batch stores (points, latest value per key,
+ * rollups) when it arrives out of order, repeats points within itself or re-sends stored ones, and
+ * how many statements a batch costs. On PostgreSQL a batch is one statement
+ * (src/store/sql/metric-ingest-postgres.ts), with a second one only when some points were already
+ * stored.
+ */
+const BACKENDS: Array<{ name: string; skip: string | false; open(): Promise<{ uri: string; drop(): Promise<void> }> }> = [
+  { name: 'SQLite', skip: false, open: async () => ({ uri: 'sqlite:///:memory:', drop: async () => {} }) },
+  {
+    name: 'PostgreSQL',
+    skip: testPostgresUri() === undefined ? POSTGRES_SKIP_MESSAGE : false,
+    open: () => createTestDatabase(testPostgresUri() as string, 'trove_ingest'),
+  },
+];
+
+for (const backend of BACKENDS) {
+  describe(`metric ingest: ${backend.name}`, { skip: backend.skip }, () => {
+    let database: OpenedDatabase;
+    let drop: () => Promise<void>;
+    let store: SqlTrackingStore;
+    /** Statements run while `captured` is set. */
+    let captured: CompiledQuery[] | undefined;
+    let runs = 0;
+
+    before(async () => {
+      const created = await backend.open();
+      drop = created.drop;
+      database = await openDatabase(created.uri, { onQuery: (query) => void captured?.push(query) });
+      store = new SqlTrackingStore(database.db);
+      await store.ensureDefaultExperiment('mlflow-artifacts:/0', 0);
+    });
+    after(async () => {
+      await database?.close();
+      await drop?.();
+    });
+
+    async function newRun(): Promise<number> {
+      const runId = `run${++runs}`.padEnd(32, '0');
+      await store.createRun({ runId, experimentId: '0', name: runId, userId: 'u', status: 'RUNNING', startTime: 0, artifactUri: 'x', tags: [] });
+      return (await store.getRunInfo(runId))!.pk;
+    }
+
+    async function rollupCount(pk: number, level: number): Promise<number> {
+      const { rows } = await sql<{ n: number | string | null }>`select sum(n) as n from metric_rollups where run_id = ${pk} and level = ${level}`.execute(database.db);
+      return Number(rows[0]?.n ?? 0);
+    }
+
+    async function latest(pk: number, key: string): Promise<MetricRecord | undefined> {
+      const run = await store.getRun((await sql<{ run_uuid: string }>`select run_uuid from runs where id = ${pk}`.execute(database.db)).rows[0]!.run_uuid);
+      return run?.metrics.find((m) => m.key === key);
+    }
+
+    test('a batch with steps out of order keeps its newest point as the latest value, and every point in the rollups', async () => {
+      const pk = await newRun();
+      const steps = [5, 900, 3, 901, 0, 450, 899];
+      await store.logMetrics(pk, steps.map((step) => ({ key: 'loss', step, timestamp: 10, value: step / 10 })));
+      assert.deepEqual(await latest(pk, 'loss'), { key: 'loss', step: 901, timestamp: 10, value: 90.1 });
+      await store.logMetrics(pk, [{ key: 'loss', step: 700, timestamp: 99, value: 1 }]);
+      assert.equal((await latest(pk, 'loss'))?.step, 901, 'an older step logged later does not replace the latest value');
+      assert.equal(await rollupCount(pk, 2), steps.length + 1);
+      assert.equal(await rollupCount(pk, 14), steps.length + 1);
+    });
+
+    test('a batch mixing stored points, new points and repeats within itself counts each point once', async () => {
+      const pk = await newRun();
+      const first = Array.from({ length: 500 }, (_, i) => ({ key: 'acc', step: i, timestamp: 1, value: i }));
+      await store.logMetrics(pk, first);
+      const mixed = [...first.slice(200, 400), ...Array.from({ length: 300 }, (_, i) => ({ key: 'acc', step: 500 + i, timestamp: 1, value: -i }))];
+      await store.logMetrics(pk, [...mixed, ...mixed.slice(0, 50)]);
+      const history = await store.getMetricHistory({ runPk: pk, key: 'acc', maxResults: 10_000, offset: 0 });
+      assert.equal(history.length, 800);
+      for (const level of [2, 3, 5, 14]) assert.equal(await rollupCount(pk, level), 800, `level ${level}`);
+      const series = await store.getMetricSeriesDownsampled({ runPk: pk, key: 'acc', xAxis: 'step', start: null, end: null, maxBuckets: 10 });
+      assert.equal(series.totalPoints, 800);
+      assert.equal(Math.min(...series.min), -299);
+      assert.equal((await latest(pk, 'acc'))?.step, 799);
+    });
+
+    test('a batch of several keys, NaN and infinities, with a model id on some points only, reads back as sent', async () => {
+      const pk = await newRun();
+      const batch: MetricRecord[] = [
+        { key: 'a', step: 0, timestamp: 1, value: Number.NaN },
+        { key: 'a', step: 1, timestamp: 1, value: Number.POSITIVE_INFINITY, modelId: 'm-1' },
+        { key: 'b', step: 0, timestamp: 1, value: Number.NEGATIVE_INFINITY, datasetName: 'train', datasetDigest: 'abc' },
+        { key: 'b', step: 1, timestamp: 2, value: 0.1 + 0.2 },
+        { key: 'c', step: 2 ** 40, timestamp: 2 ** 42, value: -1e-300 },
+      ];
+      await store.logMetrics(pk, batch);
+      const read = async (key: string) => store.getMetricHistory({ runPk: pk, key, maxResults: 10, offset: 0 });
+      assert.deepEqual(await read('a'), [
+        { key: 'a', step: 0, timestamp: 1, value: Number.NaN },
+        { key: 'a', step: 1, timestamp: 1, value: Number.POSITIVE_INFINITY, modelId: 'm-1' },
+      ]);
+      assert.deepEqual(await read('b'), [
+        { key: 'b', step: 0, timestamp: 1, value: Number.NEGATIVE_INFINITY, datasetName: 'train', datasetDigest: 'abc' },
+        { key: 'b', step: 1, timestamp: 2, value: 0.1 + 0.2 },
+      ]);
+      assert.deepEqual(await read('c'), [{ key: 'c', step: 2 ** 40, timestamp: 2 ** 42, value: -1e-300 }]);
+      assert.equal((await latest(pk, 'a'))?.value, Number.POSITIVE_INFINITY);
+      assert.equal((await latest(pk, 'b'))?.value, 0.1 + 0.2);
+      // NaN points are stored but not rolled up.
+      assert.equal(await rollupCount(pk, 2), 4);
+    });
+
+    if (backend.name === 'PostgreSQL') {
+      test('a 1,000-point batch of new points is one statement; a batch with stored points adds one for their rollups', async () => {
+        const pk = await newRun();
+        const batch = (from: number) => Array.from({ length: 1000 }, (_, i) => ({ key: 'throughput', step: from + i, timestamp: from + i, value: Math.cos(from + i) }));
+        await store.logMetrics(pk, batch(0)); // the key is created and cached
+        captured = [];
+        await store.logMetrics(pk, batch(1000));
+        const fresh = captured.map((q) => q.sql);
+        captured = [];
+        await store.logMetrics(pk, batch(1500));
+        const overlapping = captured.map((q) => q.sql);
+        captured = undefined;
+        // Each batch is its own transaction; what counts is what runs inside it.
+        for (const statements of [fresh, overlapping]) {
+          assert.deepEqual([statements.shift(), statements.pop()], ['begin', 'commit']);
+        }
+        assert.equal(fresh.length, 1, fresh.join('\n'));
+        assert.match(fresh[0]!, /insert into metrics[\s\S]*insert into metric_rollups[\s\S]*insert into latest_metrics/);
+        assert.equal(overlapping.length, 2, overlapping.join('\n'));
+        assert.match(overlapping[1]!, /insert into "metric_rollups"/);
+        assert.equal(await rollupCount(pk, 2), 2500);
+      });
+    }
+  });
+}

@@ -64,17 +64,13 @@ export function sourceListing(root) {
     .join('\n');
 }
 
-function readBuildStamp(root) {
+/** dist/build-stamp.json, or undefined when dist/ is missing or unstamped. */
+export function readBuildStamp(root) {
   try {
     return JSON.parse(fs.readFileSync(path.join(root, 'dist', 'build-stamp.json'), 'utf8'));
   } catch {
     return undefined;
   }
-}
-
-/** The stamp `npm run build` recorded for dist/, or undefined when dist/ is missing or unstamped. */
-export function builtStamp(root) {
-  return readBuildStamp(root)?.sources;
 }
 
 /** What `npm run build` writes to dist/build-stamp.json: taken before bundling. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 // Entry point of the `trove` command. It runs the compiled server in dist/ (`npm run build`),
-// with source maps so stack traces name the .ts lines. In a checkout it does so only while dist/
+// with a V8 code cache and source-mapped stack traces (bin/bundle-loader.js). In a checkout it does so only while dist/
 // was built from exactly the sources present (bin/source-stamp.js); otherwise it runs the
 // TypeScript sources through tsx, never stale JavaScript (and says so on a terminal).
 // TROVE_RUNTIME=dist refuses to fall back (CI tests the built server), TROVE_RUNTIME=tsx forces
@@ -12,7 +12,8 @@ import { distIsCurrent } from './source-stamp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runtime = process.env.TROVE_RUNTIME ?? '';
-const hasBundle = fs.existsSync(path.join(root, 'dist', 'main.js'));
+const bundle = path.join(root, 'dist', 'main.cjs');
+const hasBundle = fs.existsSync(bundle);
 
 function whyNotDist() {
   if (!hasBundle) return 'dist/ is not built';
@@ -23,8 +24,9 @@ function whyNotDist() {
 
 const reason = runtime === 'tsx' ? 'TROVE_RUNTIME=tsx' : whyNotDist();
 if (reason === undefined) {
-  process.setSourceMapsEnabled(true);
-  await import('../dist/main.js');
+  const { runBundle } = await import('./bundle-loader.js');
+  // `trove server` emits 'trove:listening' (src/cli/server.command.ts): the code cache is written then.
+  runBundle(bundle, { writeCacheOn: 'trove:listening' });
 } else if (runtime === 'dist') {
   process.stderr.write(`error: TROVE_RUNTIME=dist but ${reason}; run \`npm run build\`.\n`);
   process.exit(1);

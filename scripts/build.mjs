@@ -4,21 +4,21 @@
 //   node scripts/build.mjs --if-stale    # only what changed since the last build (npm start, npm test)
 //   node scripts/build.mjs --server      # only the server (or --web)
 //
-// The server is bundled by esbuild from src/cli/main.ts into ES modules for Node 20, together with
+// The server is bundled by esbuild from src/cli/main.ts into one file for Node 20, together with
 // the npm packages every start loads (fastify, kysely, zod, pino, commander): fewer
 // and smaller modules to parse and keep in memory (docs/memory.md). Native packages
 // (better-sqlite3) and the optional heavy ones stay external in node_modules. The bundle is
 // minified (whitespace and syntax only: identifiers keep their names, which libraries such as
-// Kysely read through `constructor.name`). Code splitting keeps each dynamic import() a chunk of its own, so what a
-// configuration does not use (the S3 SDK, the PostgreSQL driver, GraphQL, OTLP decoding) is never
-// loaded. Source maps let stack traces name .ts lines (bin/trove.js enables them). The fingerprint
-// of the sources goes to dist/build-stamp.json; bin/trove.js runs dist/ only while it matches.
+// Kysely read through `constructor.name`). What a configuration does not use (the S3 SDK, the
+// PostgreSQL driver, GraphQL, OTLP decoding) is never loaded. Source maps let stack traces name
+// .ts lines (bin/bundle-loader.js maps them). The fingerprint of the sources goes to
+// dist/build-stamp.json; bin/trove.js runs dist/ only while it matches.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildStampFor, builtStamp, writeBuildStamp } from '../bin/source-stamp.js';
+import { buildStampFor, readBuildStamp, writeBuildStamp } from '../bin/source-stamp.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -37,8 +37,10 @@ async function buildServer() {
   // Taken before bundling: a source changed during the build makes dist/ stale, not current.
   const stamp = buildStampFor(ROOT);
   if (stamp.sources === undefined) throw new Error('src/ is missing: nothing to build the server from');
-  if (ifStale && builtStamp(ROOT) === stamp.sources) {
-    writeBuildStamp(ROOT, stamp);
+  const built = readBuildStamp(ROOT);
+  if (ifStale && built?.sources === stamp.sources && fs.existsSync(path.join(ROOT, 'dist', 'main.cjs'))) {
+    // Current: only the recorded file times may need refreshing.
+    if (built.listing !== stamp.listing) writeBuildStamp(ROOT, { ...built, listing: stamp.listing });
     return;
   }
   const t0 = Date.now();
@@ -49,25 +51,33 @@ async function buildServer() {
     absWorkingDir: ROOT,
     entryPoints: { main: 'src/cli/main.ts' },
     outdir,
+    outExtension: { '.js': '.cjs' },
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    // One CommonJS file, wrapped in a function expression that bin/bundle-loader.js evaluates with
+    // a V8 code cache (Node 20 has no compile cache for modules it loads itself). What a
+    // configuration does not use (the S3 SDK, the PostgreSQL driver, GraphQL, OTLP decoding) is
+    // still loaded only on first use: esbuild keeps each dynamic import() a lazy initialiser, and
+    // the external packages are required then.
+    format: 'cjs',
+    supported: { 'dynamic-import': false },
     platform: 'node',
     target: 'node20',
     // The packages every start loads (fastify, kysely, zod, pino, commander, ...) are bundled:
     // one module instead of hundreds, tree-shaken, so less source text is parsed and kept.
     // Native modules and the optional heavy ones stay external (loaded on first use).
     external: EXTERNAL_PACKAGES,
-    // Bundled CommonJS packages call require(); give the ES module bundle one.
-    banner: { js: "import { createRequire as __troveCreateRequire } from 'node:module'; const require = __troveCreateRequire(import.meta.url);" },
+    define: { 'import.meta.url': '__troveBundleUrl' },
+    banner: { js: "(function (exports, require, module, __filename, __dirname) {var __troveBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    footer: { js: '})' },
     sourcemap: 'linked',
     sourcesContent: false,
-    chunkNames: 'chunks/[name]-[hash]',
     legalComments: 'none',
     minifyWhitespace: true,
     minifySyntax: true,
     logLevel: 'warning',
   });
+  // The bundle's own id, part of its code cache's key (bin/bundle-loader.js).
+  stamp.bundle = createHash('sha256').update(fs.readFileSync(path.join(outdir, 'main.cjs'))).digest('hex').slice(0, 16);
   writeBuildStamp(ROOT, stamp);
   log(`server bundle in dist/ (${Date.now() - t0} ms)`);
 }

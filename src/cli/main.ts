@@ -22,5 +22,6 @@ backupCommands(program);
 importCommand(program);
 exportCommand(program);
 
-
-await program.parseAsync(process.argv);
+// No top-level await: the bundle is CommonJS (scripts/build.mjs). A rejection is unhandled, so it
+// is printed with its stack and the process exits with status 1, as before.
+void program.parseAsync(process.argv);

@@ -154,6 +154,8 @@ export function serverCommand(program: Command): void {
       }
       const { app, services } = server;
       await app.listen({ host: options.host, port: options.port });
+      // bin/trove.js writes the code cache of the compiled server now (bin/bundle-loader.js).
+      process.emit('trove:listening' as 'beforeExit', 0);
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : options.port;
       app.log.info(

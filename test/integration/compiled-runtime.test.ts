@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,7 +41,52 @@ describe('the compiled server (npm run build, bin/trove.js)', () => {
     assert.notEqual(result.status, 0);
     assert.match(result.stderr, /failing on purpose/);
     assert.match(result.stderr, /src\/cli\/main\.ts:1:\d+/);
-    assert.doesNotMatch(result.stderr, /dist\/main\.js:\d+/);
+    assert.doesNotMatch(result.stderr, /^    at .*dist\/main\.cjs:\d+/m);
+  });
+
+  /** Starts `trove server` on the copy with NODE_DEBUG=trove until its stderr matches `until`, then stops it. */
+  const serverDebugLog = (until: RegExp): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const data = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-cache-'));
+      const child = spawn(
+        process.execPath,
+        [path.join(dir, 'bin', 'trove.js'), 'server', '--port', '0', '--backend-store-uri', `sqlite:///${data}/trove.db`, '--artifacts-destination', `${data}/artifacts`, '--log-level', 'warn'],
+        { cwd: dir, env: { ...process.env, TROVE_RUNTIME: 'dist', NODE_DEBUG: 'trove' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (until.test(stderr)) child.kill('SIGTERM');
+      });
+      child.once('error', reject);
+      child.once('exit', () => {
+        fs.rmSync(data, { recursive: true, force: true });
+        if (until.test(stderr)) resolve(stderr);
+        else reject(new Error(`the server exited before ${until}: ${stderr}`));
+      });
+    });
+  const codeCaches = () => fs.readdirSync(path.join(dir, 'dist')).filter((name) => name.endsWith('.code-cache'));
+
+  it('writes a code cache of the bundle once the server listens, uses it at the next start, and replaces one V8 refuses', async () => {
+    for (const name of codeCaches()) fs.rmSync(path.join(dir, 'dist', name));
+    const first = await serverDebugLog(/code cache written/);
+    assert.match(first, /no code cache/);
+    const [cache] = codeCaches();
+    assert.ok(cache, 'a code cache file in dist/');
+    assert.match(await serverDebugLog(/code cache accepted/), /code cache accepted/);
+    // Damaged (or made by another V8): refused, the server still starts, and a good one is written.
+    fs.writeFileSync(path.join(dir, 'dist', cache), Buffer.alloc(4096, 7));
+    const damaged = await serverDebugLog(/code cache written/);
+    assert.match(damaged, /code cache rejected/);
+    assert.match(await serverDebugLog(/code cache accepted/), /code cache accepted/);
+    // Other V8 flags: another cache file, the first one untouched.
+    const other = spawnSync(process.execPath, ['--max-semi-space-size=2', path.join(dir, 'bin', 'trove.js'), '--version'], {
+      cwd: dir,
+      env: { ...process.env, TROVE_RUNTIME: 'dist', NODE_DEBUG: 'trove' },
+      encoding: 'utf8',
+    });
+    assert.equal(other.status, 0, other.stderr);
+    assert.match(other.stderr, /no code cache/);
   });
 
   it('keeps running dist/ when a source is touched without being changed, and refuses it after an edit of the same size', () => {
@@ -83,6 +128,8 @@ describe('the compiled server (npm run build, bin/trove.js)', () => {
     const rebuilt = spawnSync(process.execPath, ['scripts/build.mjs', '--if-stale', '--server'], { cwd: dir, encoding: 'utf8' });
     assert.equal(rebuilt.status, 0, rebuilt.stderr);
     assert.match(rebuilt.stderr, /server bundle in dist\//);
+    // A new bundle never meets the old one's code cache.
+    assert.deepEqual(codeCaches(), []);
     const compiled = run(['--version'], { TROVE_RUNTIME: 'dist' });
     assert.equal(compiled.status, 0, compiled.stderr);
     assert.equal(compiled.stdout.trim(), '9.9.9-changed');

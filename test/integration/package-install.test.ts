@@ -50,7 +50,7 @@ describe('the npm package (npm pack, installed into an empty folder)', () => {
   it('holds the compiled server, its source maps and the web UI, and no sources or tests', () => {
     const listed = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     const files = listed.map((file) => file.replace(/^package\//, ''));
-    for (const wanted of ['package.json', 'bin/trove.js', 'dist/main.js', 'dist/main.js.map', 'web/dist/index.html']) assert.ok(files.includes(wanted), wanted);
+    for (const wanted of ['package.json', 'bin/trove.js', 'dist/main.cjs', 'dist/main.cjs.map', 'bin/bundle-loader.js', 'web/dist/index.html']) assert.ok(files.includes(wanted), wanted);
     assert.deepEqual(files.filter((file) => /^(src|test|compat|e2e|bench|scripts|docs)\//.test(file) || file.endsWith('.ts')), []);
     // The development toolchain is not installed with it.
     for (const devOnly of ['tsx', 'esbuild', 'vite', 'typescript']) assert.equal(fs.existsSync(path.join(app, 'node_modules', devOnly)), false, devOnly);

@@ -124,6 +124,8 @@ function startTarget(tracing: boolean, seen: Seen[]): Promise<{ url: string; clo
       if (path.startsWith('/api/3.0/mlflow/traces') || path === '/v1/traces') {
         if (!tracing) return json(404, { error: 'Not Found' });
         if (path.endsWith('/assessments')) return json(200, { assessment: { assessment_id: `a-new-${++assessments}` } });
+        // A target that does not hold the trace yet (an export looks before it writes).
+        if (req.method === 'GET' && path.startsWith('/api/3.0/mlflow/traces/tr-')) return json(404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Trace not found' });
         return json(200, {});
       }
       return json(200, {});

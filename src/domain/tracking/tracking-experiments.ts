@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { MlflowError } from '../errors.ts';
 import { decodePageToken, encodePageToken } from '../page-token.ts';
 import { parseExperimentFilter, parseExperimentOrderBy } from '../search/index.ts';
-import type { ExperimentRecord, KeyValue, ViewType } from '../../store/tracking-store.ts';
+import type { ExperimentRecord, KeyValue, TrackingStore, ViewType } from '../../store/tracking-store.ts';
 import { UniqueViolationError } from '../../store/store-errors.ts';
 import { currentProjectId } from '../request-context.ts';
 import { checkProxiedLocation } from '../artifacts/artifact-scope.ts';
@@ -150,7 +150,17 @@ export class TrackingExperiments extends TrackingBase {
   }
 
   protected async activeExperiment(experimentId: string): Promise<ExperimentRecord> {
-    const experiment = await this.getExperiment(experimentId);
+    return this.activeExperimentIn(this.store, experimentId, await this.resolveExperimentId(experimentId));
+  }
+
+  /**
+   * activeExperiment through `store` (a transactional one, so on SQLite the read joins the write's
+   * group commit), for an id already resolved by resolveExperimentId (which may write).
+   */
+  protected async activeExperimentIn(store: TrackingStore, experimentId: string, storedExperimentId: string): Promise<ExperimentRecord> {
+    const experiment = await store.getExperiment(storedExperimentId);
+    if (!experiment || experiment.projectId !== currentProjectId()) throw MlflowError.notFound(`No Experiment with id=${experimentId} exists`);
+    this.rememberProject(experiment);
     if (experiment.lifecycleStage !== 'active') {
       throw MlflowError.invalidParameter(
         `The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`,

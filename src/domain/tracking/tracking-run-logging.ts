@@ -62,13 +62,12 @@ export class TrackingRunLogging extends TrackingRuns {
       validateRunTagValue(tag.key, tag.value);
     }
 
-    const info = await this.activeRun(input.runId);
     const renamed = lastValue(tags, RUN_NAME_TAG);
     const modelMetrics = new Map<string, MetricRecord[]>();
     for (const metric of metrics) {
       if (!metric.modelId) continue;
       const list = modelMetrics.get(metric.modelId) ?? [];
-      list.push({ ...metric, runId: info.runId });
+      list.push({ ...metric, runId: input.runId });
       modelMetrics.set(metric.modelId, list);
     }
     // A model of another project is treated as an unknown one: its metrics are not linked.
@@ -77,6 +76,8 @@ export class TrackingRunLogging extends TrackingRuns {
       if (model && !(await this.inCurrentProject(model.experimentId))) modelMetrics.delete(modelId);
     }
     await this.store.transaction(async (store) => {
+      // Checked inside the transaction: on SQLite the read joins the group commit (runInfo).
+      const info = await this.activeRun(input.runId, store);
       if (paramValues.size > 0) {
         const existing = await store.getParams(info.pk, [...paramValues.keys()]);
         for (const old of existing) {

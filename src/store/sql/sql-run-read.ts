@@ -48,12 +48,14 @@ type RunRowWithChildren = RunRow & {
   metrics_json: string;
 };
 
-const compiled = new WeakMap<Db, Statements>();
+/** Per dialect, not per handle: the text is the same for every handle, transactions included (a new one per write). */
+const compiled = new Map<'sqlite' | 'postgres', Statements>();
 
 function statementsOf(db: Db): Statements {
-  let s = compiled.get(db);
+  const dialect = dialectOf(db as unknown as Kysely<unknown>);
+  let s = compiled.get(dialect);
   if (s) return s;
-  const postgres = dialectOf(db as unknown as Kysely<unknown>) === 'postgres';
+  const postgres = dialect === 'postgres';
   // [key, value] and [key, value, is_nan, step, timestamp] arrays, never null (an empty array).
   const agg = (items: RawBuilder<unknown>, order: RawBuilder<unknown>) =>
     postgres ? sql`coalesce(json_agg(${items} order by ${order}), '[]'::json)::text` : sql`json_group_array(${items})`;
@@ -85,7 +87,7 @@ function statementsOf(db: Db): Statements {
     modelOutputs: childRows(sql`select run_id, model_id, step from run_model_outputs where ${inList('run_id')} order by run_id, model_id, step`),
     pkList: postgres ? (pks) => pks : (pks) => JSON.stringify(pks),
   };
-  compiled.set(db, s);
+  compiled.set(dialect, s);
   return s;
 }
 

@@ -150,23 +150,29 @@ export class TrackingExperiments extends TrackingBase {
   }
 
   protected async activeExperiment(experimentId: string): Promise<ExperimentRecord> {
-    return this.activeExperimentIn(this.store, experimentId, await this.resolveExperimentId(experimentId));
+    const experiment = await this.getExperiment(experimentId);
+    assertActiveExperiment(experimentId, experiment);
+    return experiment;
   }
 
   /**
-   * activeExperiment through `store` (a transactional one, so on SQLite the read joins the write's
-   * group commit), for an id already resolved by resolveExperimentId (which may write).
+   * activeExperiment without its tags, through `store` (a transactional one, so on SQLite the read
+   * joins the write's group commit), for an id already resolved by resolveExperimentId (which may write).
    */
-  protected async activeExperimentIn(store: TrackingStore, experimentId: string, storedExperimentId: string): Promise<ExperimentRecord> {
-    const experiment = await store.getExperiment(storedExperimentId);
+  protected async activeExperimentIn(store: TrackingStore, experimentId: string, storedExperimentId: string): Promise<Omit<ExperimentRecord, 'tags'>> {
+    const experiment = await store.getExperimentInfo(storedExperimentId);
     if (!experiment || experiment.projectId !== currentProjectId()) throw MlflowError.notFound(`No Experiment with id=${experimentId} exists`);
     this.rememberProject(experiment);
-    if (experiment.lifecycleStage !== 'active') {
-      throw MlflowError.invalidParameter(
-        `The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`,
-      );
-    }
+    assertActiveExperiment(experimentId, experiment);
     return experiment;
+  }
+}
+
+function assertActiveExperiment(experimentId: string, experiment: { lifecycleStage: string }): void {
+  if (experiment.lifecycleStage !== 'active') {
+    throw MlflowError.invalidParameter(
+      `The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`,
+    );
   }
 }
 

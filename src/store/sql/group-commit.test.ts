@@ -214,6 +214,22 @@ describe('SQLite group commit', () => {
     assert.equal(history.length, 1);
   });
 
+  test('create-run runs four statements in its transaction: the experiment without its tags, the run, its tags, the run read back', async () => {
+    // (With an audit log, its entry is a fifth; this service has none.)
+    const tracking = new TrackingService(store, 'mlflow-artifacts:/');
+    const mark = statements.length;
+    const run = await tracking.createRun({ experimentId: '0', runName: 'counted', tags: [{ key: 'team', value: 'red' }] });
+    assert.equal(run.info.runName, 'counted');
+    const work = statements.slice(mark).filter((text) => !/^(savepoint|release|commit|begin)\b/i.test(text.trim()));
+    assert.deepEqual(
+      work.map((text) => text.trim().split(/\s+/).slice(0, 3).join(' ').replace(/"/g, '')),
+      ['select * from', 'insert into runs', 'insert into run_tags', 'select r.*, exists'],
+      work.join('\n'),
+    );
+    assert.ok(!work.some((text) => /experiment_tags/.test(text)), work.join('\n'));
+    assert.equal(commitsIn(mark), 1);
+  });
+
   test('a nested transaction() inside a group member runs in that member', async () => {
     const mark = statements.length;
     const id = await store.transaction((tx) => tx.transaction((inner) => newExperiment(inner, unique('nested'))));

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import signal
+import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,6 +210,8 @@ def test_runs_keep_names_status_times_user_params_tags_and_deleted_state(source,
             assert getattr(b.info, attr) == getattr(a.info, attr), (name, attr)
         assert b.data.params == a.data.params, name
         expected_tags = dict(a.data.tags)
+        # The mark by which a later export finds the run again.
+        expected_tags["trove.source_run_id"] = run_id
         if "mlflow.parentRunId" in expected_tags:
             expected_tags["mlflow.parentRunId"] = mapping[expected_tags["mlflow.parentRunId"]]
         assert b.data.tags == expected_tags, name
@@ -307,3 +313,126 @@ def test_a_trace_reads_back_with_its_id_spans_tags_metadata_and_feedback(source,
     assert mapping[source.assessment_id] == feedback.assessment_id
     found = MlflowClient(url).search_traces(locations=[b.info.experiment_id], filter_string="tags.user = 'u1'")
     assert [t.info.trace_id for t in found] == [target_id]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the export again: nothing is duplicated, only what changed in Trove is written.
+
+
+def _export(source: Source, url: str) -> subprocess.CompletedProcess:
+    return _trove("export", "--to", url, "--backend-store-uri", source.store_uri, "--artifacts-destination", str(source.artifacts), "-q")
+
+
+def _inventory(source: Source, url: str) -> dict:
+    """Everything the target holds of the export, counted: runs (deleted ones too) with their params,
+    tags, every metric point and files; logged models; versions; traces and their assessments."""
+    src, dst = MlflowClient(source.url), MlflowClient(url)
+    out: dict = {}
+    for key, exp_id in sorted(source.experiment_ids.items()):
+        exp = dst.get_experiment_by_name(src.get_experiment(exp_id).name)
+        runs = dst.search_runs([exp.experiment_id], run_view_type=ViewType.ALL)
+        names = {r.info.run_id: r.info.run_name for r in runs}
+        # Run ids differ from target to target: a parent is named by its run's name.
+        tags = {r.info.run_id: {k: (names.get(v, v) if k == "mlflow.parentRunId" else v) for k, v in r.data.tags.items()} for r in runs}
+        out[f"runs {key}"] = sorted(
+            (r.info.run_name, r.info.status, r.info.lifecycle_stage, json.dumps(r.data.params, sort_keys=True),
+             json.dumps(tags[r.info.run_id], sort_keys=True),
+             json.dumps({k: len(dst.get_metric_history(r.info.run_id, k)) for k in r.data.metrics}, sort_keys=True),
+             json.dumps(sorted((f.path, f.file_size) for f in dst.list_artifacts(r.info.run_id)))) for r in runs)
+        if key == "a":
+            out["logged models"] = sorted(m.name for m in dst.search_logged_models(experiment_ids=[exp.experiment_id]))
+            traces = dst.search_traces(locations=[exp.experiment_id])
+            # The artifact location names the target's experiment id: left out.
+            out["traces"] = sorted((t.info.trace_id, json.dumps({k: v for k, v in t.info.tags.items() if k != "mlflow.artifactLocation"}, sort_keys=True), len(t.data.spans),
+                                    sorted((x.name, str(x.value), x.source.source_id) for x in t.info.assessments)) for t in traces)
+    out["versions"] = sorted((v.version, v.current_stage, json.dumps(v.tags, sort_keys=True)) for v in dst.search_model_versions(f"name='{source.model_name}'"))
+    out["aliases"] = dst.get_registered_model(source.model_name).aliases
+    return out
+
+
+def _mapping(stdout: str) -> dict:
+    return dict(re.findall(r"^\s+(?:run|logged model|trace|assessment) (\S+) -> (\S+)$", stdout, re.M))
+
+
+def test_a_second_export_writes_nothing_and_the_target_holds_every_object_once(source, exported):
+    url, mapping, _ = exported
+    before = _inventory(source, url)
+    again = _export(source, url)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Exported: 0 new experiments, 0 runs, 0 metric points, 0 logged models, 0 registered models with 0 versions, 0 traces with 0 assessments, 0 files" in again.stdout, again.stdout
+    assert re.search(r"0 runs updated, 5 runs unchanged, 1 logged models, 3 model versions and 1 traces unchanged", again.stdout), again.stdout
+    assert _mapping(again.stdout) == mapping, "the same target objects are found again"
+    assert _inventory(source, url) == before
+
+
+def test_a_later_export_brings_only_what_changed_in_trove(source, exported):
+    """New metric points, a new tag, a new run, a new version and a new assessment reach the target once."""
+    from mlflow.entities import AssessmentSource, AssessmentSourceType
+
+    url, mapping, _ = exported
+    client = MlflowClient(source.url)
+    child = source.run_ids["child"]
+    t0 = 1_700_000_000_000
+    client.log_batch(child, metrics=[Metric("loss", 0.001, t0 + STEPS + s, STEPS + s) for s in range(5)], tags=[RunTag("late", "yes")])
+    late = client.create_run(source.experiment_ids["a"], run_name="late-run")
+    client.log_metric(late.info.run_id, "m", 1.0, step=0)
+    client.set_terminated(late.info.run_id)
+    client.create_model_version(source.model_name, f"runs:/{source.run_ids['trainer']}/model", run_id=source.run_ids["trainer"])
+    client.set_trace_tag(source.trace_id, "reviewed", "yes")
+    old = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(source.url)
+    try:
+        mlflow.log_expectation(trace_id=source.trace_id, name="expected", value="42",
+                               source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="bob"))
+    finally:
+        mlflow.set_tracking_uri(old)
+
+    done = _export(source, url)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Exported: 0 new experiments, 1 runs, 6 metric points" in done.stdout, done.stdout
+    assert "1 traces with 1 assessments" in done.stdout, done.stdout
+    new_mapping = _mapping(done.stdout)
+    assert {k: new_mapping[k] for k in mapping} == mapping
+    dst = MlflowClient(url)
+    assert len(dst.get_metric_history(mapping[child], "loss")) == STEPS + 5
+    assert dst.get_run(mapping[child]).data.tags["late"] == "yes"
+    assert dst.get_run(new_mapping[late.info.run_id]).data.metrics == {"m": 1.0}
+    assert [v.version for v in sorted(dst.search_model_versions(f"name='{source.model_name}'"), key=lambda v: int(v.version))] == ["1", "2", "4", "5"]
+    trace = dst.get_trace(source.trace_id)
+    assert trace.info.tags["reviewed"] == "yes"
+    assert sorted(a.name for a in trace.info.assessments) == ["expected", "quality"]
+    # And once more: all of it is there exactly once.
+    before = _inventory(source, url)
+    again = _export(source, url)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Exported: 0 new experiments, 0 runs, 0 metric points" in again.stdout, again.stdout
+    assert _inventory(source, url) == before
+
+
+def test_an_export_killed_midway_resumes_without_duplicates(source, exported, tmp_path_factory):
+    url, _, _ = exported
+    base = tmp_path_factory.mktemp("mlflow-export-resume")
+    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--workers", "1", "--backend-store-uri", f"sqlite:///{base / 'mlflow.db'}",
+           "--artifacts-destination", str(base / "artifacts")]
+    process, target = _start(cmd, base, base / "mlflow.log", 180)
+    try:
+        export = ["node", str(REPO_ROOT / "bin" / "trove.js"), "export", "--to", target, "--backend-store-uri", source.store_uri,
+                  "--artifacts-destination", str(source.artifacts), "--concurrency", "1"]
+        log = base / "export.log"
+        with open(log, "wb") as out:
+            running = subprocess.Popen(export, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT), start_new_session=True)
+        # Killed once the runs are being filled (some written, the big file and histories on the way).
+        deadline = time.monotonic() + 120
+        while b"runs" not in log.read_bytes() and running.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        killed = running.poll() is None
+        if killed:
+            os.killpg(running.pid, signal.SIGKILL)
+            running.wait()
+        resumed = _export(source, target)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert _inventory(source, target) == _inventory(source, url), "the resumed export holds what an uninterrupted one does"
+    finally:
+        _stop(process)

@@ -8,6 +8,7 @@ import, as when a team copies its mlruns/ to the new machine.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -242,7 +243,12 @@ def _traced(x: int) -> int:
     return x + 1
 
 
-def test_traces_of_a_file_store_come_across_with_ids_times_tags_metadata_and_spans(tmp_path_factory):
+def _assessments(trace) -> list:
+    return sorted((a.assessment_id, a.name, repr(a.value), a.rationale, a.source.source_type, a.source.source_id, a.create_time_ms,
+                   a.last_update_time_ms, a.metadata, a.overrides, a.valid) for a in trace.info.assessments)
+
+
+def test_traces_of_a_file_store_come_across_with_ids_times_tags_metadata_spans_and_assessments_and_later_changes_follow(tmp_path_factory):
     base = tmp_path_factory.mktemp("mlruns-traces")
     folder = base / "mlruns"
     old_env = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
@@ -255,7 +261,14 @@ def test_traces_of_a_file_store_come_across_with_ids_times_tags_metadata_and_spa
         _traced(1)
         _traced(2)
         mlflow.flush_trace_async_logging(terminate=False)
-        mlflow.set_trace_tag(mlflow.get_last_active_trace_id(), "reviewed", "yes")
+        last = mlflow.get_last_active_trace_id()
+        mlflow.set_trace_tag(last, "reviewed", "yes")
+        from mlflow.entities import AssessmentSource, AssessmentSourceType
+
+        human = AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="ada")
+        first = mlflow.log_feedback(trace_id=last, name="quality", value=0.8, rationale="good\nline two: yes", source=human, metadata={"k": "v"})
+        mlflow.log_expectation(trace_id=last, name="expected", value={"answer": 6, "list": [1, "two"]}, source=human)
+        mlflow.override_feedback(trace_id=last, assessment_id=first.assessment_id, value=0.9, rationale="better")
         before = {t.info.trace_id: mlflow.get_trace(t.info.trace_id) for t in mlflow.search_traces(experiment_ids=[experiment_id], return_type="list")}
     finally:
         mlflow.set_tracking_uri(old_uri)
@@ -268,8 +281,23 @@ def test_traces_of_a_file_store_come_across_with_ids_times_tags_metadata_and_spa
     args = ["import", "mlruns", str(folder), "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
     done = _trove(*args)
     assert done.returncode == 0, done.stdout + done.stderr
+    # Changed in the folder after the import: a new tag and a new feedback on the other trace.
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    try:
+        mlflow.set_tracking_uri(folder.as_uri())
+        other = next(t for t in before if t != last)
+        mlflow.set_trace_tag(other, "late", "tag")
+        mlflow.log_feedback(trace_id=other, name="later", value=True, source=human)
+        before = {t: mlflow.get_trace(t) for t in before}
+    finally:
+        mlflow.set_tracking_uri(old_uri)
+        if old_env is None:
+            os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
+        else:
+            os.environ["MLFLOW_ALLOW_FILE_STORE"] = old_env
     again = _trove(*args)
     assert again.returncode == 0, again.stdout + again.stderr
+    assert re.search(r"^traces\s+0\s+1\s+1\s", again.stdout, re.M), again.stdout
     cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
            "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
     process, url = _start(cmd, base, base / "trove.log", 60)
@@ -284,6 +312,7 @@ def test_traces_of_a_file_store_come_across_with_ids_times_tags_metadata_and_spa
             assert (b.info.request_time, b.info.execution_duration, str(b.info.state)) == (a.info.request_time, a.info.execution_duration, str(a.info.state))
             assert {k: v for k, v in b.info.tags.items() if not k.startswith("mlflow.")} == {k: v for k, v in a.info.tags.items() if not k.startswith("mlflow.")}
             assert (b.info.request_preview, b.info.response_preview) == (a.info.request_preview, a.info.response_preview)
+            assert _assessments(b) == _assessments(a)
             assert sorted((s.name, s.span_id, s.parent_id, s.start_time_ns, s.end_time_ns, repr(s.inputs), repr(s.outputs)) for s in b.data.spans) == \
                 sorted((s.name, s.span_id, s.parent_id, s.start_time_ns, s.end_time_ns, repr(s.inputs), repr(s.outputs)) for s in a.data.spans)
     finally:

@@ -243,6 +243,8 @@ export interface TrackingStore {
     now: number;
   }): Promise<string>;
   getExperiment(experimentId: string): Promise<ExperimentRecord | undefined>;
+  /** getExperiment without the tags (one statement: what a run needs from its experiment). */
+  getExperimentInfo(experimentId: string): Promise<Omit<ExperimentRecord, 'tags'> | undefined>;
   getExperimentByName(projectId: number, name: string): Promise<ExperimentRecord | undefined>;
   searchExperiments(query: ExperimentSearchQuery): Promise<Page<ExperimentRecord>>;
   renameExperiment(experimentId: string, name: string, now: number): Promise<void>;

@@ -167,6 +167,33 @@ for (const backend of BACKENDS) describe(`metric rollups: ${backend.name}`, { sk
     assertFaithful(series, points, { lo: 0, hi: 2999, maxBuckets: 20 });
   });
 
+  test('on SQLite a batch of new points is inserted once without RETURNING, and one with an old point again with it', { skip: backend.name !== 'SQLite' }, async () => {
+    const runId = 'x'.repeat(32);
+    await store.createRun({ runId, experimentId: '0', name: runId, userId: 'u', status: 'RUNNING', startTime: 0, artifactUri: 'x', tags: [] });
+    const pk = (await store.getRunInfo(runId))!.pk;
+    const batch = (first: number) => Array.from({ length: 100 }, (_, i) => ({ key: 'm', value: first + i, step: first + i, timestamp: 1 }));
+    const pointInserts = async (work: () => Promise<void>): Promise<string[]> => {
+      captured = [];
+      await work();
+      const texts = captured.map((q) => q.sql).filter((text) => /^insert into "metrics"/.test(text));
+      captured = undefined;
+      return texts;
+    };
+    const fresh = await pointInserts(() => store.logMetrics(pk, batch(0)));
+    assert.equal(fresh.length, 1);
+    assert.ok(!/returning/i.test(fresh[0]!), fresh[0]);
+    // Half of this batch is already stored: the insert is undone and run again with RETURNING.
+    const overlapping = await pointInserts(() => store.logMetrics(pk, batch(50)));
+    assert.equal(overlapping.length, 2);
+    assert.ok(/returning/i.test(overlapping[1]!), overlapping[1]);
+    const series = await store.getMetricSeriesDownsampled({ runPk: pk, key: 'm', xAxis: 'step', start: null, end: null, maxBuckets: 10 });
+    assert.equal(series.totalPoints, 150);
+    assert.deepEqual(
+      [Math.min(...series.min), Math.max(...series.max), series.count.reduce((a, b) => a + b, 0)],
+      [0, 149, 150],
+    );
+  });
+
   test('a long series is read from the coarsest rollup level that gives the buckets, not from its points', async () => {
     const points = Array.from({ length: 200_000 }, (_, i) => ({ step: i, value: Math.sin(i) }));
     const pk = await runWith(points, 'w'.repeat(32));

@@ -24,6 +24,13 @@ async function exportToServer(source: MigrationSource, trackingUri: string, conc
       `${totals.loggedModels} logged models, ${totals.registeredModels} registered models with ${totals.modelVersions} versions, ` +
       `${totals.traces} traces with ${totals.assessments} assessments, ${totals.files} files (${formatBytes(totals.bytes)}).\n`,
   );
+  const already = totals.runsUpdated + totals.runsUnchanged + totals.loggedModelsUnchanged + totals.modelVersionsUnchanged + totals.tracesUnchanged;
+  if (already > 0) {
+    out.write(
+      `Already in the target from an earlier export: ${totals.runsUpdated} runs updated, ${totals.runsUnchanged} runs unchanged, ` +
+        `${totals.loggedModelsUnchanged} logged models, ${totals.modelVersionsUnchanged} model versions and ${totals.tracesUnchanged} traces unchanged.\n`,
+    );
+  }
   if (totals.mapping.length > 0) {
     out.write('ids in the target (Trove -> target):\n');
     for (const m of totals.mapping) out.write(`  ${m.kind} ${m.from} -> ${m.to}\n`);
@@ -47,7 +54,7 @@ export function exportCommand(program: Command): void {
     .command('export')
     .description('Export a Trove project (experiments, runs with full metric histories, artifacts, logged models, registry, traces) to a portable folder or another MLflow server.')
     .option('--to-dir <path>', 'a new (or empty) folder to write: JSON lines and the artifact files; `trove import dir <path>` reads it back')
-    .option('--to <tracking uri>', 'an MLflow tracking server to write into over its REST API (credentials: MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD); run, logged model and assessment ids change there, the mapping is printed')
+    .option('--to <tracking uri>', 'an MLflow tracking server to write into over its REST API (credentials: MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/PASSWORD); run, logged model and assessment ids change there, the mapping is printed; running it again writes only what changed')
     .option('--concurrency <n>', 'runs written at the same time with --to', (v) => Math.max(1, Math.min(64, Number(v) || 4)), 4)
     .option('--backend-store-uri <uri>', 'the Trove database to read (same as `trove server`)', 'sqlite:///./trove-data/trove.db')
     .option('--artifacts-destination <path>', "Trove's artifact store (same as `trove server`)", './trove-data/artifacts')

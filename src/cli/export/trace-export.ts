@@ -2,7 +2,8 @@ import type { AttributeValue } from '../../domain/tracing/otlp.ts';
 import { base64ToHex, decodedAttribute, type SpanDict } from '../../domain/tracing/spans.ts';
 import type { AssessmentInput } from '../../domain/tracing/assessments.ts';
 import type { SourceTrace } from '../../domain/import/source.ts';
-import { durationJson, timestampJson } from '../../http/trace-presenters.ts';
+import { durationJson, timestampJson, traceInfoInputFrom } from '../../http/trace-presenters.ts';
+import type { TraceInfoInput } from '../../domain/tracing/trace-service.ts';
 import { TrackingApiError, type TrackingClient } from '../models/tracking-client.ts';
 
 const TRACES = '/api/3.0/mlflow/traces';
@@ -10,7 +11,8 @@ const TRACES = '/api/3.0/mlflow/traces';
 const OTLP_TRACES = '/v1/traces';
 const EXPERIMENT_HEADER = 'x-mlflow-experiment-id';
 /** Tags the target sets for itself: Trove's artifact folder means nothing there. */
-const TARGET_OWNED_TAGS = new Set(['mlflow.artifactLocation', 'mlflow.trace.spansLocation']);
+const SPANS_LOCATION_TAG = 'mlflow.trace.spansLocation';
+const TARGET_OWNED_TAGS = new Set(['mlflow.artifactLocation', SPANS_LOCATION_TAG]);
 /** Spans per OTLP request. */
 const SPANS_PER_REQUEST = 500;
 
@@ -70,8 +72,33 @@ export function targetTraceId(trace: SourceTrace): string {
 
 export interface TraceExportResult {
   traceId: string;
-  /** Old assessment id → the id the target gave. */
+  /** Old assessment id → the id it has in the target (new or found from an earlier export). */
   assessments: Array<{ from: string; to: string }>;
+  /** Assessments created by this export. */
+  createdAssessments: number;
+  /** Whether anything was written (false: an earlier export had brought everything). */
+  wrote: boolean;
+}
+
+/** What the target holds of a trace (an earlier export), or undefined when it has none. */
+async function traceThere(client: TrackingClient, retry: <T>(work: () => Promise<T>) => Promise<T>, traceId: string): Promise<TraceInfoInput | undefined> {
+  try {
+    const found = await retry(() => client.get<Record<string, unknown>>(`${TRACES}/${encodeURIComponent(traceId)}`));
+    return traceInfoInputFrom(found);
+  } catch (error) {
+    if (error instanceof TrackingApiError && error.status === 404) {
+      // A route the target lacks is a bare 404; MLflow's own 404s name what was missing.
+      if (error.errorCode === 'RESOURCE_DOES_NOT_EXIST') return undefined;
+      throw new TracingUnsupportedError(error.message);
+    }
+    throw error;
+  }
+}
+
+/** How an assessment is recognised in the target, whose ids differ: name, source and creation time (kept). */
+function assessmentKey(a: AssessmentInput): string {
+  const source = (a.body.source ?? {}) as { source_type?: unknown; source_id?: unknown };
+  return [a.body.assessment_name, source.source_type, source.source_id, a.createTime].map((v) => String(v ?? '')).join('\n');
 }
 
 /**
@@ -79,7 +106,10 @@ export interface TraceExportResult {
  * (StartTraceV3: times, state, previews, request metadata, tags), then the spans over OTLP/HTTP
  * (JSON encoding) to `/v1/traces` with the target experiment in `x-mlflow-experiment-id`, then
  * the assessments one by one (the target gives them new ids; an assessment that overrides another
- * follows the new id). `runIds` maps run ids in metadata (`mlflow.sourceRun`) to the target's.
+ * follows the new id). A trace the target already has (an earlier or interrupted export) gets only
+ * what it lacks: its info again if its state changed, its spans if it has none, the
+ * tags that differ, and the assessments it does not hold (recognised by name, source and creation
+ * time). `runIds` maps run ids in metadata (`mlflow.sourceRun`) to the target's.
  * Throws {@link TracingUnsupportedError} when the target answers 404 on the trace routes.
  */
 export async function exportTrace(
@@ -91,10 +121,68 @@ export async function exportTrace(
 ): Promise<TraceExportResult> {
   const traceId = targetTraceId(trace);
   const { info } = trace;
+  const there = await traceThere(client, retry, traceId);
+  if (there && there.experimentId !== experimentId) throw new Error(`the target holds trace ${traceId} in another experiment (${there.experimentId})`);
+  let wrote = false;
+  const tags = Object.fromEntries(Object.entries(info.tags).filter(([key]) => !TARGET_OWNED_TAGS.has(key)));
+  // The state tells a trace that has ended since (the duration is the target's own, from the spans).
+  if (!there || there.state !== info.state) {
+    await startTrace(client, retry, trace, traceId, experimentId, runIds, tags);
+    wrote = true;
+  } else {
+    for (const [key, value] of Object.entries(tags)) {
+      if (there.tags[key] === value) continue;
+      await retry(() => patch(client, `${TRACES}/${encodeURIComponent(traceId)}/tags`, { key, value }));
+      wrote = true;
+    }
+  }
+  if (trace.spans.length > 0 && there?.tags[SPANS_LOCATION_TAG] === undefined) {
+    await sendSpans(client, retry, trace, experimentId);
+    wrote = true;
+  }
+
+  const assessments: Array<{ from: string; to: string }> = [];
+  const newIds = new Map<string, string>();
+  const held = new Map((there?.assessments ?? []).map((a) => [assessmentKey(a), a.assessmentId]));
+  let createdAssessments = 0;
+  const ordered = [...info.assessments].sort((a, b) => (a.createTime ?? 0) - (b.createTime ?? 0));
+  for (const a of ordered) {
+    let id = held.get(assessmentKey(a));
+    if (id === undefined) {
+      const created = await retry(() =>
+        client.post<{ assessment: { assessment_id: string } }>(`${TRACES}/${encodeURIComponent(traceId)}/assessments`, { assessment: assessmentBody(a, traceId, newIds) }),
+      );
+      id = created.assessment.assessment_id;
+      createdAssessments++;
+      wrote = true;
+    }
+    if (a.assessmentId) {
+      newIds.set(a.assessmentId, id);
+      assessments.push({ from: a.assessmentId, to: id });
+    }
+  }
+  return { traceId, assessments, createdAssessments, wrote };
+}
+
+async function patch(client: TrackingClient, path: string, body: Record<string, unknown>): Promise<void> {
+  const response = await client.request(client.url(path), { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await response.text();
+  if (!response.ok) throw new TrackingApiError(`PATCH ${path} failed with HTTP ${response.status}: ${text.slice(0, 200)}`, response.status, undefined);
+}
+
+async function startTrace(
+  client: TrackingClient,
+  retry: <T>(work: () => Promise<T>) => Promise<T>,
+  trace: SourceTrace,
+  traceId: string,
+  experimentId: string,
+  runIds: Map<string, string>,
+  tags: Record<string, string>,
+): Promise<void> {
+  const { info } = trace;
   const metadata = { ...info.metadata };
   const sourceRun = metadata['mlflow.sourceRun'];
   if (sourceRun && runIds.has(sourceRun)) metadata['mlflow.sourceRun'] = runIds.get(sourceRun)!;
-  const tags = Object.fromEntries(Object.entries(info.tags).filter(([key]) => !TARGET_OWNED_TAGS.has(key)));
   try {
     await retry(() =>
       client.post(TRACES, {
@@ -115,11 +203,12 @@ export async function exportTrace(
       }),
     );
   } catch (error) {
-    // A route the target lacks is a bare 404; MLflow's own 404s name what was missing.
     if (error instanceof TrackingApiError && error.status === 404 && error.errorCode !== 'RESOURCE_DOES_NOT_EXIST') throw new TracingUnsupportedError(error.message);
     throw error;
   }
+}
 
+async function sendSpans(client: TrackingClient, retry: <T>(work: () => Promise<T>) => Promise<T>, trace: SourceTrace, experimentId: string): Promise<void> {
   for (let i = 0; i < trace.spans.length; i += SPANS_PER_REQUEST) {
     const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ spans: trace.spans.slice(i, i + SPANS_PER_REQUEST).map(otlpJsonSpan) }] }] });
     await retry(async () => {
@@ -133,20 +222,6 @@ export async function exportTrace(
       if (!response.ok) throw new TrackingApiError(`POST ${OTLP_TRACES} failed with HTTP ${response.status}: ${text.slice(0, 200)}`, response.status, undefined);
     });
   }
-
-  const assessments: Array<{ from: string; to: string }> = [];
-  const newIds = new Map<string, string>();
-  const ordered = [...info.assessments].sort((a, b) => (a.createTime ?? 0) - (b.createTime ?? 0));
-  for (const a of ordered) {
-    const created = await retry(() =>
-      client.post<{ assessment: { assessment_id: string } }>(`${TRACES}/${encodeURIComponent(traceId)}/assessments`, { assessment: assessmentBody(a, traceId, newIds) }),
-    );
-    if (a.assessmentId) {
-      newIds.set(a.assessmentId, created.assessment.assessment_id);
-      assessments.push({ from: a.assessmentId, to: created.assessment.assessment_id });
-    }
-  }
-  return { traceId, assessments };
 }
 
 function assessmentBody(a: AssessmentInput, traceId: string, newIds: Map<string, string>): Record<string, unknown> {

@@ -19,6 +19,7 @@ import type { SpanDict } from '../../domain/tracing/spans.ts';
 import type { TraceInfoInput } from '../../domain/tracing/trace-service.ts';
 import { listLocal, localPath } from './mlflow-rest-source.ts';
 import { metaNumber, metaString, parseMetaYaml, type MetaValue } from './meta-yaml.ts';
+import { readTraceAssessments } from './mlruns-assessments.ts';
 
 /** MLflow's RunStatus enum as the FileStore writes it (an integer). */
 const RUN_STATUS: Record<number, string> = { 1: 'RUNNING', 2: 'SCHEDULED', 3: 'FINISHED', 4: 'FAILED', 5: 'KILLED' };
@@ -239,7 +240,8 @@ export class MlrunsSource implements MigrationSource {
 
   /**
    * Traces (MLflow 3 file store): `<experiment>/traces/<trace id>/` holds `trace_info.yaml`,
-   * `tags/` and `request_metadata/` (a file per key) and the spans in `artifacts/traces.json`.
+   * `tags/` and `request_metadata/` (a file per key), the spans in `artifacts/traces.json` and
+   * the assessments in `assessments/*.yaml`.
    */
   async traceIds(experimentId: string, pageToken: string | undefined): Promise<SourceTracePage> {
     const dir = this.experimentDir(experimentId);
@@ -262,7 +264,6 @@ export class MlrunsSource implements MigrationSource {
     let spans: SpanDict[] = [];
     const spansFile = path.join(dir, 'artifacts', 'traces.json');
     if (fs.existsSync(spansFile)) spans = spansFromTraceArtifact(await fs.promises.readFile(spansFile, 'utf8'));
-    if (subdirs(dir).includes('assessments')) this.warn('Assessments of traces in an mlruns/ folder are not read yet; the traces come without them.');
     const info: TraceInfoInput = {
       traceId,
       experimentId: '',
@@ -274,7 +275,7 @@ export class MlrunsSource implements MigrationSource {
       responsePreview: metaString(meta, 'response_preview'),
       metadata: record(await readKeyValues(path.join(dir, 'request_metadata'))),
       tags: record(await readKeyValues(path.join(dir, 'tags'))),
-      assessments: [],
+      assessments: await readTraceAssessments(dir),
     };
     return { info, spans };
   }

@@ -87,10 +87,10 @@ export class TrackingBase {
   }
 
   /** The project an experiment belongs to, or undefined when it does not exist. */
-  protected async projectOfExperiment(experimentId: string): Promise<number | undefined> {
+  protected async projectOfExperiment(experimentId: string, store: TrackingStore = this.store): Promise<number | undefined> {
     const cached = this.experimentProjects.get(experimentId);
     if (cached !== undefined) return cached;
-    const experiment = await this.store.getExperiment(experimentId);
+    const experiment = await store.getExperiment(experimentId);
     if (!experiment) return undefined;
     this.rememberProject(experiment);
     return experiment.projectId;
@@ -101,8 +101,8 @@ export class TrackingBase {
     this.experimentProjects.set(experiment.experimentId, experiment.projectId);
   }
 
-  protected async inCurrentProject(experimentId: string): Promise<boolean> {
-    return (await this.projectOfExperiment(experimentId)) === currentProjectId();
+  protected async inCurrentProject(experimentId: string, store: TrackingStore = this.store): Promise<boolean> {
+    return (await this.projectOfExperiment(experimentId, store)) === currentProjectId();
   }
 
   /**
@@ -146,15 +146,20 @@ export class TrackingBase {
     return kept;
   }
 
-  protected async runInfo(runId: string): Promise<RunInfoRecord> {
+  /**
+   * The run, in the current project. `store` is the transactional store when the check belongs to
+   * a write: on SQLite the read then joins the write's group commit instead of waiting for the
+   * group in progress to commit first (group-commit.ts), so concurrent writers share one COMMIT.
+   */
+  protected async runInfo(runId: string, store: TrackingStore = this.store): Promise<RunInfoRecord> {
     if (!runId) throw MlflowError.invalidParameter("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
-    const info = await this.store.getRunInfo(runId);
-    if (!info || !(await this.inCurrentProject(info.experimentId))) throw runNotFound(runId);
+    const info = await store.getRunInfo(runId);
+    if (!info || !(await this.inCurrentProject(info.experimentId, store))) throw runNotFound(runId);
     return info;
   }
 
-  protected async activeRun(runId: string): Promise<RunInfoRecord> {
-    const info = await this.runInfo(runId);
+  protected async activeRun(runId: string, store: TrackingStore = this.store): Promise<RunInfoRecord> {
+    const info = await this.runInfo(runId, store);
     if (info.lifecycleStage !== 'active') {
       throw MlflowError.invalidParameter(
         `The run ${runId} must be in the 'active' state. Current state is ${info.lifecycleStage}.`,

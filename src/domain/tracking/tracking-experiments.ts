@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { MlflowError } from '../errors.ts';
 import { decodePageToken, encodePageToken } from '../page-token.ts';
 import { parseExperimentFilter, parseExperimentOrderBy } from '../search/index.ts';
-import type { ExperimentRecord, KeyValue, ViewType } from '../../store/tracking-store.ts';
+import type { ExperimentRecord, KeyValue, TrackingStore, ViewType } from '../../store/tracking-store.ts';
 import { UniqueViolationError } from '../../store/store-errors.ts';
 import { currentProjectId } from '../request-context.ts';
 import { checkProxiedLocation } from '../artifacts/artifact-scope.ts';
@@ -151,12 +151,28 @@ export class TrackingExperiments extends TrackingBase {
 
   protected async activeExperiment(experimentId: string): Promise<ExperimentRecord> {
     const experiment = await this.getExperiment(experimentId);
-    if (experiment.lifecycleStage !== 'active') {
-      throw MlflowError.invalidParameter(
-        `The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`,
-      );
-    }
+    assertActiveExperiment(experimentId, experiment);
     return experiment;
+  }
+
+  /**
+   * activeExperiment without its tags, through `store` (a transactional one, so on SQLite the read
+   * joins the write's group commit), for an id already resolved by resolveExperimentId (which may write).
+   */
+  protected async activeExperimentIn(store: TrackingStore, experimentId: string, storedExperimentId: string): Promise<Omit<ExperimentRecord, 'tags'>> {
+    const experiment = await store.getExperimentInfo(storedExperimentId);
+    if (!experiment || experiment.projectId !== currentProjectId()) throw MlflowError.notFound(`No Experiment with id=${experimentId} exists`);
+    this.rememberProject(experiment);
+    assertActiveExperiment(experimentId, experiment);
+    return experiment;
+  }
+}
+
+function assertActiveExperiment(experimentId: string, experiment: { lifecycleStage: string }): void {
+  if (experiment.lifecycleStage !== 'active') {
+    throw MlflowError.invalidParameter(
+      `The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`,
+    );
   }
 }
 

@@ -41,8 +41,13 @@ export class TrackingRunLogging extends TrackingRuns {
   async logBatch(input: { runId: string; metrics: MetricInput[]; params: KeyValue[]; tags: KeyValue[] }): Promise<void> {
     const { metrics, params, tags } = input;
     validateBatchLimits(metrics.length, params.length, tags.length);
+    // A long series arrives as one key repeated: its name is checked once per run of equal keys.
+    let checkedKey: string | undefined;
     for (const metric of metrics) {
-      validateParamOrMetricName(metric.key);
+      if (metric.key !== checkedKey) {
+        validateParamOrMetricName(metric.key);
+        checkedKey = metric.key;
+      }
       validateMetricValue(metric.key, metric.value, metric.timestamp, metric.step);
     }
     const paramValues = new Map<string, string>();
@@ -62,13 +67,12 @@ export class TrackingRunLogging extends TrackingRuns {
       validateRunTagValue(tag.key, tag.value);
     }
 
-    const info = await this.activeRun(input.runId);
     const renamed = lastValue(tags, RUN_NAME_TAG);
     const modelMetrics = new Map<string, MetricRecord[]>();
     for (const metric of metrics) {
       if (!metric.modelId) continue;
       const list = modelMetrics.get(metric.modelId) ?? [];
-      list.push({ ...metric, runId: info.runId });
+      list.push({ ...metric, runId: input.runId });
       modelMetrics.set(metric.modelId, list);
     }
     // A model of another project is treated as an unknown one: its metrics are not linked.
@@ -77,6 +81,8 @@ export class TrackingRunLogging extends TrackingRuns {
       if (model && !(await this.inCurrentProject(model.experimentId))) modelMetrics.delete(modelId);
     }
     await this.store.transaction(async (store) => {
+      // Checked inside the transaction: on SQLite the read joins the group commit (runInfo).
+      const info = await this.activeRun(input.runId, store);
       if (paramValues.size > 0) {
         const existing = await store.getParams(info.pk, [...paramValues.keys()]);
         for (const old of existing) {

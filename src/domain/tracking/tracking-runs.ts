@@ -28,39 +28,44 @@ export class TrackingRuns extends TrackingExperiments {
     tags?: KeyValue[] | undefined;
   }): Promise<RunRecord> {
     const experimentId = input.experimentId === undefined || input.experimentId === '' ? '0' : input.experimentId;
-    const experiment = await this.activeExperiment(experimentId);
-    const tags = [...(input.tags ?? [])];
-    for (const tag of tags) {
-      validateTagKey(tag.key);
-      validateRunTagValue(tag.key, tag.value);
-    }
-    // run_name becomes the mlflow.runName tag, so it has the tag value limit (upstream too).
-    if (input.runName) validateRunTagValue(RUN_NAME_TAG, input.runName);
-    const tagName = lastValue(tags, RUN_NAME_TAG);
-    if (input.runName && tagName !== undefined && tagName !== input.runName) {
-      throw MlflowError.invalidParameter(
-        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${input.runName}', mlflow.runName='${tagName}').`,
-      );
-    }
-    const runName = input.runName || tagName || randomRunName();
-    if (tagName === undefined) tags.push({ key: RUN_NAME_TAG, value: runName });
-    const userId = input.userId || lastValue(tags, USER_TAG) || '';
+    const storedExperimentId = await this.resolveExperimentId(experimentId);
     const runId = randomBytes(16).toString('hex');
-    await this.audited(
-      (tx) =>
-        tx.createRun({
-          runId,
-          experimentId: experiment.experimentId,
-          name: runName,
-          userId,
-          status: 'RUNNING',
-          startTime: input.startTime ?? this.clock.now(),
-          artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}/${runId}/artifacts`,
-          tags,
-        }),
-      () => ({ action: 'run.create', entityType: 'run', entityId: runId, details: { experiment_id: experiment.experimentId, run_name: runName } }),
-    );
-    return this.getRun(runId);
+    // One transaction for the checks, the writes and reading the new run back: on SQLite the reads
+    // join the group commit instead of waiting for the group in progress (runInfo explains), and
+    // the answer is ready when the COMMIT returns.
+    return this.store.transaction(async (tx) => {
+      const experiment = await this.activeExperimentIn(tx, experimentId, storedExperimentId);
+      const tags = [...(input.tags ?? [])];
+      for (const tag of tags) {
+        validateTagKey(tag.key);
+        validateRunTagValue(tag.key, tag.value);
+      }
+      // run_name becomes the mlflow.runName tag, so it has the tag value limit (upstream too).
+      if (input.runName) validateRunTagValue(RUN_NAME_TAG, input.runName);
+      const tagName = lastValue(tags, RUN_NAME_TAG);
+      if (input.runName && tagName !== undefined && tagName !== input.runName) {
+        throw MlflowError.invalidParameter(
+          `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${input.runName}', mlflow.runName='${tagName}').`,
+        );
+      }
+      const runName = input.runName || tagName || randomRunName();
+      if (tagName === undefined) tags.push({ key: RUN_NAME_TAG, value: runName });
+      const userId = input.userId || lastValue(tags, USER_TAG) || '';
+      await tx.createRun({
+        runId,
+        experimentId: experiment.experimentId,
+        name: runName,
+        userId,
+        status: 'RUNNING',
+        startTime: input.startTime ?? this.clock.now(),
+        artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}/${runId}/artifacts`,
+        tags,
+      });
+      await this.audit.record(tx, { action: 'run.create', entityType: 'run', entityId: runId, details: { experiment_id: experiment.experimentId, run_name: runName } });
+      const run = await tx.getRun(runId);
+      if (!run) throw runNotFound(runId);
+      return run;
+    });
   }
 
   async getRun(runId: string): Promise<RunRecord> {

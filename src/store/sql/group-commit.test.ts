@@ -183,6 +183,53 @@ describe('SQLite group commit', () => {
     assert.deepEqual(history.map((m) => m.step), [3]);
   });
 
+  test('create-run and log-batch started while a group is open check their experiment or run inside it and join its COMMIT', async () => {
+    const tracking = new TrackingService(store, 'mlflow-artifacts:/');
+    const run = await tracking.createRun({ experimentId: '0' });
+    const group = groupCommitOf(database.db);
+    assert.ok(group);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let began!: () => void;
+    const begun = new Promise<void>((resolve) => (began = resolve));
+    const commitsBefore = group.stats.commits;
+    // A member that keeps the group (and the only SQLite connection) open until released.
+    const holder = store.transaction(async (tx) => {
+      began();
+      await held;
+      return newExperiment(tx, unique('holder'));
+    });
+    await begun;
+    // A read on the root handle would wait for this group's COMMIT and so miss it: these two read
+    // through their transaction and join the open group instead.
+    const created = tracking.createRun({ experimentId: '0', runName: 'joined' });
+    const logged = tracking.logBatch({ runId: run.info.runId, metrics: [{ key: 'joined', value: 1, timestamp: T0, step: 0 }], params: [], tags: [] });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    release();
+    const [, newRun] = await Promise.all([holder, created, logged]);
+    assert.equal(group.stats.commits - commitsBefore, 1, 'one COMMIT for all three');
+    assert.equal(newRun.info.runName, 'joined');
+    assert.deepEqual(newRun.tags.find((t) => t.key === 'mlflow.runName'), { key: 'mlflow.runName', value: 'joined' });
+    const history = await store.getMetricHistory({ runPk: run.info.pk, key: 'joined', maxResults: 10, offset: 0 });
+    assert.equal(history.length, 1);
+  });
+
+  test('create-run runs four statements in its transaction: the experiment without its tags, the run, its tags, the run read back', async () => {
+    // (With an audit log, its entry is a fifth; this service has none.)
+    const tracking = new TrackingService(store, 'mlflow-artifacts:/');
+    const mark = statements.length;
+    const run = await tracking.createRun({ experimentId: '0', runName: 'counted', tags: [{ key: 'team', value: 'red' }] });
+    assert.equal(run.info.runName, 'counted');
+    const work = statements.slice(mark).filter((text) => !/^(savepoint|release|commit|begin)\b/i.test(text.trim()));
+    assert.deepEqual(
+      work.map((text) => text.trim().split(/\s+/).slice(0, 3).join(' ').replace(/"/g, '')),
+      ['select * from', 'insert into runs', 'insert into run_tags', 'select r.*, exists'],
+      work.join('\n'),
+    );
+    assert.ok(!work.some((text) => /experiment_tags/.test(text)), work.join('\n'));
+    assert.equal(commitsIn(mark), 1);
+  });
+
   test('a nested transaction() inside a group member runs in that member', async () => {
     const mark = statements.length;
     const id = await store.transaction((tx) => tx.transaction((inner) => newExperiment(inner, unique('nested'))));

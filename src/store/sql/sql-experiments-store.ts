@@ -94,6 +94,13 @@ export abstract class SqlExperimentsStore extends SqlTrackingBase {
     return experiment;
   }
 
+  async getExperimentInfo(experimentId: string): Promise<Omit<ExperimentRecord, 'tags'> | undefined> {
+    const id = toIntId(experimentId);
+    if (id === undefined) return undefined;
+    const row = await this.db.selectFrom('experiments').selectAll().where('experiment_id', '=', id).executeTakeFirst();
+    return row ? toExperimentInfo(row) : undefined;
+  }
+
   async getExperimentByName(projectId: number, name: string): Promise<ExperimentRecord | undefined> {
     const row = await this.db
       .selectFrom('experiments')
@@ -174,15 +181,18 @@ export abstract class SqlExperimentsStore extends SqlTrackingBase {
       const tagRows = await this.db.selectFrom('experiment_tags').selectAll().where('experiment_id', 'in', part).execute();
       for (const t of tagRows) pushTo(tags, Number(t.experiment_id), { key: t.key, value: t.value });
     }
-    return rows.map((r) => ({
-      experimentId: String(r.experiment_id),
-      projectId: Number(r.project_id),
-      name: r.name,
-      artifactLocation: r.artifact_location,
-      lifecycleStage: r.lifecycle_stage as LifecycleStage,
-      creationTime: Number(r.creation_time),
-      lastUpdateTime: Number(r.last_update_time),
-      tags: tags.get(Number(r.experiment_id)) ?? [],
-    }));
+    return rows.map((r) => ({ ...toExperimentInfo(r), tags: tags.get(Number(r.experiment_id)) ?? [] }));
   }
+}
+
+function toExperimentInfo(r: ExperimentRow): Omit<ExperimentRecord, 'tags'> {
+  return {
+    experimentId: String(r.experiment_id),
+    projectId: Number(r.project_id),
+    name: r.name,
+    artifactLocation: r.artifact_location,
+    lifecycleStage: r.lifecycle_stage as LifecycleStage,
+    creationTime: Number(r.creation_time),
+    lastUpdateTime: Number(r.last_update_time),
+  };
 }

@@ -43,9 +43,9 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
       });
       // PostgreSQL: points, rollups and latest values in one statement (metric-ingest-postgres.ts).
       if (dialectOf(self.db as Kysely<unknown>) === 'postgres') return ingestMetricsPostgres(self.db, runPk, rows);
-      // One multi-row statement for the points; RETURNING yields only the rows actually inserted,
-      // so a re-sent point (MLflow 3 re-logs a run's metrics with the model id) is not counted
-      // twice in the rollups.
+      // One multi-row statement for the points; it yields only the rows actually inserted, so a
+      // re-sent point (MLflow 3 re-logs a run's metrics with the model id) is not counted twice in
+      // the rollups (metric-ingest.ts: RETURNING only when some point was not new).
       const inserted = await insertMetricPoints(self.db, rows);
       await upsertRollups(self.db, rollupRowsFor(runPk, inserted));
       // The newest point per key among the incoming ones; the upsert keeps a newer stored one.

@@ -6,19 +6,22 @@ import { pushTo, toMetric, toRunInfo, type Db, type RunRow } from './sql-trackin
 
 /**
  * Reading runs with everything they carry: one run (runs/get, the hottest read of the MLflow
- * client) and a page of runs (runs/search), with the same statements.
+ * client) and a page of runs (runs/search).
  *
- * One statement reads the runs' rows, whether each has dataset inputs, model inputs or model
- * outputs (most runs have none; those are read by further statements only when present), and
- * each run's params, tags and latest metrics aggregated into one JSON array per child table by the
- * database (`json_group_array` on SQLite, `json_agg` on PostgreSQL), each a correlated subquery
- * that looks up the child table's primary key index by run. On PostgreSQL that is one round trip
- * for any page, where one query per child table with an `IN` list of the page's ids was planned
- * as a sequential scan of the whole child table once the list was long (a page of 1,000 runs over
- * 100,000: 250 ms for latest_metrics). On both, one JSON string per child table costs the driver
- * far less than one row object per param and per metric (profiled under `npm run bench`).
- * Both databases print doubles in JSON with the shortest digits that read back as the same double,
- * non-finite values as `9e999` (SQLite) or `"Infinity"` (PostgreSQL), which `Number` reads.
+ * One run, and a page on SQLite: one statement reads the runs' rows, whether each has dataset
+ * inputs, model inputs or model outputs (most runs have none; those are read by further
+ * statements only when present), and each run's params, tags and latest metrics aggregated into
+ * one JSON array per child table by the database (`json_group_array` on SQLite, `json_agg` on
+ * PostgreSQL), each a correlated subquery that looks up the child table's primary key index by
+ * run. One JSON string per child table costs the driver far less than one row object per param
+ * and per metric (profiled under `npm run bench`). Both databases print doubles in JSON with the
+ * shortest digits that read back as the same double, non-finite values as `9e999` (SQLite) or
+ * `"Infinity"` (PostgreSQL), which `Number` reads.
+ *
+ * A page on PostgreSQL (readPagePostgres): four statements side by side, the runs, their params,
+ * their tags and their latest metrics, each one JSON array for the whole page from an index scan
+ * over the page's id array. Per-run arrays cost PostgreSQL 3,000 small aggregates for a page of
+ * 1,000 runs, about twice the database CPU (docs/query-plans.md).
  *
  * Array order: params and tags by key, metrics by key id, as SQLite's primary key indexes give
  * them; PostgreSQL is told so (`json_agg(… order by …)`), since its plans do not promise an order.
@@ -29,8 +32,14 @@ import { pushTo, toMetric, toRunInfo, type Db, type RunRow } from './sql-trackin
  * never varies, and are prepared once per PostgreSQL connection (prepared.ts).
  */
 interface Statements {
+  postgres: boolean;
   run: CompiledQuery;
   runs: CompiledQuery;
+  /** PostgreSQL pages: the runs, their params, tags and latest metrics, each one JSON array for the whole page. */
+  pageRuns: CompiledQuery;
+  pageParams: CompiledQuery;
+  pageTags: CompiledQuery;
+  pageMetrics: CompiledQuery;
   inputs: CompiledQuery;
   inputTags: CompiledQuery;
   modelInputs: CompiledQuery;
@@ -48,12 +57,14 @@ type RunRowWithChildren = RunRow & {
   metrics_json: string;
 };
 
-const compiled = new WeakMap<Db, Statements>();
+/** Per dialect, not per handle: the text is the same for every handle, transactions included (a new one per write). */
+const compiled = new Map<'sqlite' | 'postgres', Statements>();
 
 function statementsOf(db: Db): Statements {
-  let s = compiled.get(db);
+  const dialect = dialectOf(db as unknown as Kysely<unknown>);
+  let s = compiled.get(dialect);
   if (s) return s;
-  const postgres = dialectOf(db as unknown as Kysely<unknown>) === 'postgres';
+  const postgres = dialect === 'postgres';
   // [key, value] and [key, value, is_nan, step, timestamp] arrays, never null (an empty array).
   const agg = (items: RawBuilder<unknown>, order: RawBuilder<unknown>) =>
     postgres ? sql`coalesce(json_agg(${items} order by ${order}), '[]'::json)::text` : sql`json_group_array(${items})`;
@@ -70,13 +81,36 @@ function statementsOf(db: Db): Statements {
            from latest_metrics lm join metric_keys k on k.id = lm.key_id where lm.run_id = r.id) as metrics_json
       from runs r where ${where}`.compile(db),
     );
-  // The one parameter: a list of run pks.
+  // The one parameter: a list of run pks. On PostgreSQL the array goes through a scalar subquery,
+  // so the planner cannot see its length and plans an index scan over the array's values for any
+  // page: given the literal array of a page of 1,000 out of 25,000 runs, it chose a sequential scan
+  // of the whole child table (13 ms for params, where the index scan takes about 1 ms).
   const inList = (column: string): RawBuilder<unknown> =>
-    postgres ? sql`${sql.ref(column)} = any(${[]}::bigint[])` : sql`${sql.ref(column)} in (select value from json_each(${'[]'}))`;
+    postgres
+      ? sql`${sql.ref(column)} = any(((select ${[]}::bigint[]))::bigint[])`
+      : sql`${sql.ref(column)} in (select value from json_each(${'[]'}))`;
   const childRows = (query: RawBuilder<unknown>): CompiledQuery => prepared(query.compile(db));
+  // A page's rows of one table as one JSON array (PostgreSQL).
+  const pageJson = (items: RawBuilder<unknown>, from: RawBuilder<unknown>): CompiledQuery =>
+    prepared(sql`select coalesce(json_agg(${items}), '[]')::text as items from ${from}`.compile(db));
   s = {
+    postgres,
     run: runsWith(sql`r.run_uuid = ${''}`),
     runs: runsWith(inList('r.id')),
+    pageRuns: pageJson(
+      sql`json_build_array(r.id, r.run_uuid, r.experiment_id, r.name, r.user_id, r.status, r.start_time, r.end_time,
+        r.lifecycle_stage, r.artifact_uri,
+        exists (select 1 from run_inputs ri where ri.run_id = r.id),
+        exists (select 1 from run_model_inputs rmi where rmi.run_id = r.id),
+        exists (select 1 from run_model_outputs rmo where rmo.run_id = r.id))`,
+      sql`runs r where ${inList('r.id')}`,
+    ),
+    pageParams: pageJson(sql`json_build_array(p.run_id, p."key", p."value") order by p.run_id, p."key"`, sql`params p where ${inList('p.run_id')}`),
+    pageTags: pageJson(sql`json_build_array(t.run_id, t."key", t."value") order by t.run_id, t."key"`, sql`run_tags t where ${inList('t.run_id')}`),
+    pageMetrics: pageJson(
+      sql`json_build_array(lm.run_id, k."key", lm."value", lm.is_nan, lm.step, lm."timestamp") order by lm.run_id, lm.key_id`,
+      sql`latest_metrics lm join metric_keys k on k.id = lm.key_id where ${inList('lm.run_id')}`,
+    ),
     inputs: childRows(sql`select ri.run_id, ri.dataset_id, d.name, d.digest, d.source_type, d.source, d."schema", d.profile
       from run_inputs ri join datasets d on d.id = ri.dataset_id where ${inList('ri.run_id')} order by ri.run_id, ri.dataset_id`),
     inputTags: childRows(sql`select run_id, dataset_id, "key", "value" from run_input_tags where ${inList('run_id')}
@@ -85,7 +119,7 @@ function statementsOf(db: Db): Statements {
     modelOutputs: childRows(sql`select run_id, model_id, step from run_model_outputs where ${inList('run_id')} order by run_id, model_id, step`),
     pkList: postgres ? (pks) => pks : (pks) => JSON.stringify(pks),
   };
-  compiled.set(db, s);
+  compiled.set(dialect, s);
   return s;
 }
 
@@ -107,22 +141,61 @@ export async function readRun(db: Db, runId: string): Promise<RunRecord | undefi
 export async function readRuns(db: Db, pks: readonly number[]): Promise<RunRecord[]> {
   if (pks.length === 0) return [];
   const s = statementsOf(db);
-  const found = await rows<RunRowWithChildren>(db, s.runs, s.pkList(pks));
   const byPk = new Map<number, RunRecord>();
-  for (const run of await withChildren(db, s, found)) byPk.set(run.info.pk, run);
+  const runs = s.postgres ? await readPagePostgres(db, s, pks) : await withChildren(db, s, await rows<RunRowWithChildren>(db, s.runs, s.pkList(pks)));
+  for (const run of runs) byPk.set(run.info.pk, run);
   return pks.map((pk) => byPk.get(pk)).filter((run): run is RunRecord => run !== undefined);
+}
+
+/**
+ * A page of runs on PostgreSQL: the runs, their params, their tags and their latest metrics, each
+ * read by one statement as one JSON array for the whole page, the four side by side on pooled
+ * connections (one after the other inside a transaction), and assembled here. The one-statement
+ * reader of runs/get builds three JSON arrays per run, 3,000 aggregates for a page of 1,000;
+ * the same rows as plain rows cost PostgreSQL less but the driver about three times the CPU of
+ * parsing them as one JSON text (docs/query-plans.md). Outside a transaction each statement sees
+ * the latest committed rows, as MLflow's separate queries per table do.
+ */
+async function readPagePostgres(db: Db, s: Statements, pks: readonly number[]): Promise<RunRecord[]> {
+  const json = async (statement: CompiledQuery): Promise<unknown[]> => {
+    const [row] = await rows<{ items: string }>(db, statement, pks);
+    return row ? (JSON.parse(row.items) as unknown[]) : [];
+  };
+  const [runItems, params, tags, metrics] = await Promise.all([json(s.pageRuns), json(s.pageParams), json(s.pageTags), json(s.pageMetrics)]);
+  type RunItem = [number, string, number, string, string, string, number, number | null, string, string, boolean, boolean, boolean];
+  const found = (runItems as RunItem[]).map((r) => ({
+    id: r[0],
+    run_uuid: r[1],
+    experiment_id: r[2],
+    name: r[3],
+    user_id: r[4],
+    status: r[5],
+    start_time: r[6],
+    end_time: r[7],
+    lifecycle_stage: r[8],
+    artifact_uri: r[9],
+    deleted_time: null,
+    has_inputs: r[10],
+    has_model_inputs: r[11],
+    has_model_outputs: r[12],
+  }));
+  const byPk = new Map<number, RunRecord>();
+  for (const row of found) {
+    const info = toRunInfo(row);
+    byPk.set(info.pk, { info, params: [], tags: [], metrics: [], datasetInputs: [], modelInputs: [], modelOutputs: [] });
+  }
+  for (const [pk, key, value] of params as [number, string, string][]) byPk.get(pk)?.params.push({ key, value });
+  for (const [pk, key, value] of tags as [number, string, string][]) byPk.get(pk)?.tags.push({ key, value });
+  for (const [pk, key, value, isNan, step, timestamp] of metrics as [number, string, number | string, number, number, number][]) {
+    byPk.get(pk)?.metrics.push(toMetric(key, { value: Number(value), is_nan: isNan, step, timestamp }));
+  }
+  return addInputsAndOutputs(db, s, found, byPk);
 }
 
 /** Runs from their rows' JSON arrays; dataset inputs and models read for the runs that have them. */
 async function withChildren(db: Db, s: Statements, found: RunRowWithChildren[]): Promise<RunRecord[]> {
-  const withInputs: number[] = [];
-  const withModelInputs: number[] = [];
-  const withModelOutputs: number[] = [];
   const runs = found.map((row): RunRecord => {
     const info = toRunInfo(row);
-    if (flag(row.has_inputs)) withInputs.push(info.pk);
-    if (flag(row.has_model_inputs)) withModelInputs.push(info.pk);
-    if (flag(row.has_model_outputs)) withModelOutputs.push(info.pk);
     return {
       info,
       params: keyValues(row.params_json),
@@ -135,8 +208,26 @@ async function withChildren(db: Db, s: Statements, found: RunRowWithChildren[]):
       modelOutputs: [],
     };
   });
+  return addInputsAndOutputs(db, s, found, new Map(runs.map((run) => [run.info.pk, run])));
+}
+
+/** Dataset inputs and model inputs/outputs, read only for the runs whose row says they have some. */
+async function addInputsAndOutputs(
+  db: Db,
+  s: Statements,
+  found: ReadonlyArray<{ id: number; has_inputs: unknown; has_model_inputs: unknown; has_model_outputs: unknown }>,
+  byPk: Map<number, RunRecord>,
+): Promise<RunRecord[]> {
+  const runs = [...byPk.values()];
+  const withInputs: number[] = [];
+  const withModelInputs: number[] = [];
+  const withModelOutputs: number[] = [];
+  for (const row of found) {
+    if (flag(row.has_inputs)) withInputs.push(Number(row.id));
+    if (flag(row.has_model_inputs)) withModelInputs.push(Number(row.id));
+    if (flag(row.has_model_outputs)) withModelOutputs.push(Number(row.id));
+  }
   if (withInputs.length + withModelInputs.length + withModelOutputs.length === 0) return runs;
-  const byPk = new Map(runs.map((run) => [run.info.pk, run]));
   const [datasetInputs, modelInputs, modelOutputs] = await Promise.all([
     withInputs.length > 0 ? readDatasetInputs(db, s, withInputs) : undefined,
     withModelInputs.length > 0 ? rows<{ run_id: number | string; model_id: string }>(db, s.modelInputs, s.pkList(withModelInputs)) : [],

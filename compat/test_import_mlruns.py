@@ -8,6 +8,7 @@ import, as when a team copies its mlruns/ to the new machine.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -247,7 +248,7 @@ def _assessments(trace) -> list:
                    a.last_update_time_ms, a.metadata, a.overrides, a.valid) for a in trace.info.assessments)
 
 
-def test_traces_of_a_file_store_come_across_with_ids_times_tags_metadata_spans_and_assessments(tmp_path_factory):
+def test_traces_of_a_file_store_come_across_with_ids_times_tags_metadata_spans_and_assessments_and_later_changes_follow(tmp_path_factory):
     base = tmp_path_factory.mktemp("mlruns-traces")
     folder = base / "mlruns"
     old_env = os.environ.get("MLFLOW_ALLOW_FILE_STORE")
@@ -280,8 +281,23 @@ def test_traces_of_a_file_store_come_across_with_ids_times_tags_metadata_spans_a
     args = ["import", "mlruns", str(folder), "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
     done = _trove(*args)
     assert done.returncode == 0, done.stdout + done.stderr
+    # Changed in the folder after the import: a new tag and a new feedback on the other trace.
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
+    try:
+        mlflow.set_tracking_uri(folder.as_uri())
+        other = next(t for t in before if t != last)
+        mlflow.set_trace_tag(other, "late", "tag")
+        mlflow.log_feedback(trace_id=other, name="later", value=True, source=human)
+        before = {t: mlflow.get_trace(t) for t in before}
+    finally:
+        mlflow.set_tracking_uri(old_uri)
+        if old_env is None:
+            os.environ.pop("MLFLOW_ALLOW_FILE_STORE", None)
+        else:
+            os.environ["MLFLOW_ALLOW_FILE_STORE"] = old_env
     again = _trove(*args)
     assert again.returncode == 0, again.stdout + again.stderr
+    assert re.search(r"^traces\s+0\s+1\s+1\s", again.stdout, re.M), again.stdout
     cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
            "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts)]
     process, url = _start(cmd, base, base / "trove.log", 60)

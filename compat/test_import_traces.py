@@ -183,3 +183,47 @@ def test_traces_survive_an_export_folder_round_trip_into_a_fresh_trove(source_tr
     with _trove_on(fresh):
         _read_back_same(experiment_id, before)
         assert len(mlflow.search_traces(experiment_ids=[experiment_id], run_id=run_id, return_type="list")) == 1
+
+
+def _trace_row(report: str) -> tuple[int, int, int]:
+    """CREATED, UPDATED and UNCHANGED of the report's `traces` row."""
+    row = re.search(r"^traces\s+(\d+)\s+(\d+)\s+(\d+)\s", report, re.MULTILINE)
+    assert row, report
+    return int(row.group(1)), int(row.group(2)), int(row.group(3))
+
+
+def test_tags_and_assessments_added_at_the_source_after_an_import_come_across_on_the_next_one(source_traces, tmp_path_factory):
+    """Runs last: it changes the source's traces (a new tag, a new feedback, an updated expectation)."""
+    url, experiment_id, _, before = source_traces
+    target = _new_target(tmp_path_factory, "trove-import-traces-later")
+    served = _new_target(tmp_path_factory, "trove-import-traces-later-to")
+    done = _trove(*_import_args(url, target))
+    assert done.returncode == 0, done.stdout + done.stderr
+    with _trove_on(served) as trove_url:
+        first_to = _trove("import", "mlflow", "--from", url, "--to", trove_url, "-q")
+        assert first_to.returncode == 0, first_to.stdout + first_to.stderr
+
+    old = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(url)
+    try:
+        changed = before[1].info.trace_id
+        mlflow.set_trace_tag(changed, "late", "tag")
+        mlflow.log_feedback(trace_id=changed, name="later", value=0.5, rationale="second look",
+                            source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="bob@example.com"))
+        now = [mlflow.get_trace(t.info.trace_id) for t in before]
+    finally:
+        mlflow.set_tracking_uri(old)
+
+    again = _trove(*_import_args(url, target))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _trace_row(again.stdout) == (0, 1, 2)
+    with _trove_on(target):
+        after = _read_back_same(experiment_id, now)
+        assert after[changed].info.tags["late"] == "tag"
+        assert sorted(a.name for a in after[changed].info.assessments) == ["correct", "later"]
+
+    with _trove_on(served) as trove_url:
+        again_to = _trove("import", "mlflow", "--from", url, "--to", trove_url, "-q")
+        assert again_to.returncode == 0, again_to.stdout + again_to.stderr
+        assert _trace_row(again_to.stdout) == (0, 1, 2)
+        _read_back_same(experiment_id, now)

@@ -141,6 +141,16 @@ describe('runs API', () => {
     assert.match(badName.body.message, /Names may only contain/);
   });
 
+  test('every metric name in a log-batch is checked, also one that follows a run of the same valid key', async () => {
+    const runId = await newRun();
+    const points = [0, 1, 2].map((step) => ({ key: 'loss', value: step, timestamp: 1, step }));
+    const res = await t.call('POST', 'runs/log-batch', { run_id: runId, metrics: [...points, { key: '../loss', value: 3, timestamp: 1, step: 3 }, ...points] });
+    assert.equal(res.status, 400);
+    assert.match(res.body.message, /normalized and relative path/);
+    const run = (await t.call('GET', 'runs/get', { run_id: runId })).body.run;
+    assert.equal(run.data.metrics, undefined);
+  });
+
   test('log-batch writes metrics, params and tags together', async () => {
     const runId = await newRun();
     const res = await t.call('POST', 'runs/log-batch', {

@@ -12,7 +12,8 @@ import type { SpanDict } from '../../src/domain/tracing/spans.ts';
  * server is the judge in compat/test_export_to_mlflow.py): what goes on the wire — trace info
  * under the id the spans' OTLP trace id gives, spans as OTLP/JSON with hex ids and the
  * experiment header, assessments with their new ids printed in the mapping — and a target
- * without tracing routes, which gets a warning and no failure.
+ * without tracing routes, which gets a warning and no failure; a target that already holds the
+ * trace (an earlier export) gets only what it lacks.
  */
 
 const OTEL_TRACE = '0123456789abcdef0123456789abcdef';
@@ -138,6 +139,55 @@ function startTarget(tracing: boolean, seen: Seen[]): Promise<{ url: string; clo
   );
 }
 
+/** Like {@link startTarget}, holding the trace already (spans, the first assessment, under another id). */
+function startHoldingTarget(seen: Seen[]): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const path = (req.url ?? '').split('?')[0]!;
+      seen.push({ method: req.method ?? '', path, headers: req.headers, body });
+      const json = (status: number, value: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      };
+      if (path === '/api/2.0/mlflow/experiments/get-by-name') return json(200, { experiment: { experiment_id: '77', lifecycle_stage: 'active' } });
+      if (req.method === 'GET' && path === `/api/3.0/mlflow/traces/tr-${OTEL_TRACE}`) {
+        return json(200, {
+          trace: {
+            trace_info: {
+              trace_id: `tr-${OTEL_TRACE}`,
+              trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: '77' } },
+              request_time: '2023-11-14T22:13:20.000Z',
+              execution_duration: '0.501s',
+              state: 'OK',
+              tags: { user: 'u1', 'mlflow.trace.spansLocation': 'TRACKING_STORE', 'mlflow.artifactLocation': 'mlflow-artifacts:/77/traces/x' },
+              trace_metadata: {},
+              assessments: [
+                {
+                  assessment_id: 'a-target-1',
+                  assessment_name: 'quality',
+                  feedback: { value: 0.8 },
+                  source: { source_type: 'HUMAN', source_id: 'ada' },
+                  create_time: new Date(1_700_000_001_000).toISOString(),
+                  last_update_time: new Date(1_700_000_001_000).toISOString(),
+                },
+              ],
+            },
+          },
+        });
+      }
+      if (path.endsWith('/assessments')) return json(200, { assessment: { assessment_id: 'a-target-2' } });
+      return json(200, {});
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((done) => server.close(() => done())) }),
+    ),
+  );
+}
+
 describe('trove export --to writes traces', () => {
   const seen: Seen[] = [];
   let target: { url: string; close(): Promise<void> };
@@ -192,6 +242,30 @@ describe('trove export --to writes traces', () => {
       ],
     );
     assert.equal(totals.mapping.filter((m) => m.kind === 'trace').length, 0, 'the trace kept its id');
+  });
+
+  test('a trace the target already holds gets only the assessment it lacks, overriding the found id, and no info or spans again', async () => {
+    const calls: Seen[] = [];
+    const held = await startHoldingTarget(calls);
+    try {
+      const totals = await new MlflowRestWriter(held.url, createImportProgress({ quiet: true }), 1, {}).write(sourceWithOneTrace());
+      assert.deepEqual(totals.failures, []);
+      assert.equal(calls.filter((c) => c.method === 'POST' && c.path === '/api/3.0/mlflow/traces').length, 0, 'no StartTraceV3');
+      assert.equal(calls.filter((c) => c.path === '/v1/traces').length, 0, 'no spans');
+      const created = calls.filter((c) => c.path.endsWith('/assessments')).map((c) => JSON.parse(c.body).assessment as Record<string, unknown>);
+      assert.equal(created.length, 1);
+      assert.equal(created[0]!.overrides, 'a-target-1', 'the override follows the id the target already had');
+      assert.equal(totals.assessments, 1);
+      assert.deepEqual(
+        totals.mapping.filter((m) => m.kind === 'assessment'),
+        [
+          { kind: 'assessment', from: 'a-first', to: 'a-target-1' },
+          { kind: 'assessment', from: 'a-second', to: 'a-target-2' },
+        ],
+      );
+    } finally {
+      await held.close();
+    }
   });
 
   test('a target without tracing routes gets a warning naming the traces left behind, not a failure', async () => {

@@ -134,15 +134,23 @@ export class MlflowRestSource implements MigrationSource {
 
   async traceIds(experimentId: string, pageToken: string | undefined): Promise<SourceTracePage> {
     const page = await this.optional('traces/search (MLflow 3)', 'traces were not read', () =>
-      this.client.post<{ traces?: Array<{ trace_id?: string }>; next_page_token?: string }>(`${API_V3}/traces/search`, {
+      this.client.post<{ traces?: Array<Record<string, unknown>>; next_page_token?: string }>(`${API_V3}/traces/search`, {
         locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } }],
         max_results: 100,
         ...(pageToken ? { page_token: pageToken } : {}),
       }),
     );
     if (!page) return { traceIds: [] };
-    const traceIds = (page.traces ?? []).flatMap((t) => (typeof t.trace_id === 'string' && t.trace_id !== '' ? [t.trace_id] : []));
-    return { traceIds, nextPageToken: page.next_page_token || undefined };
+    const listed = (page.traces ?? []).filter((t) => typeof t.trace_id === 'string' && t.trace_id !== '');
+    // The listing carries each trace's tags and assessments: an already imported trace is refreshed from it.
+    const infos = listed.flatMap((t) => {
+      try {
+        return [traceInfoInputFrom({ trace: { trace_info: t } })];
+      } catch {
+        return [];
+      }
+    });
+    return { traceIds: listed.map((t) => t.trace_id as string), infos, nextPageToken: page.next_page_token || undefined };
   }
 
   /** One trace with its spans: from the tracking store, else from its `traces.json` artifact. */

@@ -140,7 +140,11 @@ async function read(source: MigrationSource, call: SourceCall): Promise<unknown>
       return source.modelVersions(call.name);
     case 'trace_ids':
       if (!source.traceIds) throw new Error('this source does not serve traces');
-      return source.traceIds(call.experiment_id, call.page_token);
+      {
+        // The session takes ids only (it reads a held trace again to refresh it).
+        const page = await source.traceIds(call.experiment_id, call.page_token);
+        return { traceIds: page.traceIds, ...(page.nextPageToken !== undefined ? { nextPageToken: page.nextPageToken } : {}) };
+      }
     case 'trace':
       if (!source.trace) throw new Error('this source does not serve traces');
       return source.trace(call.trace_id);

@@ -100,6 +100,11 @@ export interface SourceTrace {
 
 export interface SourceTracePage {
   traceIds: string[];
+  /**
+   * The current info (tags, assessments, ...) of the page's traces, where the source's listing
+   * carries it: a trace Trove already holds is then refreshed without being read again.
+   */
+  infos?: TraceInfoInput[] | undefined;
   /** Absent on the last page. */
   nextPageToken?: string | undefined;
 }

@@ -6,6 +6,7 @@ import { SPANS_IN_TRACKING_STORE, SYSTEM_TRACE_TAGS, TRACE_TAG } from '../tracin
 import type { ImportPlan } from './import-plan.ts';
 import { ImportPhase, type ImportOptions } from './import-phase.ts';
 import { forEachConcurrent } from './pool.ts';
+import { refreshImportedTrace } from './trace-refresh.ts';
 import type { ImportReport } from './report.ts';
 import type { MigrationSource } from './source.ts';
 
@@ -13,9 +14,10 @@ import type { MigrationSource } from './source.ts';
 export class TracesPhase extends ImportPhase {
   /**
    * Traces (MLflow 3) of the imported experiments, with their ids, times, state, tags, request
-   * metadata, spans and assessments. Page by page, only the traces Trove does not hold yet are
-   * fetched (up to `concurrency` at a time); a trace already in Trove is left as it is (traces
-   * are written once, when they end), so a second import adds only new traces.
+   * metadata, spans and assessments. Page by page (up to `concurrency` at a time), the traces Trove
+   * does not hold yet are fetched whole; for one it holds, the tags and assessments added at the
+   * source since are brought over (its spans and times are not read again: a trace is written
+   * once, when it ends).
    */
   async importTraces(source: MigrationSource, experimentIds: Map<string, string>, plan: ImportPlan, options: ImportOptions, report: ImportReport): Promise<void> {
     const store = this.targets.traces;
@@ -36,10 +38,17 @@ export class TracesPhase extends ImportPhase {
           // A trace id held by another experiment is not skipped: writing it fails and says so.
           const held = page.traceIds.length > 0 ? await store.getTraces(page.traceIds) : [];
           const present = new Set(held.filter((t) => t.experimentId === experimentId).map((t) => t.traceId));
-          const wanted = [...new Set(page.traceIds)].filter((id) => !present.has(id));
-          report.count('traces', 'unchanged', page.traceIds.length - wanted.length);
-          await forEachConcurrent(wanted, options.concurrency, async (traceId) => {
+          const infos = new Map((page.infos ?? []).map((info) => [info.traceId, info]));
+          await forEachConcurrent([...new Set(page.traceIds)], options.concurrency, async (traceId) => {
             try {
+              if (present.has(traceId)) {
+                // Held already: tags and assessments added at the source since are brought over,
+                // from the page's info when the source gives one, else from the trace read again.
+                const info = infos.get(traceId) ?? (await fetchTrace(traceId)).info;
+                if (info.traceId !== traceId) throw new Error(`the source answered with trace ${info.traceId}`);
+                report.count('traces', (await refreshImportedTrace(store, info)) ? 'updated' : 'unchanged');
+                return;
+              }
               const trace = await fetchTrace(traceId);
               if (trace.info.traceId !== traceId) throw new Error(`the source answered with trace ${trace.info.traceId}`);
               const created = await this.writeTrace(store, trace.info, trace.spans, experiment, plan);

@@ -41,8 +41,13 @@ export class TrackingRunLogging extends TrackingRuns {
   async logBatch(input: { runId: string; metrics: MetricInput[]; params: KeyValue[]; tags: KeyValue[] }): Promise<void> {
     const { metrics, params, tags } = input;
     validateBatchLimits(metrics.length, params.length, tags.length);
+    // A long series arrives as one key repeated: its name is checked once per run of equal keys.
+    let checkedKey: string | undefined;
     for (const metric of metrics) {
-      validateParamOrMetricName(metric.key);
+      if (metric.key !== checkedKey) {
+        validateParamOrMetricName(metric.key);
+        checkedKey = metric.key;
+      }
       validateMetricValue(metric.key, metric.value, metric.timestamp, metric.step);
     }
     const paramValues = new Map<string, string>();

@@ -78,7 +78,8 @@ export async function insertMetricPoints(db: Db, rows: MetricPointRow[]): Promis
     try {
       const result = await db.executeQuery(CompiledQuery.raw(text, parameters));
       if (Number(result.numAffectedRows ?? -1) === part.length) {
-        for (const row of part) inserted.push({ key_id: row.key_id, step: row.step, value: row.value, is_nan: row.is_nan });
+        // The rows themselves (they carry the point's fields): no second object per point.
+        for (const row of part) inserted.push(row);
       } else {
         await db.executeQuery(ROLLBACK_TO_SAVEPOINT);
         const returned = await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(`${text} returning "key_id", "step", "value", "is_nan"`, parameters));

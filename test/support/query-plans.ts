@@ -81,6 +81,7 @@ export async function collectQueryPlans(
     const deepMetric = (await store.searchRuns({ ...metricSearch, maxResults: 2_000 })).next;
     const scenarios: Array<[string, () => Promise<unknown>]> = [
       ['search runs: first page in the default order (start time)', () => store.searchRuns(searchQuery({}))],
+      ['search runs: a page of 1,000 in the default order', () => store.searchRuns(searchQuery({ maxResults: 1_000 }))],
       ['search runs: a deep page (keyset, after 2,000 rows)', () => store.searchRuns(searchQuery({ page: deepDefault ?? { offset: 0, snapshot: null } }))],
       ['search runs: a deep page (an old offset token, offset 2,000)', () => store.searchRuns(searchQuery({ page: { offset: 2_000, snapshot: Number.MAX_SAFE_INTEGER } }))],
       ['search runs: metric and param filters, ordered by the metric (first page)', () => store.searchRuns(metricSearch)],
@@ -115,6 +116,14 @@ export async function collectQueryPlans(
       [
         'downsampled metric history',
         () => store.getMetricSeriesDownsampled({ runPk, key: 'loss', xAxis: 'step', start: null, end: null, maxBuckets: 50 }),
+      ],
+      [
+        'log-batch: 1,000 new points of one metric',
+        () =>
+          store.logMetrics(
+            runPk,
+            Array.from({ length: 1_000 }, (_, i) => ({ key: 'loss', step: seed.pointsPerHistory + i, timestamp: T0 + seed.pointsPerHistory + i, value: 1 / (i + 2) })),
+          ),
       ],
       [
         'search experiments: first page',

@@ -64,7 +64,7 @@ export async function prometheusRoutes(app: FastifyInstance, metrics: ServerMetr
         });
       }
     }
-    const body = await metrics.registry.metrics();
-    return reply.header('Content-Type', metrics.registry.contentType).header('Cache-Control', 'no-store').send(body);
+    const body = await metrics.render();
+    return reply.header('Content-Type', metrics.contentType).header('Cache-Control', 'no-store').send(body);
   });
 }

@@ -8,7 +8,7 @@ import { startTroveProcess, type TroveProcess } from '../support/trove-process.t
 
 const RECORDER = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
 /** Packages only some configurations or requests need (docs/memory.md has what each costs). */
-const OPTIONAL = ['pg', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'mercurius', 'graphql', 'protobufjs', 'mime-types'];
+const OPTIONAL = ['pg', '@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'mercurius', 'graphql', 'protobufjs', 'mime-types', 'prom-client'];
 const WEB_INDEX = fileURLToPath(new URL('../../web/dist/index.html', import.meta.url));
 
 function loadedPackages(file: string): Set<string> {
@@ -49,7 +49,7 @@ describe('what the server loads, and when', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts and answers REST calls without pg, the S3 SDK, GraphQL, protobufjs or mime-types', async () => {
+  it('starts and answers REST calls without pg, the S3 SDK, GraphQL, protobufjs, mime-types or prom-client', async () => {
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
     const created = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
       method: 'POST',
@@ -75,6 +75,16 @@ describe('what the server loads, and when', () => {
     const loaded = loadedPackages(record);
     assert.ok(loaded.has('mercurius') && loaded.has('graphql'));
     assert.equal(loaded.has('protobufjs'), false);
+  });
+
+  it('loads prom-client with the first scrape of /metrics, which counts the requests served before it', async () => {
+    assert.equal(loadedPackages(record).has('prom-client'), false);
+    const response = await fetch(`${server.url}/metrics`);
+    assert.equal(response.status, 200);
+    const body = await response.text();
+    assert.match(body, /^trove_http_requests_total\{method="POST",route="\/api\/2\.0\/mlflow\/experiments\/create",status="200"\} 1$/m);
+    assert.match(body, /^trove_process_cpu_user_seconds_total \d/m);
+    assert.ok(loadedPackages(record).has('prom-client'));
   });
 
   it('loads protobufjs with the first OTLP request', async () => {

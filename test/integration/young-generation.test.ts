@@ -18,6 +18,8 @@ async function newSpaceBytes(url: string): Promise<number> {
  * started: the flag that bounds it, --max-semi-space-size, is given here at 16 MiB, as a caller
  * might, and the allocation of a burst of log-batch requests still leaves it at 2 × 1 MiB.
  */
+// Runs the compiled server (dist/ built and current, as CI runs it): under the TypeScript sources
+// (tsx) the flag is not effective.
 describe('the young generation of the server', () => {
   let dir: string;
   let server: TroveProcess;

@@ -93,6 +93,8 @@ for (const backend of BACKENDS) {
         { key: 'b', step: 0, timestamp: 1, value: Number.NEGATIVE_INFINITY, datasetName: 'train', datasetDigest: 'abc' },
         { key: 'b', step: 1, timestamp: 2, value: 0.1 + 0.2 },
         { key: 'c', step: 2 ** 40, timestamp: 2 ** 42, value: -1e-300 },
+        { key: 'c', step: -(2 ** 40) - 3, timestamp: Number.MAX_SAFE_INTEGER, value: 5e-324 },
+        { key: 'c', step: -1, timestamp: 0, value: Number.MAX_VALUE },
       ];
       await store.logMetrics(pk, batch);
       const read = async (key: string) => store.getMetricHistory({ runPk: pk, key, maxResults: 10, offset: 0 });
@@ -104,11 +106,15 @@ for (const backend of BACKENDS) {
         { key: 'b', step: 0, timestamp: 1, value: Number.NEGATIVE_INFINITY, datasetName: 'train', datasetDigest: 'abc' },
         { key: 'b', step: 1, timestamp: 2, value: 0.1 + 0.2 },
       ]);
-      assert.deepEqual(await read('c'), [{ key: 'c', step: 2 ** 40, timestamp: 2 ** 42, value: -1e-300 }]);
+      assert.deepEqual(await read('c'), [
+        { key: 'c', step: -(2 ** 40) - 3, timestamp: Number.MAX_SAFE_INTEGER, value: 5e-324 },
+        { key: 'c', step: -1, timestamp: 0, value: Number.MAX_VALUE },
+        { key: 'c', step: 2 ** 40, timestamp: 2 ** 42, value: -1e-300 },
+      ]);
       assert.equal((await latest(pk, 'a'))?.value, Number.POSITIVE_INFINITY);
       assert.equal((await latest(pk, 'b'))?.value, 0.1 + 0.2);
       // NaN points are stored but not rolled up.
-      assert.equal(await rollupCount(pk, 2), 4);
+      assert.equal(await rollupCount(pk, 2), 6);
     });
 
     if (backend.name === 'PostgreSQL') {

@@ -81,6 +81,7 @@ export async function collectQueryPlans(
     const deepMetric = (await store.searchRuns({ ...metricSearch, maxResults: 2_000 })).next;
     const scenarios: Array<[string, () => Promise<unknown>]> = [
       ['search runs: first page in the default order (start time)', () => store.searchRuns(searchQuery({}))],
+      ['search runs: a page of 1,000 in the default order', () => store.searchRuns(searchQuery({ maxResults: 1_000 }))],
       ['search runs: a deep page (keyset, after 2,000 rows)', () => store.searchRuns(searchQuery({ page: deepDefault ?? { offset: 0, snapshot: null } }))],
       ['search runs: a deep page (an old offset token, offset 2,000)', () => store.searchRuns(searchQuery({ page: { offset: 2_000, snapshot: Number.MAX_SAFE_INTEGER } }))],
       ['search runs: metric and param filters, ordered by the metric (first page)', () => store.searchRuns(metricSearch)],
@@ -117,6 +118,14 @@ export async function collectQueryPlans(
         () => store.getMetricSeriesDownsampled({ runPk, key: 'loss', xAxis: 'step', start: null, end: null, maxBuckets: 50 }),
       ],
       [
+        'log-batch: 1,000 new points of one metric',
+        () =>
+          store.logMetrics(
+            runPk,
+            Array.from({ length: 1_000 }, (_, i) => ({ key: 'loss', step: seed.pointsPerHistory + i, timestamp: T0 + seed.pointsPerHistory + i, value: 1 / (i + 2) })),
+          ),
+      ],
+      [
         'search experiments: first page',
         () => store.searchExperiments({ projectId: 1, filter: [], orderBy: [], viewType: 'ACTIVE_ONLY', maxResults: 100, page: { offset: 0, snapshot: null } }),
       ],
@@ -131,7 +140,7 @@ export async function collectQueryPlans(
       const seen = new Set<string>();
       const statements: StatementPlan[] = [];
       for (const query of captured) {
-        if (seen.has(query.sql) || /^(begin|commit|rollback)/i.test(query.sql.trim())) continue;
+        if (seen.has(query.sql) || /^(begin|commit|rollback|savepoint|release)\b/i.test(query.sql.trim())) continue;
         seen.add(query.sql);
         statements.push({ sql: normaliseSql(query.sql), plan: await explain(database, query, mode) });
       }
@@ -180,7 +189,12 @@ function normaliseSql(text: string): string {
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/\$(\d+)(?:, \$\d+){3,}, \$(\d+)/g, '$$$1, …, $$$2')
-    .replace(/\?(?:, \?){3,}/g, '?, …, ?');
+    .replace(/\?(?:, \?){3,}/g, '?, …, ?')
+    // Multi-row VALUES: the first and last row and how many.
+    .replace(/(\([^()]*\))((?:, \([^()]*\)){3,})/g, (_, first: string, rest: string) => {
+      const rows = rest.split('), (');
+      return `${first}, …, (${rows[rows.length - 1]!.replace(/^, \(/, '')} /* ${rows.length + 1} rows */`;
+    });
 }
 
 /** Long literal arrays in PostgreSQL plans shortened to their first values. */

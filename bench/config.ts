@@ -30,6 +30,13 @@ export interface BenchConfig {
   downsampleBuckets: number;
   artifactMb: number;
   seedConcurrency: number;
+  /**
+   * Seeding sample: the first this-many runs (points of the long history) go through every
+   * server's REST API and give the seeding rates; the rest of the same data is bulk-loaded into
+   * MLflow's database and still sent through the API to Trove and FastTrackML (bench/seed-data.ts).
+   */
+  seedSampleRuns: number;
+  seedSamplePoints: number;
   pgPort: number;
   /** An already running PostgreSQL to use instead of starting the benchmark's own cluster ('' = start one). */
   pgUri: string;
@@ -77,6 +84,8 @@ export const KNOBS: { name: string; help: string }[] = [
   { name: 'BENCH_DOWNSAMPLE_BUCKETS', help: 'buckets (Trove) / max_results (MLflow) of the downsampled history (1000)' },
   { name: 'BENCH_ARTIFACT_MB', help: 'MiB of the artifact uploaded and downloaded through the proxy (standard 1024, quick 64)' },
   { name: 'BENCH_SEED_CONCURRENCY', help: 'concurrent requests while seeding (8)' },
+  { name: 'BENCH_SEED_SAMPLE_RUNS', help: 'the first this-many runs are seeded through every server\'s REST API and give the seeding rate; MLflow gets the rest of the identical runs bulk-loaded into its database, Trove and FastTrackML through the API (standard 5000, quick 1000; BENCH_FILTER_RUNS or more seeds MLflow through the API alone, ~40 runs/s)' },
+  { name: 'BENCH_SEED_SAMPLE_POINTS', help: 'the same for the long history: the first this-many points through every API, the rest bulk-loaded into MLflow (standard 250000, quick 50000; rounded down to 1,000-point batches)' },
   { name: 'BENCH_PG_PORT', help: 'port of the benchmark\'s own PostgreSQL cluster (54339; its files in /tmp/trove-bench-pg-<port>)' },
   { name: 'BENCH_PG_URI', help: 'use this running PostgreSQL (an admin URI, e.g. `postgresql://trove:trove@127.0.0.1:54400/trove`) instead of starting the benchmark\'s own cluster; it is never stopped' },
   { name: 'BENCH_PG_DB_PREFIX', help: 'prefix of the databases created and dropped on PostgreSQL, one per server (`bench_`: bench_trove, bench_mlflow, bench_fasttrackml)' },
@@ -161,6 +170,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     downsampleBuckets: num('BENCH_DOWNSAMPLE_BUCKETS', 1000),
     artifactMb: num('BENCH_ARTIFACT_MB', 1024, 64),
     seedConcurrency: num('BENCH_SEED_CONCURRENCY', 8),
+    seedSampleRuns: Math.max(1, Math.round(num('BENCH_SEED_SAMPLE_RUNS', 5_000, 1_000))),
+    seedSamplePoints: Math.max(1000, Math.round(num('BENCH_SEED_SAMPLE_POINTS', 250_000, 50_000))),
     pgPort: num('BENCH_PG_PORT', 54339),
     pgUri: e.BENCH_PG_URI ?? '',
     pgDbPrefix,

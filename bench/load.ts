@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import { BASE_TS, historyPoint, HISTORY_KEY, historyValue, random, searchRun } from './seed-data.ts';
 import { exportRequest, freshTrace, searchBody, seededTrace, startTraceBody } from './traces-load.ts';
 
 export type ServerKind = 'trove' | 'mlflow' | 'fasttrackml';
@@ -52,9 +53,11 @@ export type LoadRequest =
   | { op: 'setup'; base: string; kind: ServerKind; connections: number }
   | { op: 'create-experiment'; base: string; name: string }
   | { op: 'create-runs'; base: string; experimentId: string; count: number; prefix: string }
-  | { op: 'seed-search'; base: string; experimentIds: string[]; runsPerExperiment: number; concurrency: number }
+  | { op: 'seed-search'; base: string; experimentIds: string[]; runsPerExperiment: number; from: number; to: number; concurrency: number }
   | { op: 'seed-get-run'; base: string; experimentId: string; params: number; metrics: number }
-  | { op: 'seed-history'; base: string; experimentId: string; points: number; concurrency: number }
+  | { op: 'history-run'; base: string; experimentId: string }
+  | { op: 'seed-history'; base: string; runId: string; from: number; to: number; concurrency: number }
+  | { op: 'verify-seeded'; base: string; kind: ServerKind; check: SeedCheck }
   | { op: 'artifact-run'; base: string; experimentId: string }
   | { op: 'seed-traces'; base: string; experimentId: string; count: number; spans: number; perRequest: number; concurrency: number }
   | { op: 'workload'; base: string; kind: ServerKind; workload: Workload }
@@ -72,9 +75,6 @@ export type Workload =
   | { name: 'artifact-download'; artifactPath: string; mib: number }
   | { name: 'trace-ingest'; experimentId: string; clients: number; spans: number; seconds: number }
   | { name: 'trace-search'; experimentId: string; filter: string; maxResults: number; maxRequests: number; seconds: number };
-
-/** Fixed base time so both servers get byte-identical data. */
-const BASE_TS = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
 const pools = new Map<string, Pool>();
 
@@ -195,18 +195,6 @@ async function forEachLimited(count: number, limit: number, work: (i: number) =>
   );
 }
 
-/** Small deterministic PRNG: the same run index gives the same values on both servers. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function createRun(base: string, experimentId: string, name: string, startTime: number, tags: { key: string; value: string }[] = []): Promise<{ runId: string; artifactUri: string }> {
   const res = await rpc<{ run: { info: { run_id: string; artifact_uri: string } } }>(base, 'POST', 'runs/create', {
     experiment_id: experimentId,
@@ -218,28 +206,18 @@ async function createRun(base: string, experimentId: string, name: string, start
 }
 
 /**
- * The search dataset: `runsPerExperiment` runs in each experiment; run g has params model ('a'
- * for ~80%), lr, optimizer; metrics acc, loss, f1 (uniform, distinct); tag team. Two requests
- * per run: runs/create (with the tag) and one log-batch.
+ * Runs `from`..`to - 1` of the search dataset (bench/seed-data.ts), `perExperiment` to an
+ * experiment; two requests per run: runs/create (with the tag) and one log-batch.
  */
-async function seedSearch(base: string, experimentIds: string[], perExperiment: number, concurrency: number): Promise<{ runs: number; seconds: number }> {
+async function seedSearch(base: string, experimentIds: string[], perExperiment: number, from: number, to: number, concurrency: number): Promise<{ runs: number; seconds: number }> {
   const t0 = performance.now();
-  const total = experimentIds.length * perExperiment;
-  await forEachLimited(total, concurrency, async (g) => {
-    const rnd = random(g + 1);
-    const experimentId = experimentIds[Math.floor(g / perExperiment)] as string;
-    const start = BASE_TS + g * 1000;
-    const { runId } = await retrying(() => createRun(base, experimentId, `run-${g}`, start, [{ key: 'team', value: ['red', 'green', 'blue'][g % 3] as string }]));
-    const model = rnd() < 0.8 ? 'a' : 'b';
-    const metrics = ['acc', 'loss', 'f1'].map((key) => ({ key, value: rnd(), timestamp: start + 500, step: 0 }));
-    const params = [
-      { key: 'model', value: model },
-      { key: 'lr', value: String(Math.round(rnd() * 1000) / 10000) },
-      { key: 'optimizer', value: g % 2 ? 'adam' : 'sgd' },
-    ];
-    await retrying(() => rpc(base, 'POST', 'runs/log-batch', { run_id: runId, metrics, params }));
+  await forEachLimited(to - from, concurrency, async (i) => {
+    const run = searchRun(from + i, perExperiment);
+    const experimentId = experimentIds[run.experimentIndex] as string;
+    const { runId } = await retrying(() => createRun(base, experimentId, run.name, run.startTime, run.tags));
+    await retrying(() => rpc(base, 'POST', 'runs/log-batch', { run_id: runId, metrics: run.metrics, params: run.params }));
   });
-  return { runs: total, seconds: (performance.now() - t0) / 1000 };
+  return { runs: to - from, seconds: (performance.now() - t0) / 1000 };
 }
 
 async function seedGetRun(base: string, experimentId: string, nParams: number, nMetrics: number): Promise<string> {
@@ -253,10 +231,6 @@ async function seedGetRun(base: string, experimentId: string, nParams: number, n
   return runId;
 }
 
-function historyValue(step: number): number {
-  return Math.exp(-step / 200_000) + 0.05 * Math.sin(step / 50) + (step % 99_991 === 77 ? 3 : 0);
-}
-
 /** A metric batch as a JSON string built by hand (cheap for the client on a shared 2-core box). */
 function metricBatchBody(runId: string, key: string, firstStep: number, count: number, tsBase: number, value: (step: number) => number): string {
   const parts: string[] = new Array(count);
@@ -267,18 +241,130 @@ function metricBatchBody(runId: string, key: string, firstStep: number, count: n
   return `{"run_id":"${runId}","metrics":[${parts.join(',')}]}`;
 }
 
-async function seedHistory(base: string, experimentId: string, points: number, concurrency: number): Promise<{ runId: string; seconds: number }> {
+/** Creates the long-history run (its metric follows with seed-history). */
+async function historyRun(base: string, experimentId: string): Promise<string> {
+  return (await retrying(() => createRun(base, experimentId, 'long-history', BASE_TS))).runId;
+}
+
+/** Steps `from`..`to - 1` of the long series, in 1,000-point log-batches, `concurrency` in flight. */
+async function seedHistory(base: string, runId: string, from: number, to: number, concurrency: number): Promise<{ points: number; seconds: number }> {
   const t0 = performance.now();
-  const { runId } = await retrying(() => createRun(base, experimentId, 'long-history', BASE_TS));
-  const batches = Math.ceil(points / 1000);
+  const batches = Math.ceil((to - from) / 1000);
   await forEachLimited(batches, concurrency, async (b) => {
-    const body = metricBatchBody(runId, 'loss', b * 1000, Math.min(1000, points - b * 1000), BASE_TS, historyValue);
+    const first = from + b * 1000;
+    const body = metricBatchBody(runId, HISTORY_KEY, first, Math.min(1000, to - first), BASE_TS, historyValue);
     await retrying(async () => {
       const res = await send(base, 'POST', '/api/2.0/mlflow/runs/log-batch', body);
       if (res.status !== 200) throw new HttpError(res.status, res.text, 'log-batch');
     });
   });
-  return { runId, seconds: (performance.now() - t0) / 1000 };
+  return { points: to - from, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** What verify-seeded reads back through a server's REST API once it is seeded. */
+export interface SeedCheck {
+  experimentIds: string[];
+  perExperiment: number;
+  /** Runs of the search dataset read back (found by start time) and compared with bench/seed-data.ts; the first should be an API-seeded one. */
+  runIndices: number[];
+  /** Also count each experiment's runs by asking for the page after all but its last run (offset page tokens: MLflow). */
+  countByOffset: boolean;
+  historyRunId: string;
+  historyPoints: number;
+  /** Steps of the long series read back with get-history-bulk-interval (MLflow only; [] for none). */
+  historySteps: number[];
+}
+
+interface ApiRun {
+  info: { run_name?: string; start_time?: number | string; lifecycle_stage?: string };
+  data: { tags?: { key: string; value: string }[]; params?: { key: string; value: string }[]; metrics?: { key: string; value: number; timestamp: number | string; step: number | string }[] };
+}
+
+/**
+ * How a run read back through the API differs from run `want` of the dataset ([] when it does
+ * not), and the keys of its tags, params and metrics (to compare bulk-loaded runs with API-seeded ones).
+ */
+export function compareRun(got: ApiRun, want: ReturnType<typeof searchRun>): { differences: string[]; shape: string } {
+  const differences: string[] = [];
+  if (got.info.run_name !== want.name) differences.push(`name ${got.info.run_name}`);
+  if (Number(got.info.start_time) !== want.startTime) differences.push(`start_time ${got.info.start_time} instead of ${want.startTime}`);
+  if (got.info.lifecycle_stage !== 'active') differences.push(`lifecycle_stage ${got.info.lifecycle_stage}`);
+  const tags = new Map((got.data.tags ?? []).map((t) => [t.key, t.value]));
+  for (const t of want.tags) if (tags.get(t.key) !== t.value) differences.push(`tag ${t.key}=${tags.get(t.key)} instead of ${t.value}`);
+  const params = new Map((got.data.params ?? []).map((p) => [p.key, p.value]));
+  if (params.size !== want.params.length) differences.push(`${params.size} params instead of ${want.params.length}`);
+  for (const p of want.params) if (params.get(p.key) !== p.value) differences.push(`param ${p.key}=${params.get(p.key)} instead of ${p.value}`);
+  const metrics = new Map((got.data.metrics ?? []).map((m) => [m.key, m]));
+  if (metrics.size !== want.metrics.length) differences.push(`${metrics.size} metrics instead of ${want.metrics.length}`);
+  for (const m of want.metrics) {
+    const g = metrics.get(m.key);
+    if (!g || g.value !== m.value || Number(g.step) !== m.step || Number(g.timestamp) !== m.timestamp) {
+      differences.push(`metric ${m.key}=${g ? `${g.value}@${g.step}/${g.timestamp}` : 'missing'} instead of ${m.value}@${m.step}/${m.timestamp}`);
+    }
+  }
+  const keys = (list: { key: string }[] | undefined): string => (list ?? []).map((x) => x.key).sort().join(',');
+  return { differences, shape: `tags ${keys(got.data.tags)}; params ${keys(got.data.params)}; metrics ${keys(got.data.metrics)}` };
+}
+
+/** Reads the seeded data back through the REST API and lists what differs from bench/seed-data.ts. */
+async function verifySeeded(base: string, kind: ServerKind, check: SeedCheck): Promise<{ checked: string[]; problems: string[] }> {
+  const problems: string[] = [];
+  const checked: string[] = [];
+  let firstShape = '';
+  for (const g of check.runIndices) {
+    const want = searchRun(g, check.perExperiment);
+    // Found by its start time, unique in the dataset (FastTrackML 0.6.0 finds nothing by run_name).
+    const res = await rpc<{ runs?: ApiRun[] }>(base, 'POST', 'runs/search', {
+      experiment_ids: [check.experimentIds[want.experimentIndex]],
+      filter: `attributes.start_time = ${want.startTime}`,
+      max_results: 10,
+    });
+    const runs = res.runs ?? [];
+    if (runs.length !== 1) {
+      problems.push(`${want.name}: ${runs.length} runs with its start time`);
+      continue;
+    }
+    const { differences, shape } = compareRun(runs[0] as ApiRun, want);
+    firstShape ||= shape;
+    if (shape !== firstShape) differences.push(`${shape} where run-${check.runIndices[0]} has ${firstShape}`);
+    problems.push(...differences.map((d) => `${want.name}: ${d}`));
+    checked.push(want.name);
+  }
+  if (check.countByOffset) {
+    for (const [e, experimentId] of check.experimentIds.entries()) {
+      const first = e * check.perExperiment;
+      const last = first + check.perExperiment - 1;
+      const page = async (offset: number): Promise<string[]> => {
+        const token = offset ? { page_token: Buffer.from(JSON.stringify({ offset })).toString('base64') } : {};
+        const res = await rpc<{ runs?: ApiRun[] }>(base, 'POST', 'runs/search', { experiment_ids: [experimentId], order_by: ['attributes.start_time ASC'], max_results: 2, ...token });
+        return (res.runs ?? []).map((r) => r.info.run_name ?? '?');
+      };
+      const head = await page(0);
+      const tail = await page(check.perExperiment - 1);
+      if (head[0] !== `run-${first}` || tail.length !== 1 || tail[0] !== `run-${last}`) {
+        problems.push(`experiment ${experimentId}: first runs ${head.join(', ')} and after ${check.perExperiment - 1} runs ${tail.join(', ') || 'none'}, instead of run-${first} and only run-${last}`);
+      } else checked.push(`${check.perExperiment} runs in experiment ${experimentId}`);
+    }
+  }
+  if (check.historyRunId) {
+    const { run } = await rpc<{ run: ApiRun }>(base, 'GET', 'runs/get', { run_id: check.historyRunId });
+    const latest = run.data.metrics?.find((m) => m.key === HISTORY_KEY);
+    const want = historyPoint(check.historyPoints - 1);
+    if (!latest || latest.value !== want.value || Number(latest.step) !== want.step) problems.push(`history: latest ${HISTORY_KEY} ${latest ? `${latest.value}@${latest.step}` : 'missing'} instead of ${want.value}@${want.step}`);
+    else checked.push(`latest ${HISTORY_KEY} at step ${want.step}`);
+    for (const step of kind === 'mlflow' ? check.historySteps : []) {
+      const res = await send(base, 'GET', `/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval?${query({ run_ids: [check.historyRunId], metric_key: HISTORY_KEY, start_step: step, end_step: step + 4, max_results: 5 })}`);
+      if (res.status !== 200) throw new HttpError(res.status, res.text, 'get-history-bulk-interval');
+      const points = (JSON.parse(res.text) as { metrics?: { value: number; step: number | string; timestamp: number | string }[] }).metrics ?? [];
+      const wrong = points.filter((p) => {
+        const w = historyPoint(Number(p.step));
+        return p.value !== w.value || Number(p.timestamp) !== w.timestamp || Number(p.step) < step || Number(p.step) > step + 4;
+      });
+      if (points.length !== 5 || wrong.length) problems.push(`history steps ${step}..${step + 4}: ${points.length} points, ${wrong.length} wrong`);
+      else checked.push(`history steps ${step}..${step + 4}`);
+    }
+  }
+  return { checked, problems };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -437,14 +523,23 @@ async function runWorkload(base: string, kind: ServerKind, w: Workload): Promise
       const deadline = t0 + w.seconds * 1000;
       let token: string | undefined;
       const pageLatencies: number[] = [];
+      // A failed page (a worker that died, a reset) ends the read: logged as an error, no points/s.
+      let failure: { kind: string; sample: string } | undefined;
       for (;;) {
         const start = performance.now();
-        const res = await rpc<{ metrics?: unknown[]; next_page_token?: string }>(base, 'GET', 'metrics/get-history', {
-          run_id: w.runId,
-          metric_key: w.key,
-          max_results: w.pageSize,
-          ...(token ? { page_token: token } : {}),
-        });
+        let res: { metrics?: unknown[]; next_page_token?: string };
+        try {
+          res = await rpc<{ metrics?: unknown[]; next_page_token?: string }>(base, 'GET', 'metrics/get-history', {
+            run_id: w.runId,
+            metric_key: w.key,
+            max_results: w.pageSize,
+            ...(token ? { page_token: token } : {}),
+          });
+        } catch (error) {
+          failure = { kind: errorKind(error), sample: (error instanceof HttpError ? error.text : String(error)).slice(0, 300) };
+          complete = 0;
+          break;
+        }
         pageLatencies.push(performance.now() - start);
         points += res.metrics?.length ?? 0;
         pages++;
@@ -458,16 +553,17 @@ async function runWorkload(base: string, kind: ServerKind, w: Workload): Promise
       const seconds = (performance.now() - t0) / 1000;
       pageLatencies.sort((a, b) => a - b);
       return {
-        requests: pages,
-        errors: 0,
-        errorKinds: {},
+        requests: pages + (failure ? 1 : 0),
+        errors: failure ? 1 : 0,
+        errorKinds: failure ? { [failure.kind]: 1 } : {},
+        ...(failure ? { errorSamples: { [failure.kind]: failure.sample } } : {}),
         seconds,
         rps: pages / seconds,
         p50: percentile(pageLatencies, 50),
         p90: percentile(pageLatencies, 90),
         p99: percentile(pageLatencies, 99),
-        mean: pageLatencies.reduce((a, b) => a + b, 0) / pageLatencies.length,
-        extra: { points, points_per_s: points / seconds, complete },
+        mean: pageLatencies.reduce((a, b) => a + b, 0) / Math.max(1, pageLatencies.length),
+        extra: { points, points_per_s: failure ? NaN : points / seconds, complete },
       };
     }
     case 'history-downsampled': {
@@ -559,11 +655,15 @@ async function handle(req: LoadRequest): Promise<unknown> {
       return ids;
     }
     case 'seed-search':
-      return seedSearch(req.base, req.experimentIds, req.runsPerExperiment, req.concurrency);
+      return seedSearch(req.base, req.experimentIds, req.runsPerExperiment, req.from, req.to, req.concurrency);
     case 'seed-get-run':
       return seedGetRun(req.base, req.experimentId, req.params, req.metrics);
+    case 'history-run':
+      return historyRun(req.base, req.experimentId);
     case 'seed-history':
-      return seedHistory(req.base, req.experimentId, req.points, req.concurrency);
+      return seedHistory(req.base, req.runId, req.from, req.to, req.concurrency);
+    case 'verify-seeded':
+      return verifySeeded(req.base, req.kind, req.check);
     case 'artifact-run': {
       const run = await retrying(() => createRun(req.base, req.experimentId, 'artifacts', BASE_TS));
       // mlflow-artifacts:/<experiment>/<run>/artifacts -> the proxy path

@@ -5,19 +5,47 @@
 import fs from 'node:fs';
 import type { BenchConfig } from './config.ts';
 import { UNSUPPORTED, type ServerKind, type WorkloadResult } from './load.ts';
+import { seedPlan, type SeedPlan } from './seed-data.ts';
 import type { Machine } from './servers.ts';
 
 export interface BackendResults {
   backend: 'sqlite' | 'postgres';
-  seeding: Partial<Record<ServerKind, { runs: number; runSeconds: number; points: number; pointSeconds: number; peakMiB: number }>>;
+  /**
+   * Per server: the API sample the seeding rates come from (runs, points and their seconds), and
+   * how the rest of the same data got there. Results written before the split lack the `rest*` fields.
+   */
+  seeding: Partial<Record<ServerKind, SeedingResult>>;
+  /** Wall-clock seconds: `setup <server>` (first start + seeding) and `round <n> <server>`. */
+  timings: Record<string, number>;
   /** Per server, per measurement key: one value per round (or one for first start and seeding). Older results lack fasttrackml. */
   values: Partial<Record<ServerKind, Record<string, number[]>>>;
   raw: Partial<Record<ServerKind, Record<string, WorkloadResult[]>>>;
   notes: string[];
 }
 
+export interface SeedingResult {
+  runs: number;
+  runSeconds: number;
+  points: number;
+  pointSeconds: number;
+  peakMiB: number;
+  /** Runs and points seeded after the sample: through the API ('api') or into the database ('bulk'). */
+  restRuns?: number;
+  restPoints?: number;
+  rest?: 'api' | 'bulk';
+  restSeconds?: number;
+  /** How many read-back checks through the API passed after seeding. */
+  verified?: number;
+}
+
 export function emptyBackendResults(backend: 'sqlite' | 'postgres'): BackendResults {
-  return { backend, seeding: {}, values: { trove: {}, mlflow: {}, fasttrackml: {} }, raw: { trove: {}, mlflow: {}, fasttrackml: {} }, notes: [] };
+  return { backend, seeding: {}, timings: {}, values: { trove: {}, mlflow: {}, fasttrackml: {} }, raw: { trove: {}, mlflow: {}, fasttrackml: {} }, notes: [] };
+}
+
+/** The seeding split of a configuration; results written before it seeded everything through the API. */
+export function planOf(c: BenchConfig): SeedPlan {
+  if (c.seedSampleRuns === undefined) return { runs: { total: c.filterRuns, sample: c.filterRuns, rest: 0 }, points: { total: c.historyPoints, sample: c.historyPoints, rest: 0 } };
+  return seedPlan(c);
 }
 
 export const SERVER_NAMES: Record<ServerKind, string> = { trove: 'Trove', mlflow: 'MLflow', fasttrackml: 'FastTrackML' };
@@ -74,10 +102,15 @@ const ROWS: Row[] = [
   { key: 'idle-pss.mib', label: () => '… the same as PSS (shared pages split between processes)', unit: 'MiB', better: 'lower', detail: { key: 'idle.processes', label: 'processes', unit: '' } },
   { key: 'peak.mib', label: () => 'peak memory during a round of all workloads', unit: 'MiB', better: 'lower' },
   { key: 'cold-start.ms', label: () => 'cold start: spawn → /health 200 (seeded database)', unit: 'ms', better: 'lower', detail: { key: 'first-start.ms', label: 'first start', unit: 'ms' } },
-  { key: 'seed-runs.per_s', label: (c) => `seeding: runs created + logged (${c.seedConcurrency} clients)`, unit: 'runs/s', better: 'higher' },
+  { key: 'seed-runs.per_s', label: (c) => `seeding: runs created + logged${sampleOf(planOf(c).runs, 'runs')} (${c.seedConcurrency} clients)`, unit: 'runs/s', better: 'higher' },
   { key: 'seed-traces.per_s', label: (c) => `seeding: traces of ${c.traceSpans} spans over OTLP, 100 per request (${c.seedConcurrency} clients)`, unit: 'traces/s', better: 'higher', needs: 'traces' },
-  { key: 'seed-points.per_s', label: () => 'seeding: history points, 1,000-point batches, 4 clients', unit: 'points/s', better: 'higher' },
+  { key: 'seed-points.per_s', label: (c) => `seeding: history points${sampleOf(planOf(c).points, 'points')}, 1,000-point batches, 4 clients`, unit: 'points/s', better: 'higher' },
 ];
+
+/** ", the first 5,000 runs" when the rate is measured on a sample, "" when on everything. */
+function sampleOf(part: { sample: number; rest: number }, what: string): string {
+  return part.rest > 0 ? `, the first ${n(part.sample)} ${what}` : '';
+}
 
 function sizeLabel(mib: number): string {
   return mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`;
@@ -268,10 +301,78 @@ export function writeReport(file: string, profile: BenchConfig['profile'], block
   fs.writeFileSync(file, withReportBlock(previous, profile, block));
 }
 
+/** The load average (1 min) the run recorded: before it started, after it ended, and over it. */
+export interface LoadSummary {
+  before: number;
+  after: number;
+  min: number;
+  median: number;
+  max: number;
+  cores: number;
+  /** Whether other work shared the cores: more load before the run, or during it, than the benchmark alone makes. */
+  shared: boolean;
+}
+
+export function loadSummary(results: Pick<Results, 'load' | 'machine'>): LoadSummary {
+  const first = (phase: string): number => results.load.find((l) => l.phase === phase)?.avg[0] ?? NaN;
+  const all = results.load.map((l) => l.avg[0] ?? NaN).filter(Number.isFinite);
+  const cores = results.machine.cores;
+  const before = first('start');
+  const med = median(all);
+  // The benchmark alone keeps about two processes busy (the server under test and the load
+  // generator; MLflow's workers can add to it): above that, something else was running.
+  const shared = before > cores * 0.75 || med > Math.max(2, cores) * 1.5;
+  return { before, after: first('end'), min: all.length ? Math.min(...all) : NaN, median: med, max: all.length ? Math.max(...all) : NaN, cores, shared };
+}
+
+/** The machine table's load row: what was measured, and what it says about the run. */
+export function loadText(l: LoadSummary): string {
+  const measured = `before the run ${fmt(l.before)}, after it ${fmt(l.after)}; during it median ${fmt(l.median)} (min ${fmt(l.min)}, max ${fmt(l.max)}, sampled every 30 s) on ${l.cores} cores`;
+  if (!Number.isFinite(l.median)) return measured;
+  return l.shared
+    ? `${measured} — **other work shared the cores** (more load than the benchmark's own server and load generator make): absolute numbers are pessimistic and noisy, ratios less so`
+    : `${measured} — nothing else of note ran: the load is the benchmark's own (the server under test and the load generator)`;
+}
+
+/** How the data got into each server: the API sample the seeding rates come from, and the rest. */
+export function seedingText(results: Results): string[] {
+  const c = results.config;
+  const plan = planOf(c);
+  const out: string[] = [];
+  if (plan.runs.rest === 0 && plan.points.rest === 0) {
+    out.push(`- **Seeding**: everything through each server's REST API (the seeding rows are measured over all ${n(plan.runs.total)} runs and ${n(plan.points.total)} points).`);
+    return out;
+  }
+  const how = (server: ServerKind): string[] => {
+    const seen = new Set<string>();
+    for (const b of Object.values(results.backends)) {
+      const s = b?.seeding[server];
+      if (s?.rest) seen.add(s.rest);
+    }
+    return [...seen];
+  };
+  const measured = `the first ${n(plan.runs.sample)} runs${plan.points.rest > 0 ? ` and the first ${n(plan.points.sample)} points of the long series` : ''} went through every server's REST API, one server at a time, and the seeding rows are measured on them`;
+  const bulk = ALL_KINDS.filter((k) => how(k).includes('bulk')).map((k) => SERVER_NAMES[k]);
+  const api = ALL_KINDS.filter((k) => how(k).includes('api')).map((k) => SERVER_NAMES[k]);
+  const rest = `the other ${n(plan.runs.rest)} runs${plan.points.rest > 0 ? ` and ${n(plan.points.rest)} points` : ''}, the same data,`;
+  const parts: string[] = [];
+  if (api.length) parts.push(`${rest} followed through the API to ${api.join(' and ')}`);
+  if (bulk.length) {
+    parts.push(
+      `${api.length ? 'and were' : `${rest} were`} bulk-loaded straight into ${bulk.join(' and ')}'s own database (the one \`mlflow server\` created and migrated): each row a copy of the row MLflow wrote for an API-seeded run, with the id, name, start time, artifact URI and values of the same generator (\`bench/mlflow-bulk.ts\`); the bulk-loaded runs were then read back through MLflow's REST API and compared with the generator (runs from the sample and from the rest, every experiment's run count, the long series' last point and windows across the sample's end)${results.backends.postgres ? ', and on PostgreSQL its loaded tables analyzed (as autovacuum would have done during a long API seeding)' : ''}`,
+    );
+  }
+  const timing = Object.values(results.backends)
+    .flatMap((b) => (b ? ALL_KINDS.filter((k) => b.seeding[k]?.rest && b.seeding[k]?.restSeconds !== undefined).map((k) => `${SERVER_NAMES[k]} ${b.seeding[k]?.rest === 'bulk' ? 'bulk' : 'API'} ${fmt(b.seeding[k]?.restSeconds ?? NaN)} s (${backendName(b)})`) : []))
+    .join(', ');
+  out.push(`- **Seeding**: ${measured}; ${parts.join(' ')}.${timing ? ` The rest took ${timing}.` : ''} Every search row reads across sample and rest alike, and the same-answer check above compares the servers' results.`);
+  return out;
+}
+
 export function renderReport(results: Results): string {
   const c = results.config;
   const mc = results.machine;
-  const loads = results.load.map((l) => l.avg[0] ?? NaN).filter(Number.isFinite);
+  const load = loadSummary(results);
   const backends = Object.values(results.backends).filter(Boolean) as BackendResults[];
   const peers = peersOf(backends);
   const quick = c.profile === 'quick';
@@ -284,12 +385,12 @@ export function renderReport(results: Results): string {
   );
   lines.push('');
   if (quick) {
-    lines.push(`**Reduced run**: the \`quick\` profile's small sizes (${n(c.searchRuns)} runs, ${n(c.historyPoints)}-point history, ${sizeLabel(c.artifactMb)} artifact, ${c.duration} s per throughput workload), ${c.rounds} round${c.rounds > 1 ? 's' : ''}, load average ${fmt(Math.min(...loads))}–${fmt(Math.max(...loads))} (median ${fmt(median(loads))}) on ${mc.cores} cores. A smoke-sized comparison, not the standard run.`);
+    lines.push(`**Reduced run**: the \`quick\` profile's small sizes (${n(c.searchRuns)} runs, ${n(c.historyPoints)}-point history, ${sizeLabel(c.artifactMb)} artifact, ${c.duration} s per throughput workload), ${c.rounds} round${c.rounds > 1 ? 's' : ''}, load average ${fmt(load.min)}–${fmt(load.max)} (median ${fmt(load.median)}) on ${mc.cores} cores. A smoke-sized comparison, not the standard run.`);
     lines.push('');
   }
   lines.push('Written by `npm run bench` (`bench/run.ts`). The servers run on');
   lines.push('the same machine in the same run, each with its own fresh database and artifact folder, seeded');
-  lines.push('with identical data through the REST API, and loaded with the same requests by a separate');
+  lines.push(`with identical data (through the REST API${planOf(c).runs.rest > 0 ? '; past the sample the seeding rates are measured on, MLflow\'s share bulk-loaded: see Seeding below' : ''}), and loaded with the same requests by a separate`);
   lines.push('load-generator process (`bench/load.ts`, undici keep-alive pools over loopback). Each number');
   lines.push(`is the **median of ${c.rounds} round${c.rounds > 1 ? 's' : ''}** (min–max in small print); who goes first rotates`);
   lines.push('from round to round, and each round starts with a restart of the server. "n/a": the server has no such endpoint.');
@@ -302,7 +403,13 @@ export function renderReport(results: Results): string {
   lines.push(`| CPU | ${mc.cpu}, ${mc.cores} cores |`);
   lines.push(`| memory | ${mc.ramGiB} GiB |`);
   lines.push(`| OS, kernel | ${mc.os}, ${mc.kernel} |`);
-  lines.push(`| load average (1 min) during the run | min ${fmt(Math.min(...loads))}, median ${fmt(median(loads))}, max ${fmt(Math.max(...loads))} on ${mc.cores} cores${median(loads) > mc.cores * 0.75 ? ' — **the machine was shared with other test suites: absolute numbers are pessimistic and noisy, ratios less so**' : ''} |`);
+  lines.push(`| load average (1 min) | ${loadText(load)} |`);
+  const times = backends.map((b) => {
+    const t = Object.entries(b.timings ?? {});
+    const sum = (prefix: string): number => t.filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0) / 60;
+    return t.length ? `${backendName(b)}: starts + seeding ${fmt(sum('setup '))} min, rounds ${fmt(sum('round '))} min` : '';
+  }).filter(Boolean);
+  if (times.length) lines.push(`| where the time went | ${times.join('; ')} |`);
   lines.push(`| Trove | ${mc.trove}, Node.js ${mc.node}, SQLite ${mc.sqliteNode} (better-sqlite3), default settings: one process (\`--workers 1\`), log level info |`);
   if (peers.includes('fasttrackml')) {
     lines.push(`| FastTrackML | ${mc.fasttrackml ?? 'unknown'} (the \`fml\` binary of the PyPI wheel pinned in \`bench/requirements-fasttrackml.txt\`), default settings: one Go process, log level info, \`--database-pool-max 20\` |`);
@@ -355,12 +462,16 @@ export function renderReport(results: Results): string {
         if (Object.keys(kinds).length) errs.push(`${SERVER_NAMES[server]} ${key}: ${Object.entries(kinds).map(([k, v]) => `${v} × ${k}${said(k)}`).join(', ')} over ${rs.length} round(s)`);
       }
       const hist = rawOf(b, server)['history-full'] ?? [];
-      const partial = hist.filter((r) => r.extra.complete === 0);
+      const partial = hist.filter((r) => r.extra.complete === 0 && !r.errors);
       if (partial.length) errs.push(`${SERVER_NAMES[server]} full history read stopped after ${c.historyFullSeconds} s in ${partial.length} of ${hist.length} rounds (read ${partial.map((r) => n(Number(r.extra.points))).join(', ')} points); points/s counts what was read`);
       const pages = hist.map((r) => r.requests);
       if (server === 'fasttrackml' && pages.length && pages.every((p) => p === 1) && c.historyPoints > c.historyPageSize) {
         errs.push(`FastTrackML ignores \`max_results\` of metrics/get-history: it answered the whole ${n(c.historyPoints)}-point series in one page`);
       }
+    }
+    for (const server of present) {
+      const seedCheck = b.notes.find((x) => x.startsWith(`${server} seed-check `));
+      if (seedCheck) errs.push(`${SERVER_NAMES[server]} read its seeded data back differently from the generator: ${seedCheck.replace(/^\S+ seed-check /, '')}`);
     }
     const hashes = (key: string): string => {
       const found = present.map((k) => ({ k, note: b.notes.find((x) => x.startsWith(`${k} ${key} `))?.replace(/^\S+ \S+ /, '') })).filter((x) => x.note);
@@ -399,6 +510,7 @@ export function renderReport(results: Results): string {
   lines.push(`Profile \`${c.profile}\`; every knob is an environment variable or flag (\`bench/README.md\`).`);
   lines.push('');
   lines.push(`- **Data, identical on every server** (fixed timestamps, values from a seeded PRNG): ${n(c.filterRuns)} runs in ${c.filterRuns / c.searchRuns} experiment(s) of ${n(c.searchRuns)}, each with a tag, params \`model\` ('a' for ~80%), \`lr\`, \`optimizer\` and metrics \`acc\`, \`loss\`, \`f1\` (runs/create + one log-batch each, ${c.seedConcurrency} concurrent clients); one run with ${c.wideParams} params and ${c.wideMetrics} metrics; one run with a ${n(c.historyPoints)}-point \`loss\` series (log-batch of 1,000 points, 4 clients).`);
+  lines.push(...seedingText(results));
   lines.push(`- **Writes** (closed loop, ${c.duration} s per round): create-run with ${c.writeClients} clients; log-batch of ${c.logBatchMetrics} metrics with ${c.writeClients} clients, each on its own run; ingest of 1,000-point batches by ${c.ingestWriters} writers, then by ${c.contentionWriters} writers, each on its own run, counting every failed request ("database is locked", 5xx, resets).`);
   lines.push(`- **Reads** (one client, sequential, up to ${c.latencyRequests} requests or ${c.latencySeconds} s, at least 2; the p50 latency): search_runs of the first experiment, \`max_results=${c.searchPageSize}\`, default order; \`metrics.acc > 0.3 and params.model = 'a'\` ordered by \`metrics.acc DESC\`, \`max_results=${c.filterPageSize}\`, over all ${n(c.filterRuns)} runs, page 1 and the page after ${n(c.deepOffset)} rows (reached with the page token each server returns for a page of ${n(c.deepOffset)} rows: a keyset token from Trove, an offset from MLflow and FastTrackML); runs/get of the wide run; the downsampled history (Trove \`/ajax-api/2.0/trove/metrics/history-downsampled?max_buckets=${c.downsampleBuckets}\`, min/max per bucket; MLflow \`get-history-bulk-interval?max_results=${c.downsampleBuckets}\`, sampled points).`);
   lines.push(`- **Full history**: metrics/get-history paged with \`max_results=${c.historyPageSize}\` (the page the MLflow client uses) until done or ${c.historyFullSeconds} s.`);
@@ -417,12 +529,13 @@ export function renderReport(results: Results): string {
 
 function meaning(results: Results): string[] {
   const c = results.config;
+  const load = loadSummary(results);
   const all = Object.values(results.backends).filter(Boolean) as BackendResults[];
   const pick = (key: string, server: ServerKind, unit: string): string =>
     all.map((b) => `${fmt(median(valuesOf(b, server)[key]), unit)} on ${backendName(b)}`).join(', ');
   const out: string[] = [];
-  out.push('- **Ratios are the point, not absolute numbers.** The servers share 2 cores with the load generator');
-  out.push('  (and, during this run, with other test suites), so absolute throughput is below published');
+  out.push(`- **Ratios are the point, not absolute numbers.** The servers share ${load.cores} cores with the load generator`);
+  out.push(`  (${load.shared ? `and, during this run, with other work: load average ${fmt(load.before)} before it, median ${fmt(load.median)} during it` : `load average ${fmt(load.before)} before the run, median ${fmt(load.median)} during it`}), so absolute throughput is below published`);
   out.push('  figures from bigger machines. Each server runs as it ships: MLflow as `mlflow server` (4 uvicorn');
   out.push('  workers, a job runner and its huey consumers), FastTrackML as `fml server` (one Go process),');
   out.push('  Trove as `trove server` (one Node.js process).');
@@ -450,7 +563,7 @@ function meaning(results: Results): string[] {
   out.push('- **Memory and start.** MLflow\'s default server is about fifteen Python processes, hence gigabytes of');
   out.push('  RSS even idle. Trove runs compiled (one esbuild bundle, drivers loaded on first use); a bare');
   out.push('  Node.js 20 process is already ~40 MiB here. docs/memory.md says where the rest goes.');
-  out.push('- **Noise.** Rounds are few and short and the machine was shared: read the min–max spread before');
+  out.push(`- **Noise.** Rounds are few and short${load.shared ? ' and the machine was shared' : ''}: read the min–max spread before`);
   out.push('  trusting a ratio to more than one digit. The same-answer check above confirms both servers');
   out.push('  returned the same runs in the same order for every search.');
   return out;

@@ -8,8 +8,10 @@
  *   npm run bench -- --report-only # rewrite the report from the last JSON results
  *
  * For each backend (SQLite + local artifacts, then PostgreSQL + local artifacts) every server gets
- * its own fresh database and artifact folder, is seeded with identical data through the REST
- * API, and then, round after round (the order of the servers rotates), each is restarted
+ * its own fresh database and artifact folder, is seeded with identical data (bench/seed-data.ts:
+ * a sample through every REST API, on which the seeding rates are measured; the rest through the
+ * API to Trove and FastTrackML and bulk-loaded into MLflow's database, bench/mlflow-bulk.ts, then
+ * read back through each API), and then, round after round (the order of the servers rotates), each is restarted
  * (cold start), left idle (idle memory) and loaded with the same bounded workloads by a separate
  * load process (bench/load.ts) over loopback. Knobs: bench/config.ts and bench/README.md.
  */
@@ -20,7 +22,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig, type BenchConfig } from './config.ts';
-import { UNSUPPORTED, type LoadRequest, type ServerKind, type Workload, type WorkloadResult } from './load.ts';
+import { UNSUPPORTED, type LoadRequest, type SeedCheck, type ServerKind, type Workload, type WorkloadResult } from './load.ts';
+import { analyzeLoaded, bulkLoadHistory, bulkLoadRuns, openMlflowDatabase } from './mlflow-bulk.ts';
+import { historyStepsToVerify, runsToVerify, seedPlan, type SeedPlan } from './seed-data.ts';
 import { emptyBackendResults, renderReport, writeReport, type BackendResults, type Results } from './report.ts';
 import {
   describeMachine,
@@ -164,6 +168,21 @@ interface ServerState {
   artifactPath: string;
   traceSearchExperiment: string;
   traceIngestExperiment: string;
+  /** The token of the filtered search's deep page, fetched once (the searched runs do not change between rounds). */
+  deepToken?: string;
+}
+
+/** What verify-seeded reads back from a server once it is seeded. */
+function seedCheck(config: BenchConfig, plan: SeedPlan, experimentIds: string[], historyRunId: string, bulkLoaded: boolean): SeedCheck {
+  return {
+    experimentIds,
+    perExperiment: config.searchRuns,
+    runIndices: runsToVerify(plan, config.searchRuns),
+    countByOffset: bulkLoaded,
+    historyRunId,
+    historyPoints: plan.points.total,
+    historySteps: bulkLoaded ? historyStepsToVerify(plan) : [],
+  };
 }
 
 async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', load: LoadClient, results: Results, pgInfo: Postgres | undefined): Promise<BackendResults> {
@@ -216,6 +235,7 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
   // server at a time so seeding rates are clean numbers too.
   for (const kind of SERVERS) {
     const st = states.get(kind) as ServerState;
+    const setupStarted = performance.now();
     log(`${backend}/${kind}: first start (empty database)`);
     st.running = await startServer(st.spec);
     record(kind, 'first-start.ms', st.running.startMs);
@@ -248,23 +268,67 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
     const misc = await load.call<string>({ op: 'create-experiment', base, name: 'bench-misc' });
     st.writesExperiment = await load.call<string>({ op: 'create-experiment', base, name: 'bench-writes' });
 
-    log(`${backend}/${kind}: seeding ${config.filterRuns} runs (${experiments} experiment(s) of ${config.searchRuns})`);
+    // The first runs and points go through the API (the seeding rates); the rest of the same data
+    // follows through the API, or is bulk-loaded into MLflow's own tables (bench/mlflow-bulk.ts).
+    const plan = seedPlan(config);
+    const bulk = kind === 'mlflow' && (plan.runs.rest > 0 || plan.points.rest > 0) ? await openMlflowDatabase(st.spec.backendUri) : undefined;
+    log(`${backend}/${kind}: seeding ${plan.runs.total} runs (${experiments} experiment(s) of ${config.searchRuns}), the first ${plan.runs.sample} through the API for the rate`);
     const sampler = new RssSampler(st.running.child.pid as number);
     sampler.start(200);
-    const search = await load.call<{ runs: number; seconds: number }>({ op: 'seed-search', base, experimentIds: st.searchExperiments, runsPerExperiment: config.searchRuns, concurrency: config.seedConcurrency });
-    log(`${backend}/${kind}: ${search.runs} runs in ${search.seconds.toFixed(1)} s; seeding ${config.historyPoints} history points`);
+    const search = await load.call<{ runs: number; seconds: number }>({ op: 'seed-search', base, experimentIds: st.searchExperiments, runsPerExperiment: config.searchRuns, from: 0, to: plan.runs.sample, concurrency: config.seedConcurrency });
+    log(`${backend}/${kind}: ${search.runs} runs in ${search.seconds.toFixed(1)} s = ${(search.runs / search.seconds).toFixed(1)} runs/s through the API`);
+    let restRunSeconds = 0;
+    if (plan.runs.rest > 0) {
+      const t0 = performance.now();
+      if (bulk) await bulkLoadRuns(bulk, { experimentIds: st.searchExperiments, perExperiment: config.searchRuns, from: plan.runs.sample, to: plan.runs.total });
+      else await load.call({ op: 'seed-search', base, experimentIds: st.searchExperiments, runsPerExperiment: config.searchRuns, from: plan.runs.sample, to: plan.runs.total, concurrency: config.seedConcurrency });
+      restRunSeconds = (performance.now() - t0) / 1000;
+      log(`${backend}/${kind}: the other ${plan.runs.rest} runs ${bulk ? 'bulk-loaded into its database' : 'through the API'} in ${restRunSeconds.toFixed(1)} s`);
+    }
     st.wideRunId = await load.call<string>({ op: 'seed-get-run', base, experimentId: misc, params: config.wideParams, metrics: config.wideMetrics });
-    const history = await load.call<{ runId: string; seconds: number }>({ op: 'seed-history', base, experimentId: misc, points: config.historyPoints, concurrency: 4 });
-    st.historyRunId = history.runId;
+    st.historyRunId = await load.call<string>({ op: 'history-run', base, experimentId: misc });
+    const history = await load.call<{ points: number; seconds: number }>({ op: 'seed-history', base, runId: st.historyRunId, from: 0, to: plan.points.sample, concurrency: 4 });
+    log(`${backend}/${kind}: ${history.points} history points in ${history.seconds.toFixed(1)} s = ${Math.round(history.points / history.seconds)} points/s through the API`);
+    let restPointSeconds = 0;
+    if (plan.points.rest > 0) {
+      const t0 = performance.now();
+      if (bulk) await bulkLoadHistory(bulk, { runId: st.historyRunId, from: plan.points.sample, to: plan.points.total });
+      else await load.call({ op: 'seed-history', base, runId: st.historyRunId, from: plan.points.sample, to: plan.points.total, concurrency: 4 });
+      restPointSeconds = (performance.now() - t0) / 1000;
+      log(`${backend}/${kind}: the other ${plan.points.rest} points ${bulk ? 'bulk-loaded into its database' : 'through the API'} in ${restPointSeconds.toFixed(1)} s`);
+    }
+    if (bulk) {
+      await analyzeLoaded(bulk);
+      await bulk.close();
+    }
     if (!lacks.artifacts) {
       const art = await load.call<{ runId: string; path: string }>({ op: 'artifact-run', base, experimentId: misc });
       st.artifactPath = `${art.path}/big.bin`;
     }
     const seedPeak = sampler.stop();
-    out.seeding[kind] = { runs: search.runs, runSeconds: search.seconds, points: config.historyPoints, pointSeconds: history.seconds, peakMiB: seedPeak };
-    log(`${backend}/${kind}: history in ${history.seconds.toFixed(1)} s (peak RSS ${seedPeak.toFixed(0)} MiB while seeding)`);
+    // Read back through the API: the bulk-loaded runs must be what the API would have stored.
+    const verified = await load.call<{ checked: string[]; problems: string[] }>({ op: 'verify-seeded', base, kind, check: seedCheck(config, plan, st.searchExperiments, st.historyRunId, Boolean(bulk)) });
+    log(`${backend}/${kind}: read back through the API: ${verified.checked.join('; ')}${verified.problems.length ? `; DIFFERENT: ${verified.problems.join('; ')}` : ''}`);
+    if (verified.problems.length) {
+      if (bulk) throw new Error(`the bulk-loaded MLflow data differs from the API-seeded data: ${verified.problems.join('; ')}`);
+      out.notes.push(`${kind} seed-check ${verified.problems.join('; ')}`);
+    }
+    out.seeding[kind] = {
+      runs: search.runs,
+      runSeconds: search.seconds,
+      points: history.points,
+      pointSeconds: history.seconds,
+      peakMiB: seedPeak,
+      restRuns: plan.runs.rest,
+      restPoints: plan.points.rest,
+      rest: bulk ? 'bulk' : 'api',
+      restSeconds: restRunSeconds + restPointSeconds,
+      verified: verified.checked.length,
+    };
+    out.timings[`setup ${kind}`] = (performance.now() - setupStarted) / 1000;
+    log(`${backend}/${kind}: started and seeded in ${out.timings[`setup ${kind}`]?.toFixed(0)} s (peak RSS ${seedPeak.toFixed(0)} MiB while seeding)`);
     record(kind, 'seed-runs.per_s', search.runs / search.seconds);
-    record(kind, 'seed-points.per_s', config.historyPoints / history.seconds);
+    record(kind, 'seed-points.per_s', history.points / history.seconds);
   }
 
   const filter = 'metrics.acc > 0.3 and params.model = \'a\'';
@@ -273,15 +337,20 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
   // hands out after `deepOffset` rows (Trove's is a keyset token, MLflow's and FastTrackML's an
   // offset). Forging an offset token would measure Trove's compatibility path for old tokens instead.
   const forgedDeepToken = Buffer.from(JSON.stringify({ offset: config.deepOffset })).toString('base64');
-  async function deepPageToken(base: string, experimentIds: string[]): Promise<string> {
-    const res = await fetch(`${base}/api/2.0/mlflow/runs/search`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ experiment_ids: experimentIds, filter, order_by: orderBy, max_results: config.deepOffset }),
-    });
-    if (!res.ok) return forgedDeepToken;
-    const body = (await res.json()) as { next_page_token?: string };
-    return body.next_page_token ?? forgedDeepToken;
+  async function deepPageToken(base: string, experimentIds: string[]): Promise<string | undefined> {
+    try {
+      const res = await fetch(`${base}/api/2.0/mlflow/runs/search`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ experiment_ids: experimentIds, filter, order_by: orderBy, max_results: config.deepOffset }),
+      });
+      if (!res.ok) return undefined;
+      const body = (await res.json()) as { next_page_token?: string };
+      return body.next_page_token;
+    } catch (error) {
+      log(`deep page token: ${(error as Error).message}; this round uses an offset token`);
+      return undefined;
+    }
   }
 
   for (let round = 1; round <= config.rounds; round++) {
@@ -291,6 +360,10 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
     results.load.push({ at: new Date().toISOString(), phase: `${backend} round ${round}`, avg: os.loadavg() });
     for (const kind of order) {
       const st = states.get(kind) as ServerState;
+      const roundStarted = performance.now();
+      const roundTook = (): void => {
+        out.timings[`round ${round} ${kind}`] = (performance.now() - roundStarted) / 1000;
+      };
       log(`${backend} round ${round}/${config.rounds}: ${kind}: restart`);
       if (st.running) await stopServer(st.running);
       st.running = await startServer(st.spec);
@@ -335,6 +408,7 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
       }
       if (config.onlyTraces) {
         record(kind, 'peak.mib', roundSampler.stop());
+        roundTook();
         continue;
       }
 
@@ -362,7 +436,7 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
       r = await run('filter-page1', { name: 'search', experimentIds: st.searchExperiments, filter, orderBy, maxResults: config.filterPageSize, ...latency });
       record(kind, 'filter1.p50', r.p50);
       out.notes.push(`${kind} filter-page1 rows=${r.extra.rows} hash=${r.extra.result_hash}`);
-      const deepToken = await deepPageToken(base, st.searchExperiments);
+      const deepToken = (st.deepToken ??= await deepPageToken(base, st.searchExperiments)) ?? forgedDeepToken;
       r = await run('filter-deep', { name: 'search', experimentIds: st.searchExperiments, filter, orderBy, maxResults: config.filterPageSize, pageToken: deepToken, ...latency });
       record(kind, 'filterdeep.p50', r.p50);
       out.notes.push(`${kind} filter-deep rows=${r.extra.rows} hash=${r.extra.result_hash}`);
@@ -392,6 +466,8 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
         record(kind, `${dir}.errors`, r.errors);
       }
       record(kind, 'peak.mib', roundSampler.stop());
+      roundTook();
+      log(`${backend} round ${round}/${config.rounds}: ${kind} took ${out.timings[`round ${round} ${kind}`]?.toFixed(0)} s`);
     }
   }
   for (const st of states.values()) if (st.running) await stopServer(st.running);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../bench/config.ts';
-import { emptyBackendResults, renderReport, reportMarkers, withReportBlock, type Results } from '../../bench/report.ts';
+import { emptyBackendResults, loadSummary, loadText, renderReport, reportMarkers, seedingText, withReportBlock, type Results } from '../../bench/report.ts';
 import { fasttrackmlDatabaseUri, type Machine } from '../../bench/servers.ts';
 
 const machine: Machine = {
@@ -64,6 +64,49 @@ describe('the server benchmark report', () => {
     const md = renderReport(old);
     assert.match(md, /\| workload \| SQLite: Trove vs MLflow \|\n/);
     assert.doesNotMatch(md, /FastTrackML \|/);
+  });
+});
+
+describe('what the report says about the load and the seeding', () => {
+  const at = (phase: string, l1: number) => ({ at: '', phase, avg: [l1, l1, l1] });
+
+  it('says a run on an otherwise quiet machine was quiet, with the load before, after and during it', () => {
+    const r = { ...results(), load: [at('start', 0.4), at('sample', 1.8), at('sample', 2.2), at('sample', 2.6), at('end', 1.9)] };
+    const text = loadText(loadSummary(r));
+    assert.equal(text, 'before the run 0.40, after it 1.90; during it median 1.90 (min 0.40, max 2.60, sampled every 30 s) on 2 cores — nothing else of note ran: the load is the benchmark\'s own (the server under test and the load generator)');
+    const md = renderReport(r);
+    assert.doesNotMatch(md, /shared with other/);
+    assert.match(md, /\| load average \(1 min\) \| before the run 0\.40/);
+  });
+
+  it('says the cores were shared when the load before the run or during it is more than the benchmark makes', () => {
+    const busyBefore = loadSummary({ ...results(), load: [at('start', 3.1), at('sample', 2.0), at('end', 2.0)] });
+    assert.ok(busyBefore.shared);
+    assert.match(loadText(busyBefore), /\*\*other work shared the cores\*\*/);
+    const busyDuring = loadSummary({ ...results(), load: [at('start', 0.2), at('sample', 9), at('sample', 12), at('end', 8)] });
+    assert.ok(busyDuring.shared);
+    assert.match(renderReport({ ...results(), load: [at('start', 0.2), at('sample', 9), at('sample', 12), at('end', 8)] }), /other work shared the cores/);
+  });
+
+  it('says which runs and points the seeding rates come from and how the rest reached each server', () => {
+    const r = results();
+    const sqlite = r.backends.sqlite!;
+    sqlite.values.trove!['seed-runs.per_s'] = [500];
+    sqlite.seeding.trove = { runs: 1000, runSeconds: 2, points: 50_000, pointSeconds: 1, peakMiB: 100, restRuns: 1000, restPoints: 50_000, rest: 'api', restSeconds: 3.2 };
+    sqlite.seeding.mlflow = { runs: 1000, runSeconds: 25, points: 50_000, pointSeconds: 5, peakMiB: 900, restRuns: 1000, restPoints: 50_000, rest: 'bulk', restSeconds: 0.8 };
+    const text = seedingText(r).join('\n');
+    assert.match(text, /the first 1,000 runs and the first 50,000 points of the long series went through every server's REST API/);
+    assert.match(text, /the other 1,000 runs and 50,000 points, the same data, followed through the API to Trove and were bulk-loaded straight into MLflow's own database/);
+    assert.match(text, /Trove API 3\.20 s \(SQLite\), MLflow bulk 0\.80 s \(SQLite\)/);
+    assert.match(renderReport(r), /\| seeding: runs created \+ logged, the first 1,000 runs \(8 clients\) \|/);
+  });
+
+  it('says everything went through the API for results written before the split', () => {
+    const r = results();
+    r.backends.sqlite!.values.trove!['seed-runs.per_s'] = [500];
+    const old = { ...r, config: { ...r.config, seedSampleRuns: undefined, seedSamplePoints: undefined } as unknown as Results['config'] };
+    assert.match(seedingText(old).join(''), /everything through each server's REST API/);
+    assert.match(renderReport(old), /\| seeding: runs created \+ logged \(8 clients\) \|/);
   });
 });
 

@@ -117,6 +117,19 @@ for (const backend of BACKENDS) {
       assert.equal(await rollupCount(pk, 2), 6);
     });
 
+    test('concurrent batches of one run naming the same keys in opposite orders all succeed and count every point', async () => {
+      const pk = await newRun();
+      const keys = ['k1', 'k2', 'k3', 'k4', 'k5', 'k6'];
+      const batches = Array.from({ length: 8 }, (_, b) => {
+        const order = b % 2 ? [...keys].reverse() : keys;
+        return order.flatMap((key) => Array.from({ length: 50 }, (_, i) => ({ key, step: b * 50 + i, timestamp: 1, value: b })));
+      });
+      await Promise.all(batches.map((batch) => store.logMetrics(pk, batch)));
+      assert.equal(await rollupCount(pk, 2), 8 * 6 * 50);
+      assert.equal(await rollupCount(pk, 14), 8 * 6 * 50);
+      for (const key of keys) assert.equal((await latest(pk, key))?.step, 399);
+    });
+
     if (backend.name === 'PostgreSQL') {
       test('a 1,000-point batch of new points is one statement; a batch with stored points adds one for their rollups', async () => {
         const pk = await newRun();

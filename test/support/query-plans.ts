@@ -140,7 +140,7 @@ export async function collectQueryPlans(
       const seen = new Set<string>();
       const statements: StatementPlan[] = [];
       for (const query of captured) {
-        if (seen.has(query.sql) || /^(begin|commit|rollback)/i.test(query.sql.trim())) continue;
+        if (seen.has(query.sql) || /^(begin|commit|rollback|savepoint|release)\b/i.test(query.sql.trim())) continue;
         seen.add(query.sql);
         statements.push({ sql: normaliseSql(query.sql), plan: await explain(database, query, mode) });
       }
@@ -189,7 +189,12 @@ function normaliseSql(text: string): string {
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/\$(\d+)(?:, \$\d+){3,}, \$(\d+)/g, '$$$1, …, $$$2')
-    .replace(/\?(?:, \?){3,}/g, '?, …, ?');
+    .replace(/\?(?:, \?){3,}/g, '?, …, ?')
+    // Multi-row VALUES: the first and last row and how many.
+    .replace(/(\([^()]*\))((?:, \([^()]*\)){3,})/g, (_, first: string, rest: string) => {
+      const rows = rest.split('), (');
+      return `${first}, …, (${rows[rows.length - 1]!.replace(/^, \(/, '')} /* ${rows.length + 1} rows */`;
+    });
 }
 
 /** Long literal arrays in PostgreSQL plans shortened to their first values. */

@@ -65,6 +65,7 @@ export class MlflowRestWriter {
           if (existing) known++;
           runs.push({ run, experimentId: id, existing });
         }
+        if (known === 0) this.firstExport.add(id);
         if (e.name !== 'Default' && known === 0 && runCount > 0 && this.preexisting.has(id)) {
           ctx.warn(`Experiment '${e.name}' was already in the target (id ${id}) with no run exported from this Trove before; the runs were added to it.`);
         }
@@ -129,6 +130,9 @@ export class MlflowRestWriter {
     return ctx.totals;
   }
 
+  /** Target experiments holding no run of an earlier export of this Trove. */
+  private readonly firstExport = new Set<string>();
+
   /** Target experiments that existed before this export touched them (found by name, not created). */
   private readonly preexisting = new Set<string>();
 
@@ -171,9 +175,15 @@ export class MlflowRestWriter {
         const experimentId = experimentIds.get(model.experimentId);
         if (experimentId !== undefined) {
           const existing = there.get(model.modelId);
-          const wrote = await exportLoggedModel(ctx, source, model, experimentId, existing);
-          if (!existing || wrote) ctx.totals.loggedModels++;
-          else ctx.totals.loggedModelsUnchanged++;
+          // MLflow's search leaves deleted logged models out: one deleted in Trove is created (and
+          // deleted) only by the first export into its experiment, not again by every later one.
+          if (!existing && model.lifecycleStage === 'deleted' && !this.firstExport.has(experimentId)) {
+            ctx.totals.loggedModelsUnchanged++;
+          } else {
+            const wrote = await exportLoggedModel(ctx, source, model, experimentId, existing);
+            if (!existing || wrote) ctx.totals.loggedModels++;
+            else ctx.totals.loggedModelsUnchanged++;
+          }
         }
       } catch (error) {
         ctx.fail(`logged model ${model.modelId}`, error);

@@ -1,7 +1,7 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import type { MetricPointRow } from './metric-ingest.ts';
-import { rollupRowsFor, upsertRollups } from './metric-rollups.ts';
+import { rollupRowsFor, upsertRollups, type RollupRow } from './metric-rollups.ts';
 import { prepared } from './prepared.ts';
 import { isNewerPoint } from './sql-tracking-base.ts';
 
@@ -24,8 +24,8 @@ type Db = Kysely<Database> | Transaction<Database>;
  *   points it did insert, whose rollups are then merged by a second statement — a re-sent point is
  *   never counted twice.
  * - The latest value per key is the newest incoming point (isNewerPoint's order), upserted only
- *   over an older stored one, decided under the row lock; keys sorted so that concurrent batches
- *   lock rows in one order.
+ *   over an older stored one, decided under the row lock. Latest and rollup rows are sent sorted by
+ *   key (and level, block), so concurrent batches lock the rows they share in one order.
  *
  * The statement text never varies: it is a named statement, parsed and planned once per pooled
  * connection (prepared.ts). Like every write of the tracking store it runs inside the caller's
@@ -71,7 +71,7 @@ const ROWS_PER_STATEMENT = 20_000;
 export async function ingestMetricsPostgres(db: Db, runPk: number, rows: readonly MetricPointRow[]): Promise<void> {
   for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
     const part = rows.length <= ROWS_PER_STATEMENT ? rows : rows.slice(start, start + ROWS_PER_STATEMENT);
-    const rollups = rollupRowsFor(runPk, part);
+    const rollups = inLockOrder(rollupRowsFor(runPk, part));
     const newest = newestPerKey(part);
     const parameters = [
       runPk,
@@ -102,9 +102,18 @@ export async function ingestMetricsPostgres(db: Db, runPk: number, rows: readonl
     // Some points were already stored: the rollups of the ones inserted now.
     if (result.rows.length > 0) {
       const inserted = result.rows.map((r) => ({ key_id: Number(r.key_id), step: Number(r.step), value: Number(r.value), is_nan: Number(r.is_nan) }));
-      await upsertRollups(db, rollupRowsFor(runPk, inserted));
+      await upsertRollups(db, inLockOrder(rollupRowsFor(runPk, inserted)));
     }
   }
+}
+
+/**
+ * Rollup rows sorted by (key, level, block): concurrent batches of one run that share keys then
+ * lock the rows they both update in the same order, so they wait for each other instead of
+ * deadlocking.
+ */
+function inLockOrder(rows: RollupRow[]): RollupRow[] {
+  return rows.sort((a, b) => a.key_id - b.key_id || a.level - b.level || a.block - b.block);
 }
 
 /** The newest point of each key, sorted by key id (one lock order for every writer). */

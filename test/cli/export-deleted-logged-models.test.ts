@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test } from 'node:test';
+import { MlflowRestWriter } from '../../src/cli/export/mlflow-writer.ts';
+import { createImportProgress } from '../../src/cli/import/progress.ts';
+import type { MigrationSource, SourceLoggedModel, SourceRun } from '../../src/domain/import/source.ts';
+
+/**
+ * `trove export --to` and logged models deleted in Trove: MLflow's logged-model search leaves
+ * deleted models out, so an export cannot find the one an earlier export made (and deleted). It
+ * is created only by the first export into its experiment, not once more by every later one.
+ */
+
+const RUN: SourceRun = {
+  info: { runId: 'trove-run', runName: 'r', experimentId: '5', userId: 'u', status: 'FINISHED', startTime: 1, endTime: 2, lifecycleStage: 'active', artifactUri: '' },
+  params: [],
+  tags: [],
+  latestMetrics: [],
+  datasetInputs: [],
+  modelInputs: [],
+  modelOutputs: [],
+};
+
+const DELETED_MODEL: SourceLoggedModel = {
+  modelId: 'm-trove',
+  experimentId: '5',
+  name: 'dropped',
+  artifactUri: '',
+  creationTimestamp: 1,
+  lastUpdatedTimestamp: 1,
+  status: 'LOGGED_MODEL_READY',
+  statusMessage: null,
+  creatorId: null,
+  modelType: null,
+  sourceRunId: 'trove-run',
+  lifecycleStage: 'deleted',
+  tags: [],
+  params: [],
+  metrics: [],
+};
+
+function source(): MigrationSource {
+  return {
+    description: 'a test source',
+    key: 'test',
+    warnings: [],
+    async *experiments() {
+      yield { experimentId: '5', name: 'exp', artifactLocation: '', lifecycleStage: 'active', creationTime: 0, lastUpdateTime: 0, tags: [] };
+    },
+    async *runs() {
+      yield RUN;
+    },
+    async metricHistory() {
+      return [];
+    },
+    async *loggedModels() {
+      yield DELETED_MODEL;
+    },
+    async *registeredModels() {},
+    async modelVersions() {
+      return [];
+    },
+    async *listArtifacts() {},
+    async openArtifact() {
+      throw new Error('no files');
+    },
+    async close() {},
+  };
+}
+
+/** An MLflow stand-in whose experiment 77 holds (`exported`) or not the run an earlier export made. */
+function startTarget(exported: boolean, paths: string[]): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const path = (req.url ?? '').split('?')[0]!;
+      paths.push(`${req.method} ${path}`);
+      const json = (value: unknown) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      };
+      if (path === '/api/2.0/mlflow/experiments/get-by-name') return json({ experiment: { experiment_id: '77', lifecycle_stage: 'active' } });
+      if (path === '/api/2.0/mlflow/runs/search') {
+        return json(
+          exported
+            ? { runs: [{ info: { run_id: 'target-run', experiment_id: '77', status: 'FINISHED', start_time: 1, end_time: 2, run_name: 'r', user_id: 'u', lifecycle_stage: 'active', artifact_uri: '' }, data: { tags: [{ key: 'trove.source_run_id', value: 'trove-run' }] } }] }
+            : {},
+        );
+      }
+      if (path === '/api/2.0/mlflow/runs/create') return json({ run: { info: { run_id: 'target-run', artifact_uri: '' } } });
+      if (path === '/api/2.0/mlflow/logged-models' && req.method === 'POST') return json({ model: { info: { model_id: 'm-target', artifact_uri: '' } } });
+      return json({});
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((done) => server.close(() => done())) }),
+    ),
+  );
+}
+
+async function exportInto(exported: boolean): Promise<string[]> {
+  const paths: string[] = [];
+  const target = await startTarget(exported, paths);
+  try {
+    const totals = await new MlflowRestWriter(target.url, createImportProgress({ quiet: true }), 1, {}).write(source());
+    assert.deepEqual(totals.failures, []);
+  } finally {
+    await target.close();
+  }
+  return paths;
+}
+
+test('the first export into an experiment creates a logged model deleted in Trove and deletes it', async () => {
+  const paths = await exportInto(false);
+  assert.equal(paths.filter((p) => p === 'POST /api/2.0/mlflow/logged-models').length, 1);
+  assert.equal(paths.filter((p) => p === 'DELETE /api/2.0/mlflow/logged-models/m-target').length, 1);
+});
+
+test('a later export does not create a logged model deleted in Trove again', async () => {
+  const paths = await exportInto(true);
+  assert.equal(paths.filter((p) => p.startsWith('POST /api/2.0/mlflow/runs/create')).length, 0, 'the run was found again');
+  assert.equal(paths.filter((p) => p === 'POST /api/2.0/mlflow/logged-models').length, 0);
+});

@@ -551,7 +551,10 @@ async function main(): Promise<void> {
   log(`done in ${results.minutes.toFixed(1)} min; report ${config.output}, raw results ${config.json}`);
 }
 
-main().catch((error) => {
+main().catch(async (error) => {
   process.stderr.write(`${(error as Error).stack ?? error}\n`);
+  // A run that fails part-way stops the servers it started (each in its own process group),
+  // instead of leaving MLflow's fifteen processes running.
+  await Promise.all([...runningServers].map((s) => stopServer(s).catch(() => undefined)));
   process.exit(1);
 });

@@ -2,7 +2,7 @@
  * Server benchmark (not a test): Trove against the real MLflow server and FastTrackML (a Go
  * reimplementation of MLflow's tracking server), same machine, same run.
  *
- *   npm run bench                  # standard sizes, SQLite then PostgreSQL, 3 rounds (~30 min)
+ *   npm run bench                  # standard sizes, SQLite then PostgreSQL, 3 rounds (~45 min)
  *   npm run bench -- --quick       # smoke run with small sizes (~5 min)
  *   BENCH_FILTER_RUNS=100000 npm run bench      # the issue's 100k-run filtered search
  *   npm run bench -- --report-only # rewrite the report from the last JSON results

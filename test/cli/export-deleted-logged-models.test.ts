@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { MlflowRestWriter } from '../../src/cli/export/mlflow-writer.ts';
 import { createImportProgress } from '../../src/cli/import/progress.ts';
 import type { MigrationSource, SourceLoggedModel, SourceRun } from '../../src/domain/import/source.ts';
+import { startMlflowStandIn, type SeenRequest, type StandIn } from '../support/mlflow-stand-in.ts';
 
 /**
  * `trove export --to` and logged models deleted in Trove: MLflow's logged-model search leaves
@@ -70,46 +69,33 @@ function source(): MigrationSource {
 }
 
 /** An MLflow stand-in whose experiment 77 holds (`exported`) or not the run an earlier export made. */
-function startTarget(exported: boolean, paths: string[]): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0]!;
-      paths.push(`${req.method} ${path}`);
-      const json = (value: unknown) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(value));
-      };
-      if (path === '/api/2.0/mlflow/experiments/get-by-name') return json({ experiment: { experiment_id: '77', lifecycle_stage: 'active' } });
-      if (path === '/api/2.0/mlflow/runs/search') {
-        return json(
-          exported
-            ? { runs: [{ info: { run_id: 'target-run', experiment_id: '77', status: 'FINISHED', start_time: 1, end_time: 2, run_name: 'r', user_id: 'u', lifecycle_stage: 'active', artifact_uri: '' }, data: { tags: [{ key: 'trove.source_run_id', value: 'trove-run' }] } }] }
-            : {},
-        );
-      }
-      if (path === '/api/2.0/mlflow/runs/create') return json({ run: { info: { run_id: 'target-run', artifact_uri: '' } } });
-      if (path === '/api/2.0/mlflow/logged-models' && req.method === 'POST') return json({ model: { info: { model_id: 'm-target', artifact_uri: '' } } });
-      return json({});
-    });
+function startTarget(exported: boolean, seen: SeenRequest[]): Promise<StandIn> {
+  return startMlflowStandIn(seen, ({ method, path }) => {
+    if (path === '/api/2.0/mlflow/experiments/get-by-name') return [200, { experiment: { experiment_id: '77', lifecycle_stage: 'active' } }];
+    if (path === '/api/2.0/mlflow/runs/search') {
+      return [
+        200,
+        exported
+          ? { runs: [{ info: { run_id: 'target-run', experiment_id: '77', status: 'FINISHED', start_time: 1, end_time: 2, run_name: 'r', user_id: 'u', lifecycle_stage: 'active', artifact_uri: '' }, data: { tags: [{ key: 'trove.source_run_id', value: 'trove-run' }] } }] }
+          : {},
+      ];
+    }
+    if (path === '/api/2.0/mlflow/runs/create') return [200, { run: { info: { run_id: 'target-run', artifact_uri: '' } } }];
+    if (path === '/api/2.0/mlflow/logged-models' && method === 'POST') return [200, { model: { info: { model_id: 'm-target', artifact_uri: '' } } }];
+    return [200, {}];
   });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((done) => server.close(() => done())) }),
-    ),
-  );
 }
 
 async function exportInto(exported: boolean): Promise<string[]> {
-  const paths: string[] = [];
-  const target = await startTarget(exported, paths);
+  const seen: SeenRequest[] = [];
+  const target = await startTarget(exported, seen);
   try {
     const totals = await new MlflowRestWriter(target.url, createImportProgress({ quiet: true }), 1, {}).write(source());
     assert.deepEqual(totals.failures, []);
   } finally {
     await target.close();
   }
-  return paths;
+  return seen.map((r) => `${r.method} ${r.path}`);
 }
 
 test('the first export into an experiment creates a logged model deleted in Trove and deletes it', async () => {

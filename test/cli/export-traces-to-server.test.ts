@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { MlflowRestWriter } from '../../src/cli/export/mlflow-writer.ts';
 import { createImportProgress } from '../../src/cli/import/progress.ts';
 import type { MigrationSource, SourceTrace } from '../../src/domain/import/source.ts';
 import type { SpanDict } from '../../src/domain/tracing/spans.ts';
+import { startMlflowStandIn, type SeenRequest, type StandIn } from '../support/mlflow-stand-in.ts';
 
 /**
  * `trove export --to` and traces, against a recording stand-in for the target (the real MLflow
@@ -101,59 +100,31 @@ function sourceWithOneTrace(): MigrationSource {
   } as unknown as MigrationSource;
 }
 
-interface Seen {
-  method: string;
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
+type Seen = SeenRequest;
 
 /** Answers like an MLflow server with experiment 'traced' as id 77; with `tracing: false`, trace routes are 404. */
-function startTarget(tracing: boolean, seen: Seen[]): Promise<{ url: string; close(): Promise<void> }> {
+function startTarget(tracing: boolean, seen: Seen[]): Promise<StandIn> {
   let assessments = 0;
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0]!;
-      seen.push({ method: req.method ?? '', path, headers: req.headers, body });
-      const json = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(value));
-      };
-      if (path === '/api/2.0/mlflow/experiments/get-by-name') return json(200, { experiment: { experiment_id: '77', lifecycle_stage: 'active' } });
-      if (path.startsWith('/api/3.0/mlflow/traces') || path === '/v1/traces') {
-        if (!tracing) return json(404, { error: 'Not Found' });
-        if (path.endsWith('/assessments')) return json(200, { assessment: { assessment_id: `a-new-${++assessments}` } });
-        // A target that does not hold the trace yet (an export looks before it writes).
-        if (req.method === 'GET' && path.startsWith('/api/3.0/mlflow/traces/tr-')) return json(404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Trace not found' });
-        return json(200, {});
-      }
-      return json(200, {});
-    });
+  return startMlflowStandIn(seen, ({ method, path }) => {
+    if (path === '/api/2.0/mlflow/experiments/get-by-name') return [200, { experiment: { experiment_id: '77', lifecycle_stage: 'active' } }];
+    if (path.startsWith('/api/3.0/mlflow/traces') || path === '/v1/traces') {
+      if (!tracing) return [404, { error: 'Not Found' }];
+      if (path.endsWith('/assessments')) return [200, { assessment: { assessment_id: `a-new-${++assessments}` } }];
+      // A target that does not hold the trace yet (an export looks before it writes).
+      if (method === 'GET' && path.startsWith('/api/3.0/mlflow/traces/tr-')) return [404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Trace not found' }];
+    }
+    return [200, {}];
   });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((done) => server.close(() => done())) }),
-    ),
-  );
 }
 
 /** Like {@link startTarget}, holding the trace already (spans, the first assessment, under another id). */
-function startHoldingTarget(seen: Seen[]): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      const path = (req.url ?? '').split('?')[0]!;
-      seen.push({ method: req.method ?? '', path, headers: req.headers, body });
-      const json = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(value));
-      };
-      if (path === '/api/2.0/mlflow/experiments/get-by-name') return json(200, { experiment: { experiment_id: '77', lifecycle_stage: 'active' } });
-      if (req.method === 'GET' && path === `/api/3.0/mlflow/traces/tr-${OTEL_TRACE}`) {
-        return json(200, {
+function startHoldingTarget(seen: Seen[]): Promise<StandIn> {
+  return startMlflowStandIn(seen, ({ method, path }) => {
+    if (path === '/api/2.0/mlflow/experiments/get-by-name') return [200, { experiment: { experiment_id: '77', lifecycle_stage: 'active' } }];
+    if (method === 'GET' && path === `/api/3.0/mlflow/traces/tr-${OTEL_TRACE}`) {
+      return [
+        200,
+        {
           trace: {
             trace_info: {
               trace_id: `tr-${OTEL_TRACE}`,
@@ -175,22 +146,17 @@ function startHoldingTarget(seen: Seen[]): Promise<{ url: string; close(): Promi
               ],
             },
           },
-        });
-      }
-      if (path.endsWith('/assessments')) return json(200, { assessment: { assessment_id: 'a-target-2' } });
-      return json(200, {});
-    });
+        },
+      ];
+    }
+    if (path.endsWith('/assessments')) return [200, { assessment: { assessment_id: 'a-target-2' } }];
+    return [200, {}];
   });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((done) => server.close(() => done())) }),
-    ),
-  );
 }
 
 describe('trove export --to writes traces', () => {
   const seen: Seen[] = [];
-  let target: { url: string; close(): Promise<void> };
+  let target: StandIn;
   before(async () => {
     target = await startTarget(true, seen);
   });

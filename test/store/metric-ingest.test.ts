@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql, type CompiledQuery } from 'kysely';
-import { openDatabase, type OpenedDatabase } from '../../src/store/sql/database.ts';
+import type { OpenedDatabase } from '../../src/store/sql/database.ts';
 import { SqlTrackingStore } from '../../src/store/sql/sql-tracking-store.ts';
 import type { MetricRecord } from '../../src/store/tracking-store.ts';
-import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../support/postgres.ts';
+import { storeBackends } from '../support/store-backends.ts';
 
 /**
  * The metric write path on both databases: what a batch stores (points, latest value per key,
@@ -13,34 +13,22 @@ import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../s
  * (src/store/sql/metric-ingest-postgres.ts), with a second one only when some points were already
  * stored.
  */
-const BACKENDS: Array<{ name: string; skip: string | false; open(): Promise<{ uri: string; drop(): Promise<void> }> }> = [
-  { name: 'SQLite', skip: false, open: async () => ({ uri: 'sqlite:///:memory:', drop: async () => {} }) },
-  {
-    name: 'PostgreSQL',
-    skip: testPostgresUri() === undefined ? POSTGRES_SKIP_MESSAGE : false,
-    open: () => createTestDatabase(testPostgresUri() as string, 'trove_ingest'),
-  },
-];
-
-for (const backend of BACKENDS) {
+for (const backend of storeBackends) {
   describe(`metric ingest: ${backend.name}`, { skip: backend.skip }, () => {
     let database: OpenedDatabase;
-    let drop: () => Promise<void>;
+    let dispose: () => Promise<void>;
     let store: SqlTrackingStore;
     /** Statements run while `captured` is set. */
     let captured: CompiledQuery[] | undefined;
     let runs = 0;
 
     before(async () => {
-      const created = await backend.open();
-      drop = created.drop;
-      database = await openDatabase(created.uri, { onQuery: (query) => void captured?.push(query) });
+      ({ database, dispose } = await backend.open({ onQuery: (query) => void captured?.push(query) }));
       store = new SqlTrackingStore(database.db);
       await store.ensureDefaultExperiment('mlflow-artifacts:/0', 0);
     });
     after(async () => {
-      await database?.close();
-      await drop?.();
+      await dispose?.();
     });
 
     async function newRun(): Promise<number> {

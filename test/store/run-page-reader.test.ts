@@ -1,39 +1,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CompiledQuery } from 'kysely';
-import { openDatabase, type OpenedDatabase } from '../../src/store/sql/database.ts';
+import type { OpenedDatabase } from '../../src/store/sql/database.ts';
 import { SqlTrackingStore } from '../../src/store/sql/sql-tracking-store.ts';
 import { readRun, readRuns } from '../../src/store/sql/sql-run-read.ts';
 import type { RunRecord } from '../../src/store/tracking-store.ts';
-import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../support/postgres.ts';
+import { storeBackends } from '../support/store-backends.ts';
 
 /**
  * A page of runs (runs/search) and one run (runs/get) are read by different statements on
  * PostgreSQL (src/store/sql/sql-run-read.ts: page-wide JSON arrays per table against one
  * statement with per-run arrays); both must give the same runs, children in the same order.
  */
-const BACKENDS: Array<{ name: string; skip: string | false; open(): Promise<{ uri: string; drop(): Promise<void> }> }> = [
-  { name: 'SQLite', skip: false, open: async () => ({ uri: 'sqlite:///:memory:', drop: async () => {} }) },
-  {
-    name: 'PostgreSQL',
-    skip: testPostgresUri() === undefined ? POSTGRES_SKIP_MESSAGE : false,
-    open: () => createTestDatabase(testPostgresUri() as string, 'trove_page_reader'),
-  },
-];
-
-for (const backend of BACKENDS) {
+for (const backend of storeBackends) {
   describe(`run page reader: ${backend.name}`, { skip: backend.skip }, () => {
     let database: OpenedDatabase;
-    let drop: () => Promise<void>;
+    let dispose: () => Promise<void>;
     let store: SqlTrackingStore;
     let captured: CompiledQuery[] | undefined;
     const pks: number[] = [];
     const runIds: string[] = [];
 
     before(async () => {
-      const created = await backend.open();
-      drop = created.drop;
-      database = await openDatabase(created.uri, { onQuery: (query) => void captured?.push(query) });
+      ({ database, dispose } = await backend.open({ onQuery: (query) => void captured?.push(query) }));
       store = new SqlTrackingStore(database.db);
       await store.ensureDefaultExperiment('mlflow-artifacts:/0', 0);
       for (let i = 0; i < 40; i++) {
@@ -72,8 +61,7 @@ for (const backend of BACKENDS) {
       }
     });
     after(async () => {
-      await database?.close();
-      await drop?.();
+      await dispose?.();
     });
 
     test('a page of runs equals the runs read one by one, in the order of the ids asked for', async () => {

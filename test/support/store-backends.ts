@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, type OpenedDatabase } from '../../src/store/sql/database.ts';
+import { openDatabase, type OpenDatabaseOptions, type OpenedDatabase } from '../../src/store/sql/database.ts';
 import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from './postgres.ts';
 
 /**
@@ -12,16 +12,17 @@ export interface StoreBackend {
   name: string;
   /** A reason to skip this backend, or false. */
   skip: string | false;
-  open(): Promise<{ database: OpenedDatabase; dispose(): Promise<void> }>;
+  /** Opens a fresh database; `options` go to openDatabase (a statement recorder, for instance). */
+  open(options?: OpenDatabaseOptions): Promise<{ database: OpenedDatabase; dispose(): Promise<void> }>;
 }
 
 export const storeBackends: StoreBackend[] = [
   {
     name: 'SQLite',
     skip: false,
-    async open() {
+    async open(options) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-store-'));
-      const database = await openDatabase(`sqlite:///${path.join(dir, 'trove.db')}`);
+      const database = await openDatabase(`sqlite:///${path.join(dir, 'trove.db')}`, options);
       return {
         database,
         dispose: async () => {
@@ -34,9 +35,9 @@ export const storeBackends: StoreBackend[] = [
   {
     name: 'PostgreSQL',
     skip: testPostgresUri() === undefined ? POSTGRES_SKIP_MESSAGE : false,
-    async open() {
+    async open(options) {
       const testDatabase = await createTestDatabase(testPostgresUri() as string, 'trove_store');
-      const database = await openDatabase(testDatabase.uri);
+      const database = await openDatabase(testDatabase.uri, options);
       return {
         database,
         dispose: async () => {

@@ -10,12 +10,14 @@
 //
 // Stack traces: Node 20 applies source maps only to modules it loads itself, so frames in the
 // bundle are mapped here, through dist/main.cjs.map, read the first time a stack is formatted.
-import fs from 'node:fs';
-import Module, { SourceMap, createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { debuglog } from 'node:util';
-import vm from 'node:vm';
+'use strict';
+const fs = require('node:fs');
+const Module = require('node:module');
+const { SourceMap, createRequire } = Module;
+const path = require('node:path');
+const { fileURLToPath } = require('node:url');
+const { debuglog } = require('node:util');
+const vm = require('node:vm');
 
 const debug = debuglog('trove');
 
@@ -30,7 +32,7 @@ function shortHash(text) {
 }
 
 /** The code cache file for this bundle under this Node and these flags. */
-export function codeCacheFile(bundle) {
+function codeCacheFile(bundle) {
   const stat = fs.statSync(bundle);
   let buildId = '';
   try {
@@ -42,6 +44,7 @@ export function codeCacheFile(bundle) {
   return path.join(path.dirname(bundle), `${path.basename(bundle)}.${shortHash(key)}.code-cache`);
 }
 
+/** Writes the cache; says whether it could. */
 function writeCodeCache(script, file) {
   try {
     const temp = `${file}.${process.pid}.tmp`;
@@ -49,8 +52,10 @@ function writeCodeCache(script, file) {
     fs.renameSync(temp, file);
     // Older caches of the same bundle (other flags, other Node) are left alone: each is keyed.
     debug('code cache written to %s', file);
+    return true;
   } catch (error) {
     debug('code cache not written: %s', error.message);
+    return false;
   }
 }
 
@@ -95,7 +100,7 @@ function installStackMapping(bundle) {
  * Evaluates the bundle as a CommonJS module, with the code cache when there is a valid one; for
  * `trove server`, writes one once the server listens if there was none.
  */
-export function runBundle(bundle, { writeCacheOn } = {}) {
+function runBundle(bundle, { writeCacheOn } = {}) {
   installStackMapping(bundle);
   let cacheFile;
   let cachedData;
@@ -105,7 +110,10 @@ export function runBundle(bundle, { writeCacheOn } = {}) {
   } catch {
     cachedData = undefined;
   }
-  const script = new vm.Script(fs.readFileSync(bundle, 'utf8'), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  // esbuild writes the bundle as ASCII (non-ASCII characters escaped), so latin1 reads it exactly
+  // and ~8 ms faster than UTF-8 decoding; a string that large becomes an external string, kept
+  // outside the V8 heap.
+  const script = new vm.Script(fs.readFileSync(bundle, 'latin1'), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
   const cacheUsed = cachedData !== undefined && script.cachedDataRejected === false;
   debug(cachedData === undefined ? 'no code cache' : cacheUsed ? 'code cache accepted' : 'code cache rejected');
   cachedData = undefined;
@@ -113,7 +121,22 @@ export function runBundle(bundle, { writeCacheOn } = {}) {
   moduleObject.filename = bundle;
   moduleObject.paths = Module._nodeModulePaths(path.dirname(bundle));
   const run = script.runInThisContext();
-  if (!cacheUsed && cacheFile !== undefined && writeCacheOn !== undefined) {
+  // TROVE_CODE_CACHE_WARMUP=1: write the cache (where there is no valid one yet), then stop the
+  // server (SIGTERM, its usual shutdown). An install whose dist/ its users cannot write, such as
+  // the Docker image, runs `trove server` so once at build time (Dockerfile); exit status 1 when
+  // the cache could not be written.
+  const warmup = process.env.TROVE_CODE_CACHE_WARMUP === '1' && writeCacheOn !== undefined;
+  if (warmup) {
+    process.once(writeCacheOn, () =>
+      setTimeout(() => {
+        if (!cacheUsed && (cacheFile === undefined || !writeCodeCache(script, cacheFile))) {
+          process.stderr.write(`trove: TROVE_CODE_CACHE_WARMUP: the code cache could not be written next to ${bundle}\n`);
+          process.exit(1);
+        }
+        process.kill(process.pid, 'SIGTERM');
+      }, 200),
+    );
+  } else if (!cacheUsed && cacheFile !== undefined && writeCacheOn !== undefined) {
     // After the server listens the functions of its start are compiled, so they go into the cache.
     process.once(writeCacheOn, () => setTimeout(() => writeCodeCache(script, cacheFile), 200).unref());
   }
@@ -125,3 +148,5 @@ export function runBundle(bundle, { writeCacheOn } = {}) {
     process.exit(1);
   }
 }
+
+module.exports = { codeCacheFile, runBundle };

@@ -14,7 +14,10 @@ RUN node scripts/build.mjs && npm pack --ignore-scripts --pack-destination /tmp
 
 # Runtime stage: the packed tarball installed without development dependencies, exactly as
 # test/integration/package-install.test.ts installs it. Build tools are there only for
-# better-sqlite3, should no prebuilt binary match, and are removed in the same layer.
+# better-sqlite3, should no prebuilt binary match, and are removed in the same layer. The server
+# is then started once with TROVE_CODE_CACHE_WARMUP=1: it writes its V8 code cache next to the
+# bundle (dist/ stays root-owned and read-only for `trove`) and stops, so every container start
+# deserializes the compiled code instead of compiling it (docs/memory.md).
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY --from=build /tmp/trove-*.tgz /tmp/
@@ -24,7 +27,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends python3 make g+
  && npm cache clean --force && rm /tmp/trove-*.tgz \
  && apt-get purge -y python3 make g++ && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
  && groupadd --system trove && useradd --system --gid trove --home-dir /data trove \
- && mkdir -p /data && chown trove:trove /data
+ && mkdir -p /data && chown trove:trove /data \
+ && TROVE_CODE_CACHE_WARMUP=1 /app/node_modules/.bin/trove server --port 0 --backend-store-uri sqlite:////tmp/warmup/trove.db --artifacts-destination /tmp/warmup/artifacts --log-level warn \
+ && rm -rf /tmp/warmup
 USER trove
 VOLUME /data
 EXPOSE 5000

@@ -42,6 +42,7 @@ export function codeCacheFile(bundle) {
   return path.join(path.dirname(bundle), `${path.basename(bundle)}.${shortHash(key)}.code-cache`);
 }
 
+/** Writes the cache; says whether it could. */
 function writeCodeCache(script, file) {
   try {
     const temp = `${file}.${process.pid}.tmp`;
@@ -49,8 +50,10 @@ function writeCodeCache(script, file) {
     fs.renameSync(temp, file);
     // Older caches of the same bundle (other flags, other Node) are left alone: each is keyed.
     debug('code cache written to %s', file);
+    return true;
   } catch (error) {
     debug('code cache not written: %s', error.message);
+    return false;
   }
 }
 
@@ -105,7 +108,10 @@ export function runBundle(bundle, { writeCacheOn } = {}) {
   } catch {
     cachedData = undefined;
   }
-  const script = new vm.Script(fs.readFileSync(bundle, 'utf8'), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  // esbuild writes the bundle as ASCII (non-ASCII characters escaped), so latin1 reads it exactly
+  // and ~8 ms faster than UTF-8 decoding; a string that large becomes an external string, kept
+  // outside the V8 heap.
+  const script = new vm.Script(fs.readFileSync(bundle, 'latin1'), { filename: bundle, ...(cachedData ? { cachedData } : {}) });
   const cacheUsed = cachedData !== undefined && script.cachedDataRejected === false;
   debug(cachedData === undefined ? 'no code cache' : cacheUsed ? 'code cache accepted' : 'code cache rejected');
   cachedData = undefined;
@@ -113,7 +119,22 @@ export function runBundle(bundle, { writeCacheOn } = {}) {
   moduleObject.filename = bundle;
   moduleObject.paths = Module._nodeModulePaths(path.dirname(bundle));
   const run = script.runInThisContext();
-  if (!cacheUsed && cacheFile !== undefined && writeCacheOn !== undefined) {
+  // TROVE_CODE_CACHE_WARMUP=1: write the cache (where there is no valid one yet), then stop the
+  // server (SIGTERM, its usual shutdown). An install whose dist/ its users cannot write, such as
+  // the Docker image, runs `trove server` so once at build time (Dockerfile); exit status 1 when
+  // the cache could not be written.
+  const warmup = process.env.TROVE_CODE_CACHE_WARMUP === '1' && writeCacheOn !== undefined;
+  if (warmup) {
+    process.once(writeCacheOn, () =>
+      setTimeout(() => {
+        if (!cacheUsed && (cacheFile === undefined || !writeCodeCache(script, cacheFile))) {
+          process.stderr.write(`trove: TROVE_CODE_CACHE_WARMUP: the code cache could not be written next to ${bundle}\n`);
+          process.exit(1);
+        }
+        process.kill(process.pid, 'SIGTERM');
+      }, 200),
+    );
+  } else if (!cacheUsed && cacheFile !== undefined && writeCacheOn !== undefined) {
     // After the server listens the functions of its start are compiled, so they go into the cache.
     process.once(writeCacheOn, () => setTimeout(() => writeCodeCache(script, cacheFile), 200).unref());
   }

@@ -30,6 +30,65 @@ function log(message) {
   process.stderr.write(`[build] ${message}\n`);
 }
 
+/**
+ * Node built-ins that a SQLite server with local artifacts never uses, but that bundled code
+ * imports at its top level (fastify's server.js: https, http2, dns for TLS and HTTP/2 servers;
+ * webhooks: https, dns; OTLP: zlib; `trove import`: readline). Loading them costs ~15 ms of every
+ * start and ~2 MiB (docs/memory.md), so in the bundle each is an object that requires the real
+ * module on the first property read (`https.request(...)`, `dns.lookup(...)`).
+ */
+const LAZY_BUILTINS = ['https', 'http2', 'dns', 'zlib', 'readline'];
+
+/**
+ * Source edits to bundled packages, each checked: if a package update changes the text, the build
+ * fails instead of silently keeping the slower code.
+ */
+const PACKAGE_PATCHES = [
+  {
+    // find-my-way compiles one `new Function` per static route segment to compare its characters:
+    // ~300 compilations (~13 ms) at every start, none of them in the code cache, each kept in
+    // memory with its own script. startsWith gives the same answer (the first character is
+    // already matched by the caller; a path that ends early fails both).
+    file: /find-my-way[\\/]lib[\\/]node\.js$/,
+    from: [
+      '  const lines = []',
+      '  for (let i = 1; i < prefix.length; i++) {',
+      '    const charCode = prefix.charCodeAt(i)',
+      '    lines.push(`path.charCodeAt(i + ${i}) === ${charCode}`)',
+      '  }',
+      "  return new Function('path', 'i', `'use strict'\\nreturn ${lines.join(' && ')}`) // eslint-disable-line",
+    ].join('\n'),
+    to: '  return function matchPrefix (path, i) { return path.startsWith(prefix, i) }',
+  },
+];
+
+/** esbuild plugin: LAZY_BUILTINS as lazily loading objects, PACKAGE_PATCHES applied. */
+const startupPlugin = {
+  name: 'trove-startup',
+  setup(build) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+    build.onResolve({ filter }, (args) => args.namespace.startsWith('lazy-builtin') ? { path: args.path, external: true } : ({
+      path: args.path.replace(/^node:/, ''),
+      // `import x from` gets an ES module whose default export is the lazy object; `require()` the
+      // lazy object itself (esbuild would otherwise hand CommonJS code an ES namespace).
+      namespace: args.kind === 'require-call' ? 'lazy-builtin-cjs' : 'lazy-builtin-esm',
+    }));
+    const lazy = (name) =>
+      `(() => { let loaded; const real = () => (loaded ??= require('node:${name}')); ` +
+      `return new Proxy({}, { get: (_, key) => real()[key], has: (_, key) => key in real(), ` +
+      `ownKeys: () => Reflect.ownKeys(real()), getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(real(), key); return d && { ...d, configurable: true }; } }); })()`;
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin-cjs' }, (args) => ({ contents: `module.exports = ${lazy(args.path)};`, loader: 'js' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin-esm' }, (args) => ({ contents: `export default ${lazy(args.path)};`, loader: 'js' }));
+    for (const patch of PACKAGE_PATCHES) {
+      build.onLoad({ filter: patch.file }, (args) => {
+        const text = fs.readFileSync(args.path, 'utf8');
+        if (!text.includes(patch.from)) throw new Error(`${args.path} changed: scripts/build.mjs cannot apply its patch (${patch.to.slice(0, 40)}...)`);
+        return { contents: text.replace(patch.from, patch.to), loader: 'js' };
+      });
+    }
+  },
+};
+
 /** Packages left to node_modules: native (better-sqlite3), and the ones loaded only on first use. */
 const EXTERNAL_PACKAGES = ['better-sqlite3', 'pg', '@aws-sdk/*', 'mercurius', 'graphql', 'protobufjs', 'prom-client', 'mime-types'];
 
@@ -66,12 +125,15 @@ async function buildServer() {
     // one module instead of hundreds, tree-shaken, so less source text is parsed and kept.
     // Native modules and the optional heavy ones stay external (loaded on first use).
     external: EXTERNAL_PACKAGES,
+    plugins: [startupPlugin],
     define: { 'import.meta.url': '__troveBundleUrl' },
     banner: { js: "(function (exports, require, module, __filename, __dirname) {var __troveBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
     footer: { js: '})' },
     sourcemap: 'linked',
     sourcesContent: false,
     legalComments: 'none',
+    // ASCII (the default, stated because bin/bundle-loader.js reads the bundle as latin1).
+    charset: 'ascii',
     minifyWhitespace: true,
     minifySyntax: true,
     logLevel: 'warning',

@@ -33,6 +33,7 @@ const openSchema = z.object({
       concurrency: z.number().int().min(1).max(64).default(4),
       skip_artifacts: z.boolean().default(false),
       skip_registry: z.boolean().default(false),
+      delete_missing: z.boolean().default(false),
       experiments: z.array(text).max(10_000).optional(),
       dry_run: z.boolean().default(false),
     })
@@ -71,6 +72,7 @@ export async function importRoutes(app: FastifyInstance, sessions: ImportSession
         concurrency: input.options.concurrency,
         skipArtifacts: input.options.skip_artifacts,
         skipRegistry: input.options.skip_registry,
+        deleteMissing: input.options.delete_missing,
         ...(input.options.experiments && input.options.experiments.length > 0 ? { experiments: input.options.experiments } : {}),
       },
     });

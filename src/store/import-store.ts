@@ -53,6 +53,8 @@ export interface ImportStore {
   listState(source: string, kind: ImportStateKind): Promise<Map<string, ImportStateRecord>>;
   /** Records (or replaces) one imported object. */
   putState(source: string, record: ImportStateRecord, now: number): Promise<void>;
+  /** Forgets one imported object (it is gone from the source and was dealt with here). */
+  deleteState(source: string, kind: ImportStateKind, sourceId: string): Promise<void>;
 
   /** Whether any experiment (of any project) has this id. */
   experimentIdTaken(experimentId: number): Promise<boolean>;

@@ -239,7 +239,7 @@ describe('the bulk import API', () => {
     assert.equal(refused?.body.error_code, 'INVALID_PARAMETER_VALUE');
     assert.match(String(refused?.body.message), /span_id/);
     assert.equal(outcome?.status, 'done');
-    assert.deepEqual(outcome?.report.counts.find((c: { kind: string }) => c.kind === 'traces'), { kind: 'traces', created: 1, updated: 0, unchanged: 0, skipped: 0, failed: 1 });
+    assert.deepEqual(outcome?.report.counts.find((c: { kind: string }) => c.kind === 'traces'), { kind: 'traces', created: 1, updated: 0, unchanged: 0, skipped: 0, deleted: 0, failed: 1 });
     assert.equal(outcome?.report.failures[0].id, bad);
 
     const got = await h.request('GET', '/projects/alpha/api/3.0/mlflow/traces/get', { as: as.dev, query: { trace_id: good } });

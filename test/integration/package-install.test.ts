@@ -74,7 +74,7 @@ describe('the npm package (npm pack, installed into an empty folder)', () => {
     }
   });
 
-  it("runs as the Dockerfile's image does: its command as a non-root user, data in the /data volume, healthy by its HEALTHCHECK", async (t) => {
+  it("runs as the Dockerfile's image does: its command as a non-root user, data in the /data volume, healthy by its HEALTHCHECK, with the code cache warmed at build time", async (t) => {
     // The image's settings, read from the Dockerfile itself.
     assert.match(DOCKERFILE, /^USER trove$/m);
     assert.match(DOCKERFILE, /^VOLUME \/data$/m);
@@ -85,6 +85,22 @@ describe('the npm package (npm pack, installed into an empty folder)', () => {
     assert.equal(entrypoint[0], '/app/node_modules/.bin/trove');
     assert.deepEqual(command.slice(0, 3), ['server', '--host', '0.0.0.0']);
 
+    // The build's warm-up start (as root, before USER), with any cache an earlier test wrote removed.
+    const warmup = /^ && TROVE_CODE_CACHE_WARMUP=1 (\/app\/node_modules\/\.bin\/trove) (.*) \\$/m.exec(DOCKERFILE);
+    assert.ok(warmup, 'the Dockerfile warms the code cache');
+    const dist = path.join(app, 'node_modules', 'trove', 'dist');
+    for (const file of fs.readdirSync(dist)) if (file.endsWith('.code-cache')) fs.rmSync(path.join(dist, file));
+    const warmupDir = path.join(dir, 'warmup');
+    const warmed = spawnSync(warmup[1]!.replace('/app', app), warmup[2]!.split(' ').map((arg) => arg.replace('/tmp/warmup', warmupDir)), {
+      cwd: app,
+      env: { ...process.env, TROVE_RUNTIME: '', TROVE_CODE_CACHE_WARMUP: '1' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(warmed.status, 0, warmed.stderr);
+    const caches = () => fs.readdirSync(dist).filter((file) => file.endsWith('.code-cache'));
+    assert.equal(caches().length, 1);
+
     // /app is this test's folder, /data a fresh folder owned by the unprivileged user.
     const volume = path.join(dir, 'volume');
     fs.mkdirSync(volume);
@@ -92,11 +108,14 @@ describe('the npm package (npm pack, installed into an empty folder)', () => {
     if (asRoot) fs.chownSync(volume, NOBODY, NOBODY);
     else t.diagnostic('not root: runs as the current user');
     const args = command.map((arg) => arg.replace('/data', volume).replace(/^0\.0\.0\.0$/, '127.0.0.1').replace(/^5000$/, '0'));
-    const server = await start(path.join(app, 'node_modules', '.bin', 'trove'), args, asRoot ? { uid: NOBODY, gid: NOBODY } : {});
+    const server = await start(path.join(app, 'node_modules', '.bin', 'trove'), args, asRoot ? { uid: NOBODY, gid: NOBODY } : {}, { NODE_DEBUG: 'trove' });
     try {
       const port = new URL(server.url).port;
       const probe = spawnSync(healthcheck[0]!, healthcheck.slice(1).map((arg) => arg.replace(':5000', `:${port}`)), { encoding: 'utf8' });
       assert.equal(probe.status, 0, probe.stderr);
+      // The runtime user reads the cache written at build time (dist/ is root's: it could not write one).
+      assert.match(server.output(), /code cache accepted/);
+      assert.equal(caches().length, 1);
       assert.equal((await post(server.url, 'experiments/create', { name: 'in the volume' })).status, 200);
       const db = fs.statSync(path.join(volume, 'trove.db'));
       if (asRoot) assert.equal(db.uid, NOBODY);
@@ -105,10 +124,10 @@ describe('the npm package (npm pack, installed into an empty folder)', () => {
     }
   });
 
-  async function start(command: string, args: string[], user: { uid?: number; gid?: number }) {
+  async function start(command: string, args: string[], user: { uid?: number; gid?: number }, env: NodeJS.ProcessEnv = {}) {
     const child: ChildProcess = spawn(command, args, {
       cwd: app,
-      env: { ...process.env, TROVE_RUNTIME: '', TROVE_LOG_FORMAT: 'json' },
+      env: { ...process.env, TROVE_RUNTIME: '', TROVE_LOG_FORMAT: 'json', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: npx runs trove as a child, and stop() must end both.
       detached: true,
@@ -128,6 +147,7 @@ describe('the npm package (npm pack, installed into an empty folder)', () => {
     });
     return {
       url,
+      output: () => output,
       async stop() {
         try {
           process.kill(-child.pid!, 'SIGTERM');

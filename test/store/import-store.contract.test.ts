@@ -105,5 +105,16 @@ for (const backend of storeBackends) {
       assert.equal((await imports.listState(source, 'experiment')).get('r1')?.targetId, '7');
       assert.equal((await imports.listState(`${source}-other`, 'run')).size, 0);
     });
+
+    test('forgetting one imported object leaves the same id of another kind and of another source', async () => {
+      const source = unique('mlflow:http://y');
+      await imports.putState(source, { kind: 'run', sourceId: 'r1', targetId: 'r1', fingerprint: 'done' }, T0);
+      await imports.putState(source, { kind: 'experiment', sourceId: 'r1', targetId: '7', fingerprint: 'e' }, T0);
+      await imports.putState(`${source}-other`, { kind: 'run', sourceId: 'r1', targetId: 'r1', fingerprint: 'done' }, T0);
+      await imports.deleteState(source, 'run', 'r1');
+      assert.equal((await imports.listState(source, 'run')).size, 0);
+      assert.equal((await imports.listState(source, 'experiment')).size, 1);
+      assert.equal((await imports.listState(`${source}-other`, 'run')).size, 1);
+    });
   });
 }

@@ -42,15 +42,18 @@ function addCommonOptions(command: Command): Command {
     .option('--experiment <id-or-name>', 'import only this experiment (repeatable)', collect)
     .option('--skip-artifacts', 'do not copy files: imported runs keep pointing at the source artifact locations')
     .option('--skip-registry', 'leave out registered models and versions')
+    .option('--delete-missing', 'delete in Trove what was imported from this source before and is gone from it since (registered models, versions and aliases deleted; runs and experiments purged at the source marked deleted). Without it they are kept and the report counts them. Deleted/restored runs and experiments follow the source either way')
     .option('--dry-run', 'list what would be imported and how much, without writing anything')
     .option('-q, --quiet', 'no progress display (the report is still printed)');
 }
 
 const AFTER_HELP =
   '\nIds are kept: runs:/<run id>/..., models:/<name>/<version> and models:/<name>@<alias> resolve the\n' +
-  'same in Trove. Running the same command again imports only what changed since (a mirror), and an\n' +
-  'interrupted import resumes without duplicates. Exit code: 0 all imported, 1 something failed (see\n' +
-  'the report), 2 refused before writing (a name or id conflict). See docs/migrating.md.\n';
+  'same in Trove. Running the same command again imports only what changed since (a mirror): runs and\n' +
+  'experiments deleted or restored at the source are deleted or restored here; objects gone from the\n' +
+  'source for good are deleted here only with --delete-missing. An interrupted import resumes\n' +
+  'without duplicates. Exit code: 0 all imported, 1 something failed (see the report), 2 refused\n' +
+  'before writing (a name or id conflict). See docs/migrating.md.\n';
 
 export function importCommand(program: Command): void {
   const command = program

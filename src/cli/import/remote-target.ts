@@ -16,6 +16,7 @@ export interface RemoteImportOptions {
   concurrency: number;
   skipArtifacts: boolean;
   skipRegistry: boolean;
+  deleteMissing: boolean;
   experiments?: string[];
   dryRun: boolean;
 }
@@ -55,6 +56,7 @@ export async function importIntoServer(
       concurrency: options.concurrency,
       skip_artifacts: options.skipArtifacts,
       skip_registry: options.skipRegistry,
+      ...(options.deleteMissing ? { delete_missing: true } : {}),
       ...(options.experiments ? { experiments: options.experiments } : {}),
       dry_run: options.dryRun,
     },

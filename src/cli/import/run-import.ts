@@ -27,6 +27,7 @@ export interface CommonImportOptions {
   dryRun?: boolean;
   skipArtifacts?: boolean;
   skipRegistry?: boolean;
+  deleteMissing?: boolean;
   experiment?: string[];
   quiet?: boolean;
   /** A running Trove to import into over its bulk import API, instead of a store. */
@@ -73,6 +74,7 @@ export async function runImport(openSource: () => Promise<MigrationSource> | Mig
       concurrency: options.concurrency,
       skipArtifacts: options.skipArtifacts === true,
       skipRegistry: options.skipRegistry === true,
+      deleteMissing: options.deleteMissing === true,
       ...(options.experiment && options.experiment.length > 0 ? { experiments: options.experiment } : {}),
     };
     out.write(`Importing from ${source.description}\n  into ${database.description}, artifacts in ${artifacts.description}${options.project ? `, project '${options.project}'` : ''}\n`);
@@ -125,6 +127,7 @@ async function importThroughServer(source: MigrationSource, options: CommonImpor
       concurrency: options.concurrency,
       skipArtifacts: options.skipArtifacts === true,
       skipRegistry: options.skipRegistry === true,
+      deleteMissing: options.deleteMissing === true,
       ...(options.experiment && options.experiment.length > 0 ? { experiments: options.experiment } : {}),
       dryRun: options.dryRun === true,
     }, progress);
@@ -173,8 +176,8 @@ function printPreview(preview: ImportPreview, out: NodeJS.WritableStream): void 
 /** The final report: every kind of object with what happened to it, then failures and warnings. */
 export function printReport(report: ImportReport, elapsedMs: number, out: NodeJS.WritableStream): void {
   out.write('\nImport report\n');
-  const rows = [...report.counts].map(([kind, c]) => [kind, String(c.created), String(c.updated), String(c.unchanged), String(c.skipped), String(c.failed)]);
-  out.write(table(['OBJECTS', 'CREATED', 'UPDATED', 'UNCHANGED', 'SKIPPED', 'FAILED'], rows));
+  const rows = [...report.counts].map(([kind, c]) => [kind, String(c.created), String(c.updated), String(c.unchanged), String(c.skipped), String(c.deleted), String(c.failed)]);
+  out.write(table(['OBJECTS', 'CREATED', 'UPDATED', 'UNCHANGED', 'SKIPPED', 'DELETED', 'FAILED'], rows));
   const seconds = Math.max(elapsedMs / 1000, 0.001);
   out.write(
     `metric points: ${formatCount(report.metricPoints)}   artifacts: ${report.artifactFiles} files, ${formatBytes(report.artifactBytes)} copied` +

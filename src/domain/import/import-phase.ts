@@ -31,6 +31,12 @@ export interface ImportOptions {
   experiments?: string[];
   /** Leave out the model registry. */
   skipRegistry: boolean;
+  /**
+   * Objects imported from this source before and gone from it since: delete them in Trove too
+   * (runs and experiments are marked deleted, registered models, versions and aliases deleted).
+   * Without it they are kept and the report counts them.
+   */
+  deleteMissing?: boolean;
 }
 
 /** What the progress display is told. Phases run one after the other. */

@@ -3,6 +3,7 @@ import { ExperimentsPhase } from './experiments-phase.ts';
 import { planImport, type ImportPlan, type RunPlan } from './import-plan.ts';
 import { SILENT_PROGRESS, type ArtifactRootMapping, type ImportOptions, type ImportProgress, type ImportTargets } from './import-phase.ts';
 import { LoggedModelsPhase } from './logged-models-phase.ts';
+import { MissingPhase } from './missing-phase.ts';
 import { forEachConcurrent } from './pool.ts';
 import { RegistryPhase } from './registry-phase.ts';
 import { ImportReport } from './report.ts';
@@ -112,7 +113,10 @@ export class ImportService {
 
     await new LoggedModelsPhase(this.targets, this.progress, this.clock).importLoggedModels(source, experimentIds, plan, options, report, roots);
     await new TracesPhase(this.targets, this.progress, this.clock).importTraces(source, experimentIds, plan, options, report);
-    if (!options.skipRegistry) await new RegistryPhase(this.targets, this.progress, this.clock).importRegistry(source, plan, options, report, roots);
+    const registry = options.skipRegistry ? undefined : await new RegistryPhase(this.targets, this.progress, this.clock).importRegistry(source, plan, options, report, roots);
+    // Only after a complete pass: a failed experiment's runs were not listed, so nothing is judged gone then.
+    if (report.counts.get('experiments')?.failed ?? 0) report.warn('Objects gone from the source were not looked for: an experiment failed to import.');
+    else await new MissingPhase(this.targets, this.progress, this.clock).handleMissing(source, plan, experimentIds, registry, options, report);
     for (const warning of source.warnings) report.warn(warning);
     return report;
   }

@@ -7,10 +7,13 @@ import { ImportPhase, PENDING, type ArtifactRootMapping, type ImportOptions } fr
 import { forEachConcurrent } from './pool.ts';
 import type { ImportReport } from './report.ts';
 import type { MigrationSource, SourceModelVersion, SourceRegisteredModel } from './source.ts';
+import type { RegistrySeen } from './missing-phase.ts';
+import type { RegisteredModelRecord } from '../../store/registry-store.ts';
 
 /** The model registry: registered models and their versions (numbers kept), tags, aliases, stages. */
 export class RegistryPhase extends ImportPhase {
-  async importRegistry(source: MigrationSource, plan: ImportPlan, options: ImportOptions, report: ImportReport, roots: ArtifactRootMapping[]): Promise<void> {
+  /** @returns what the source's registry holds (undefined when it could not be read) */
+  async importRegistry(source: MigrationSource, plan: ImportPlan, options: ImportOptions, report: ImportReport, roots: ArtifactRootMapping[]): Promise<RegistrySeen | undefined> {
     const modelState = await this.targets.imports.listState(source.key, 'registered-model');
     const versionState = await this.targets.imports.listState(source.key, 'model-version');
     const models: SourceRegisteredModel[] = [];
@@ -18,15 +21,17 @@ export class RegistryPhase extends ImportPhase {
       for await (const m of source.registeredModels()) models.push(m);
     } catch (error) {
       report.warn(`The model registry could not be read: ${(error as Error).message}`);
-      return;
+      return undefined;
     }
-    if (models.length === 0) return;
+    const seen: RegistrySeen = { models: new Set(models.map((m) => m.name)), versions: new Map() };
+    if (models.length === 0) return seen;
     this.progress.phase('registered models', { items: models.length });
     // Longest roots first, so a logged model inside a run's folder maps to the logged model.
     const sortedRoots = [...roots].sort((a, b) => b.sourceRoot.length - a.sourceRoot.length);
     await forEachConcurrent(models, options.concurrency, async (model) => {
       try {
-        await this.importRegisteredModel(source, model, plan, options, report, sortedRoots, modelState.has(model.name), versionState);
+        const versions = await this.importRegisteredModel(source, model, plan, options, report, sortedRoots, modelState.has(model.name), versionState);
+        seen.versions.set(model.name, new Set(versions.map((v) => v.version)));
       } catch (error) {
         report.fail('registered models', model.name, error);
         this.progress.note(`registered model '${model.name}' failed: ${(error as Error).message}`);
@@ -35,8 +40,10 @@ export class RegistryPhase extends ImportPhase {
       }
     });
     this.progress.endPhase();
+    return seen;
   }
 
+  /** @returns the model's versions at the source */
   private async importRegisteredModel(
     source: MigrationSource,
     model: SourceRegisteredModel,
@@ -46,7 +53,7 @@ export class RegistryPhase extends ImportPhase {
     roots: ArtifactRootMapping[],
     importedBefore: boolean,
     versionState: Map<string, { fingerprint: string }>,
-  ): Promise<void> {
+  ): Promise<SourceModelVersion[]> {
     const { registry, imports } = this.targets;
     const versions = await source.modelVersions(model.name);
     const stamp = fingerprint({ model, versions });
@@ -55,7 +62,7 @@ export class RegistryPhase extends ImportPhase {
       if (options.onConflict === 'skip') {
         report.count('registered models', 'skipped');
         report.conflicts.push({ name: `model ${model.name}`, resolution: 'skipped: the name is taken in Trove (--on-conflict skip)' });
-        return;
+        return [];
       }
       if (options.onConflict !== 'merge') {
         throw new Error(`a registered model named '${model.name}' already exists in Trove and was not imported from this source (use --on-conflict merge or skip)`);
@@ -64,9 +71,10 @@ export class RegistryPhase extends ImportPhase {
     }
     const modelStamp = (await imports.listState(source.key, 'registered-model')).get(model.name)?.fingerprint;
     if (existing && modelStamp === stamp) {
+      if (options.deleteMissing && importedBefore) await this.dropAliasesGoneAtSource(model, existing);
       report.count('registered models', 'unchanged');
       report.count('model versions', 'unchanged', versions.length);
-      return;
+      return versions;
     }
     let created = false;
     if (!existing) {
@@ -127,6 +135,7 @@ export class RegistryPhase extends ImportPhase {
       if (await registry.getModelVersion(modelPk, alias.version)) await registry.setAlias(modelPk, alias.alias, alias.version);
       else report.fail('model versions', `${model.name}@${alias.alias}`, new Error(`alias points at version ${alias.version}, which was not imported`));
     }
+    if (options.deleteMissing && importedBefore) await this.dropAliasesGoneAtSource(model, existing);
     await imports.setRegisteredModelFields(modelPk, {
       creationTimestamp: model.creationTimestamp,
       lastUpdatedTimestamp: model.lastUpdatedTimestamp,
@@ -135,6 +144,13 @@ export class RegistryPhase extends ImportPhase {
     });
     await imports.putState(source.key, { kind: 'registered-model', sourceId: model.name, targetId: model.name, fingerprint: stamp }, this.clock());
     report.count('registered models', created ? 'created' : 'updated');
+    return versions;
+  }
+
+  /** Aliases of a model imported from this source before that the source no longer has (--delete-missing). */
+  private async dropAliasesGoneAtSource(model: SourceRegisteredModel, existing: RegisteredModelRecord): Promise<void> {
+    const kept = new Set(model.aliases.map((a) => a.alias));
+    for (const alias of existing.aliases) if (!kept.has(alias.alias)) await this.targets.registry.deleteAlias(existing.pk, alias.alias);
   }
 
   /**

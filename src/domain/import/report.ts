@@ -15,6 +15,8 @@ export interface KindCounts {
   unchanged: number;
   /** Left out on purpose (--on-conflict skip, a parent that was skipped). */
   skipped: number;
+  /** Imported before and gone from the source since (deleted there for good): deleted here with --delete-missing. */
+  deleted: number;
   failed: number;
 }
 
@@ -41,7 +43,7 @@ export class ImportReport {
   count(kind: ReportKind, what: keyof KindCounts, n = 1): void {
     let entry = this.counts.get(kind);
     if (!entry) {
-      entry = { created: 0, updated: 0, unchanged: 0, skipped: 0, failed: 0 };
+      entry = { created: 0, updated: 0, unchanged: 0, skipped: 0, deleted: 0, failed: 0 };
       this.counts.set(kind, entry);
     }
     entry[what] += n;
@@ -90,7 +92,8 @@ export function reportToJson(report: ImportReport): ReportJson {
 
 export function reportFromJson(json: ReportJson): ImportReport {
   const report = new ImportReport();
-  for (const { kind, ...c } of json.counts) report.counts.set(kind, c);
+  // A server older than the `deleted` column sends none.
+  for (const { kind, ...c } of json.counts) report.counts.set(kind, { ...c, deleted: c.deleted ?? 0 });
   report.failures.push(...json.failures);
   report.warnings.push(...json.warnings);
   report.remapped.push(...json.remapped);

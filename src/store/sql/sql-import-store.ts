@@ -55,6 +55,10 @@ export class SqlImportStore implements ImportStore {
       .execute();
   }
 
+  async deleteState(source: string, kind: ImportStateKind, sourceId: string): Promise<void> {
+    await this.db.deleteFrom('import_state').where('source', '=', source).where('kind', '=', kind).where('source_id', '=', sourceId).execute();
+  }
+
   async experimentIdTaken(experimentId: number): Promise<boolean> {
     const row = await this.db.selectFrom('experiments').select('experiment_id').where('experiment_id', '=', experimentId).executeTakeFirst();
     return row !== undefined;

@@ -261,6 +261,8 @@ export interface TrackingStore {
   /** Creates the run with its tags; returns it as getRun would. */
   createRun(run: NewRun): Promise<RunRecord>;
   getRunInfo(runId: string): Promise<RunInfoRecord | undefined>;
+  /** getRunInfo for a write, inside its transaction, writing the write's audit entries with the read. */
+  getRunInfoForWrite(runId: string, audit: NewAuditRow[]): Promise<RunInfoRecord | undefined>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   updateRunInfo(runPk: number, update: RunInfoUpdate): Promise<void>;
   setRunLifecycle(runPk: number, stage: LifecycleStage, now: number): Promise<void>;

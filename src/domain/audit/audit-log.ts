@@ -32,7 +32,7 @@ export interface AuditSink {
   recordStandalone(...changes: AuditChange[]): Promise<void>;
   /**
    * The entries for `changes`, for a store that writes them itself with the change, in the same
-   * statement or transaction (creating a run on PostgreSQL: one statement, sql/run-create.ts).
+   * statement or transaction (creating a run on PostgreSQL: one statement, sql/run-writes-postgres.ts).
    */
   entries(...changes: AuditChange[]): NewAuditRow[];
 }

@@ -7,7 +7,8 @@ import { exportLoggedModel } from './logged-model-export.ts';
 import { exportRegistry } from './registry-export.ts';
 import { createRun, fillRun } from './run-export.ts';
 import { type Found, targetLoggedModels, targetRuns } from './target-state.ts';
-import { exportTrace, TracingUnsupportedError } from './trace-export.ts';
+import { exportTrace, targetTraceInfos, traceUpToDate, TracingUnsupportedError } from './trace-export.ts';
+import type { TraceInfoInput } from '../../domain/tracing/trace-service.ts';
 
 export type { ExportToServerTotals } from './export-context.ts';
 
@@ -202,10 +203,26 @@ export class MlflowRestWriter {
     if (!source.traceIds || !source.trace) return;
     const ids: Array<{ traceId: string; experimentId: string }> = [];
     for (const [from, to] of experimentIds) {
+      // What the target holds is listed once per experiment (lazily: only when the source has traces there).
+      let there: Map<string, TraceInfoInput> | undefined;
       let pageToken: string | undefined;
       do {
         const page = await source.traceIds(from, pageToken);
-        for (const traceId of page.traceIds) ids.push({ traceId, experimentId: to });
+        const infos = new Map((page.infos ?? []).map((i) => [i.traceId, i]));
+        for (const traceId of page.traceIds) {
+          const info = infos.get(traceId);
+          if (info) {
+            there ??= await targetTraceInfos(ctx.client, (work) => ctx.retry(work), to);
+            const held = there.get(traceId);
+            const upToDate = held ? traceUpToDate(info, held, to) : undefined;
+            if (upToDate) {
+              ctx.totals.tracesUnchanged++;
+              for (const a of upToDate.assessments) ctx.map('assessment', a.from, a.to);
+              continue;
+            }
+          }
+          ids.push({ traceId, experimentId: to });
+        }
         pageToken = page.nextPageToken;
       } while (pageToken !== undefined);
     }

@@ -10,12 +10,14 @@
 //
 // Stack traces: Node 20 applies source maps only to modules it loads itself, so frames in the
 // bundle are mapped here, through dist/main.cjs.map, read the first time a stack is formatted.
-import fs from 'node:fs';
-import Module, { SourceMap, createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { debuglog } from 'node:util';
-import vm from 'node:vm';
+'use strict';
+const fs = require('node:fs');
+const Module = require('node:module');
+const { SourceMap, createRequire } = Module;
+const path = require('node:path');
+const { fileURLToPath } = require('node:url');
+const { debuglog } = require('node:util');
+const vm = require('node:vm');
 
 const debug = debuglog('trove');
 
@@ -30,7 +32,7 @@ function shortHash(text) {
 }
 
 /** The code cache file for this bundle under this Node and these flags. */
-export function codeCacheFile(bundle) {
+function codeCacheFile(bundle) {
   const stat = fs.statSync(bundle);
   let buildId = '';
   try {
@@ -98,7 +100,7 @@ function installStackMapping(bundle) {
  * Evaluates the bundle as a CommonJS module, with the code cache when there is a valid one; for
  * `trove server`, writes one once the server listens if there was none.
  */
-export function runBundle(bundle, { writeCacheOn } = {}) {
+function runBundle(bundle, { writeCacheOn } = {}) {
   installStackMapping(bundle);
   let cacheFile;
   let cachedData;
@@ -146,3 +148,5 @@ export function runBundle(bundle, { writeCacheOn } = {}) {
     process.exit(1);
   }
 }
+
+module.exports = { codeCacheFile, runBundle };

@@ -7,9 +7,9 @@
 // only when any differs (an edit, a checkout, a touch) does it hash the contents, and a match
 // there (same contents, new times) refreshes the recorded times for the next start.
 // Plain JavaScript, so it works before anything is built.
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
 
 /** Beside src/, the files whose change changes the bundle. */
 const EXTRA_INPUTS = ['package.json', 'scripts/build.mjs'];
@@ -37,11 +37,11 @@ const relative = (root, file) => path.relative(root, file).split(path.sep).join(
  * The fingerprint of `root`'s server sources (SHA-256 of paths and contents), or undefined where
  * there are none (an installed package ships dist/ without src/).
  */
-export function sourceStamp(root) {
+function sourceStamp(root) {
   const files = inputFiles(root);
   if (files === undefined) return undefined;
   // Loaded here, not at the top: most starts never hash.
-  const { createHash } = createRequire(import.meta.url)('node:crypto');
+  const { createHash } = require('node:crypto');
   const hash = createHash('sha256');
   for (const file of files) {
     hash.update(relative(root, file));
@@ -53,7 +53,7 @@ export function sourceStamp(root) {
 }
 
 /** Path, size and modification time of every input file, one string (cheap: stat calls only). */
-export function sourceListing(root) {
+function sourceListing(root) {
   const files = inputFiles(root);
   if (files === undefined) return undefined;
   return files
@@ -65,7 +65,7 @@ export function sourceListing(root) {
 }
 
 /** dist/build-stamp.json, or undefined when dist/ is missing or unstamped. */
-export function readBuildStamp(root) {
+function readBuildStamp(root) {
   try {
     return JSON.parse(fs.readFileSync(path.join(root, 'dist', 'build-stamp.json'), 'utf8'));
   } catch {
@@ -74,12 +74,12 @@ export function readBuildStamp(root) {
 }
 
 /** What `npm run build` writes to dist/build-stamp.json: taken before bundling. */
-export function buildStampFor(root) {
+function buildStampFor(root) {
   const listing = sourceListing(root);
   return { sources: sourceStamp(root), listing };
 }
 
-export function writeBuildStamp(root, stamp) {
+function writeBuildStamp(root, stamp) {
   fs.writeFileSync(path.join(root, 'dist', 'build-stamp.json'), `${JSON.stringify(stamp, null, 2)}\n`);
 }
 
@@ -87,7 +87,7 @@ export function writeBuildStamp(root, stamp) {
  * Whether dist/ was built from the sources in `root`: true, false, or undefined where there are no
  * sources (an installed package: nothing to be stale against).
  */
-export function distIsCurrent(root) {
+function distIsCurrent(root) {
   const listing = sourceListing(root);
   if (listing === undefined) return undefined;
   const built = readBuildStamp(root);
@@ -102,3 +102,5 @@ export function distIsCurrent(root) {
   }
   return true;
 }
+
+module.exports = { sourceStamp, sourceListing, readBuildStamp, buildStampFor, writeBuildStamp, distIsCurrent };

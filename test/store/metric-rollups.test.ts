@@ -5,6 +5,7 @@ import { openDatabase, type OpenedDatabase } from '../../src/store/sql/database.
 import { SqlTrackingStore } from '../../src/store/sql/sql-tracking-store.ts';
 import { rollupLevelFor, rollupRowsFor } from '../../src/store/sql/metric-rollups.ts';
 import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../support/postgres.ts';
+import { assertRollupsMatch, referenceDownsample } from '../support/rollups.ts';
 
 /**
  * Checks a downsampled series against the raw points: buckets are ordered and disjoint, at most
@@ -99,6 +100,99 @@ for (const backend of BACKENDS) describe(`metric rollups: ${backend.name}`, { sk
         [0, 0, 63, 2, 9, 2],
       ],
     );
+  });
+
+  test('a batch is rolled up to its top level only, and raising the top merges the stored history into the new levels', () => {
+    const first = rollupRowsFor(7, Array.from({ length: 100 }, (_, i) => ({ key_id: 1, step: i, value: i, is_nan: 0 })));
+    // Steps 0-99: two blocks at level 2, one at level 3 (512 steps): the top.
+    assert.deepEqual([...new Set(first.map((r) => r.level))], [2, 3]);
+    const top = first.find((r) => r.level === 3)!;
+    const raised = rollupRowsFor(7, [{ key_id: 1, step: 5000, value: -1, is_nan: 0 }], new Map([[1, { ...top }]]));
+    // 0-5000 first share a block at level 5 (32,768 steps).
+    assert.deepEqual(
+      raised.map((r) => [r.level, r.block, r.step_min, r.step_max, r.vmin, r.vmax, r.n]),
+      [
+        [2, 78, 5000, 5000, -1, -1, 1],
+        [3, 9, 5000, 5000, -1, -1, 1],
+        [4, 1, 5000, 5000, -1, -1, 1],
+        [4, 0, 0, 99, 0, 99, 100],
+        [5, 0, 0, 5000, -1, 99, 101],
+      ],
+    );
+    // Within the stored top block nothing above it is written.
+    assert.deepEqual([...new Set(rollupRowsFor(7, [{ key_id: 1, step: 300, value: 0, is_nan: 0 }], new Map([[1, { ...top }]])).map((r) => r.level))], [2, 3]);
+  });
+
+  test('points arriving late and far away (timestamps as steps, negative steps), repeats and NaN keep every level and every read equal to the raw points', async () => {
+    const runId = 'z'.repeat(32);
+    await store.createRun({ runId, experimentId: '0', name: runId, userId: 'u', status: 'RUNNING', startTime: 0, artifactUri: 'x', tags: [] });
+    const pk = (await store.getRunInfo(runId))!.pk;
+    const T = 1_700_000_000_000;
+    const batches: Array<Array<{ step: number; value: number; timestamp: number }>> = [
+      Array.from({ length: 3000 }, (_, i) => ({ step: 2999 - i, value: Math.sin(i), timestamp: 1 })),
+      Array.from({ length: 3000 }, (_, i) => ({ step: T + i * 997, value: i % 500 === 0 ? Number.NaN : Math.cos(i) * 3, timestamp: 2 })),
+      [{ step: -5, value: 42, timestamp: 3 }, { step: -40_000, value: -42, timestamp: 3 }, { step: 17, value: 1e9, timestamp: 3 }, { step: 17, value: Number.NaN, timestamp: 4 }],
+      Array.from({ length: 500 }, (_, i) => ({ step: 2999 - i, value: Math.sin(i), timestamp: 1 })), // stored already
+      Array.from({ length: 2000 }, (_, i) => ({ step: T + 5_000_000 - i * 13, value: (i * 7919) % 101, timestamp: 5 })),
+    ];
+    const stored: Array<{ step: number; value: number }> = [];
+    const seen = new Set<string>();
+    for (const batch of batches) {
+      await store.logMetrics(pk, batch.map((p) => ({ key: 'm', ...p })));
+      for (const p of batch) {
+        const id = `${p.step}/${p.timestamp}/${p.value}`;
+        if (!seen.has(id)) stored.push({ step: p.step, value: p.value });
+        seen.add(id);
+      }
+      await assertRollupsMatch(opened.db, pk, 'm', stored);
+      const drawn = stored.filter((p) => !Number.isNaN(p.value));
+      const lo = Math.min(...drawn.map((p) => p.step));
+      const hi = Math.max(...drawn.map((p) => p.step));
+      for (const query of [
+        { start: null, end: null, maxBuckets: 100 },
+        { start: null, end: null, maxBuckets: 1000 },
+        { start: -1e9, end: 1e9, maxBuckets: 50 },
+        { start: lo - 7, end: hi + 1e13, maxBuckets: 20 },
+        { start: 123, end: 2900, maxBuckets: 30 },
+        { start: T - 1e6, end: T + 4e6, maxBuckets: 200 },
+      ]) {
+        const inRange = drawn.filter((p) => p.step >= (query.start ?? lo) && p.step <= (query.end ?? hi)).length;
+        if (inRange <= query.maxBuckets * 2) continue; // answered from the raw points
+        const series = await store.getMetricSeriesDownsampled({ runPk: pk, key: 'm', xAxis: 'step', ...query });
+        assert.equal(series.bucketed, true, JSON.stringify({ query, inRange, points: series.totalPoints }));
+        assert.equal(series.totalPoints, inRange);
+        const reference = referenceDownsample(drawn, query);
+        const { x, xEnd, min, max, count } = series;
+        if (reference) assert.deepEqual({ x, xEnd, min, max, count }, reference, JSON.stringify(query));
+        else assertFaithful(series, drawn, { lo: query.start ?? lo, hi: query.end ?? hi, maxBuckets: query.maxBuckets });
+      }
+    }
+  });
+
+  test('a series of timestamp steps logged in shuffled batches reads the same as computed from its raw points', async () => {
+    const T = 1_733_000_000_000;
+    const points = Array.from({ length: 12_000 }, (_, i) => ({ step: T + i * 1000 + (i % 7) * 11, value: i % 1234 === 0 ? Number.NaN : Math.sin(i / 50) + (i === 7777 ? 9 : 0) }));
+    const shuffled = [...points];
+    let seed = 11;
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const j = seed % (i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const pk = await runWith(shuffled, 'y'.repeat(32));
+    await assertRollupsMatch(opened.db, pk, 'm', points);
+    const drawn = points.filter((p) => !Number.isNaN(p.value));
+    for (const query of [
+      { start: null, end: null, maxBuckets: 500 },
+      { start: null, end: null, maxBuckets: 64 },
+      { start: T + 1_000_000, end: T + 9_000_000, maxBuckets: 100 },
+      { start: 0, end: 2 * T, maxBuckets: 1000 },
+    ]) {
+      const series = await store.getMetricSeriesDownsampled({ runPk: pk, key: 'm', xAxis: 'step', ...query });
+      assert.equal(series.bucketed, true);
+      const { x, xEnd, min, max, count } = series;
+      assert.deepEqual({ x, xEnd, min, max, count }, referenceDownsample(drawn, query), JSON.stringify(query));
+    }
   });
 
   test('a downsampled series read from rollups equals the brute-force buckets, spikes included', async () => {

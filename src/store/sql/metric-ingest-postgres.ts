@@ -71,7 +71,8 @@ const ROWS_PER_STATEMENT = 20_000;
 export async function ingestMetricsPostgres(db: Db, runPk: number, rows: readonly MetricPointRow[]): Promise<void> {
   for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
     const part = rows.length <= ROWS_PER_STATEMENT ? rows : rows.slice(start, start + ROWS_PER_STATEMENT);
-    const rollups = inLockOrder(rollupRowsFor(runPk, part));
+    // Every level (metric-rollups.ts): no lock and no read of the keys' top levels first.
+    const rollups = inLockOrder(rollupRowsFor(runPk, part, 'every-level'));
     const newest = newestPerKey(part);
     const parameters = [
       runPk,
@@ -102,7 +103,7 @@ export async function ingestMetricsPostgres(db: Db, runPk: number, rows: readonl
     // Some points were already stored: the rollups of the ones inserted now.
     if (result.rows.length > 0) {
       const inserted = result.rows.map((r) => ({ key_id: Number(r.key_id), step: Number(r.step), value: Number(r.value), is_nan: Number(r.is_nan) }));
-      await upsertRollups(db, inLockOrder(rollupRowsFor(runPk, inserted)));
+      await upsertRollups(db, inLockOrder(rollupRowsFor(runPk, inserted, 'every-level')));
     }
   }
 }

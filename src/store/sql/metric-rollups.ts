@@ -10,8 +10,27 @@ type Db = Kysely<Database> | Transaction<Database>;
  * below that a plain scan is cheap — and level 14 (~4.4e12 steps) covers histories whose steps are
  * timestamps. Reading at the coarsest level whose block fits in a drawing bucket touches at most
  * about 8 rows per bucket.
+ *
+ * Only the levels up to a series' top level are stored: the finest level at which its whole
+ * history (every non-NaN point) lies in one block. Every coarser level would hold that same single
+ * block again (a history of 10,000 steps from 0 needs levels 2 to 5, not 2 to 14), and writing
+ * those copies was most of the rollup rows of a small batch (13 per key of a 10-metric
+ * log-batch). Invariant per (run, key): levels 2 … top are stored, each holds every point, and the
+ * top level is one block (or level 14, which may hold several). A point outside the top block
+ * raises the top: the writer copies the old top row into the new levels (rollupRowsFor with the
+ * stored tops), which is why it must see the tops of the keys it writes under a lock. SQLite's
+ * single writer is that lock. PostgreSQL writes every level instead (metric-ingest-postgres.ts):
+ * there the read would need a lock statement and a read statement before the batch's one
+ * statement, and those two round trips cost more than the rows they save (measured at the store,
+ * 4 writers, load 8–9: log-batch of 10 metrics 337 req/s against 455, 1,000-point batches 88,000
+ * against 100,000 points/s). A reader asking for a level above the top
+ * reads the top row in its place: the same single block (readTopRollups, downsampleFromRollups).
+ * Databases whose rollups were built with every level (migration 0005) keep the invariant with
+ * top 14.
  */
 export const ROLLUP_LEVELS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] as const;
+export const FINEST_ROLLUP_LEVEL = 2;
+export const COARSEST_ROLLUP_LEVEL = 14;
 
 export interface RollupRow {
   run_id: number;
@@ -25,10 +44,37 @@ export interface RollupRow {
   n: number;
 }
 
-/** Aggregates incoming points into one row per (key, level, block). NaN points are not drawn and not rolled up. */
+/** The coarsest stored rollup row of a series: its level is the series' top level (see above). */
+export interface RollupTop {
+  key_id: number;
+  level: number;
+  step_min: number;
+  step_max: number;
+  vmin: number;
+  vmax: number;
+  n: number;
+}
+
+/** The finest level from `from` on at which steps `lo` and `hi` fall in one block (at most the coarsest level). */
+function singleBlockLevel(lo: number, hi: number, from: number): number {
+  for (let level = from; level < COARSEST_ROLLUP_LEVEL; level++) {
+    const size = 8 ** level;
+    if (Math.floor(lo / size) === Math.floor(hi / size)) return level;
+  }
+  return COARSEST_ROLLUP_LEVEL;
+}
+
+/**
+ * Aggregates incoming points into one row per (key, level, block), for the levels up to each key's
+ * new top level given the stored `tops` (none: the key has no rollups yet). When the batch raises a
+ * key's top, the old top row (the whole stored history, one block) is merged into the new levels.
+ * With 'every-level' every level 2 … 14 is written (top 14 for every key: no tops to read).
+ * NaN points are not drawn and not rolled up.
+ */
 export function rollupRowsFor(
   runPk: number,
   points: ReadonlyArray<{ key_id: number; step: number; value: number; is_nan: number }>,
+  tops: ReadonlyMap<number, RollupTop> | 'every-level' = new Map(),
 ): RollupRow[] {
   // Per key, sorted by step, the points of one block are contiguous at every level: one pass per
   // level merges neighbours, with no per-point map lookups (this runs on every metric write).
@@ -42,8 +88,17 @@ export function rollupRowsFor(
   const rows: RollupRow[] = [];
   for (const [keyId, list] of byKey) {
     list.sort((a, b) => a.step - b.step);
-    for (const level of ROLLUP_LEVELS) {
+    const top = tops === 'every-level' ? undefined : tops.get(keyId);
+    let lo = list[0]!.step;
+    let hi = list[list.length - 1]!.step;
+    if (top) {
+      lo = Math.min(lo, top.step_min);
+      hi = Math.max(hi, top.step_max);
+    }
+    const newTop = tops === 'every-level' ? COARSEST_ROLLUP_LEVEL : singleBlockLevel(lo, hi, top ? Math.max(top.level, FINEST_ROLLUP_LEVEL) : FINEST_ROLLUP_LEVEL);
+    for (let level = FINEST_ROLLUP_LEVEL; level <= newTop; level++) {
       const size = 8 ** level;
+      const first = rows.length;
       let current: RollupRow | undefined;
       for (const point of list) {
         const block = Math.floor(point.step / size);
@@ -55,6 +110,21 @@ export function rollupRowsFor(
         } else {
           current = { run_id: runPk, key_id: keyId, level, block, step_min: point.step, step_max: point.step, vmin: point.value, vmax: point.value, n: 1 };
           rows.push(current);
+        }
+      }
+      // A level the stored history did not reach yet: its single block joins this level.
+      if (top && level > top.level) {
+        const block = Math.floor(top.step_min / size);
+        let same: RollupRow | undefined;
+        for (let i = first; i < rows.length; i++) if (rows[i]!.block === block) same = rows[i];
+        if (same) {
+          same.step_min = Math.min(same.step_min, top.step_min);
+          same.step_max = Math.max(same.step_max, top.step_max);
+          same.vmin = Math.min(same.vmin, top.vmin);
+          same.vmax = Math.max(same.vmax, top.vmax);
+          same.n += top.n;
+        } else {
+          rows.push({ run_id: runPk, key_id: keyId, level, block, step_min: top.step_min, step_max: top.step_max, vmin: top.vmin, vmax: top.vmax, n: top.n });
         }
       }
     }
@@ -142,15 +212,61 @@ export async function readRollups(
   }));
 }
 
-/** The first and last step of a series, from its coarsest rollup level (one row unless steps are astronomically spread). */
-export async function readRollupExtent(db: Db, runPk: number, keyId: number): Promise<{ lo: number | null; hi: number | null }> {
-  const top = 14; // the last entry of ROLLUP_LEVELS
-  const row = await db
-    .selectFrom('metric_rollups')
-    .select((eb) => [eb.fn.min('step_min').as('lo'), eb.fn.max('step_max').as('hi')])
-    .where('run_id', '=', runPk)
-    .where('key_id', '=', keyId)
-    .where('level', '=', top)
-    .executeTakeFirst();
-  return { lo: row?.lo === null || row?.lo === undefined ? null : Number(row.lo), hi: row?.hi === null || row?.hi === undefined ? null : Number(row.hi) };
+/**
+ * The first and last step of a series and its top level, from its top rollup row (one row unless
+ * steps are astronomically spread); all null when the series has no rollups.
+ */
+export async function readRollupExtent(db: Db, runPk: number, keyId: number): Promise<{ lo: number | null; hi: number | null; top: number | null }> {
+  const { rows } = await sql<{ level: number | string; lo: number | string; hi: number | string }>`
+    select level, min(step_min) as lo, max(step_max) as hi from metric_rollups
+    where run_id = ${runPk} and key_id = ${keyId}
+      and level = (select max(level) from metric_rollups where run_id = ${runPk} and key_id = ${keyId})
+    group by level`.execute(db);
+  const row = rows[0];
+  if (!row) return { lo: null, hi: null, top: null };
+  return { lo: Number(row.lo), hi: Number(row.hi), top: Number(row.level) };
+}
+
+/** SQLite statement texts by key count. */
+const topTexts = new Map<number, string>();
+const TOP_SELECT = 'select * from (select "key_id", "level", "step_min", "step_max", "vmin", "vmax", "n" from "metric_rollups" where "run_id" = ? and "key_id" = ? order by "level" desc limit 1)';
+/**
+ * The top rollup row of each of the keys (keys without rollups are absent): what rollupRowsFor
+ * needs to know which levels a batch writes, on SQLite, whose single writer is the lock that
+ * keeps a concurrent batch from raising a top unseen.
+ */
+export async function readTopRollups(db: Db, runPk: number, keyIds: readonly number[]): Promise<Map<number, RollupTop>> {
+  const tops = new Map<number, RollupTop>();
+  if (keyIds.length === 0) return tops;
+  const add = (r: Record<string, unknown>) =>
+    tops.set(Number(r.key_id), {
+      key_id: Number(r.key_id),
+      level: Number(r.level),
+      step_min: Number(r.step_min),
+      step_max: Number(r.step_max),
+      vmin: Number(r.vmin),
+      vmax: Number(r.vmax),
+      n: Number(r.n),
+    });
+  // SQLite only (PostgreSQL writes every level). One seek per key, as a UNION ALL of per-key
+  // subqueries (SQLite allows 500 terms).
+  for (const part of chunk([...keyIds], 200)) {
+    let text = topTexts.get(part.length);
+    if (text === undefined) {
+      text = new Array(part.length).fill(TOP_SELECT).join(' union all ');
+      if (topTexts.size < 64) topTexts.set(part.length, text);
+    }
+    const parameters: unknown[] = [];
+    for (const keyId of part) parameters.push(runPk, keyId);
+    const result = await db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, parameters));
+    for (const r of result.rows) add(r);
+  }
+  return tops;
+}
+
+/** The distinct keys of the points that will be rolled up (NaN points are not). */
+export function rolledUpKeys(points: ReadonlyArray<{ key_id: number; is_nan: number }>): number[] {
+  const keys = new Set<number>();
+  for (const point of points) if (!point.is_nan) keys.add(point.key_id);
+  return [...keys].sort((a, b) => a - b);
 }

@@ -4,6 +4,8 @@ import type { MetricHistoryQuery, DownsampleQuery, DownsampledSeries, MetricReco
 import {
   readRollupExtent,
   readRollups,
+  readTopRollups,
+  rolledUpKeys,
   rollupLevelFor,
   rollupRowsFor,
   upsertRollups,
@@ -46,8 +48,10 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
       // One multi-row statement for the points; it yields only the rows actually inserted, so a
       // re-sent point (MLflow 3 re-logs a run's metrics with the model id) is not counted twice in
       // the rollups (metric-ingest.ts: RETURNING only when some point was not new).
+      // The rollups go up to each key's top level, read here (the single SQLite writer is the lock).
       const inserted = await insertMetricPoints(self.db, rows);
-      await upsertRollups(self.db, rollupRowsFor(runPk, inserted));
+      const tops = await readTopRollups(self.db, runPk, rolledUpKeys(inserted));
+      await upsertRollups(self.db, rollupRowsFor(runPk, inserted, tops));
       // The newest point per key among the incoming ones; the upsert keeps a newer stored one.
       const candidates = new Map<number, (typeof rows)[number]>();
       for (const row of rows) {
@@ -165,8 +169,8 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
     const width = Math.max(1, Math.ceil((hi - lo + 1) / query.maxBuckets));
     if (column === 'step') {
       const level = rollupLevelFor(width);
-      if (level !== undefined) {
-        return this.downsampleFromRollups({ runPk: query.runPk, keyId, level, lo, hi, width, explicitRange: query.start !== null || query.end !== null });
+      if (level !== undefined && 'top' in extent && extent.top !== null) {
+        return this.downsampleFromRollups({ runPk: query.runPk, keyId, level, top: extent.top, lo, hi, width, explicitRange: query.start !== null || query.end !== null });
       }
     }
     // Integer bucket number; the CAST keeps it integral whichever way the driver binds the numbers.
@@ -204,6 +208,8 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
     runPk: number;
     keyId: number;
     level: number;
+    /** The series' top rollup level: above it, its single top block stands for the level's block. */
+    top: number;
     lo: number;
     hi: number;
     width: number;
@@ -231,7 +237,17 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
       await rawRange(input.lo, input.hi);
     } else {
       if (input.explicitRange) await rawRange(input.lo, firstBlock * size - 1);
-      parts.push(...(await readRollups(this.db, { runPk: input.runPk, keyId: input.keyId, level: input.level, firstBlock, lastBlock })));
+      if (input.level <= input.top) {
+        parts.push(...(await readRollups(this.db, { runPk: input.runPk, keyId: input.keyId, level: input.level, firstBlock, lastBlock })));
+      } else {
+        // Levels above the top are not stored: the whole history is the top's one block, which
+        // lies in one block of the wanted level too, with the same contents.
+        const top = await readRollups(this.db, { runPk: input.runPk, keyId: input.keyId, level: input.top, firstBlock: Number.MIN_SAFE_INTEGER, lastBlock: Number.MAX_SAFE_INTEGER });
+        for (const row of top) {
+          const block = Math.floor(row.step_min / size);
+          if (block >= firstBlock && block <= lastBlock) parts.push(row);
+        }
+      }
       if (input.explicitRange) await rawRange((lastBlock + 1) * size, input.hi);
     }
     const buckets = new Map<number, { x0: number; x1: number; vmin: number; vmax: number; n: number }>();

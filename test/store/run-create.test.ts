@@ -9,7 +9,7 @@ import { storeBackends } from '../support/store-backends.ts';
 /**
  * Creating a run (runs/create): the store writes the run, its tags and the audit entries handed to
  * it, and returns the run exactly as runs/get then reads it. On PostgreSQL all of that is one
- * statement, one round trip (src/store/sql/run-create.ts).
+ * statement, one round trip (src/store/sql/run-writes-postgres.ts).
  */
 for (const backend of storeBackends) {
   describe(`creating a run: ${backend.name}`, { skip: backend.skip }, () => {
@@ -87,7 +87,35 @@ for (const backend of storeBackends) {
       assert.deepEqual(await auth.queryAudit({ entityId: runId, order: 'newest', limit: 10 }), []);
     });
 
+    test('a write reads its run with its audit entries written, and a failed write keeps none of them', async () => {
+      const runId = 'create6'.padEnd(32, 'a');
+      await store.createRun({ runId, experimentId: '0', name: 'r', userId: 'u', status: 'RUNNING', startTime: 1, artifactUri: 'x', tags: [] });
+      const logged = { ...audit(runId), action: 'run.log' };
+      const info = await store.transaction((tx) => tx.getRunInfoForWrite(runId, [logged]));
+      assert.deepEqual(info, await store.getRunInfo(runId));
+      assert.equal((await auth.queryAudit({ entityId: runId, action: 'run.log', order: 'newest', limit: 10 })).length, 1);
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.getRunInfoForWrite(runId, [logged]);
+          throw new Error('a check failed');
+        }),
+        /a check failed/,
+      );
+      assert.equal((await auth.queryAudit({ entityId: runId, action: 'run.log', order: 'newest', limit: 10 })).length, 1);
+      assert.equal(await store.transaction((tx) => tx.getRunInfoForWrite('unknown'.padEnd(32, 'a'), [])), undefined);
+    });
+
     if (backend.name === 'PostgreSQL') {
+      test('on PostgreSQL a write\'s run read and its audit entry are one statement', async () => {
+        const runId = 'create7'.padEnd(32, 'a');
+        await store.createRun({ runId, experimentId: '0', name: 'r', userId: 'u', status: 'RUNNING', startTime: 1, artifactUri: 'x', tags: [] });
+        captured = [];
+        await store.getRunInfoForWrite(runId, [audit(runId)]);
+        const statements = captured.map((q) => q.sql);
+        captured = undefined;
+        assert.equal(statements.length, 1, statements.join('\n'));
+      });
+
       test('on PostgreSQL the run, its tags and its audit entry are one statement', async () => {
         const runId = 'create5'.padEnd(32, 'a');
         captured = [];

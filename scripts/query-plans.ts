@@ -52,8 +52,11 @@ const lines: string[] = [
   'same metric narrows the walked range — and joins each entry to `runs` by primary key, other filters',
   'checked per row as semi-joins; runs without the metric follow once those are exhausted (NULLs last).',
   'Page tokens are keysets (the last row\'s sort keys and id): a deep page seeks into the same index',
-  '(`start_time<?`, `value<?`) and costs what page one costs. Old offset tokens still work and still',
-  'pay for the skipped rows.',
+  'and costs what page one costs. It is one statement of two limited arms merged in order: the rows',
+  'tied with the token on the first sort term (`start_time=?`, `value = …`), then the rows beyond it',
+  'as a plain range (`start_time<?`, `value<?`) that the planner walks like page one (one condition',
+  '`t0 < v or (t0 = v and …)` made PostgreSQL misjudge how many rows follow and sort them all).',
+  'Old offset tokens still work and still pay for the skipped rows.',
   '',
 ];
 

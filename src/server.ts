@@ -28,6 +28,7 @@ import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-st
 import { webhookUrlPolicyFromEnv, type Resolver, type WebhookUrlPolicy } from './domain/webhooks/url-guard.ts';
 import { openSecretBox, sealLegacySecrets } from './domain/webhooks/secret-box.ts';
 import { defaultDataDir, preparedStatementsFromEnv, webhookDeliveryFromEnv } from './server-settings.ts';
+import { sqliteSyncFromEnv } from './store/sql/wal-sync.ts';
 import { registerServerArtifactRoot } from './domain/artifacts/artifact-scope.ts';
 import { ServerMetrics } from './http/prometheus.ts';
 import { ImportService } from './domain/import/import-service.ts';
@@ -102,6 +103,7 @@ export async function createServer(config: ServerConfig): Promise<RunningService
     ...(config.migrate !== undefined ? { migrate: config.migrate } : {}),
     ...(config.databasePoolSize !== undefined ? { poolSize: config.databasePoolSize } : {}),
     preparedStatements: config.databasePreparedStatements ?? preparedStatementsFromEnv(env),
+    sqliteSync: sqliteSyncFromEnv(env),
   });
   const artifactStore = openArtifactStore(config.artifactsDestination, config.artifactStoreEnv);
   registerServerArtifactRoot(config.artifactsDestination);

@@ -20,6 +20,7 @@ import type { Database } from './schema.ts';
 import { preparedStatementName } from './prepared.ts';
 import { migrationProvider } from './migrations/index.ts';
 import { enableGroupCommit } from './group-commit.ts';
+import { noteCommits, registerWalSyncer, sqliteSyncFromEnv, WalFile, WalSyncer, type SqliteState, type SqliteSyncMode } from './wal-sync.ts';
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
@@ -51,6 +52,8 @@ export interface OpenDatabaseOptions {
   onQuery?: (query: CompiledQuery) => void;
   /** Sees every statement's duration and whether it failed (Prometheus). */
   onQueryTiming?: (durationMs: number, failed: boolean) => void;
+  /** How SQLite commits are made durable (default: TROVE_SQLITE_SYNC, else `overlapped`; wal-sync.ts). Ignored for PostgreSQL. */
+  sqliteSync?: SqliteSyncMode;
 }
 
 /**
@@ -99,7 +102,7 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
   let opened: OpenedDatabase;
   // Each driver is loaded only when its database is used: a SQLite server never loads pg (about
   // 14 MiB), a PostgreSQL one never loads the native SQLite module (docs/memory.md).
-  if (uri.startsWith('sqlite:')) opened = openSqlite(uri, (await import('better-sqlite3')).default, queryObserver(options));
+  if (uri.startsWith('sqlite:')) opened = openSqlite(uri, (await import('better-sqlite3')).default, options.sqliteSync ?? sqliteSyncFromEnv(process.env), queryObserver(options));
   else if (isPostgresUri(uri)) opened = openPostgres(uri, (await import('pg')).default, options.poolSize ?? 10, options.preparedStatements ?? true, queryObserver(options));
   else {
     throw new Error(
@@ -122,22 +125,29 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
 /**
  * SQLite runs in WAL mode with a busy timeout, so readers never block the writer and a second
  * process (another `--workers` process, an admin command) waits instead of failing with
- * "database is locked". synchronous=FULL makes every acknowledged commit survive a power loss,
- * not only a process crash.
+ * "database is locked". Every acknowledged commit survives a power loss, not only a process
+ * crash: by default (`overlapped`) SQLite runs synchronous=NORMAL and each commit is answered only
+ * after our own fdatasync of the WAL, run off the event loop while the next group works
+ * (wal-sync.ts); with TROVE_SQLITE_SYNC=full SQLite fsyncs inside every COMMIT (synchronous=FULL).
  */
-function openSqlite(uri: string, SqliteDatabase: typeof import('better-sqlite3'), onQuery?: QueryObserver): OpenedDatabase {
+function openSqlite(uri: string, SqliteDatabase: typeof import('better-sqlite3'), mode: SqliteSyncMode, onQuery?: QueryObserver): OpenedDatabase {
   const file = parseSqliteUri(uri);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SqliteDatabase(file);
+  const overlapped = mode === 'overlapped' && file !== ':memory:';
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma(overlapped ? 'synchronous = NORMAL' : 'synchronous = FULL');
   sqlite.pragma('busy_timeout = 30000');
   sqlite.pragma('foreign_keys = ON');
   // MLflow's LIKE is case-sensitive (ILIKE is the case-insensitive one); SQLite's is not by default.
   sqlite.pragma('case_sensitive_like = ON');
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }), ...queryLog(onQuery) });
+  const state = { lastStatementReadonly: true, get inTransaction() { return sqlite.inTransaction; } };
+  const syncer = overlapped ? new WalSyncer(new WalFile(file)) : undefined;
+  const dialect = new ImmediateSqliteDialect({ database: withStatementCache(sqlite, state) }, syncer ? { syncer, sqlite: state } : undefined);
+  const db = new Kysely<Database>({ dialect, ...queryLog(onQuery) });
   // Transactional writes of the tracking store share commits: one fsync for many requests.
-  enableGroupCommit(db);
+  enableGroupCommit(db, syncer ? { durability: syncer } : {});
+  if (syncer) registerWalSyncer(db, syncer);
   return {
     db,
     dialect: 'sqlite',
@@ -152,7 +162,7 @@ function openSqlite(uri: string, SqliteDatabase: typeof import('better-sqlite3')
  * Prepared statements are kept per SQL text, least recently used out first, and reused unless one
  * is still being iterated. SQLite re-prepares a kept statement by itself after a schema change.
  */
-function withStatementCache(sqlite: SqliteDatabase.Database, size = 256): SqliteDialectConfig['database'] {
+function withStatementCache(sqlite: SqliteDatabase.Database, state: { lastStatementReadonly: boolean }, size = 256): SqliteDialectConfig['database'] {
   const cache = new Map<string, SqliteDatabase.Statement>();
   return {
     close: () => sqlite.close(),
@@ -161,9 +171,11 @@ function withStatementCache(sqlite: SqliteDatabase.Database, size = 256): Sqlite
       if (kept && !kept.busy) {
         cache.delete(sqlText);
         cache.set(sqlText, kept);
+        state.lastStatementReadonly = kept.readonly;
         return kept;
       }
       const statement = sqlite.prepare(sqlText);
+      state.lastStatementReadonly = statement.readonly;
       if (!kept) {
         cache.set(sqlText, statement);
         if (cache.size > size) cache.delete(cache.keys().next().value as string);
@@ -182,21 +194,68 @@ function withStatementCache(sqlite: SqliteDatabase.Database, size = 256): Sqlite
  * driver's single connection already serialises everything, so nothing changes there.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  private wrapped: DatabaseConnection | undefined;
+  /** A commit happened while the connection was held this time: flush before answering. */
+  private committed = false;
+
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly durable?: { syncer: WalSyncer; sqlite: SqliteState },
+  ) {
+    super(config);
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection();
+    const durable = this.durable;
+    if (!durable) return connection;
+    this.wrapped ??= noteCommits(connection, durable.sqlite, () => {
+      durable.syncer.noteCommit();
+      this.committed = true;
+    });
+    return this.wrapped;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    // After a failed fdatasync nothing more is written (wal-sync.ts, "Failure").
+    const failed = this.durable?.syncer.failed;
+    if (failed) throw failed;
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  /**
+   * Overlapped sync: the connection is free for the next request at once; whoever used it to
+   * commit (a transaction or an autocommit write) is answered after the WAL's fdatasync. The
+   * group commit's own transaction waits for the same flush itself (group-commit.ts).
+   */
+  override async releaseConnection(): Promise<void> {
+    if (!this.durable || !this.committed) return super.releaseConnection();
+    this.committed = false;
+    const durable = this.durable.syncer.flush();
+    durable.catch(() => undefined);
+    await super.releaseConnection();
+    await durable;
+  }
+
+  override async destroy(): Promise<void> {
+    await super.destroy();
+    await this.durable?.syncer.close();
   }
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
   private readonly driverConfig: SqliteDialectConfig;
 
-  constructor(config: SqliteDialectConfig) {
+  constructor(
+    config: SqliteDialectConfig,
+    private readonly durable?: { syncer: WalSyncer; sqlite: SqliteState },
+  ) {
     super(config);
     this.driverConfig = config;
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.driverConfig);
+    return new ImmediateSqliteDriver(this.driverConfig, this.durable);
   }
 }
 

@@ -3,7 +3,8 @@ import { sql, type ControlledTransaction, type Kysely, type Transaction } from '
 /**
  * Group commit for SQLite: many write requests, one COMMIT, one fsync.
  *
- * Why: SQLite runs with synchronous=FULL, so every COMMIT fsyncs the WAL. On the benchmark machine
+ * Why: every acknowledged COMMIT needs an fsync of the WAL (inside the COMMIT with
+ * TROVE_SQLITE_SYNC=full; right after it, off the event loop, by default). On the benchmark machine
  * that fsync alone costs ~3 ms, and better-sqlite3 is synchronous, so the whole event loop waits
  * for it: one commit per request capped small writes (create-run, a log-batch of 10 metrics) far
  * below what the CPU allows. Ten single-row commits cost ~3.0 ms each; the same ten rows as ten
@@ -19,14 +20,21 @@ import { sql, type ControlledTransaction, type Kysely, type Transaction } from '
  * - When the queue is empty the group waits one `setImmediate` (requests read from sockets in the
  *   same event-loop turn get to join); if nobody joined, it COMMITs. A group also stops taking
  *   members at `maxMembers`.
- * - Nobody is answered before the COMMIT has returned: every member's promise settles after it.
- *   If the COMMIT (or a savepoint command) fails, the transaction is rolled back and every member
- *   that had succeeded gets that error instead of its result, so nothing is acknowledged that is
- *   not durable. Durability is unchanged: still synchronous=FULL, one fsync per COMMIT.
+ * - Nobody is answered before the COMMIT has returned and, with overlapped sync (the default,
+ *   wal-sync.ts), before the fdatasync of the WAL that covers that COMMIT has completed: every
+ *   member's promise settles after both. That fdatasync runs on libuv's thread pool, and the group
+ *   is closed before its COMMIT, so the next group forms, begins and commits while the disk
+ *   flushes (its own flush coalesces with any others waiting). If the COMMIT (or a savepoint
+ *   command) fails, the transaction is rolled back and every member that had succeeded gets that
+ *   error instead of its result; if the fdatasync fails, every member that had succeeded gets the
+ *   fdatasync's error (their rows are committed but not known to be durable: never acknowledged).
+ *   With TROVE_SQLITE_SYNC=full there is no separate flush: SQLite fsyncs inside the COMMIT.
  *
  * Reads: the open group holds the only SQLite connection (Kysely's driver serialises it), so a
  * read outside a transaction waits until the group has committed and never sees rows of a member
- * that has not been acknowledged yet. Inside the group, a member sees the rows of the members that
+ * before its COMMIT. (With overlapped sync it may see them while their fdatasync is still running,
+ * before the member is answered; wal-sync.ts, "Visibility", says why no acknowledged write can
+ * depend on such rows.) Inside the group, a member sees the rows of the members that
  * ran before it (read-your-group). That is safe: it is answered only after the same COMMIT that
  * makes those rows durable, and if that COMMIT fails it gets an error too; a member that failed was
  * rolled back to its savepoint before the next one started, so no later member saw its rows.
@@ -41,6 +49,11 @@ import { sql, type ControlledTransaction, type Kysely, type Transaction } from '
 export interface GroupCommitOptions {
   /** A group stops taking members after this many (bounds one transaction's size and latency). */
   maxMembers?: number;
+  /**
+   * Makes the group's COMMIT durable after it returned (WalSyncer with overlapped sync); members
+   * are answered only once `flush()` resolved, and get its error if it rejects.
+   */
+  durability?: { flush(): Promise<void> };
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -62,7 +75,7 @@ export interface GroupCommitStats {
   commits: number;
   /** Members acknowledged in committed groups (successful and rolled-back ones alike). */
   members: number;
-  /** Groups whose COMMIT (or transaction) failed. */
+  /** Groups whose COMMIT (or transaction), or the flush making it durable, failed. */
   failedGroups: number;
 }
 
@@ -72,6 +85,7 @@ const DEFAULT_MAX_MEMBERS = 64;
 export class GroupCommit<DB> {
   private open: Group | undefined;
   private readonly maxMembers: number;
+  private readonly durability: GroupCommitOptions['durability'];
   readonly stats: GroupCommitStats = { commits: 0, members: 0, failedGroups: 0 };
 
   constructor(
@@ -79,6 +93,7 @@ export class GroupCommit<DB> {
     options: GroupCommitOptions = {},
   ) {
     this.maxMembers = Math.max(1, options.maxMembers ?? DEFAULT_MAX_MEMBERS);
+    this.durability = options.durability;
   }
 
   /** Runs `work` in the open group (or a new one); settles after the group's COMMIT. */
@@ -118,6 +133,7 @@ export class GroupCommit<DB> {
       return;
     }
     let failure: unknown;
+    let committed = false;
     try {
       for (;;) {
         for (let member = group.queue.shift(); member; member = group.queue.shift()) {
@@ -130,10 +146,13 @@ export class GroupCommit<DB> {
         break;
       }
       await trx.commit().execute();
+      committed = true;
+      // The connection is free again: the next group runs while this one's WAL is flushed.
+      if (this.durability) await this.durability.flush();
     } catch (error) {
       failure = error;
       this.close(group);
-      await trx.rollback().execute().catch(() => undefined);
+      if (!committed) await trx.rollback().execute().catch(() => undefined);
     }
     if (failure === undefined) {
       this.stats.commits++;

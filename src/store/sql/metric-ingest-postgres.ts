@@ -1,25 +1,23 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import type { MetricPointRow } from './metric-ingest.ts';
-import { readTopRollups, rolledUpKeys, rollupRowsFor, upsertRollups, type RollupRow } from './metric-rollups.ts';
+import { rollupRowsFor, upsertRollups, type RollupRow } from './metric-rollups.ts';
 import { prepared } from './prepared.ts';
 import { isNewerPoint } from './sql-tracking-base.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
 /**
- * A metric batch on PostgreSQL in one statement (issue 14 ingest): the points, the rollups and the
- * latest values, written by three data-modifying CTEs of one `INSERT`.
+ * A metric batch on PostgreSQL in one statement and one round trip (issue 14 ingest): the points,
+ * the rollups and the latest values, written by three data-modifying CTEs of one `INSERT`.
  *
  * - The points travel as five arrays (key, step, timestamp, value, NaN flag) through `unnest`, in
  *   PostgreSQL's binary array format; the run is one scalar parameter, and the model/dataset
  *   columns are empty arrays unless a point has one (`unnest` pads a shorter array with NULLs).
  *   Under `npm run bench` the driver's text encoding of nine 1,000-element arrays (per-element
  *   escaping, printing every double) was the largest item of the write path's CPU profile.
- * - The rollups are aggregated in JavaScript from the incoming points (`rollupRowsFor`, about 20
- *   rows for 1,000 consecutive steps), for the levels up to each key's top level (metric-rollups.ts),
- *   which takes two small statements first: the run's rollup lock and a read of the keys' stored
- *   top rows. They are merged only when every point was new: the statement
+ * - The rollups are aggregated in JavaScript from the incoming points (`rollupRowsFor`, about 30
+ *   rows for 1,000 consecutive steps) and merged only when every point was new: the statement
  *   compares the number of rows the point insert returned with the batch size. When some points
  *   were already stored (a re-sent batch, MLflow 3 re-logging a run's metrics with its model id,
  *   an exact repeat within the batch), the statement leaves the rollups alone and returns the
@@ -73,14 +71,8 @@ const ROWS_PER_STATEMENT = 20_000;
 export async function ingestMetricsPostgres(db: Db, runPk: number, rows: readonly MetricPointRow[]): Promise<void> {
   for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
     const part = rows.length <= ROWS_PER_STATEMENT ? rows : rows.slice(start, start + ROWS_PER_STATEMENT);
-    // Which rollup levels the batch writes depends on the keys' stored top levels
-    // (metric-rollups.ts): read them under the run's lock, so a concurrent batch of the same run
-    // cannot raise a top in between. The lock is taken by a statement of its own: a statement's
-    // snapshot predates any lock it waits for.
-    const keys = rolledUpKeys(part);
-    if (start === 0 && keys.length > 0) await db.executeQuery(LOCK_RUN_ROLLUPS(runPk));
-    const tops = await readTopRollups(db, runPk, keys);
-    const rollups = inLockOrder(rollupRowsFor(runPk, part, tops));
+    // Every level (metric-rollups.ts): no lock and no read of the keys' top levels first.
+    const rollups = inLockOrder(rollupRowsFor(runPk, part, 'every-level'));
     const newest = newestPerKey(part);
     const parameters = [
       runPk,
@@ -111,17 +103,10 @@ export async function ingestMetricsPostgres(db: Db, runPk: number, rows: readonl
     // Some points were already stored: the rollups of the ones inserted now.
     if (result.rows.length > 0) {
       const inserted = result.rows.map((r) => ({ key_id: Number(r.key_id), step: Number(r.step), value: Number(r.value), is_nan: Number(r.is_nan) }));
-      await upsertRollups(db, inLockOrder(rollupRowsFor(runPk, inserted, tops)));
+      await upsertRollups(db, inLockOrder(rollupRowsFor(runPk, inserted, 'every-level')));
     }
   }
 }
-
-/**
- * The run's rollup write lock, held until the transaction ends: a transaction-level advisory lock
- * in the two-integer key space (apart from the single-bigint one the trace store uses), class
- * "TROV", object the run's key folded into 31 bits (a collision only makes two runs wait).
- */
-const LOCK_RUN_ROLLUPS = (runPk: number) => CompiledQuery.raw('select pg_advisory_xact_lock(1414680406, $1::integer)', [runPk % 2147483647]);
 
 /**
  * Rollup rows sorted by (key, level, block): concurrent batches of one run that share keys then

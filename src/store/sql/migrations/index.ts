@@ -9,6 +9,7 @@ import * as tracing from './0007-tracing.ts';
 import * as evaluationDatasets from './0008-evaluation-datasets.ts';
 import * as importState from './0010-import.ts';
 import * as latestMetricsExperiment from './0011-latest-metrics-experiment.ts';
+import * as searchStatistics from './0012-search-statistics.ts';
 
 /** The one migration list, for SQLite and PostgreSQL alike. Append; never edit a released entry. */
 export const migrationProvider: MigrationProvider = {
@@ -24,6 +25,7 @@ export const migrationProvider: MigrationProvider = {
       '0008-evaluation-datasets': evaluationDatasets,
       '0010-import': importState,
       '0011-latest-metrics-experiment': latestMetricsExperiment,
+      '0012-search-statistics': searchStatistics,
     };
   },
 };

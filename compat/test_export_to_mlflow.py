@@ -436,3 +436,49 @@ def test_an_export_killed_midway_resumes_without_duplicates(source, exported, tm
         assert _inventory(source, target) == _inventory(source, url), "the resumed export holds what an uninterrupted one does"
     finally:
         _stop(process)
+
+
+def test_delete_missing_removes_in_the_target_what_trove_deleted_for_good(source, exported):
+    """Runs purged by `trove gc`, and registered models, versions and aliases deleted in Trove, are kept
+    in the target by a plain export (a warning names the runs) and deleted there with --delete-missing."""
+    url, _, _ = exported
+    src, dst = MlflowClient(source.url), MlflowClient(url)
+    trainer = source.run_ids["trainer"]
+    purge = src.create_run(source.experiment_ids["a"], run_name="purged-later")
+    src.set_terminated(purge.info.run_id)
+    src.create_registered_model("mirror-model")
+    for _ in range(2):
+        src.create_model_version("mirror-model", f"runs:/{trainer}/model", run_id=trainer)
+    src.set_registered_model_alias("mirror-model", "best", "1")
+    src.create_registered_model("mirror-gone")
+    src.create_model_version("mirror-gone", f"runs:/{trainer}/model", run_id=trainer)
+    first = _export(source, url)
+    assert first.returncode == 0, first.stdout + first.stderr
+    target_run = _mapping(first.stdout)[purge.info.run_id]
+    assert sorted(v.version for v in dst.search_model_versions("name='mirror-model'")) == ["1", "2"]
+
+    src.delete_run(purge.info.run_id)
+    gc = _trove("gc", "--backend-store-uri", source.store_uri, "--artifacts-destination", str(source.artifacts), "--run-ids", purge.info.run_id)
+    assert gc.returncode == 0, gc.stdout + gc.stderr
+    src.delete_model_version("mirror-model", "2")
+    src.delete_registered_model_alias("mirror-model", "best")
+    src.delete_registered_model("mirror-gone")
+
+    kept = _export(source, url)
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert "--delete-missing" in kept.stdout, kept.stdout
+    assert dst.get_run(target_run).info.lifecycle_stage == "active"
+    assert dst.get_registered_model("mirror-gone").name == "mirror-gone"
+
+    deleted = _trove("export", "--to", url, "--backend-store-uri", source.store_uri, "--artifacts-destination", str(source.artifacts),
+                     "-q", "--delete-missing")
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    assert "Deleted in the target (gone from Trove since an earlier export): 1 runs, 1 registered models, 1 model versions." in deleted.stdout, deleted.stdout
+    assert dst.get_run(target_run).info.lifecycle_stage == "deleted"
+    with pytest.raises(mlflow.exceptions.MlflowException):
+        dst.get_registered_model("mirror-gone")
+    assert sorted(v.version for v in dst.search_model_versions("name='mirror-model'")) == ["1"]
+    assert dst.get_registered_model("mirror-model").aliases == src.get_registered_model("mirror-model").aliases == {}
+    # The model every other test checks is untouched.
+    assert sorted(v.version for v in dst.search_model_versions(f"name='{source.model_name}'")) == \
+        sorted(v.version for v in src.search_model_versions(f"name='{source.model_name}'"))

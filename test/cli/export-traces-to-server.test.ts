@@ -234,6 +234,71 @@ describe('trove export --to writes traces', () => {
     }
   });
 
+  test('a trace the target lists with the same state, tags, spans and assessments is left out: not read from Trove, not asked for, nothing sent', async () => {
+    const listed = (assessments: Array<[id: string, source: string, value: number, time: number]>) => ({
+      trace_id: `tr-${OTEL_TRACE}`,
+      trace_location: { type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: '77' } },
+      request_time: '2023-11-14T22:13:20.000Z',
+      state: 'OK',
+      tags: { user: 'u1', 'mlflow.trace.spansLocation': 'TRACKING_STORE', 'mlflow.artifactLocation': 'mlflow-artifacts:/77/traces/x' },
+      trace_metadata: {},
+      assessments: assessments.map(([id, source, value, time]) => ({
+        assessment_id: id,
+        assessment_name: 'quality',
+        feedback: { value },
+        source: { source_type: 'HUMAN', source_id: source },
+        create_time: new Date(time).toISOString(),
+        last_update_time: new Date(time).toISOString(),
+      })),
+    });
+    const complete = listed([
+      ['a-target-1', 'ada', 0.8, 1_700_000_001_000],
+      ['a-target-2', 'bob', 0.9, 1_700_000_002_000],
+    ]);
+    const run = async (listing: Record<string, unknown>) => {
+      const calls: Seen[] = [];
+      const target = await startMlflowStandIn(calls, ({ method, path }) => {
+        if (path === '/api/2.0/mlflow/experiments/get-by-name') return [200, { experiment: { experiment_id: '77', lifecycle_stage: 'active' } }];
+        if (method === 'POST' && path === '/api/3.0/mlflow/traces/search') return [200, { traces: [listing] }];
+        if (method === 'GET' && path === `/api/3.0/mlflow/traces/tr-${OTEL_TRACE}`) return [200, { trace: { trace_info: listing } }];
+        if (path.endsWith('/assessments')) return [200, { assessment: { assessment_id: 'a-target-new' } }];
+        return [200, {}];
+      });
+      let read = 0;
+      const source = sourceWithOneTrace();
+      source.traceIds = async (experimentId: string) => ({ traceIds: experimentId === '5' ? [TRACE.info.traceId] : [], infos: experimentId === '5' ? [TRACE.info] : [] });
+      source.trace = async () => {
+        read++;
+        return TRACE;
+      };
+      try {
+        const totals = await new MlflowRestWriter(target.url, createImportProgress({ quiet: true }), 1, {}).write(source);
+        assert.deepEqual(totals.failures, []);
+        return { totals, read, traceCalls: calls.filter((c) => c.path.startsWith('/api/3.0/mlflow/traces') && c.path !== '/api/3.0/mlflow/traces/search') };
+      } finally {
+        await target.close();
+      }
+    };
+
+    const same = await run(complete);
+    assert.equal(same.read, 0, 'the trace and its spans were not read from Trove');
+    assert.deepEqual(same.traceCalls, [], 'nothing was asked for or sent about the trace');
+    assert.equal(same.totals.tracesUnchanged, 1);
+    assert.deepEqual(
+      same.totals.mapping.filter((m) => m.kind === 'assessment'),
+      [
+        { kind: 'assessment', from: 'a-first', to: 'a-target-1' },
+        { kind: 'assessment', from: 'a-second', to: 'a-target-2' },
+      ],
+      'the printed mapping is the one a full comparison gives',
+    );
+
+    // One assessment missing there: the trace takes the full path and gets just that one.
+    const lacking = await run(listed([['a-target-1', 'ada', 0.8, 1_700_000_001_000]]));
+    assert.equal(lacking.read, 1);
+    assert.equal(lacking.traceCalls.filter((c) => c.path.endsWith('/assessments')).length, 1);
+  });
+
   test('a target without tracing routes gets a warning naming the traces left behind, not a failure', async () => {
     const none: Seen[] = [];
     const bare = await startTarget(false, none);

@@ -32,6 +32,10 @@ export interface ExportToServerTotals {
   registeredModels: number;
   modelVersions: number;
   modelVersionsUnchanged: number;
+  /** With --delete-missing: what the target had of an earlier export and Trove no longer has. */
+  runsDeleted: number;
+  registeredModelsDeleted: number;
+  modelVersionsDeleted: number;
   traces: number;
   tracesUnchanged: number;
   assessments: number;
@@ -68,6 +72,9 @@ export class ExportContext {
     registeredModels: 0,
     modelVersions: 0,
     modelVersionsUnchanged: 0,
+    runsDeleted: 0,
+    registeredModelsDeleted: 0,
+    modelVersionsDeleted: 0,
     traces: 0,
     tracesUnchanged: 0,
     assessments: 0,

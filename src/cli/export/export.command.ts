@@ -15,10 +15,10 @@ import { StoreSource } from './store-source.ts';
 import type { MigrationSource } from '../../domain/import/source.ts';
 
 /** Writes `source` into the MLflow server at `trackingUri`, prints totals, the id mapping, warnings and failures. */
-async function exportToServer(source: MigrationSource, trackingUri: string, concurrency: number, quiet: boolean): Promise<void> {
+async function exportToServer(source: MigrationSource, trackingUri: string, concurrency: number, quiet: boolean, deleteMissing: boolean): Promise<void> {
   const out = process.stdout;
   out.write(`Exporting ${source.description}\n  to the MLflow server at ${trackingUri.replace(/\/\/[^@/]*@/, '//')}\n`);
-  const totals = await new MlflowRestWriter(trackingUri, createImportProgress({ quiet }), concurrency).write(source);
+  const totals = await new MlflowRestWriter(trackingUri, createImportProgress({ quiet }), concurrency, process.env, { deleteMissing }).write(source);
   out.write(
     `Exported: ${totals.experiments} new experiments, ${totals.runs} runs, ${formatCount(totals.metricPoints)} metric points, ` +
       `${totals.loggedModels} logged models, ${totals.registeredModels} registered models with ${totals.modelVersions} versions, ` +
@@ -29,6 +29,12 @@ async function exportToServer(source: MigrationSource, trackingUri: string, conc
     out.write(
       `Already in the target from an earlier export: ${totals.runsUpdated} runs updated, ${totals.runsUnchanged} runs unchanged, ` +
         `${totals.loggedModelsUnchanged} logged models, ${totals.modelVersionsUnchanged} model versions and ${totals.tracesUnchanged} traces unchanged.\n`,
+    );
+  }
+  if (totals.runsDeleted + totals.registeredModelsDeleted + totals.modelVersionsDeleted > 0) {
+    out.write(
+      `Deleted in the target (gone from Trove since an earlier export): ${totals.runsDeleted} runs, ` +
+        `${totals.registeredModelsDeleted} registered models, ${totals.modelVersionsDeleted} model versions.\n`,
     );
   }
   if (totals.mapping.length > 0) {
@@ -60,9 +66,10 @@ export function exportCommand(program: Command): void {
     .option('--artifacts-destination <path>', "Trove's artifact store (same as `trove server`)", './trove-data/artifacts')
     .option('--project <name>', 'the project to export (default: the default project)')
     .option('--skip-artifacts', 'write metadata only, no files')
+    .option('--delete-missing', "with --to: delete in the target what an earlier export made there and Trove no longer has at all (runs purged by `trove gc`, registered models, versions and aliases deleted in Trove); only the export's own objects (made from its runs) are touched. Runs and experiments deleted or restored in Trove follow either way")
     .option('-q, --quiet', 'no progress display')
     .addHelpText('after', '\nExample:\n  trove export --to-dir ./trove-export --backend-store-uri sqlite:///./trove-data/trove.db\n  trove import dir ./trove-export --backend-store-uri sqlite:///./other/trove.db --artifacts-destination ./other/artifacts\n')
-    .action(async (options: { toDir?: string; to?: string; concurrency: number; backendStoreUri: string; artifactsDestination: string; project?: string; skipArtifacts?: boolean; quiet?: boolean }) => {
+    .action(async (options: { toDir?: string; to?: string; concurrency: number; backendStoreUri: string; artifactsDestination: string; project?: string; skipArtifacts?: boolean; deleteMissing?: boolean; quiet?: boolean }) => {
       let database: OpenedDatabase | undefined;
       let artifacts: OpenedArtifactStore | undefined;
       if ((options.toDir === undefined) === (options.to === undefined)) {
@@ -85,7 +92,7 @@ export function exportCommand(program: Command): void {
         );
         const sourceDescription = `${database.description}${options.project ? `, project '${options.project}'` : ''}`;
         if (options.to !== undefined) {
-          await exportToServer(new StoreSource(reader, sourceDescription), options.to, options.concurrency, options.quiet === true);
+          await exportToServer(new StoreSource(reader, sourceDescription), options.to, options.concurrency, options.quiet === true, options.deleteMissing === true);
           return;
         }
         const totals = await exportToDir(reader, artifacts.store, options.toDir!, {

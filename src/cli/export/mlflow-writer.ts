@@ -2,12 +2,13 @@ import type { ImportProgress } from '../../domain/import/import-service.ts';
 import { forEachConcurrent } from '../../domain/import/pool.ts';
 import type { MigrationSource, SourceExperiment, SourceLoggedModel, SourceRun } from '../../domain/import/source.ts';
 import { TrackingApiError } from '../models/tracking-client.ts';
-import { ExportContext, type ExportToServerTotals } from './export-context.ts';
+import { ExportContext, SOURCE_RUN_TAG, type ExportToServerTotals } from './export-context.ts';
 import { exportLoggedModel } from './logged-model-export.ts';
 import { exportRegistry } from './registry-export.ts';
 import { createRun, fillRun } from './run-export.ts';
 import { type Found, targetLoggedModels, targetRuns } from './target-state.ts';
-import { exportTrace, TracingUnsupportedError } from './trace-export.ts';
+import { exportTrace, targetTraceInfos, traceUpToDate, TracingUnsupportedError } from './trace-export.ts';
+import type { TraceInfoInput } from '../../domain/tracing/trace-service.ts';
 
 export type { ExportToServerTotals } from './export-context.ts';
 
@@ -35,7 +36,17 @@ interface RunJob {
 export class MlflowRestWriter {
   private readonly ctx: ExportContext;
 
-  constructor(trackingUri: string, progress: ImportProgress, concurrency = 4, env: NodeJS.ProcessEnv = process.env) {
+  /**
+   * `deleteMissing`: what an earlier export made in the target and Trove no longer has at all (runs
+   * purged by `trove gc`, registered models, versions and aliases deleted) is deleted there too.
+   */
+  constructor(
+    trackingUri: string,
+    progress: ImportProgress,
+    concurrency = 4,
+    env: NodeJS.ProcessEnv = process.env,
+    private readonly options: { deleteMissing?: boolean } = {},
+  ) {
     this.ctx = new ExportContext(trackingUri, progress, concurrency, env);
   }
 
@@ -45,6 +56,8 @@ export class MlflowRestWriter {
     for await (const e of source.experiments()) experiments.push(e);
     const runs: RunJob[] = [];
     const experimentIds = new Map<string, string>();
+    /** Target runs an earlier export made (tagged) whose Trove run is gone for good. */
+    const purged: string[] = [];
 
     ctx.progress.phase('experiments', { items: experiments.length });
     for (const e of experiments) {
@@ -59,11 +72,17 @@ export class MlflowRestWriter {
         }
         let known = 0;
         let runCount = 0;
+        const inTrove = new Set<string>();
         for await (const run of source.runs(e.experimentId)) {
           runCount++;
+          inTrove.add(run.info.runId);
           const existing = there.get(run.info.runId);
           if (existing) known++;
           runs.push({ run, experimentId: id, existing });
+        }
+        for (const [from, found] of there) {
+          const tagged = found.record.tags.some((t) => t.key === SOURCE_RUN_TAG && t.value === from);
+          if (tagged && !inTrove.has(from) && found.record.info.lifecycleStage !== 'deleted') purged.push(found.targetId);
         }
         if (known === 0) this.firstExport.add(id);
         if (e.name !== 'Default' && known === 0 && runCount > 0 && this.preexisting.has(id)) {
@@ -119,13 +138,26 @@ export class MlflowRestWriter {
 
     await this.traces(source, experimentIds);
 
+    if (purged.length > 0) {
+      if (this.options.deleteMissing) {
+        for (const runId of purged) {
+          await ctx.post('runs/delete', { run_id: runId }).then(
+            () => ctx.totals.runsDeleted++,
+            (error: unknown) => ctx.fail(`run ${runId} (target)`, error),
+          );
+        }
+      } else {
+        ctx.warn(`${purged.length} run(s) in the target came from an earlier export of Trove runs that are gone for good (trove gc); they were kept. Run again with --delete-missing to delete them there too.`);
+      }
+    }
+
     // Deleted experiments last: MLflow does not take runs (or traces) into a deleted experiment.
     for (const e of experiments) {
       const id = experimentIds.get(e.experimentId);
       if (id !== undefined && e.lifecycleStage === 'deleted' && id !== '0') await ctx.post('experiments/delete', { experiment_id: id }).catch((error: unknown) => ctx.fail(`experiment '${e.name}'`, error));
     }
 
-    await exportRegistry(ctx, source);
+    await exportRegistry(ctx, source, this.options.deleteMissing === true);
     for (const w of source.warnings) ctx.warn(w);
     return ctx.totals;
   }
@@ -202,10 +234,26 @@ export class MlflowRestWriter {
     if (!source.traceIds || !source.trace) return;
     const ids: Array<{ traceId: string; experimentId: string }> = [];
     for (const [from, to] of experimentIds) {
+      // What the target holds is listed once per experiment (lazily: only when the source has traces there).
+      let there: Map<string, TraceInfoInput> | undefined;
       let pageToken: string | undefined;
       do {
         const page = await source.traceIds(from, pageToken);
-        for (const traceId of page.traceIds) ids.push({ traceId, experimentId: to });
+        const infos = new Map((page.infos ?? []).map((i) => [i.traceId, i]));
+        for (const traceId of page.traceIds) {
+          const info = infos.get(traceId);
+          if (info) {
+            there ??= await targetTraceInfos(ctx.client, (work) => ctx.retry(work), to);
+            const held = there.get(traceId);
+            const upToDate = held ? traceUpToDate(info, held, to) : undefined;
+            if (upToDate) {
+              ctx.totals.tracesUnchanged++;
+              for (const a of upToDate.assessments) ctx.map('assessment', a.from, a.to);
+              continue;
+            }
+          }
+          ids.push({ traceId, experimentId: to });
+        }
         pageToken = page.nextPageToken;
       } while (pageToken !== undefined);
     }

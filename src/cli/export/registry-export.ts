@@ -14,24 +14,56 @@ const VERSIONS_PAGE = 1000;
  * a changed stage, description or tags when it is the same version (same run, or same source),
  * and is reported otherwise; the numbers it lacks are created.
  */
-export async function exportRegistry(ctx: ExportContext, source: MigrationSource): Promise<void> {
+export async function exportRegistry(ctx: ExportContext, source: MigrationSource, deleteMissing = false): Promise<void> {
   const models: SourceRegisteredModel[] = [];
   for await (const m of source.registeredModels()) models.push(m);
+  const failuresBefore = ctx.totals.failures.length;
   ctx.progress.phase('registered models', { items: models.length });
   // Longest roots first, so a logged model's folder inside a run's maps to the logged model.
   ctx.roots.sort((a, b) => b.sourceRoot.length - a.sourceRoot.length);
   await forEachConcurrent(models, ctx.concurrency, async (model) => {
     try {
-      await exportModel(ctx, source, model);
+      await exportModel(ctx, source, model, deleteMissing);
     } catch (error) {
       ctx.fail(`registered model '${model.name}'`, error);
     }
     ctx.progress.item();
   });
   ctx.progress.endPhase();
+  // Only after a pass that read everything: a failure may hide what Trove still has.
+  if (deleteMissing && ctx.totals.failures.length === failuresBefore) await deleteModelsGoneFromTrove(ctx, new Set(models.map((m) => m.name)));
 }
 
-async function exportModel(ctx: ExportContext, source: MigrationSource, model: SourceRegisteredModel): Promise<void> {
+/** Runs of this export in the target (their target ids): what marks a target object as the export's own. */
+function exportedRuns(ctx: ExportContext): Set<string> {
+  return new Set(ctx.runIds.values());
+}
+
+/**
+ * `--delete-missing`: registered models of the target that Trove no longer has, when they are the
+ * export's own (every version registered from a run this export wrote), are deleted there.
+ */
+async function deleteModelsGoneFromTrove(ctx: ExportContext, inTrove: Set<string>): Promise<void> {
+  const ours = exportedRuns(ctx);
+  let pageToken: string | undefined;
+  const gone: string[] = [];
+  do {
+    const page = await ctx.get<{ registered_models?: WireRegisteredModel[]; next_page_token?: string }>('registered-models/search', {
+      max_results: '1000',
+      ...(pageToken ? { page_token: pageToken } : {}),
+    });
+    for (const m of page.registered_models ?? []) if (!inTrove.has(m.name)) gone.push(m.name);
+    pageToken = page.next_page_token || undefined;
+  } while (pageToken);
+  for (const name of gone) {
+    const versions = [...(await targetVersions(ctx, name)).values()];
+    if (versions.length === 0 || !versions.every((v) => v.runId !== null && ours.has(v.runId))) continue;
+    await ctx.call('DELETE', `${API}/registered-models/delete`, { name });
+    ctx.totals.registeredModelsDeleted++;
+  }
+}
+
+async function exportModel(ctx: ExportContext, source: MigrationSource, model: SourceRegisteredModel, deleteMissing: boolean): Promise<void> {
   const there = await targetModel(ctx, model.name);
   if (!there) {
     await ctx.post('registered-models/create', { name: model.name, ...(model.description ? { description: model.description } : {}), tags: model.tags });
@@ -85,6 +117,20 @@ async function exportModel(ctx: ExportContext, source: MigrationSource, model: S
   const aliases = new Map((there?.aliases ?? []).map((a) => [a.alias, a.version]));
   for (const alias of model.aliases) {
     if (aliases.get(alias.alias) !== alias.version) await ctx.post('registered-models/alias', { name: model.name, alias: alias.alias, version: String(alias.version) });
+  }
+  if (deleteMissing && there) {
+    // Versions deleted in Trove (registered from a run of this export) and aliases Trove no longer has.
+    const ours = exportedRuns(ctx);
+    const numbers = new Set(versions.map((v) => v.version));
+    for (const [number, v] of existing) {
+      if (numbers.has(number) || v.runId === null || !ours.has(v.runId)) continue;
+      await ctx.call('DELETE', `${API}/model-versions/delete`, { name: model.name, version: String(number) });
+      ctx.totals.modelVersionsDeleted++;
+    }
+    const kept = new Set(model.aliases.map((a) => a.alias));
+    for (const alias of aliases.keys()) {
+      if (!kept.has(alias)) await ctx.call('DELETE', `${API}/registered-models/alias`, { name: model.name, alias });
+    }
   }
 }
 

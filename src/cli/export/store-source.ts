@@ -64,7 +64,9 @@ export class StoreSource implements MigrationSource {
   async traceIds(experimentId: string, pageToken: string | undefined): Promise<SourceTracePage> {
     const after = pageToken === undefined ? undefined : (JSON.parse(pageToken) as SortValue[]);
     const page = await this.reader.traceIdPage(experimentId, after);
-    return { traceIds: page.ids, ...(page.next ? { nextPageToken: JSON.stringify(page.next) } : {}) };
+    // The infos let `export --to` leave out, unread, the traces the target already holds as they are.
+    const infos = (await this.reader.traceInfos(page.ids)).map((info) => traceInfoInputFrom({ trace: { trace_info: presentTraceInfoV3(info) } }));
+    return { traceIds: page.ids, infos, ...(page.next ? { nextPageToken: JSON.stringify(page.next) } : {}) };
   }
 
   async trace(traceId: string): Promise<SourceTrace> {

@@ -13,6 +13,8 @@ const EXPERIMENT_HEADER = 'x-mlflow-experiment-id';
 /** Tags the target sets for itself: Trove's artifact folder means nothing there. */
 const SPANS_LOCATION_TAG = 'mlflow.trace.spansLocation';
 const TARGET_OWNED_TAGS = new Set(['mlflow.artifactLocation', SPANS_LOCATION_TAG]);
+/** Traces per page of the target's trace search. */
+const TARGET_TRACES_PAGE = 500;
 /** Spans per OTLP request. */
 const SPANS_PER_REQUEST = 500;
 
@@ -93,6 +95,59 @@ async function traceThere(client: TrackingClient, retry: <T>(work: () => Promise
     }
     throw error;
   }
+}
+
+/**
+ * Whether the target's copy of a trace (from its search listing) already has everything an export
+ * would bring from Trove's `info`: same experiment and state, every tag with the same value, its
+ * spans, and every assessment. Such a trace is left out without reading its spans from Trove.
+ * @returns the target's ids of its assessments (for the printed mapping), or undefined when something is missing
+ */
+export function traceUpToDate(info: TraceInfoInput, there: TraceInfoInput, experimentId: string): { assessments: Array<{ from: string; to: string }> } | undefined {
+  if (there.experimentId !== experimentId || there.state !== info.state) return undefined;
+  if (there.tags[SPANS_LOCATION_TAG] === undefined) return undefined;
+  for (const [key, value] of Object.entries(info.tags)) if (!TARGET_OWNED_TAGS.has(key) && there.tags[key] !== value) return undefined;
+  const held = new Map(there.assessments.map((a) => [assessmentKey(a), a.assessmentId]));
+  const assessments: Array<{ from: string; to: string }> = [];
+  for (const a of info.assessments) {
+    const id = held.get(assessmentKey(a));
+    if (id === undefined) return undefined;
+    if (a.assessmentId) assessments.push({ from: a.assessmentId, to: id });
+  }
+  return { assessments };
+}
+
+/**
+ * The infos of the traces a target experiment holds, by trace id, from its trace search (which
+ * carries tags and assessments); empty when the target has no tracing routes.
+ */
+export async function targetTraceInfos(client: TrackingClient, retry: <T>(work: () => Promise<T>) => Promise<T>, experimentId: string): Promise<Map<string, TraceInfoInput>> {
+  const found = new Map<string, TraceInfoInput>();
+  let pageToken: string | undefined;
+  try {
+    do {
+      const page = await retry(() =>
+        client.post<{ traces?: Array<Record<string, unknown>>; next_page_token?: string }>(`${TRACES}/search`, {
+          locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: experimentId } }],
+          max_results: TARGET_TRACES_PAGE,
+          ...(pageToken ? { page_token: pageToken } : {}),
+        }),
+      );
+      for (const t of page.traces ?? []) {
+        try {
+          const info = traceInfoInputFrom({ trace: { trace_info: t } });
+          found.set(info.traceId, info);
+        } catch {
+          // A listing entry the parser refuses is simply not known: that trace takes the full path.
+        }
+      }
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken);
+  } catch (error) {
+    if (error instanceof TrackingApiError && error.status === 404) return new Map();
+    throw error;
+  }
+  return found;
 }
 
 /** How an assessment is recognised in the target, whose ids differ: name, source and creation time (kept). */

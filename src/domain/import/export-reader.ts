@@ -124,6 +124,13 @@ export class ExportReader {
     });
   }
 
+  /** The info (tags, state, assessments; no spans) of these traces of this project, in the order asked. */
+  async traceInfos(traceIds: string[]): Promise<TraceRecord[]> {
+    if (traceIds.length === 0) return [];
+    const infos = new Map((await this.stores.traces.getTraces(traceIds)).filter((t) => t.projectId === this.projectId).map((t) => [t.traceId, t]));
+    return traceIds.flatMap((id) => (infos.has(id) ? [infos.get(id)!] : []));
+  }
+
   /** These traces (of this project) with their spans, in the order asked. */
   async tracesById(traceIds: string[]): Promise<ExportedTrace[]> {
     if (traceIds.length === 0) return [];

@@ -135,7 +135,7 @@ describe('SQLite group commit', () => {
     assert.ok(await store.getExperiment(after));
   });
 
-  test('a read outside the group waits for its COMMIT and never sees unacknowledged rows', async () => {
+  test('a read outside the group waits for its COMMIT and never sees rows of a member before that COMMIT', async () => {
     const name = unique('not-yet');
     let entered!: () => void;
     const inside = new Promise<void>((resolve) => (entered = resolve));

@@ -3,7 +3,8 @@ import { sql, type ControlledTransaction, type Kysely, type Transaction } from '
 /**
  * Group commit for SQLite: many write requests, one COMMIT, one fsync.
  *
- * Why: SQLite runs with synchronous=FULL, so every COMMIT fsyncs the WAL. On the benchmark machine
+ * Why: every acknowledged COMMIT needs an fsync of the WAL (inside the COMMIT with
+ * TROVE_SQLITE_SYNC=full; right after it, off the event loop, by default). On the benchmark machine
  * that fsync alone costs ~3 ms, and better-sqlite3 is synchronous, so the whole event loop waits
  * for it: one commit per request capped small writes (create-run, a log-batch of 10 metrics) far
  * below what the CPU allows. Ten single-row commits cost ~3.0 ms each; the same ten rows as ten

@@ -233,6 +233,16 @@ describe('SQLite group commit with overlapped sync', () => {
       assert.equal(syncer.stats.syncs, afterGroup + 1, 'an autocommit write is flushed before it returns');
       await sql`select count(*) from experiments`.execute(overlapped.db);
       assert.equal(syncer.stats.syncs, afterGroup + 1, 'a read is not');
+      await overlapped.db.transaction().execute((trx) => sql`update experiments set last_update_time = ${T0 + 2}`.execute(trx));
+      assert.equal(syncer.stats.syncs, afterGroup + 2, 'a transaction outside the group commit is flushed before it returns');
+      // A read-only transaction still ends with a COMMIT (BEGIN IMMEDIATE took the write lock): one cheap flush.
+      await overlapped.db.transaction().execute((trx) => sql`select 1`.execute(trx));
+      assert.equal(syncer.stats.syncs, afterGroup + 3);
+      await assert.rejects(overlapped.db.transaction().execute(async (trx) => {
+        await sql`update experiments set last_update_time = ${T0 + 3}`.execute(trx);
+        throw new Error('rolled back');
+      }), /rolled back/);
+      assert.equal(syncer.stats.syncs, afterGroup + 3, 'a rollback does not flush');
       const full = await openDatabase(`sqlite:///${path.join(dir, 'full.db')}`, { sqliteSync: 'full' });
       try {
         assert.equal(walSyncerOf(full.db), undefined);

@@ -165,8 +165,10 @@ export class WalSyncer {
     return flight.done;
   }
 
-  close(): Promise<void> {
-    return this.target.close();
+  /** After the database closed: lets a running fdatasync finish, then closes the descriptors. */
+  async close(): Promise<void> {
+    await Promise.allSettled([this.inFlight?.done, this.queued]);
+    await this.target.close();
   }
 }
 

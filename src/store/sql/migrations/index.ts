@@ -10,6 +10,7 @@ import * as evaluationDatasets from './0008-evaluation-datasets.ts';
 import * as importState from './0010-import.ts';
 import * as latestMetricsExperiment from './0011-latest-metrics-experiment.ts';
 import * as searchStatistics from './0012-search-statistics.ts';
+import * as metricRollupTops from './0013-metric-rollup-tops.ts';
 
 /** The one migration list, for SQLite and PostgreSQL alike. Append; never edit a released entry. */
 export const migrationProvider: MigrationProvider = {
@@ -26,6 +27,7 @@ export const migrationProvider: MigrationProvider = {
       '0010-import': importState,
       '0011-latest-metrics-experiment': latestMetricsExperiment,
       '0012-search-statistics': searchStatistics,
+      '0013-metric-rollup-tops': metricRollupTops,
     };
   },
 };

@@ -12,7 +12,7 @@
  * the rows MLflow wrote for the first of them into its own SQLite tables for every other run (new
  * id, name, start time, artifact URI; the same params, tags and metric points) and its artifact
  * files into the server's artifact root: the issue's full size (1,000 × 20 × 1,000, 500 MB) in
- * minutes instead of hours. `--seed api` logs every run through the API. `--rows` picks the rows
+ * some 20 minutes on 2 busy cores instead of hours (bench/README.md). `--seed api` logs every run through the API. `--rows` picks the rows
  * to measure (all by default), e.g. `--rows source,import` for the full size and the other rows
  * at a reduced size in a second run. Every MLflow server runs with `mlflow server`'s default
  * settings (4 uvicorn workers), as a user would start it. Rows:

@@ -7,6 +7,7 @@
  * turn them into MLflow's wire shapes. Query methods return `undefined` for a missing entity and
  * leave it to the domain to raise the MLflow error.
  */
+import type { NewAuditRow } from './auth-store.ts';
 
 export interface KeyValue {
   key: string;
@@ -169,6 +170,8 @@ export interface NewRun {
   startTime: number;
   artifactUri: string;
   tags: KeyValue[];
+  /** Audit log entries written with the run (same statement on PostgreSQL, same transaction on SQLite). */
+  audit?: NewAuditRow[];
 }
 
 export interface RunInfoUpdate {
@@ -255,8 +258,11 @@ export interface TrackingStore {
   deleteExperimentTag(experimentId: string, key: string): Promise<boolean>;
 
   // Runs
-  createRun(run: NewRun): Promise<void>;
+  /** Creates the run with its tags; returns it as getRun would. */
+  createRun(run: NewRun): Promise<RunRecord>;
   getRunInfo(runId: string): Promise<RunInfoRecord | undefined>;
+  /** getRunInfo for a write, inside its transaction, writing the write's audit entries with the read. */
+  getRunInfoForWrite(runId: string, audit: NewAuditRow[]): Promise<RunInfoRecord | undefined>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   updateRunInfo(runPk: number, update: RunInfoUpdate): Promise<void>;
   setRunLifecycle(runPk: number, stage: LifecycleStage, now: number): Promise<void>;

@@ -164,6 +164,21 @@ describe('trove import --to a running Trove', () => {
     assert.equal(await late.text(), 'late\n');
   });
 
+  test('--delete-missing reaches the server: a registered model deleted at the source is kept by a plain run and deleted by one with the flag', async () => {
+    const gone = await fetch(`${sourceUrl}/api/2.0/mlflow/registered-models/delete`, { method: 'DELETE', body: JSON.stringify({ name: 'remote-model' }), headers: { 'content-type': 'application/json' } });
+    assert.equal(gone.status, 200, await gone.text());
+    const kept = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
+    assert.equal(kept.code, 0, kept.stdout + kept.stderr);
+    assert.match(kept.stdout, /gone from it since \(deleted there for good\): 1 registered model\. Kept in Trove/);
+    assert.equal((await api(target.url, 'GET', 'registered-models/get', { name: 'remote-model' })).registered_model.name, 'remote-model');
+
+    const deleted = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q', '--delete-missing']);
+    assert.equal(deleted.code, 0, deleted.stdout + deleted.stderr);
+    assert.match(deleted.stdout, /^registered models\s+0\s+0\s+0\s+0\s+1\s+0$/m);
+    const after = await fetch(`${target.url}/api/2.0/mlflow/registered-models/get?name=remote-model`);
+    assert.equal(after.status, 404);
+  });
+
   test('a dry run through the server lists the work and writes nothing', async () => {
     const dry = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '--dry-run', '-q']);
     assert.equal(dry.code, 0, dry.stdout + dry.stderr);

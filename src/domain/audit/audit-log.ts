@@ -30,12 +30,18 @@ export interface AuditSink {
   record(transaction: unknown, ...changes: AuditChange[]): Promise<void>;
   /** Appends entries on their own connection (for changes outside the database). */
   recordStandalone(...changes: AuditChange[]): Promise<void>;
+  /**
+   * The entries for `changes`, for a store that writes them itself with the change, in the same
+   * statement or transaction (creating a run on PostgreSQL: one statement, sql/run-writes-postgres.ts).
+   */
+  entries(...changes: AuditChange[]): NewAuditRow[];
 }
 
 /** For harnesses that keep no audit log. */
 export const NO_AUDIT: AuditSink = {
   async record(): Promise<void> {},
   async recordStandalone(): Promise<void> {},
+  entries: () => [],
 };
 
 export interface AuditFilter {
@@ -86,6 +92,10 @@ export class AuditLog implements AuditSink {
     const entries = rows.slice(0, maxResults);
     if (rows.length > maxResults) return { entries, nextPageToken: String(entries[entries.length - 1]!.id) };
     return { entries };
+  }
+
+  entries(...changes: AuditChange[]): NewAuditRow[] {
+    return changes.map((change) => this.row(change));
   }
 
   /** Every matching entry, oldest first, read a page at a time (for NDJSON export). */

@@ -151,15 +151,17 @@ export class TrackingBase {
    * a write: on SQLite the read then joins the write's group commit instead of waiting for the
    * group in progress to commit first (group-commit.ts), so concurrent writers share one COMMIT.
    */
-  protected async runInfo(runId: string, store: TrackingStore = this.store): Promise<RunInfoRecord> {
+  protected async runInfo(runId: string, store: TrackingStore = this.store, audit?: AuditChange): Promise<RunInfoRecord> {
     if (!runId) throw MlflowError.invalidParameter("Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.");
-    const info = await store.getRunInfo(runId);
+    // With `audit` (a write's entry, `store` its transaction) the entry is written with the read:
+    // one round trip on PostgreSQL; a failed check rolls it back with the transaction.
+    const info = audit ? await store.getRunInfoForWrite(runId, this.audit.entries(audit)) : await store.getRunInfo(runId);
     if (!info || !(await this.inCurrentProject(info.experimentId, store))) throw runNotFound(runId);
     return info;
   }
 
-  protected async activeRun(runId: string, store: TrackingStore = this.store): Promise<RunInfoRecord> {
-    const info = await this.runInfo(runId, store);
+  protected async activeRun(runId: string, store: TrackingStore = this.store, audit?: AuditChange): Promise<RunInfoRecord> {
+    const info = await this.runInfo(runId, store, audit);
     if (info.lifecycleStage !== 'active') {
       throw MlflowError.invalidParameter(
         `The run ${runId} must be in the 'active' state. Current state is ${info.lifecycleStage}.`,

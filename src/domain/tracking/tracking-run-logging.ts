@@ -82,7 +82,14 @@ export class TrackingRunLogging extends TrackingRuns {
     }
     await this.store.transaction(async (store) => {
       // Checked inside the transaction: on SQLite the read joins the group commit (runInfo).
-      const info = await this.activeRun(input.runId, store);
+      // The audit entry rides with the run's read (one round trip on PostgreSQL; rolled back with
+      // the transaction when a check or a write fails).
+      const info = await this.activeRun(input.runId, store, {
+        action: 'run.log',
+        entityType: 'run',
+        entityId: input.runId,
+        details: { metrics: metrics.length, params: paramValues.size, tags: tags.length },
+      });
       if (paramValues.size > 0) {
         const existing = await store.getParams(info.pk, [...paramValues.keys()]);
         for (const old of existing) {
@@ -102,12 +109,6 @@ export class TrackingRunLogging extends TrackingRuns {
       }
       if (metrics.length > 0) await store.logMetrics(info.pk, metrics);
       for (const [modelId, list] of modelMetrics) await store.logLoggedModelMetrics(modelId, list);
-      await this.audit.record(store, {
-        action: 'run.log',
-        entityType: 'run',
-        entityId: info.runId,
-        details: { metrics: metrics.length, params: paramValues.size, tags: tags.length },
-      });
     });
   }
 }

@@ -51,7 +51,8 @@ export class TrackingRuns extends TrackingExperiments {
       const runName = input.runName || tagName || randomRunName();
       if (tagName === undefined) tags.push({ key: RUN_NAME_TAG, value: runName });
       const userId = input.userId || lastValue(tags, USER_TAG) || '';
-      await tx.createRun({
+      // The store returns the new run as runs/get reads it (on PostgreSQL from the insert itself).
+      const run = await tx.createRun({
         runId,
         experimentId: experiment.experimentId,
         name: runName,
@@ -60,10 +61,9 @@ export class TrackingRuns extends TrackingExperiments {
         startTime: input.startTime ?? this.clock.now(),
         artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}/${runId}/artifacts`,
         tags,
+        // Written by the store with the run itself (on PostgreSQL in the same statement).
+        audit: this.audit.entries({ action: 'run.create', entityType: 'run', entityId: runId, details: { experiment_id: experiment.experimentId, run_name: runName } }),
       });
-      await this.audit.record(tx, { action: 'run.create', entityType: 'run', entityId: runId, details: { experiment_id: experiment.experimentId, run_name: runName } });
-      const run = await tx.getRun(runId);
-      if (!run) throw runNotFound(runId);
       return run;
     });
   }

@@ -63,13 +63,8 @@ export async function insertMetricPoints(db: Db, rows: MetricPointRow[]): Promis
     }
     return inserted;
   }
-  const rowPlaceholders = `(${POINT_COLUMNS.map(() => '?').join(', ')})`;
-  const head = `insert into "metrics" (${POINT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values `;
   for (const part of chunk(rows, SQLITE_ROWS_PER_STATEMENT)) {
-    const parameters: unknown[] = new Array(part.length * POINT_COLUMNS.length);
-    let i = 0;
-    for (const row of part) for (const c of POINT_COLUMNS) parameters[i++] = row[c];
-    const text = `${head}${new Array(part.length).fill(rowPlaceholders).join(', ')} on conflict do nothing`;
+    const { text, parameters } = sqlitePointInsert(part);
     // RETURNING more than doubled the native cost of a 1,000-point insert (every row copied out and
     // turned into a JavaScript object). Almost every batch is all new points: insert without it and
     // count the changes. Only when some point was already stored (or sent twice) is the insert
@@ -93,6 +88,51 @@ export async function insertMetricPoints(db: Db, rows: MetricPointRow[]): Promis
     }
   }
   return inserted;
+}
+
+const POINT_HEAD = `insert into "metrics" (${POINT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values `;
+const POINT_ROW = `(${POINT_COLUMNS.map(() => '?').join(', ')})`;
+/** A point without model or dataset: the three NULLs in the text, not bound. */
+const PLAIN_POINT_ROW = '(?, ?, ?, ?, ?, ?, null, null, null)';
+/** SQLite statement texts by row count, plain or general (a 1,000-point batch is the same text every time). */
+const pointTexts = new Map<string, string>();
+
+/**
+ * The multi-row point insert for SQLite. When no point carries a model or dataset (the usual
+ * batch), the three NULLs are in the text: 6 values a point to bind instead of 9. The text is kept by row count, not joined anew per batch (a
+ * 1,000-row text is 30 KB, hashed again by the driver's statement cache on every lookup).
+ */
+function sqlitePointInsert(part: readonly MetricPointRow[]): { text: string; parameters: unknown[] } {
+  let plain = true;
+  for (const row of part) {
+    if (row.model_id !== null || row.dataset_name !== null || row.dataset_digest !== null) {
+      plain = false;
+      break;
+    }
+  }
+  const cacheKey = `${plain ? 'p' : 'g'}${part.length}`;
+  let text = pointTexts.get(cacheKey);
+  if (text === undefined) {
+    text = `${POINT_HEAD}${new Array(part.length).fill(plain ? PLAIN_POINT_ROW : POINT_ROW).join(', ')} on conflict do nothing`;
+    if (pointTexts.size < 64) pointTexts.set(cacheKey, text);
+  }
+  if (!plain) {
+    const parameters: unknown[] = new Array(part.length * POINT_COLUMNS.length);
+    let i = 0;
+    for (const row of part) for (const c of POINT_COLUMNS) parameters[i++] = row[c];
+    return { text, parameters };
+  }
+  const parameters: unknown[] = new Array(part.length * 6);
+  let i = 0;
+  for (const row of part) {
+    parameters[i++] = row.run_id;
+    parameters[i++] = row.key_id;
+    parameters[i++] = row.step;
+    parameters[i++] = row.timestamp;
+    parameters[i++] = row.value;
+    parameters[i++] = row.is_nan;
+  }
+  return { text, parameters };
 }
 
 const LATEST_HEAD = 'insert into "latest_metrics" ("run_id", "key_id", "step", "timestamp", "value", "is_nan", "experiment_id") values ';

@@ -15,11 +15,19 @@ import { INSERT_CHUNK, IN_CHUNK, toRunInfo } from './sql-tracking-base.ts';
 import { SqlMetricsStore } from './sql-metrics-store.ts';
 import { readRun, readRuns } from './sql-run-read.ts';
 import { prepared } from './prepared.ts';
+import { dialectOf } from './dialect.ts';
+import { createRunPostgres, runInfoWithAuditPostgres } from './run-writes-postgres.ts';
+import type { NewAuditRow } from '../auth-store.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.ts';
+import { SqlAuthStore } from './sql-auth-store.ts';
 
 /** Runs: rows, params, tags, search, counts, and loading a page of runs with their children. */
 export abstract class SqlRunsStore extends SqlMetricsStore {
-  async createRun(run: NewRun): Promise<void> {
-    await this.transaction(async (store) => {
+  async createRun(run: NewRun): Promise<RunRecord> {
+    // PostgreSQL: the run, its tags and the read-back in one statement, one round trip (run-writes-postgres.ts).
+    if (dialectOf(this.db as Kysely<unknown>) === 'postgres') return createRunPostgres(this.db, run);
+    return this.transaction(async (store) => {
       const db = this.dbOf(store);
       const row = await db
         .insertInto('runs')
@@ -38,6 +46,10 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
         .returning('id')
         .executeTakeFirstOrThrow();
       await store.setRunTags(Number(row.id), run.tags);
+      if (run.audit && run.audit.length > 0) await new SqlAuthStore(db as Kysely<Database>, true).appendAudit(run.audit);
+      const created = await readRun(db, run.runId);
+      if (!created) throw new Error(`run ${run.runId} not found right after its insert`);
+      return created;
     });
   }
 
@@ -46,6 +58,13 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
     const { rows } = await this.db.executeQuery(prepared(this.db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).compile()));
     const [row] = rows;
     return row ? toRunInfo(row) : undefined;
+  }
+
+  async getRunInfoForWrite(runId: string, audit: NewAuditRow[]): Promise<RunInfoRecord | undefined> {
+    // PostgreSQL: the entries and the run's row in one statement (run-writes-postgres.ts).
+    if (dialectOf(this.db as Kysely<unknown>) === 'postgres') return runInfoWithAuditPostgres(this.db, runId, audit);
+    if (audit.length > 0) await new SqlAuthStore(this.db as Kysely<Database>, true).appendAudit(audit);
+    return this.getRunInfo(runId);
   }
 
   async getRun(runId: string): Promise<RunRecord | undefined> {

@@ -1,0 +1,98 @@
+import { CompiledQuery } from 'kysely';
+import { prepared } from './prepared.ts';
+import { toRunInfo, type Db, type RunRow } from './sql-tracking-base.ts';
+import type { KeyValue, NewRun, RunInfoRecord, RunRecord } from '../tracking-store.ts';
+import type { NewAuditRow } from '../auth-store.ts';
+
+/**
+ * Creating a run on PostgreSQL in one statement: the run row, its tags, its audit log entries (the
+ * domain's `run.create`, built by AuditLog.entries) and back what runs/get
+ * would read for it (a new run has no params, metrics, inputs or outputs; its tags ordered by key
+ * as sql-run-read.ts orders them). Before, runs/create cost the run insert, the tags insert, the
+ * audit entry and the read-back one after the other, each a round trip to the server; on its own (outside a
+ * transaction) the one statement is atomic too. The text never varies (the tags are two array
+ * parameters), so it is prepared once per connection (prepared.ts).
+ */
+/** An insert of audit entries from 11 array parameters from `$first` on, one row per entry (`from` ties it to a CTE's row). */
+function insertAudit(from: string | undefined, first: number): string {
+  const types = ['bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'];
+  const arrays = types.map((type, i) => `$${first + i}::${type}[]`).join(', ');
+  return `insert into audit_log (time, project_id, actor_user_id, actor, actor_kind, action, entity_type, entity_id, request_id, source_address, details)
+    select a.* from ${from ? `${from}, ` : ''}unnest(${arrays}) as a`;
+}
+
+/** The audit entries as the 11 array parameters of insertAudit. */
+function auditArrays(audit: readonly NewAuditRow[]): unknown[] {
+  return [
+    audit.map((a) => a.time),
+    audit.map((a) => a.projectId),
+    audit.map((a) => a.actorUserId),
+    audit.map((a) => a.actor),
+    audit.map((a) => a.actorKind),
+    audit.map((a) => a.action),
+    audit.map((a) => a.entityType),
+    audit.map((a) => a.entityId),
+    audit.map((a) => a.requestId),
+    audit.map((a) => a.sourceAddress),
+    audit.map((a) => a.details),
+  ];
+}
+
+const CREATE_RUN = `with run as (
+    insert into runs (run_uuid, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, artifact_uri, deleted_time)
+    values ($1, $2, $3, $4, $5, $6, null, 'active', $7, null)
+    returning *),
+  tags as (
+    insert into run_tags (run_id, "key", "value")
+    select run.id, t.k, t.v from run, unnest($8::text[], $9::text[]) as t(k, v)
+    returning "key", "value"),
+  audit as (${insertAudit('run', 10)})
+  select run.*, (select coalesce(json_agg(json_build_array(tags."key", tags."value") order by tags."key"), '[]'::json)::text from tags) as tags_json
+  from run`;
+prepared(CompiledQuery.raw(CREATE_RUN, []));
+
+export async function createRunPostgres(db: Db, run: NewRun): Promise<RunRecord> {
+  // Within one call the last value of a key wins, as when MLflow applies tags one by one.
+  const tags = [...new Map(run.tags.map((t) => [t.key, t.value]))];
+  const audit = run.audit ?? [];
+  const result = await db.executeQuery<RunRow & { tags_json: string }>(
+    CompiledQuery.raw(CREATE_RUN, [
+      run.runId,
+      Number(run.experimentId),
+      run.name,
+      run.userId,
+      run.status,
+      run.startTime,
+      run.artifactUri,
+      tags.map(([key]) => key),
+      tags.map(([, value]) => value),
+      ...auditArrays(audit),
+    ]),
+  );
+  const [row] = result.rows;
+  if (!row) throw new Error('inserting a run returned no row');
+  return {
+    info: toRunInfo(row),
+    metrics: [],
+    params: [],
+    tags: (JSON.parse(row.tags_json) as Array<[string, string]>).map(([key, value]): KeyValue => ({ key, value })),
+    datasetInputs: [],
+    modelInputs: [],
+    modelOutputs: [],
+  };
+}
+
+/**
+ * A run-scoped write's first statement on PostgreSQL: the run's row (the domain checks it exists,
+ * is active and is in the project) and the write's audit entries, in one round trip instead of two.
+ * The entries are inserted before the write itself, in its transaction: when a check or the write
+ * fails, the transaction rolls back and they are gone with it.
+ */
+const RUN_INFO_WITH_AUDIT = `with audit as (${insertAudit(undefined, 2)}) select * from runs where run_uuid = $1`;
+prepared(CompiledQuery.raw(RUN_INFO_WITH_AUDIT, []));
+
+export async function runInfoWithAuditPostgres(db: Db, runId: string, audit: readonly NewAuditRow[]): Promise<RunInfoRecord | undefined> {
+  const result = await db.executeQuery<RunRow>(CompiledQuery.raw(RUN_INFO_WITH_AUDIT, [runId, ...auditArrays(audit)]));
+  const [row] = result.rows;
+  return row ? toRunInfo(row) : undefined;
+}

@@ -41,7 +41,7 @@ const LAZY_BUILTINS = ['https', 'http2', 'dns', 'zlib', 'readline'];
 
 /**
  * Source edits to bundled packages, each checked: if a package update changes the text, the build
- * fails instead of silently keeping the slower code.
+ * fails instead of silently keeping the slower code. `whole`: the file becomes `to` alone.
  */
 const PACKAGE_PATCHES = [
   {
@@ -59,6 +59,15 @@ const PACKAGE_PATCHES = [
       "  return new Function('path', 'i', `'use strict'\\nreturn ${lines.join(' && ')}`) // eslint-disable-line",
     ].join('\n'),
     to: '  return function matchPrefix (path, i) { return path.startsWith(prefix, i) }',
+  },
+  {
+    // zod's `locales` namespace re-exports the error messages of ~60 languages (~250 kB of the
+    // bundle's source, kept in memory whole); Trove uses only English, which zod configures
+    // itself. `z.locales` then holds `en` alone.
+    file: /zod[\\/]v4[\\/]locales[\\/]index\.js$/,
+    from: 'export { default as en } from "./en.js";',
+    to: 'export { default as en } from "./en.js";',
+    whole: true,
   },
 ];
 
@@ -83,7 +92,7 @@ const startupPlugin = {
       build.onLoad({ filter: patch.file }, (args) => {
         const text = fs.readFileSync(args.path, 'utf8');
         if (!text.includes(patch.from)) throw new Error(`${args.path} changed: scripts/build.mjs cannot apply its patch (${patch.to.slice(0, 40)}...)`);
-        return { contents: text.replace(patch.from, patch.to), loader: 'js' };
+        return { contents: patch.whole ? patch.to : text.replace(patch.from, patch.to), loader: 'js' };
       });
     }
   },

@@ -234,9 +234,17 @@ test('a session that ends sends the user to the login page and back', async ({ p
   await expect(page.getByRole('button', { name: 'Promote' })).toBeVisible();
 
   await context.clearCookies();
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models' }).click();
-  await expect(page).toHaveURL(/\/login\?next=%2Fprojects%2Falpha%2Fmodels$/);
+  // Either way is the behaviour under test: a background request of the run page may find the
+  // session gone first and open the login page for the run page itself, or the click on Models
+  // finds it gone and opens the login page for the models page.
+  const models = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models' });
+  const runPage = `/projects/alpha/experiments/${alpha.experiment_id}/runs/${alpha.run_id}`;
+  await Promise.race([models.click().catch(() => undefined), page.waitForURL(/\/login\?next=/)]);
+  await expect(page).toHaveURL(/\/login\?next=/);
+  const next = new URL(page.url()).searchParams.get('next');
+  expect(['/projects/alpha/models', runPage]).toContain(next?.replace(/\?.*$/, ''));
   await signIn(page, 'rita');
-  await expect(page).toHaveURL(`${server.url}/projects/alpha/models`);
+  await expect(page).toHaveURL(`${server.url}${next}`);
+  await page.goto(`${server.url}/projects/alpha/models`);
   await expect(page.getByRole('link', { name: alpha.model_name })).toBeVisible();
 });

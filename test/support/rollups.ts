@@ -40,16 +40,7 @@ export async function assertRollupsMatch(
     const size = 8 ** level;
     const expected = new Map<number, { step_min: number; step_max: number; vmin: number; vmax: number; n: number }>();
     for (const p of drawn) {
-      const block = Math.floor(p.step / size);
-      const b = expected.get(block);
-      if (!b) expected.set(block, { step_min: p.step, step_max: p.step, vmin: p.value, vmax: p.value, n: 1 });
-      else {
-        b.step_min = Math.min(b.step_min, p.step);
-        b.step_max = Math.max(b.step_max, p.step);
-        b.vmin = Math.min(b.vmin, p.value);
-        b.vmax = Math.max(b.vmax, p.value);
-        b.n += 1;
-      }
+      addPoint(expected, Math.floor(p.step / size), p);
     }
     const stored = rows
       .filter((r) => Number(r.level) === level)
@@ -87,16 +78,7 @@ export function referenceDownsample(
     if (p.step < lo || p.step > hi) continue;
     const block = Math.floor(p.step / size);
     const whole = block >= firstBlock && block <= lastBlock;
-    const id = whole ? `b${block}` : `p${parts.size}`;
-    const part = parts.get(id);
-    if (!part) parts.set(id, { step_min: p.step, step_max: p.step, vmin: p.value, vmax: p.value, n: 1 });
-    else {
-      part.step_min = Math.min(part.step_min, p.step);
-      part.step_max = Math.max(part.step_max, p.step);
-      part.vmin = Math.min(part.vmin, p.value);
-      part.vmax = Math.max(part.vmax, p.value);
-      part.n += 1;
-    }
+    addPoint(parts, whole ? `b${block}` : `p${parts.size}`, p);
   }
   const buckets = new Map<number, { x0: number; x1: number; vmin: number; vmax: number; n: number }>();
   for (const part of parts.values()) {
@@ -113,4 +95,20 @@ export function referenceDownsample(
   }
   const ordered = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([, b]) => b);
   return { x: ordered.map((b) => b.x0), xEnd: ordered.map((b) => b.x1), min: ordered.map((b) => b.vmin), max: ordered.map((b) => b.vmax), count: ordered.map((b) => b.n) };
+}
+
+type Part = { step_min: number; step_max: number; vmin: number; vmax: number; n: number };
+
+/** Widens the part `id` of `parts` by one point (a new part when there is none). */
+function addPoint<K>(parts: Map<K, Part>, id: K, p: { step: number; value: number }): void {
+  const part = parts.get(id);
+  if (!part) {
+    parts.set(id, { step_min: p.step, step_max: p.step, vmin: p.value, vmax: p.value, n: 1 });
+    return;
+  }
+  part.step_min = Math.min(part.step_min, p.step);
+  part.step_max = Math.max(part.step_max, p.step);
+  part.vmin = Math.min(part.vmin, p.value);
+  part.vmax = Math.max(part.vmax, p.value);
+  part.n += 1;
 }

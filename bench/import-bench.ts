@@ -127,7 +127,7 @@ async function startServer(kind: 'mlflow' | 'trove', dir: string): Promise<Serve
   const out = fs.openSync(path.join(dir, `${kind}.log`), 'w');
   const child = spawn(cmd, args as string[], { cwd: dir, stdio: ['ignore', out, out], detached: true, env: { ...process.env, MLFLOW_TRACKING_URI: '' } });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + 600_000; // minutes on a machine at load 30+
   for (;;) {
     try {
       if ((await fetch(`${url}/health`)).ok) break;

@@ -198,7 +198,8 @@ def test_experiments_keep_names_tags_and_deleted_state(source, exported):
         b = dst.get_experiment_by_name(a.name)
         assert b is not None, a.name
         assert b.lifecycle_stage == a.lifecycle_stage, key
-        assert b.tags == a.tags, key
+        # The mark by which a later export tells the experiments it created.
+        assert b.tags == {**a.tags, "trove.source_experiment_id": exp_id}, key
 
 
 def test_runs_keep_names_status_times_user_params_tags_and_deleted_state(source, exported):
@@ -439,8 +440,9 @@ def test_an_export_killed_midway_resumes_without_duplicates(source, exported, tm
 
 
 def test_delete_missing_removes_in_the_target_what_trove_deleted_for_good(source, exported):
-    """Runs purged by `trove gc`, and registered models, versions and aliases deleted in Trove, are kept
-    in the target by a plain export (a warning names the runs) and deleted there with --delete-missing."""
+    """Runs and experiments purged by `trove gc`, and registered models, versions and aliases deleted in
+    Trove, are kept in the target by a plain export (a warning names them) and deleted there with
+    --delete-missing; the target's own experiment is untouched."""
     url, _, _ = exported
     src, dst = MlflowClient(source.url), MlflowClient(url)
     trainer = source.run_ids["trainer"]
@@ -452,9 +454,13 @@ def test_delete_missing_removes_in_the_target_what_trove_deleted_for_good(source
     src.set_registered_model_alias("mirror-model", "best", "1")
     src.create_registered_model("mirror-gone")
     src.create_model_version("mirror-gone", f"runs:/{trainer}/model", run_id=trainer)
+    purged_exp = src.create_experiment("purged-experiment")
+    src.set_terminated(src.create_run(purged_exp, run_name="in-purged-experiment").info.run_id)
     first = _export(source, url)
     assert first.returncode == 0, first.stdout + first.stderr
     target_run = _mapping(first.stdout)[purge.info.run_id]
+    target_exp = dst.get_experiment_by_name("purged-experiment")
+    assert target_exp.lifecycle_stage == "active"
     assert sorted(v.version for v in dst.search_model_versions("name='mirror-model'")) == ["1", "2"]
 
     src.delete_run(purge.info.run_id)
@@ -463,18 +469,25 @@ def test_delete_missing_removes_in_the_target_what_trove_deleted_for_good(source
     src.delete_model_version("mirror-model", "2")
     src.delete_registered_model_alias("mirror-model", "best")
     src.delete_registered_model("mirror-gone")
+    src.delete_experiment(purged_exp)
+    gc = _trove("gc", "--backend-store-uri", source.store_uri, "--artifacts-destination", str(source.artifacts), "--experiment-ids", purged_exp)
+    assert gc.returncode == 0, gc.stdout + gc.stderr
 
     kept = _export(source, url)
     assert kept.returncode == 0, kept.stdout + kept.stderr
     assert "--delete-missing" in kept.stdout, kept.stdout
+    assert "'purged-experiment'" in kept.stdout, kept.stdout
     assert dst.get_run(target_run).info.lifecycle_stage == "active"
+    assert dst.get_experiment(target_exp.experiment_id).lifecycle_stage == "active"
     assert dst.get_registered_model("mirror-gone").name == "mirror-gone"
 
     deleted = _trove("export", "--to", url, "--backend-store-uri", source.store_uri, "--artifacts-destination", str(source.artifacts),
                      "-q", "--delete-missing")
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
-    assert "Deleted in the target (gone from Trove since an earlier export): 1 runs, 1 registered models, 1 model versions." in deleted.stdout, deleted.stdout
+    assert "Deleted in the target (gone from Trove since an earlier export): 1 experiments, 1 runs, 1 registered models, 1 model versions." in deleted.stdout, deleted.stdout
     assert dst.get_run(target_run).info.lifecycle_stage == "deleted"
+    assert dst.get_experiment(target_exp.experiment_id).lifecycle_stage == "deleted"
+    assert dst.get_experiment_by_name("already-in-target").lifecycle_stage == "active"
     with pytest.raises(mlflow.exceptions.MlflowException):
         dst.get_registered_model("mirror-gone")
     assert sorted(v.version for v in dst.search_model_versions("name='mirror-model'")) == ["1"]

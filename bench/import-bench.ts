@@ -66,8 +66,9 @@ if (SEED_MODE !== 'bulk' && SEED_MODE !== 'api') throw new Error('--seed is bulk
 const API_RUNS = Math.max(1, Math.min(SIZE.runs, Number(arg('api-runs', '4'))));
 const ALL_ROWS = ['source', 'import', 'import-to', 'mei-trove', 'export', 'mei-mlflow'] as const;
 type RowName = (typeof ALL_ROWS)[number];
+// `--rows seed`: only seed the source and check it (how long seeding takes).
 const ROWS = new Set(arg('rows', ALL_ROWS.join(',')).split(',').map((r) => r.trim()));
-for (const r of ROWS) if (!(ALL_ROWS as readonly string[]).includes(r)) throw new Error(`--rows: unknown row '${r}' (${ALL_ROWS.join(', ')})`);
+for (const r of ROWS) if (r !== 'seed' && !(ALL_ROWS as readonly string[]).includes(r)) throw new Error(`--rows: unknown row '${r}' (seed, ${ALL_ROWS.join(', ')})`);
 const wanted = (row: RowName): boolean => ROWS.has(row);
 
 interface Server {
@@ -122,7 +123,8 @@ async function startServer(kind: 'mlflow' | 'trove', dir: string): Promise<Serve
   const port = await freePort();
   const [cmd, args] =
     kind === 'mlflow'
-      ? [path.join(BASE_VENV, 'bin', 'python'), ['-m', 'mlflow', 'server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`]]
+      ? // Default settings but uvicorn's worker health check: at load 30+ under nice its 5 s timeout kills every worker before it starts.
+        [path.join(BASE_VENV, 'bin', 'python'), ['-m', 'mlflow', 'server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`, '--uvicorn-opts', '--timeout-worker-healthcheck 120']]
       : [process.execPath, [path.join(ROOT, 'bin', 'trove.js'), 'server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/trove.db`, '--artifacts-destination', `${dir}/artifacts`, '--log-level', 'warn']];
   const out = fs.openSync(path.join(dir, `${kind}.log`), 'w');
   const child = spawn(cmd, args as string[], { cwd: dir, stdio: ['ignore', out, out], detached: true, env: { ...process.env, MLFLOW_TRACKING_URI: '' } });
@@ -240,6 +242,7 @@ async function bulkSeed(sourceDir: string, from: number, to: number): Promise<vo
       metrics: { run_uuid: 'n.run_uuid' },
       latest_metrics: { run_uuid: 'n.run_uuid' },
     };
+    const sqlStarted = performance.now();
     await db.transaction(async () => {
       await db.insert('bench_new_runs', runs);
       for (const [table, swap] of Object.entries(replaced)) {
@@ -249,6 +252,7 @@ async function bulkSeed(sourceDir: string, from: number, to: number): Promise<vo
         await db.run(`INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) SELECT ${select} FROM "${table}" t CROSS JOIN bench_new_runs n WHERE t.run_uuid = ?`, [id]);
       }
     });
+    log(`bulk seed: ${runs.length} runs' rows (${(runs.length * metrics.length).toLocaleString('en')} metric points) copied in ${((performance.now() - sqlStarted) / 1000).toFixed(1)} s (load ${load()})`);
     if (SIZE.artifactMb > 0) {
       for (const run of runs) fs.cpSync(templateFiles, path.join(sourceDir, 'artifacts', /^mlflow-artifacts:\/(.+)$/.exec(String(run.artifact_uri))![1]!), { recursive: true });
     }
@@ -353,6 +357,7 @@ async function main(): Promise<void> {
     const seedSeconds = (performance.now() - seedStarted) / 1000;
     log(`seeded the source in ${seedSeconds.toFixed(1)} s (${SEED_MODE}, load ${load()})`);
     const expected = await check(source.url);
+    log(`source check: ${expected.runs} runs, ${expected.points} points in one metric's history`);
 
     let alone = { seconds: Number.NaN, runs: 0, points: 0, bytes: 0, stopped: false };
     if (wanted('source')) {

@@ -26,6 +26,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
+from _readback import artifact_listing, artifact_sha256, assert_runs_match, history
 from _support import MLFLOW_MAJOR, REPO_ROOT, SERVER_KIND, log_model_kwargs, training_data
 from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.tracking import MlflowClient
@@ -178,10 +179,6 @@ def exported(source, tmp_path_factory):
         _stop(process)
 
 
-def _history(client: MlflowClient, run_id: str, key: str) -> list[tuple]:
-    return sorted((m.step, m.timestamp, "nan" if np.isnan(m.value) else m.value) for m in client.get_metric_history(run_id, key))
-
-
 def test_every_run_and_logged_model_gets_a_printed_new_id(source, exported):
     _, mapping, stdout = exported
     for name, run_id in source.run_ids.items():
@@ -205,17 +202,16 @@ def test_experiments_keep_names_tags_and_deleted_state(source, exported):
 def test_runs_keep_names_status_times_user_params_tags_and_deleted_state(source, exported):
     url, mapping, _ = exported
     src, dst = MlflowClient(source.url), MlflowClient(url)
-    for name, run_id in source.run_ids.items():
-        a, b = src.get_run(run_id), dst.get_run(mapping[run_id])
-        for attr in ("run_name", "status", "start_time", "end_time", "user_id", "lifecycle_stage"):
-            assert getattr(b.info, attr) == getattr(a.info, attr), (name, attr)
-        assert b.data.params == a.data.params, name
-        expected_tags = dict(a.data.tags)
-        # The mark by which a later export finds the run again.
-        expected_tags["trove.source_run_id"] = run_id
-        if "mlflow.parentRunId" in expected_tags:
-            expected_tags["mlflow.parentRunId"] = mapping[expected_tags["mlflow.parentRunId"]]
-        assert b.data.tags == expected_tags, name
+
+    def expected_tags(run_id: str, tags: dict) -> dict:
+        # The mark by which a later export finds the run again; the parent link follows the new ids.
+        tags["trove.source_run_id"] = run_id
+        if "mlflow.parentRunId" in tags:
+            tags["mlflow.parentRunId"] = mapping[tags["mlflow.parentRunId"]]
+        return tags
+
+    assert_runs_match(src, dst, ((name, run_id, mapping[run_id]) for name, run_id in source.run_ids.items()),
+                      same_ids=False, expected_tags=expected_tags)
     child = dst.get_run(mapping[source.run_ids["child"]])
     assert child.data.tags["mlflow.parentRunId"] == mapping[source.run_ids["parent"]]
 
@@ -225,7 +221,7 @@ def test_every_metric_point_comes_across(source, exported):
     src, dst = MlflowClient(source.url), MlflowClient(url)
     child = source.run_ids["child"]
     for key in ("loss", "acc"):
-        assert _history(dst, mapping[child], key) == _history(src, child, key), key
+        assert history(dst, mapping[child], key) == history(src, child, key), key
     assert len(dst.get_metric_history(mapping[child], "loss")) == STEPS
 
 
@@ -233,16 +229,8 @@ def test_artifacts_are_byte_identical(source, exported, tmp_path):
     url, mapping, _ = exported
     src, dst = MlflowClient(source.url), MlflowClient(url)
     child = source.run_ids["child"]
-
-    def listing(client, run_id, path=None):
-        out = []
-        for f in client.list_artifacts(run_id, path):
-            out.extend(listing(client, run_id, f.path) if f.is_dir else [(f.path, f.file_size)])
-        return sorted(out)
-
-    assert listing(dst, mapping[child]) == listing(src, child)
-    big = Path(mlflow.artifacts.download_artifacts(run_id=mapping[child], artifact_path="data/big.bin", tracking_uri=url, dst_path=str(tmp_path)))
-    assert hashlib.sha256(big.read_bytes()).hexdigest() == source.big_sha256
+    assert artifact_listing(dst, mapping[child]) == artifact_listing(src, child)
+    assert artifact_sha256(url, mapping[child], "data/big.bin", tmp_path) == source.big_sha256
 
 
 def test_registered_model_versions_keep_numbers_stages_aliases_tags_and_follow_the_new_ids(source, exported):

@@ -13,7 +13,6 @@ import shutil
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pytest
 import requests
 from _readback import assert_runs_match, assert_versions_match, history, predictions

@@ -8,7 +8,7 @@ import { SqlAuthStore } from '../store/sql/sql-auth-store.ts';
 import { AuditLog } from '../domain/audit/audit-log.ts';
 import { AuthService } from '../domain/auth/auth-service.ts';
 import { runWithContext, systemContext } from '../domain/request-context.ts';
-import { humanLogStream } from '../http/access-log.ts';
+import { bufferedStdout, humanLogStream } from '../http/access-log.ts';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -215,5 +215,5 @@ function printInitialAdmin(created: { username: string; password: string }, url:
 function serverLogger(level: string): object {
   const format = process.env.TROVE_LOG_FORMAT?.toLowerCase();
   const human = format === 'human' || (format !== 'json' && process.stdout.isTTY === true);
-  return human ? { level, stream: humanLogStream(process.stdout) } : { level };
+  return human ? { level, stream: humanLogStream(process.stdout) } : { level, stream: bufferedStdout() };
 }

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { asClientSent, clientUrl } from './ajax-alias.ts';
 
@@ -29,6 +30,19 @@ export function installAccessLog(app: FastifyInstance): void {
       'request',
     );
   });
+}
+
+/**
+ * The JSON log's destination: standard output written asynchronously. pino's default writes each
+ * line with a synchronous `write(2)`, one system call per request on the only JavaScript thread;
+ * here a line is handed to libuv and the lines logged while a write is in flight go out together
+ * in the next one, so a quiet server still logs each line at once. pino flushes what is pending
+ * synchronously when the process exits (`process.exit` after SIGINT/SIGTERM, an uncaught error).
+ * A process killed outright (SIGKILL, an abort) loses the lines not yet written, at most those of
+ * the last few milliseconds: log lines are not durable data.
+ */
+export function bufferedStdout(): ReturnType<typeof pino.destination> {
+  return pino.destination({ dest: 1, sync: false });
 }
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };

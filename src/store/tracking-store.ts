@@ -198,7 +198,13 @@ export interface MetricHistoryQuery {
   runPk: number;
   key: string;
   maxResults: number;
+  /** Points to skip (the old offset page tokens); 0 with `after`. */
   offset: number;
+  /**
+   * Keyset position: the page starts right after this point in (step, timestamp, value) order,
+   * NaN after the 0 it is stored as and before any larger value. The point need not exist any more.
+   */
+  after?: { step: number; timestamp: number; value: number } | undefined;
 }
 
 /** A metric series of one run reduced for drawing; see `TrackingStore.getMetricSeriesDownsampled`. */

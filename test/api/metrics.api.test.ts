@@ -56,6 +56,24 @@ describe('metric history API', () => {
     assert.equal(new Set(seen).size, 3000);
   });
 
+  test('the page token is a keyset position; offset tokens written before it still page, and a token that is not a history position is INVALID_PARAMETER_VALUE', async () => {
+    const first = await t.call('GET', 'metrics/get-history', { run_id: runId, metric_key: 'loss', max_results: 1000 });
+    const decoded = JSON.parse(Buffer.from(first.body.next_page_token, 'base64').toString('utf8'));
+    assert.deepEqual(decoded.after, [999, 1999, 99.9]);
+    const offsetToken = Buffer.from(JSON.stringify({ offset: 1500, snapshot: null })).toString('base64');
+    const byOffset = await t.call('GET', 'metrics/get-history', { run_id: runId, metric_key: 'loss', max_results: 10, page_token: offsetToken });
+    assert.equal(byOffset.status, 200);
+    assert.equal(byOffset.body.metrics[0].step, 1500);
+    const byKeyset = await t.call('GET', 'metrics/get-history', { run_id: runId, metric_key: 'loss', max_results: 10, page_token: byOffset.body.next_page_token });
+    assert.equal(byKeyset.body.metrics[0].step, 1510);
+    for (const after of [[1, 2], ['a', 2, 3], [1.5, 2, 3]]) {
+      const bad = Buffer.from(JSON.stringify({ snapshot: null, after })).toString('base64');
+      const res = await t.call('GET', 'metrics/get-history', { run_id: runId, metric_key: 'loss', max_results: 10, page_token: bad });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error_code, 'INVALID_PARAMETER_VALUE');
+    }
+  });
+
   test('an unknown metric key has an empty history and an unknown run is RESOURCE_DOES_NOT_EXIST', async () => {
     const empty = await t.call('GET', 'metrics/get-history', { run_id: runId, metric_key: 'nope' });
     assert.equal(empty.status, 200);

@@ -47,9 +47,10 @@ describe('a repeated import mirrors deletions at the source', () => {
     ...extra,
   });
 
+  const service = () => new ImportService({ tracking, registry, imports: new SqlImportStore(target.db), artifacts: artifacts.store, traces: new SqlTraceStore(target.db) });
+
   async function importOnce(extra: Partial<ImportOptions> = {}) {
-    const service = new ImportService({ tracking, registry, imports: new SqlImportStore(target.db), artifacts: artifacts.store, traces: new SqlTraceStore(target.db) });
-    const report = await service.run(new MlflowRestSource(url, {}), options(extra));
+    const report = await service().run(new MlflowRestSource(url, {}), options(extra));
     assert.deepEqual(report.failures, []);
     return report;
   }
@@ -147,16 +148,62 @@ describe('a repeated import mirrors deletions at the source', () => {
     assert.match(warning, /1 run, 1 registered model, 1 model version/);
   });
 
+  test('a dry run lists, kind by kind, what --delete-missing would delete, and changes nothing, import state included', async () => {
+    // The experiment goes for good too (deleted, then purged with its run).
+    await ok('POST', 'experiments/delete', { experiment_id: ids.experiment });
+    const db = source.server.database.db;
+    await runWithContext(systemContext({ username: 'cli:gc' }), () =>
+      collectGarbage(new SqlGcStore(db), new LocalArtifactStore(path.join(source.dataDir, 'artifacts')), new AuditLog(new SqlAuthStore(db)), {
+        before: Date.now() + 1,
+        sweepOrphans: false,
+        dryRun: false,
+        quiet: true,
+        experimentIds: [ids.experiment],
+      }),
+    );
+    const imports = new SqlImportStore(target.db);
+    const stateNow = async () => {
+      const all: Record<string, unknown> = {};
+      for (const kind of ['experiment', 'run', 'registered-model', 'model-version'] as const) all[kind] = [...(await imports.listState(new MlflowRestSource(url, {}).key, kind))];
+      return all;
+    };
+    const before = await stateNow();
+
+    for (const deleteMissing of [true, false]) {
+      const preview = await service().preview(new MlflowRestSource(url, {}), options({ deleteMissing }));
+      assert.deepEqual({ ...preview.missing, runs: [...preview.missing.runs].sort() }, {
+        deleteMissing,
+        experiments: [`comes-and-goes (id ${ids.experiment})`],
+        runs: [ids.purged, ids.inExperiment].sort(),
+        registeredModels: ['goes'],
+        modelVersions: ['stays/2'],
+        aliases: ['stays@champion'],
+      }, JSON.stringify(preview.missing));
+    }
+
+    assert.deepEqual(await stateNow(), before);
+    assert.equal(await stage(ids.purged), 'active');
+    assert.equal(await stage(ids.inExperiment), 'active');
+    assert.equal((await tracking.getExperiment(ids.experiment))?.lifecycleStage, 'active');
+    assert.ok(await model('goes'));
+    const stays = await model('stays');
+    assert.ok(stays && (await registry.getModelVersion(stays.pk, 2)));
+    assert.deepEqual(stays.aliases.map((a) => a.alias), ['champion']);
+  });
+
   test('--delete-missing deletes them here: the purged run marked deleted, the model, the version and the alias removed', async () => {
     const report = await importOnce({ deleteMissing: true });
     assert.equal(await stage(ids.purged), 'deleted');
+    assert.equal(await stage(ids.inExperiment), 'deleted');
+    assert.equal((await tracking.getExperiment(ids.experiment))?.lifecycleStage, 'deleted');
+    assert.equal(report.counts.get('experiments')?.deleted, 1);
     assert.equal(await model('goes'), undefined);
     const stays = await model('stays');
     assert.ok(stays);
     assert.equal(await registry.getModelVersion(stays.pk, 2), undefined);
     assert.ok(await registry.getModelVersion(stays.pk, 1));
     assert.deepEqual(stays.aliases, []);
-    assert.equal(report.counts.get('runs')?.deleted, 1);
+    assert.equal(report.counts.get('runs')?.deleted, 2);
     assert.equal(report.counts.get('registered models')?.deleted, 1);
     assert.equal(report.counts.get('model versions')?.deleted, 1);
     assert.equal(await stage(ids.kept), 'active');

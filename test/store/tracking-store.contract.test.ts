@@ -234,6 +234,45 @@ for (const backend of storeBackends) {
       assert.deepEqual(await store.getMetricHistory({ runPk: pk, key: 'unknown', maxResults: 10, offset: 0 }), []);
     });
 
+    test('metric history reads every double back exactly, with the largest safe step and millisecond timestamps', async () => {
+      const id = await newExperiment();
+      const { pk } = await newRun(id);
+      const values = [0.1, 1 / 3, -2 / 3, 1e-300, 5e-324, 1.7976931348623157e308, 123456789.12345679, 1e21, -1e-7, 2 ** 53];
+      await store.logMetrics(pk, values.map((v, i) => point('exact', v, i, 1_733_000_000_123 + i)));
+      await store.logMetrics(pk, [point('exact', 42, Number.MAX_SAFE_INTEGER, 1_733_000_000_999)]);
+      const history = await store.getMetricHistory({ runPk: pk, key: 'exact', maxResults: 100, offset: 0 });
+      assert.deepEqual(history.map((m) => m.value), [...values, 42]);
+      assert.deepEqual(history.map((m) => m.timestamp), [...values.map((_, i) => 1_733_000_000_123 + i), 1_733_000_000_999]);
+      assert.equal(history.at(-1)?.step, Number.MAX_SAFE_INTEGER);
+      // A point linked to a model and a dataset keeps them, quotes and commas included.
+      await store.logMetrics(pk, [{ key: 'linked', value: Infinity, step: 1, timestamp: T0, modelId: 'm-"1",2', datasetName: 'train, "a"', datasetDigest: 'abc' }]);
+      const [linked] = await store.getMetricHistory({ runPk: pk, key: 'linked', maxResults: 10, offset: 0 });
+      assert.deepEqual(linked, { key: 'linked', value: Infinity, step: 1, timestamp: T0, modelId: 'm-"1",2', datasetName: 'train, "a"', datasetDigest: 'abc' });
+    });
+
+    test('metric history pages from a keyset position return every point once, through ties on step and timestamp, NaN and infinities', async () => {
+      const id = await newExperiment();
+      const { pk } = await newRun(id);
+      // Step 1 holds several points of one timestamp: values -Infinity, -1, 0, NaN (stored as 0), 2, Infinity.
+      const values = [-Infinity, -1, 0, Number.NaN, 2, Infinity];
+      await store.logMetrics(pk, [point('kp', 5, 0, T0), ...values.map((v) => point('kp', v, 1, T0)), point('kp', 7, 1, T0 + 1), point('kp', 8, 2, T0)]);
+      const whole = await store.getMetricHistory({ runPk: pk, key: 'kp', maxResults: 100, offset: 0 });
+      assert.deepEqual(whole.map((m) => m.value), [5, -Infinity, -1, 0, Number.NaN, 2, Infinity, 7, 8]);
+      const paged: number[] = [];
+      let after: { step: number; timestamp: number; value: number } | undefined;
+      for (let pages = 0; pages < 20; pages++) {
+        const page = await store.getMetricHistory({ runPk: pk, key: 'kp', maxResults: 2, offset: 0, after });
+        paged.push(...page.map((m) => m.value));
+        if (page.length < 2) break;
+        const last = page[1]!;
+        after = { step: last.step, timestamp: last.timestamp, value: last.value };
+      }
+      assert.deepEqual(paged, [5, -Infinity, -1, 0, Number.NaN, 2, Infinity, 7, 8]);
+      // A position between stored points (the point it names was never logged) starts after it.
+      const between = await store.getMetricHistory({ runPk: pk, key: 'kp', maxResults: 3, offset: 0, after: { step: 1, timestamp: T0, value: 1 } });
+      assert.deepEqual(between.map((m) => m.value), [2, Infinity, 7]);
+    });
+
     test('sampled history takes the first point of each of maxPoints NTILE buckets and keeps the range\'s last point, as MLflow 3.18', async () => {
       const id = await newExperiment();
       const { runId, pk } = await newRun(id);

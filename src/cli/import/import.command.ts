@@ -43,7 +43,7 @@ function addCommonOptions(command: Command): Command {
     .option('--skip-artifacts', 'do not copy files: imported runs keep pointing at the source artifact locations')
     .option('--skip-registry', 'leave out registered models and versions')
     .option('--delete-missing', 'delete in Trove what was imported from this source before and is gone from it since (registered models, versions and aliases deleted; runs and experiments purged at the source marked deleted). Without it they are kept and the report counts them. Deleted/restored runs and experiments follow the source either way')
-    .option('--dry-run', 'list what would be imported and how much, without writing anything')
+    .option('--dry-run', 'list what would be imported and how much, and what is gone from the source for good (what --delete-missing would delete), without writing anything')
     .option('-q, --quiet', 'no progress display (the report is still printed)');
 }
 

@@ -170,7 +170,34 @@ function printPreview(preview: ImportPreview, out: NodeJS.WritableStream): void 
       `Logged models: ${preview.loggedModels}\nRegistered models: ${preview.registeredModels} with ${preview.modelVersions} versions\n`,
   );
   for (const [from, to] of preview.runIdMap) out.write(`  run ${from} would become ${to}\n`);
+  printMissing(preview.missing, out);
   for (const w of preview.warnings) out.write(`warning: ${w}\n`);
+}
+
+/** The dry run's list of what is gone from the source for good, kind by kind. */
+function printMissing(missing: ImportPreview['missing'], out: NodeJS.WritableStream): void {
+  const kinds: Array<[string, string[]]> = [
+    ['experiments', missing.experiments],
+    ['runs', missing.runs],
+    ['registered models', missing.registeredModels],
+    ['model versions', missing.modelVersions],
+    ['aliases', missing.aliases],
+  ];
+  if (kinds.every(([, list]) => list.length === 0)) {
+    out.write('Gone from the source since an earlier import: nothing\n');
+    return;
+  }
+  out.write(
+    missing.deleteMissing
+      ? 'Gone from the source since an earlier import, would be deleted here (--delete-missing; runs and experiments marked deleted):\n'
+      : 'Gone from the source since an earlier import, would be kept here with a warning (--delete-missing would delete them):\n',
+  );
+  const SHOWN = 20;
+  for (const [kind, list] of kinds) {
+    if (list.length === 0) continue;
+    const more = list.length > SHOWN ? `, and ${list.length - SHOWN} more` : '';
+    out.write(`  ${kind}: ${list.length} (${list.slice(0, SHOWN).join(', ')}${more})\n`);
+  }
 }
 
 /** The final report: every kind of object with what happened to it, then failures and warnings. */

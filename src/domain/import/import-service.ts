@@ -3,7 +3,7 @@ import { ExperimentsPhase } from './experiments-phase.ts';
 import { planImport, type ImportPlan, type RunPlan } from './import-plan.ts';
 import { SILENT_PROGRESS, type ArtifactRootMapping, type ImportOptions, type ImportProgress, type ImportTargets } from './import-phase.ts';
 import { LoggedModelsPhase } from './logged-models-phase.ts';
-import { MissingPhase } from './missing-phase.ts';
+import { MissingPhase, type RegistrySeen } from './missing-phase.ts';
 import { forEachConcurrent } from './pool.ts';
 import { RegistryPhase } from './registry-phase.ts';
 import { ImportReport } from './report.ts';
@@ -22,6 +22,18 @@ export interface ImportPreview {
   modelVersions: number;
   artifactFiles: number;
   artifactBytes: number;
+  /**
+   * What was imported from this source before and is gone from it for good: what the same command
+   * would delete with `--delete-missing` (`deleteMissing` true), or warn about without it.
+   */
+  missing: {
+    deleteMissing: boolean;
+    experiments: string[];
+    runs: string[];
+    registeredModels: string[];
+    modelVersions: string[];
+    aliases: string[];
+  };
   warnings: string[];
 }
 
@@ -50,7 +62,8 @@ export class ImportService {
       modelVersions: 0,
       artifactFiles: 0,
       artifactBytes: 0,
-      warnings: source.warnings,
+      missing: { deleteMissing: options.deleteMissing === true, experiments: [], runs: [], registeredModels: [], modelVersions: [], aliases: [] },
+      warnings: [...source.warnings],
     };
     const work: RunPlan[] = [];
     for (const e of plan.experiments) {
@@ -78,12 +91,31 @@ export class ImportService {
     }
     const experimentIds = plan.experiments.filter((e) => e.action !== 'skip').map((e) => e.source.experimentId);
     for await (const _model of source.loggedModels(experimentIds)) preview.loggedModels++;
+    let registry: RegistrySeen | undefined;
     if (!options.skipRegistry) {
-      for await (const model of source.registeredModels()) {
-        preview.registeredModels++;
-        preview.modelVersions += (await source.modelVersions(model.name)).length;
+      try {
+        const seen: RegistrySeen = { models: new Set(), versions: new Map(), aliases: new Map() };
+        for await (const model of source.registeredModels()) {
+          const versions = await source.modelVersions(model.name);
+          preview.registeredModels++;
+          preview.modelVersions += versions.length;
+          seen.models.add(model.name);
+          seen.versions.set(model.name, new Set(versions.map((v) => v.version)));
+          seen.aliases.set(model.name, new Set(model.aliases.map((a) => a.alias)));
+        }
+        registry = seen;
+      } catch (error) {
+        preview.warnings.push(`The model registry could not be read: ${(error as Error).message}`);
       }
     }
+    // What the real run's last phase would find gone, judged on the same reads; nothing is written.
+    const judged = plan.experiments.flatMap((e) => (e.action !== 'skip' && e.targetId !== null ? [e.targetId] : []));
+    const missing = await new MissingPhase(this.targets, this.progress, this.clock).findMissing(source, plan, judged, registry, options);
+    preview.missing.experiments = missing.experiments.map((e) => `${e.name} (id ${e.targetId})`);
+    preview.missing.runs = missing.runs.map((r) => r.targetId);
+    preview.missing.registeredModels = missing.registeredModels;
+    preview.missing.modelVersions = missing.modelVersions;
+    preview.missing.aliases = missing.aliases;
     return preview;
   }
 

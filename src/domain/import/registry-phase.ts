@@ -23,7 +23,7 @@ export class RegistryPhase extends ImportPhase {
       report.warn(`The model registry could not be read: ${(error as Error).message}`);
       return undefined;
     }
-    const seen: RegistrySeen = { models: new Set(models.map((m) => m.name)), versions: new Map() };
+    const seen: RegistrySeen = { models: new Set(models.map((m) => m.name)), versions: new Map(), aliases: new Map(models.map((m) => [m.name, new Set(m.aliases.map((a) => a.alias))])) };
     if (models.length === 0) return seen;
     this.progress.phase('registered models', { items: models.length });
     // Longest roots first, so a logged model inside a run's folder maps to the logged model.

@@ -1,6 +1,6 @@
 import { MlflowError, missingParameter } from '../errors.ts';
 import { decodePageToken, encodePageToken } from '../page-token.ts';
-import type { DownsampledSeries, MetricRecord, RunInfoRecord } from '../../store/tracking-store.ts';
+import type { DownsampledSeries, MetricRecord, RunInfoRecord, SortValue } from '../../store/tracking-store.ts';
 import { LIMITS } from './validation.ts';
 import { TrackingRunLogging } from './tracking-run-logging.ts';
 import { DOWNSAMPLE_LIMITS, type SearchPage } from './tracking-base.ts';
@@ -23,9 +23,12 @@ export class TrackingMetricHistory extends TrackingRunLogging {
     }
     // Fetch one extra point to know whether another page exists.
     const limit = maxResults === Number.MAX_SAFE_INTEGER ? maxResults : maxResults + 1;
-    const points = await this.store.getMetricHistory({ runPk: info.pk, key: input.key, maxResults: limit, offset: position.offset });
+    const after = historyPosition(position.after, input.pageToken);
+    const points = await this.store.getMetricHistory({ runPk: info.pk, key: input.key, maxResults: limit, offset: after ? 0 : position.offset, after });
     if (points.length > maxResults) {
-      return { items: points.slice(0, maxResults), nextPageToken: encodePageToken({ offset: position.offset + maxResults, snapshot: null }) };
+      // A keyset token: the last point's (step, timestamp, value); the next page starts after it.
+      const last = points[maxResults - 1] as MetricRecord;
+      return { items: points.slice(0, maxResults), nextPageToken: encodePageToken({ offset: 0, snapshot: null, after: [last.step, last.timestamp, last.value] }) };
     }
     return { items: points };
   }
@@ -117,4 +120,18 @@ export class TrackingMetricHistory extends TrackingRunLogging {
     }
     return result;
   }
+}
+
+/**
+ * A metric history page token's keyset position: `after` is [step, timestamp, value] of the last
+ * point sent (value may be NaN or ±Infinity). Offset tokens (written before keyset paging) carry no
+ * `after` and are still honoured by their offset.
+ */
+function historyPosition(after: SortValue[] | undefined, token: string | undefined): { step: number; timestamp: number; value: number } | undefined {
+  if (after === undefined) return undefined;
+  const [step, timestamp, value] = after;
+  if (after.length !== 3 || !Number.isSafeInteger(step) || !Number.isSafeInteger(timestamp) || typeof value !== 'number') {
+    throw MlflowError.invalidParameter(`Invalid page token, parsed value=${Buffer.from(token ?? '', 'base64').toString('utf8')}`);
+  }
+  return { step: step as number, timestamp: timestamp as number, value };
 }

@@ -299,14 +299,15 @@ export async function runSearchScaleBackend(ctx: ScaleContext): Promise<ScaleBac
       await stopServer(r);
       running.delete(kind);
     }
+    result.finishedAt = new Date().toISOString();
   } finally {
     for (const r of running.values()) await stopServer(r).catch(() => undefined);
-    if (!config.keep) {
+    // A failed run keeps its data (seeding 100,000 runs takes half an hour on a busy machine).
+    if (!config.keep && result.finishedAt) {
       fs.rmSync(dataRoot, { recursive: true, force: true });
       if (backend === 'postgres' && ctx.pg) await ctx.pg.admin(servers.map((k) => `DROP DATABASE IF EXISTS ${config.pgDbPrefix}scale_${k} WITH (FORCE)`)).catch(() => undefined);
     }
   }
-  result.finishedAt = new Date().toISOString();
   return result;
 }
 

@@ -66,8 +66,9 @@ if (SEED_MODE !== 'bulk' && SEED_MODE !== 'api') throw new Error('--seed is bulk
 const API_RUNS = Math.max(1, Math.min(SIZE.runs, Number(arg('api-runs', '4'))));
 const ALL_ROWS = ['source', 'import', 'import-to', 'mei-trove', 'export', 'mei-mlflow'] as const;
 type RowName = (typeof ALL_ROWS)[number];
+// `--rows seed`: only seed the source and check it (how long seeding takes).
 const ROWS = new Set(arg('rows', ALL_ROWS.join(',')).split(',').map((r) => r.trim()));
-for (const r of ROWS) if (!(ALL_ROWS as readonly string[]).includes(r)) throw new Error(`--rows: unknown row '${r}' (${ALL_ROWS.join(', ')})`);
+for (const r of ROWS) if (r !== 'seed' && !(ALL_ROWS as readonly string[]).includes(r)) throw new Error(`--rows: unknown row '${r}' (seed, ${ALL_ROWS.join(', ')})`);
 const wanted = (row: RowName): boolean => ROWS.has(row);
 
 interface Server {
@@ -79,16 +80,38 @@ function log(message: string): void {
   process.stderr.write(`[import-bench] ${message}\n`);
 }
 
-async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, logFile?: string): Promise<number> {
+/**
+ * `--row-seconds N`: a timed row (the source read, the tools' commands) is stopped after N seconds
+ * and reported as partial with how far it got, so a size too large for the time left still gives
+ * a rate. Unlimited by default.
+ */
+const ROW_SECONDS = Number(arg('row-seconds', 'Infinity'));
+/** Whether the last {@link run} was stopped by --row-seconds. */
+let lastRunStopped = false;
+
+async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, logFile?: string, budgetSeconds = Infinity): Promise<number> {
   const started = performance.now();
+  lastRunStopped = false;
   await new Promise<void>((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    // Written as it comes, so a long row's progress can be followed (and read after a stop).
+    if (logFile) fs.writeFileSync(logFile, '');
+    const take = (c: Buffer) => {
+      output = (output + c.toString()).slice(-100_000);
+      if (logFile) fs.appendFileSync(logFile, c);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    const timer = Number.isFinite(budgetSeconds)
+      ? setTimeout(() => {
+          lastRunStopped = true;
+          child.kill('SIGINT');
+        }, budgetSeconds * 1000)
+      : undefined;
     child.once('exit', (code) => {
-      if (logFile) fs.writeFileSync(logFile, output);
-      if (code === 0) resolve();
+      clearTimeout(timer);
+      if (code === 0 || lastRunStopped) resolve();
       else reject(new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} exited with ${code}:\n${output.slice(-3000)}`));
     });
   });
@@ -100,12 +123,13 @@ async function startServer(kind: 'mlflow' | 'trove', dir: string): Promise<Serve
   const port = await freePort();
   const [cmd, args] =
     kind === 'mlflow'
-      ? [path.join(BASE_VENV, 'bin', 'python'), ['-m', 'mlflow', 'server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`]]
+      ? // Default settings but uvicorn's worker health check: at load 30+ under nice its 5 s timeout kills every worker before it starts.
+        [path.join(BASE_VENV, 'bin', 'python'), ['-m', 'mlflow', 'server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/mlflow.db`, '--artifacts-destination', `${dir}/artifacts`, '--uvicorn-opts', '--timeout-worker-healthcheck 120']]
       : [process.execPath, [path.join(ROOT, 'bin', 'trove.js'), 'server', '--host', '127.0.0.1', '--port', String(port), '--backend-store-uri', `sqlite:///${dir}/trove.db`, '--artifacts-destination', `${dir}/artifacts`, '--log-level', 'warn']];
   const out = fs.openSync(path.join(dir, `${kind}.log`), 'w');
   const child = spawn(cmd, args as string[], { cwd: dir, stdio: ['ignore', out, out], detached: true, env: { ...process.env, MLFLOW_TRACKING_URI: '' } });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 180_000;
+  const deadline = Date.now() + 600_000; // minutes on a machine at load 30+
   for (;;) {
     try {
       if ((await fetch(`${url}/health`)).ok) break;
@@ -197,24 +221,40 @@ async function bulkSeed(sourceDir: string, from: number, to: number): Promise<vo
     if (!where || !uri.includes(id)) problems.push(`artifact URI ${uri} is not an mlflow-artifacts:/ URI naming the run`);
     else if (SIZE.artifactMb > 0 && !fs.existsSync(templateFiles)) problems.push(`no files at ${templateFiles}`);
     if (problems.length > 0) throw new Error(`bulk seed: MLflow stored run-0 unlike the seed script: ${problems.join('; ')}`);
-    const CHUNK = 25;
-    for (let start = from; start < to; start += CHUNK) {
-      const rows = { runs: [] as Array<Record<string, unknown>>, tags: [] as Array<Record<string, unknown>>, params: [] as Array<Record<string, unknown>>, metrics: [] as Array<Record<string, unknown>>, latest_metrics: [] as Array<Record<string, unknown>> };
-      for (let r = start; r < Math.min(to, start + CHUNK); r++) {
-        const runUuid = randomUUID().replaceAll('-', '');
-        const name = `run-${r}`;
-        const runUri = uri.replace(id, runUuid);
-        rows.runs.push({ ...template, run_uuid: runUuid, name, start_time: Number(template.start_time) + r, artifact_uri: runUri });
-        rows.tags.push(...tags.map((t) => ({ ...t, run_uuid: runUuid, value: t.value === 'run-0' ? name : t.value })));
-        rows.params.push(...params.map((p) => ({ ...p, run_uuid: runUuid })));
-        rows.metrics.push(...metrics.map((m) => ({ ...m, run_uuid: runUuid })));
-        rows.latest_metrics.push(...latest.map((m) => ({ ...m, run_uuid: runUuid })));
-        if (SIZE.artifactMb > 0) fs.cpSync(templateFiles, path.join(sourceDir, 'artifacts', /^mlflow-artifacts:\/(.+)$/.exec(runUri)![1]!), { recursive: true });
+    // The new runs in a temporary table, then every table copied from the template's rows with one
+    // INSERT … SELECT each, in one transaction: SQLite does the per-row work, not this process (the
+    // per-row inserts this replaces loaded ~45 runs a minute at load ~10 for 20,000 points a run).
+    // Template rows come in the order MLflow wrote them (metric by metric, step by step: the order
+    // of the metrics primary key) and the new runs in id order inside each, so index inserts stay local.
+    const runs: Array<Record<string, unknown>> = [];
+    for (let r = from; r < to; r++) {
+      const runUuid = randomUUID().replaceAll('-', '');
+      runs.push({ run_uuid: runUuid, name: `run-${r}`, run_offset: r, artifact_uri: uri.replace(id, runUuid) });
+    }
+    runs.sort((a, b) => String(a.run_uuid).localeCompare(String(b.run_uuid)));
+    await db.run('PRAGMA cache_size = -524288');
+    await db.run('CREATE TEMP TABLE bench_new_runs (run_uuid TEXT PRIMARY KEY, name TEXT, run_offset INTEGER, artifact_uri TEXT)');
+    const columns = async (table: string) => (await db.all(`SELECT name FROM pragma_table_info('${table}')`)).map((c) => String(c.name));
+    const replaced: Record<string, Record<string, string>> = {
+      runs: { run_uuid: 'n.run_uuid', name: 'n.name', start_time: 't.start_time + n.run_offset', artifact_uri: 'n.artifact_uri' },
+      tags: { run_uuid: 'n.run_uuid', value: "CASE WHEN t.value = 'run-0' THEN n.name ELSE t.value END" },
+      params: { run_uuid: 'n.run_uuid' },
+      metrics: { run_uuid: 'n.run_uuid' },
+      latest_metrics: { run_uuid: 'n.run_uuid' },
+    };
+    const sqlStarted = performance.now();
+    await db.transaction(async () => {
+      await db.insert('bench_new_runs', runs);
+      for (const [table, swap] of Object.entries(replaced)) {
+        const cols = await columns(table);
+        const select = cols.map((c) => swap[c] ?? `t."${c}"`).join(', ');
+        // CROSS JOIN keeps the template as the outer loop (SQLite does not reorder it).
+        await db.run(`INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) SELECT ${select} FROM "${table}" t CROSS JOIN bench_new_runs n WHERE t.run_uuid = ?`, [id]);
       }
-      // Short transactions: the running `mlflow server` keeps using the database meanwhile.
-      await db.transaction(async () => {
-        for (const [table, list] of Object.entries(rows)) await db.insert(table, list);
-      });
+    });
+    log(`bulk seed: ${runs.length} runs' rows (${(runs.length * metrics.length).toLocaleString('en')} metric points) copied in ${((performance.now() - sqlStarted) / 1000).toFixed(1)} s (load ${load()})`);
+    if (SIZE.artifactMb > 0) {
+      for (const run of runs) fs.cpSync(templateFiles, path.join(sourceDir, 'artifacts', /^mlflow-artifacts:\/(.+)$/.exec(String(run.artifact_uri))![1]!), { recursive: true });
     }
   } finally {
     await db.close();
@@ -226,8 +266,11 @@ async function bulkSeed(sourceDir: string, from: number, to: number): Promise<vo
  * history, artifact listings and file bodies — at the same concurrency, and drops it: how long the
  * source takes to answer, with nothing written anywhere.
  */
-async function readSourceAlone(url: string, concurrency: number): Promise<{ seconds: number; runs: number; points: number; bytes: number }> {
+async function readSourceAlone(url: string, concurrency: number): Promise<{ seconds: number; runs: number; points: number; bytes: number; stopped: boolean }> {
   const started = performance.now();
+  const deadline = started + ROW_SECONDS * 1000;
+  let done = 0;
+  let stopped = false;
   const source = new MlflowRestSource(url, {});
   const runs: SourceRun[] = [];
   for await (const e of source.experiments()) {
@@ -236,7 +279,12 @@ async function readSourceAlone(url: string, concurrency: number): Promise<{ seco
   }
   let points = 0;
   let bytes = 0;
+  const ticker = setInterval(() => log(`source read: ${done} runs, ${points.toLocaleString('en')} points in ${((performance.now() - started) / 1000).toFixed(0)} s (load ${load()})`), 60_000);
   await forEachConcurrent(runs, concurrency, async (r) => {
+    if (performance.now() > deadline) {
+      stopped = true;
+      return;
+    }
     for (const m of r.latestMetrics) {
       const history = await source.metricHistory(r.info.runId, m.key);
       points += history.length;
@@ -245,8 +293,10 @@ async function readSourceAlone(url: string, concurrency: number): Promise<{ seco
       const opened = await source.openArtifact(r.info.artifactUri, { kind: 'run', id: r.info.runId }, file.path);
       for await (const chunk of opened.stream) bytes += (chunk as Buffer).length;
     }
+    done++;
   });
-  return { seconds: (performance.now() - started) / 1000, runs: runs.length, points, bytes };
+  clearInterval(ticker);
+  return { seconds: (performance.now() - started) / 1000, runs: done, points, bytes, stopped };
 }
 
 function load(): string {
@@ -282,8 +332,8 @@ interface Row {
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-import-bench-'));
-  const trove = (args: string[], logName: string) => run(process.execPath, [path.join(ROOT, 'bin', 'trove.js'), ...args], {}, path.join(work, logName));
-  const tool = (name: string, args: string[], uri: string, logName: string) => run(path.join(TOOL_VENV, 'bin', name), args, { MLFLOW_TRACKING_URI: uri }, path.join(work, logName));
+  const trove = (args: string[], logName: string) => run(process.execPath, [path.join(ROOT, 'bin', 'trove.js'), ...args], {}, path.join(work, logName), ROW_SECONDS);
+  const tool = (name: string, args: string[], uri: string, logName: string) => run(path.join(TOOL_VENV, 'bin', name), args, { MLFLOW_TRACKING_URI: uri }, path.join(work, logName), ROW_SECONDS);
   const rows: Row[] = [];
   const servers: Server[] = [];
   try {
@@ -307,13 +357,14 @@ async function main(): Promise<void> {
     const seedSeconds = (performance.now() - seedStarted) / 1000;
     log(`seeded the source in ${seedSeconds.toFixed(1)} s (${SEED_MODE}, load ${load()})`);
     const expected = await check(source.url);
+    log(`source check: ${expected.runs} runs, ${expected.points} points in one metric's history`);
 
-    let alone = { seconds: Number.NaN, runs: 0, points: 0, bytes: 0 };
+    let alone = { seconds: Number.NaN, runs: 0, points: 0, bytes: 0, stopped: false };
     if (wanted('source')) {
       // The bound: the source read alone, at the import's concurrency.
       const loadBefore = load();
       alone = await readSourceAlone(source.url, Number(CONCURRENCY));
-      rows.push({ path: 'MLflow (source)', tool: 'source read alone, nothing written', seconds: alone.seconds, note: `concurrency ${CONCURRENCY}: ${alone.points.toLocaleString('en')} points, ${(alone.bytes / 1e6).toFixed(0)} MB`, check: { runs: alone.runs, points: alone.points / Math.max(1, alone.runs * SIZE.metrics) }, load: `${loadBefore} → ${load()}` });
+      rows.push({ path: 'MLflow (source)', tool: 'source read alone, nothing written', seconds: alone.seconds, note: `${alone.stopped ? `PARTIAL, stopped by --row-seconds after ${alone.runs} of ${expected.runs} runs (${((alone.runs / alone.seconds) * 60).toFixed(1)} runs/min); ` : ''}concurrency ${CONCURRENCY}: ${alone.points.toLocaleString('en')} points, ${(alone.bytes / 1e6).toFixed(0)} MB`, check: { runs: alone.runs, points: alone.points / Math.max(1, alone.runs * SIZE.metrics) }, load: `${loadBefore} → ${load()}` });
       log(`source read alone: ${alone.seconds.toFixed(1)} s`);
     }
 
@@ -323,8 +374,11 @@ async function main(): Promise<void> {
     if (wanted('import') || wanted('export')) {
       const loadBefore = load();
       direct = await trove(['import', 'mlflow', '--from', source.url, '--backend-store-uri', `sqlite:///${storeDir}/trove.db`, '--artifacts-destination', `${storeDir}/artifacts`, '--concurrency', CONCURRENCY, '-q'], 'trove-import.log');
+      const importStopped = lastRunStopped;
+      const loadAfter = load();
       const storeServer = await startServer('trove', storeDir);
-      rows.push({ path: 'MLflow → Trove', tool: 'trove import mlflow (into the store)', seconds: direct, note: `--concurrency ${CONCURRENCY}`, check: await check(storeServer.url), load: `${loadBefore} → ${load()}` });
+      const got = await check(storeServer.url);
+      rows.push({ path: 'MLflow → Trove', tool: 'trove import mlflow (into the store)', seconds: direct, note: `${importStopped ? `PARTIAL, stopped by --row-seconds with ${got.runs} of ${expected.runs} runs in the target (started, not all complete; ${((got.runs / direct) * 60).toFixed(1)} runs/min); ` : ''}--concurrency ${CONCURRENCY}`, check: got, load: `${loadBefore} → ${loadAfter}` });
       log(`trove import: ${direct.toFixed(1)} s`);
       await storeServer.stop();
     }
@@ -348,7 +402,13 @@ async function main(): Promise<void> {
       ensureToolVenv();
       const loadBefore = load();
       meiExport = await tool('export-experiments', ['--experiments', 'bench-import', '--output-dir', exportDir], source.url, 'mei-export.log');
-      if (wanted('mei-trove')) {
+      if (lastRunStopped) {
+        // How far its export got: the runs it wrote whole (a run.json each).
+        const exported = (fs.readdirSync(exportDir, { recursive: true }) as string[]).filter((f) => path.basename(f) === 'run.json').length;
+        rows.push({ path: 'MLflow → (folder)', tool: `${PACKAGE} export-experiments`, seconds: meiExport, note: `PARTIAL, stopped by --row-seconds after exporting ${exported} of ${expected.runs} runs (${((exported / meiExport) * 60).toFixed(1)} runs/min); its imports not run`, check: { runs: exported, points: 0 }, load: `${loadBefore} → ${load()}` });
+        log(`mlflow-export-import export stopped: ${exported} runs in ${meiExport.toFixed(1)} s`);
+        meiExport = Number.NaN;
+      } else if (wanted('mei-trove')) {
         const meiTrove = await startServer('trove', path.join(work, 'trove-mei'));
         servers.push(meiTrove);
         let meiTroveNote = `export ${meiExport.toFixed(1)} s + import`;
@@ -373,7 +433,7 @@ async function main(): Promise<void> {
       log(`trove export --to: ${exportSeconds.toFixed(1)} s`);
     }
 
-    if (wanted('mei-mlflow')) {
+    if (wanted('mei-mlflow') && Number.isFinite(meiExport)) {
       const meiMlflow = await startServer('mlflow', path.join(work, 'mlflow-target-mei'));
       servers.push(meiMlflow);
       const loadBefore = load();

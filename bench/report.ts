@@ -516,7 +516,7 @@ export function renderReport(results: Results): string {
   lines.push(`- **Full history**: metrics/get-history paged with \`max_results=${c.historyPageSize}\` (the page the MLflow client uses) until done or ${c.historyFullSeconds} s.`);
   lines.push(`- **Artifacts**: one PUT of ${sizeLabel(c.artifactMb)} (a streamed body, \`Content-Length\` set) to \`/api/2.0/mlflow-artifacts/artifacts/<run artifact path>/big.bin\`, then one GET of it; memory growth = peak RSS of the server's process tree (sampled every 20 ms from /proc/<pid>/status) minus its RSS just before.`);
   lines.push('- **Memory**: VmRSS summed over the server\'s process tree (MLflow: launcher, uvicorn master and 4 workers, job runner and huey consumers; Trove and FastTrackML: one process) — sums count shared pages more than once, which flatters neither side much since MLflow\'s workers are spawned, not forked. Idle = 2 s after the restart that starts each round; peak = sampled every 100 ms over the round.');
-  lines.push('- **Cold start**: spawn of the server until `GET /health` answers 200, polled every 20 ms; "first start" is on the empty database (migrations included), the others restart on the seeded one.');
+  lines.push('- **Cold start**: spawn of the server until `GET /health` answers 200, polled every 2 ms (every server alike); "first start" is on the empty database (migrations included), the others restart on the seeded one.');
   if (!quick) {
     lines.push('');
     lines.push('### What the numbers mean');

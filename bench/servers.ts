@@ -128,7 +128,9 @@ export async function startServer(spec: ServerSpec, timeoutMs = 300_000): Promis
       await stopServer({ spec, child, base, startMs: 0 });
       throw new Error(`${spec.kind} server did not answer /health within ${timeoutMs} ms; see ${spec.logFile}`);
     }
-    await new Promise((r) => setTimeout(r, 20));
+    // Polled every 2 ms, the same for every server: a 20 ms interval added up to 20 ms (10 on
+    // average) to each cold start, a quarter of FastTrackML's.
+    await new Promise((r) => setTimeout(r, 2));
   }
   const running = { spec, child, base, startMs: performance.now() - t0 };
   runningServers.add(running);

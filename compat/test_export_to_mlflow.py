@@ -26,6 +26,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
+from _readback import artifact_listing, artifact_sha256, assert_runs_match, history
 from _support import MLFLOW_MAJOR, REPO_ROOT, SERVER_KIND, log_model_kwargs, training_data
 from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.tracking import MlflowClient
@@ -178,10 +179,6 @@ def exported(source, tmp_path_factory):
         _stop(process)
 
 
-def _history(client: MlflowClient, run_id: str, key: str) -> list[tuple]:
-    return sorted((m.step, m.timestamp, "nan" if np.isnan(m.value) else m.value) for m in client.get_metric_history(run_id, key))
-
-
 def test_every_run_and_logged_model_gets_a_printed_new_id(source, exported):
     _, mapping, stdout = exported
     for name, run_id in source.run_ids.items():
@@ -198,23 +195,23 @@ def test_experiments_keep_names_tags_and_deleted_state(source, exported):
         b = dst.get_experiment_by_name(a.name)
         assert b is not None, a.name
         assert b.lifecycle_stage == a.lifecycle_stage, key
-        assert b.tags == a.tags, key
+        # The mark by which a later export tells the experiments it created.
+        assert b.tags == {**a.tags, "trove.source_experiment_id": exp_id}, key
 
 
 def test_runs_keep_names_status_times_user_params_tags_and_deleted_state(source, exported):
     url, mapping, _ = exported
     src, dst = MlflowClient(source.url), MlflowClient(url)
-    for name, run_id in source.run_ids.items():
-        a, b = src.get_run(run_id), dst.get_run(mapping[run_id])
-        for attr in ("run_name", "status", "start_time", "end_time", "user_id", "lifecycle_stage"):
-            assert getattr(b.info, attr) == getattr(a.info, attr), (name, attr)
-        assert b.data.params == a.data.params, name
-        expected_tags = dict(a.data.tags)
-        # The mark by which a later export finds the run again.
-        expected_tags["trove.source_run_id"] = run_id
-        if "mlflow.parentRunId" in expected_tags:
-            expected_tags["mlflow.parentRunId"] = mapping[expected_tags["mlflow.parentRunId"]]
-        assert b.data.tags == expected_tags, name
+
+    def expected_tags(run_id: str, tags: dict) -> dict:
+        # The mark by which a later export finds the run again; the parent link follows the new ids.
+        tags["trove.source_run_id"] = run_id
+        if "mlflow.parentRunId" in tags:
+            tags["mlflow.parentRunId"] = mapping[tags["mlflow.parentRunId"]]
+        return tags
+
+    assert_runs_match(src, dst, ((name, run_id, mapping[run_id]) for name, run_id in source.run_ids.items()),
+                      same_ids=False, expected_tags=expected_tags)
     child = dst.get_run(mapping[source.run_ids["child"]])
     assert child.data.tags["mlflow.parentRunId"] == mapping[source.run_ids["parent"]]
 
@@ -224,7 +221,7 @@ def test_every_metric_point_comes_across(source, exported):
     src, dst = MlflowClient(source.url), MlflowClient(url)
     child = source.run_ids["child"]
     for key in ("loss", "acc"):
-        assert _history(dst, mapping[child], key) == _history(src, child, key), key
+        assert history(dst, mapping[child], key) == history(src, child, key), key
     assert len(dst.get_metric_history(mapping[child], "loss")) == STEPS
 
 
@@ -232,16 +229,8 @@ def test_artifacts_are_byte_identical(source, exported, tmp_path):
     url, mapping, _ = exported
     src, dst = MlflowClient(source.url), MlflowClient(url)
     child = source.run_ids["child"]
-
-    def listing(client, run_id, path=None):
-        out = []
-        for f in client.list_artifacts(run_id, path):
-            out.extend(listing(client, run_id, f.path) if f.is_dir else [(f.path, f.file_size)])
-        return sorted(out)
-
-    assert listing(dst, mapping[child]) == listing(src, child)
-    big = Path(mlflow.artifacts.download_artifacts(run_id=mapping[child], artifact_path="data/big.bin", tracking_uri=url, dst_path=str(tmp_path)))
-    assert hashlib.sha256(big.read_bytes()).hexdigest() == source.big_sha256
+    assert artifact_listing(dst, mapping[child]) == artifact_listing(src, child)
+    assert artifact_sha256(url, mapping[child], "data/big.bin", tmp_path) == source.big_sha256
 
 
 def test_registered_model_versions_keep_numbers_stages_aliases_tags_and_follow_the_new_ids(source, exported):
@@ -439,8 +428,9 @@ def test_an_export_killed_midway_resumes_without_duplicates(source, exported, tm
 
 
 def test_delete_missing_removes_in_the_target_what_trove_deleted_for_good(source, exported):
-    """Runs purged by `trove gc`, and registered models, versions and aliases deleted in Trove, are kept
-    in the target by a plain export (a warning names the runs) and deleted there with --delete-missing."""
+    """Runs and experiments purged by `trove gc`, and registered models, versions and aliases deleted in
+    Trove, are kept in the target by a plain export (a warning names them) and deleted there with
+    --delete-missing; the target's own experiment is untouched."""
     url, _, _ = exported
     src, dst = MlflowClient(source.url), MlflowClient(url)
     trainer = source.run_ids["trainer"]
@@ -452,9 +442,13 @@ def test_delete_missing_removes_in_the_target_what_trove_deleted_for_good(source
     src.set_registered_model_alias("mirror-model", "best", "1")
     src.create_registered_model("mirror-gone")
     src.create_model_version("mirror-gone", f"runs:/{trainer}/model", run_id=trainer)
+    purged_exp = src.create_experiment("purged-experiment")
+    src.set_terminated(src.create_run(purged_exp, run_name="in-purged-experiment").info.run_id)
     first = _export(source, url)
     assert first.returncode == 0, first.stdout + first.stderr
     target_run = _mapping(first.stdout)[purge.info.run_id]
+    target_exp = dst.get_experiment_by_name("purged-experiment")
+    assert target_exp.lifecycle_stage == "active"
     assert sorted(v.version for v in dst.search_model_versions("name='mirror-model'")) == ["1", "2"]
 
     src.delete_run(purge.info.run_id)
@@ -463,18 +457,25 @@ def test_delete_missing_removes_in_the_target_what_trove_deleted_for_good(source
     src.delete_model_version("mirror-model", "2")
     src.delete_registered_model_alias("mirror-model", "best")
     src.delete_registered_model("mirror-gone")
+    src.delete_experiment(purged_exp)
+    gc = _trove("gc", "--backend-store-uri", source.store_uri, "--artifacts-destination", str(source.artifacts), "--experiment-ids", purged_exp)
+    assert gc.returncode == 0, gc.stdout + gc.stderr
 
     kept = _export(source, url)
     assert kept.returncode == 0, kept.stdout + kept.stderr
     assert "--delete-missing" in kept.stdout, kept.stdout
+    assert "'purged-experiment'" in kept.stdout, kept.stdout
     assert dst.get_run(target_run).info.lifecycle_stage == "active"
+    assert dst.get_experiment(target_exp.experiment_id).lifecycle_stage == "active"
     assert dst.get_registered_model("mirror-gone").name == "mirror-gone"
 
     deleted = _trove("export", "--to", url, "--backend-store-uri", source.store_uri, "--artifacts-destination", str(source.artifacts),
                      "-q", "--delete-missing")
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
-    assert "Deleted in the target (gone from Trove since an earlier export): 1 runs, 1 registered models, 1 model versions." in deleted.stdout, deleted.stdout
+    assert "Deleted in the target (gone from Trove since an earlier export): 1 experiments, 1 runs, 1 registered models, 1 model versions." in deleted.stdout, deleted.stdout
     assert dst.get_run(target_run).info.lifecycle_stage == "deleted"
+    assert dst.get_experiment(target_exp.experiment_id).lifecycle_stage == "deleted"
+    assert dst.get_experiment_by_name("already-in-target").lifecycle_stage == "active"
     with pytest.raises(mlflow.exceptions.MlflowException):
         dst.get_registered_model("mirror-gone")
     assert sorted(v.version for v in dst.search_model_versions("name='mirror-model'")) == ["1"]

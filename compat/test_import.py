@@ -23,6 +23,7 @@ import mlflow
 import numpy as np
 import pytest
 import requests
+from _readback import artifact_listing, artifact_sha256, assert_runs_match, history, predictions
 from _support import MLFLOW_MAJOR, REPO_ROOT, SERVER_KIND, log_model_kwargs, training_data
 from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.tracking import MlflowClient
@@ -218,10 +219,6 @@ def imported(source, tmp_path_factory):
         _stop(process)
 
 
-def _history(client: MlflowClient, run_id: str, key: str) -> list[tuple]:
-    return sorted((m.step, m.timestamp, "nan" if np.isnan(m.value) else m.value) for m in client.get_metric_history(run_id, key))
-
-
 def test_experiments_come_across_with_their_ids_tags_lifecycle_and_times(source, imported):
     _, url, _ = imported
     src, dst = MlflowClient(source.url), MlflowClient(url)
@@ -235,13 +232,9 @@ def test_experiments_come_across_with_their_ids_tags_lifecycle_and_times(source,
 def test_runs_keep_ids_names_times_status_params_tags_and_deleted_state(source, imported):
     _, url, _ = imported
     src, dst = MlflowClient(source.url), MlflowClient(url)
+    assert_runs_match(src, dst, ((name, run_id, run_id) for name, run_id in source.run_ids.items()), same_ids=True)
     for name, run_id in source.run_ids.items():
-        a, b = src.get_run(run_id), dst.get_run(run_id)
-        for attr in ("run_id", "run_name", "status", "start_time", "end_time", "user_id", "lifecycle_stage"):
-            assert getattr(b.info, attr) == getattr(a.info, attr), (name, attr)
-        assert b.data.params == a.data.params, name
-        assert b.data.tags == a.data.tags, name
-        assert b.data.metrics == a.data.metrics or name == "child", name
+        assert dst.get_run(run_id).data.metrics == src.get_run(run_id).data.metrics or name == "child", name
     assert dst.get_run(source.run_ids["child"]).data.tags["mlflow.parentRunId"] == source.run_ids["parent"]
     assert dst.get_run(source.run_ids["deleted"]).info.lifecycle_stage == "deleted"
 
@@ -251,7 +244,7 @@ def test_every_metric_point_is_imported_with_step_and_timestamp(source, imported
     src, dst = MlflowClient(source.url), MlflowClient(url)
     child = source.run_ids["child"]
     for key in ("loss", "acc"):
-        assert _history(dst, child, key) == _history(src, child, key)
+        assert history(dst, child, key) == history(src, child, key)
     assert len(dst.get_metric_history(child, "loss")) == HISTORY_STEPS
     assert len(dst.get_metric_history(child, "acc")) == 5
 
@@ -260,16 +253,8 @@ def test_artifacts_are_byte_identical_including_the_50_mb_file(source, imported,
     _, url, _ = imported
     src, dst = MlflowClient(source.url), MlflowClient(url)
     child = source.run_ids["child"]
-
-    def listing(client, path=None):
-        out = []
-        for f in client.list_artifacts(child, path):
-            out.extend(listing(client, f.path) if f.is_dir else [(f.path, f.file_size)])
-        return sorted(out)
-
-    assert listing(dst) == listing(src)
-    big = Path(mlflow.artifacts.download_artifacts(run_id=child, artifact_path="data/big.bin", tracking_uri=url, dst_path=str(tmp_path)))
-    assert hashlib.sha256(big.read_bytes()).hexdigest() == source.big_sha256
+    assert artifact_listing(dst, child) == artifact_listing(src, child)
+    assert artifact_sha256(url, child, "data/big.bin", tmp_path) == source.big_sha256
     text = mlflow.artifacts.download_artifacts(run_id=child, artifact_path="dir/sub/b.bin", tracking_uri=url, dst_path=str(tmp_path / "b"))
     assert Path(text).read_bytes() == bytes(range(256)) * 10
 
@@ -304,17 +289,9 @@ def test_registered_models_keep_version_numbers_stages_aliases_tags_and_descript
 def test_models_load_through_runs_and_models_uris_after_the_import(source, imported):
     _, url, _ = imported
     X, _ = training_data()
-    old = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(url)
-    try:
-        expected = None
-        for uri in (f"runs:/{source.run_ids['trainer']}/model", f"models:/{source.model_name}/1",
-                    f"models:/{source.model_name}@champion", f"models:/{source.logged_model_id}"):
-            predicted = mlflow.pyfunc.load_model(uri).predict(X[:20])
-            expected = predicted if expected is None else expected
-            assert list(predicted) == list(expected), uri
-    finally:
-        mlflow.set_tracking_uri(old)
+    outputs = predictions(url, (f"runs:/{source.run_ids['trainer']}/model", f"models:/{source.model_name}/1",
+                                f"models:/{source.model_name}@champion", f"models:/{source.logged_model_id}"), X[:20])
+    assert all(o == outputs[0] for o in outputs), outputs
 
 
 def test_a_second_import_finds_nothing_changed_then_brings_only_new_points_and_late_files(source, imported, tmp_path):
@@ -393,7 +370,7 @@ def test_an_import_killed_midway_resumes_without_duplicates_or_gaps(source, tmp_
     try:
         src, dst = MlflowClient(source.url), MlflowClient(url)
         child = source.run_ids["child"]
-        assert _history(dst, child, "loss") == _history(src, child, "loss")
+        assert history(dst, child, "loss") == history(src, child, "loss")
         assert len(dst.search_runs([source.experiment_ids["a"]], run_view_type=ViewType.ALL)) == 2
         assert sorted(v.version for v in dst.search_model_versions(f"name='{source.model_name}'")) == ["1", "2", "4"]
         sizes = {f.path: f.file_size for f in dst.list_artifacts(child, "data")}
@@ -420,26 +397,16 @@ def imported_via_api(source, tmp_path_factory):
 def test_importing_into_a_running_trove_over_its_api_gives_the_same_objects(source, imported_via_api, tmp_path):
     url, _ = imported_via_api
     src, dst = MlflowClient(source.url), MlflowClient(url)
-    for name, run_id in source.run_ids.items():
-        a, b = src.get_run(run_id), dst.get_run(run_id)
-        for attr in ("run_id", "run_name", "status", "start_time", "end_time", "user_id", "lifecycle_stage"):
-            assert getattr(b.info, attr) == getattr(a.info, attr), (name, attr)
-        assert (b.data.params, b.data.tags) == (a.data.params, a.data.tags), name
+    assert_runs_match(src, dst, ((name, run_id, run_id) for name, run_id in source.run_ids.items()), same_ids=True)
     child = source.run_ids["child"]
-    assert _history(dst, child, "loss") == _history(src, child, "loss")
-    big = Path(mlflow.artifacts.download_artifacts(run_id=child, artifact_path="data/big.bin", tracking_uri=url, dst_path=str(tmp_path)))
-    assert hashlib.sha256(big.read_bytes()).hexdigest() == source.big_sha256
+    assert history(dst, child, "loss") == history(src, child, "loss")
+    assert artifact_sha256(url, child, "data/big.bin", tmp_path) == source.big_sha256
     name = source.model_name
     assert sorted(v.version for v in dst.search_model_versions(f"name='{name}'")) == ["1", "2", "4"]
     assert dst.get_model_version_by_alias(name, "champion").version == "1"
     X, _ = training_data()
-    old = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(url)
-    try:
-        assert list(mlflow.pyfunc.load_model(f"models:/{name}@champion").predict(X[:20])) == \
-            list(mlflow.pyfunc.load_model(f"runs:/{source.run_ids['trainer']}/model").predict(X[:20]))
-    finally:
-        mlflow.set_tracking_uri(old)
+    champion, trainer = predictions(url, (f"models:/{name}@champion", f"runs:/{source.run_ids['trainer']}/model"), X[:20])
+    assert champion == trainer
     again = _trove("import", "mlflow", "--from", source.url, "--to", url, "-q")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "artifacts: 0 files" in again.stdout, again.stdout

@@ -13,9 +13,9 @@ import shutil
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pytest
 import requests
+from _readback import assert_runs_match, assert_versions_match, history, predictions
 from _support import MLFLOW_MAJOR, SERVER_KIND, log_model_kwargs, training_data
 from mlflow.entities import Metric, ViewType
 from mlflow.tracking import MlflowClient
@@ -118,11 +118,7 @@ def test_experiments_runs_params_tags_and_deleted_state_match_the_file_store(mlr
     assert exp.tags == src.get_experiment(ids["exp"]).tags
     assert exp.creation_time == src.get_experiment(ids["exp"]).creation_time
     assert dst.get_experiment_by_name("mlruns-deleted").lifecycle_stage == "deleted"
-    for key in ("run", "deleted", "trainer"):
-        a, b = src.get_run(ids[key]), dst.get_run(ids[key])
-        for attr in ("run_id", "run_name", "status", "start_time", "end_time", "user_id", "lifecycle_stage"):
-            assert getattr(b.info, attr) == getattr(a.info, attr), (key, attr)
-        assert (b.data.params, b.data.tags) == (a.data.params, a.data.tags), key
+    assert_runs_match(src, dst, ((key, ids[key], ids[key]) for key in ("run", "deleted", "trainer")), same_ids=True)
     runs = dst.search_runs([exp.experiment_id], run_view_type=ViewType.ALL)
     assert len(runs) == 3
 
@@ -131,13 +127,9 @@ def test_metric_histories_are_complete(mlruns, imported):
     folder, ids = mlruns
     url, _, _ = imported
     src, dst = _file_client(folder), MlflowClient(url)
-
-    def hist(c, key):
-        return sorted((m.step, m.timestamp, "nan" if np.isnan(m.value) else m.value) for m in c.get_metric_history(ids["run"], key))
-
-    assert len(hist(dst, "loss")) == STEPS
-    assert hist(dst, "loss") == hist(src, "loss")
-    assert hist(dst, "acc") == hist(src, "acc")
+    assert len(history(dst, ids["run"], "loss")) == STEPS
+    for key in ("loss", "acc"):
+        assert history(dst, ids["run"], key) == history(src, ids["run"], key), key
 
 
 def test_artifacts_of_the_moved_folder_are_byte_identical(mlruns, imported, tmp_path):
@@ -156,23 +148,14 @@ def test_registry_versions_stages_aliases_and_model_loading(mlruns, imported):
     a = src.get_registered_model("mlruns-model")
     b = dst.get_registered_model("mlruns-model")
     assert (b.description, b.tags, b.aliases) == (a.description, a.tags, a.aliases)
-    for version in ("1", "2"):
-        va, vb = src.get_model_version("mlruns-model", version), dst.get_model_version("mlruns-model", version)
-        for attr in ("current_stage", "description", "source", "run_id", "aliases"):
-            assert getattr(vb, attr) == getattr(va, attr), (version, attr)
+    assert_versions_match(src, dst, "mlruns-model", ("1", "2"), ("current_stage", "description", "source", "run_id", "aliases"))
     # The client does not surface a version's model_id; the wire answer carries it.
     for version in ("1", "2"):
         answer = requests.get(f"{url}/api/2.0/mlflow/model-versions/get", params={"name": "mlruns-model", "version": version}, timeout=30).json()
         assert answer["model_version"]["model_id"] == ids["model_id"]
     X, _ = training_data()
-    old = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(url)
-    try:
-        outputs = [list(mlflow.pyfunc.load_model(uri).predict(X[:10])) for uri in (
-            f"runs:/{ids['trainer']}/model", "models:/mlruns-model/1", "models:/mlruns-model@prod")]
-        assert outputs[0] == outputs[1] == outputs[2]
-    finally:
-        mlflow.set_tracking_uri(old)
+    outputs = predictions(url, (f"runs:/{ids['trainer']}/model", "models:/mlruns-model/1", "models:/mlruns-model@prod"), X[:10])
+    assert outputs[0] == outputs[1] == outputs[2]
 
 
 def test_importing_the_folder_again_changes_nothing(mlruns, imported):

@@ -234,6 +234,22 @@ for (const backend of storeBackends) {
       assert.deepEqual(await store.getMetricHistory({ runPk: pk, key: 'unknown', maxResults: 10, offset: 0 }), []);
     });
 
+    test('metric history reads every double back exactly, with the largest safe step and millisecond timestamps', async () => {
+      const id = await newExperiment();
+      const { pk } = await newRun(id);
+      const values = [0.1, 1 / 3, -2 / 3, 1e-300, 5e-324, 1.7976931348623157e308, 123456789.12345679, 1e21, -1e-7, 2 ** 53];
+      await store.logMetrics(pk, values.map((v, i) => point('exact', v, i, 1_733_000_000_123 + i)));
+      await store.logMetrics(pk, [point('exact', 42, Number.MAX_SAFE_INTEGER, 1_733_000_000_999)]);
+      const history = await store.getMetricHistory({ runPk: pk, key: 'exact', maxResults: 100, offset: 0 });
+      assert.deepEqual(history.map((m) => m.value), [...values, 42]);
+      assert.deepEqual(history.map((m) => m.timestamp), [...values.map((_, i) => 1_733_000_000_123 + i), 1_733_000_000_999]);
+      assert.equal(history.at(-1)?.step, Number.MAX_SAFE_INTEGER);
+      // A point linked to a model and a dataset keeps them, quotes and commas included.
+      await store.logMetrics(pk, [{ key: 'linked', value: Infinity, step: 1, timestamp: T0, modelId: 'm-"1",2', datasetName: 'train, "a"', datasetDigest: 'abc' }]);
+      const [linked] = await store.getMetricHistory({ runPk: pk, key: 'linked', maxResults: 10, offset: 0 });
+      assert.deepEqual(linked, { key: 'linked', value: Infinity, step: 1, timestamp: T0, modelId: 'm-"1",2', datasetName: 'train, "a"', datasetDigest: 'abc' });
+    });
+
     test('metric history pages from a keyset position return every point once, through ties on step and timestamp, NaN and infinities', async () => {
       const id = await newExperiment();
       const { pk } = await newRun(id);

@@ -12,7 +12,9 @@ const RETRIES = 5;
  */
 export const SOURCE_RUN_TAG = 'trove.source_run_id';
 export const SOURCE_MODEL_TAG = 'trove.source_model_id';
-const EXPORT_TAGS = new Set([SOURCE_RUN_TAG, SOURCE_MODEL_TAG]);
+/** Set on the experiments the export creates (not on those it finds by name): `--delete-missing` judges only these. */
+export const SOURCE_EXPERIMENT_TAG = 'trove.source_experiment_id';
+const EXPORT_TAGS = new Set([SOURCE_RUN_TAG, SOURCE_MODEL_TAG, SOURCE_EXPERIMENT_TAG]);
 
 export type MappedKind = 'experiment' | 'run' | 'logged model' | 'trace' | 'assessment';
 
@@ -33,6 +35,7 @@ export interface ExportToServerTotals {
   modelVersions: number;
   modelVersionsUnchanged: number;
   /** With --delete-missing: what the target had of an earlier export and Trove no longer has. */
+  experimentsDeleted: number;
   runsDeleted: number;
   registeredModelsDeleted: number;
   modelVersionsDeleted: number;
@@ -72,6 +75,7 @@ export class ExportContext {
     registeredModels: 0,
     modelVersions: 0,
     modelVersionsUnchanged: 0,
+    experimentsDeleted: 0,
     runsDeleted: 0,
     registeredModelsDeleted: 0,
     modelVersionsDeleted: 0,

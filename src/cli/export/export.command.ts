@@ -31,9 +31,9 @@ async function exportToServer(source: MigrationSource, trackingUri: string, conc
         `${totals.loggedModelsUnchanged} logged models, ${totals.modelVersionsUnchanged} model versions and ${totals.tracesUnchanged} traces unchanged.\n`,
     );
   }
-  if (totals.runsDeleted + totals.registeredModelsDeleted + totals.modelVersionsDeleted > 0) {
+  if (totals.experimentsDeleted + totals.runsDeleted + totals.registeredModelsDeleted + totals.modelVersionsDeleted > 0) {
     out.write(
-      `Deleted in the target (gone from Trove since an earlier export): ${totals.runsDeleted} runs, ` +
+      `Deleted in the target (gone from Trove since an earlier export): ${totals.experimentsDeleted > 0 ? `${totals.experimentsDeleted} experiments, ` : ''}${totals.runsDeleted} runs, ` +
         `${totals.registeredModelsDeleted} registered models, ${totals.modelVersionsDeleted} model versions.\n`,
     );
   }
@@ -66,7 +66,7 @@ export function exportCommand(program: Command): void {
     .option('--artifacts-destination <path>', "Trove's artifact store (same as `trove server`)", './trove-data/artifacts')
     .option('--project <name>', 'the project to export (default: the default project)')
     .option('--skip-artifacts', 'write metadata only, no files')
-    .option('--delete-missing', "with --to: delete in the target what an earlier export made there and Trove no longer has at all (runs purged by `trove gc`, registered models, versions and aliases deleted in Trove); only the export's own objects (made from its runs) are touched. Runs and experiments deleted or restored in Trove follow either way")
+    .option('--delete-missing', "with --to: delete in the target what an earlier export made there and Trove no longer has at all (runs and experiments purged by `trove gc`, registered models, versions and aliases deleted in Trove); only the export's own objects (runs and experiments it created, models made from its runs) are touched. Runs and experiments deleted or restored in Trove follow either way")
     .option('-q, --quiet', 'no progress display')
     .addHelpText('after', '\nExample:\n  trove export --to-dir ./trove-export --backend-store-uri sqlite:///./trove-data/trove.db\n  trove import dir ./trove-export --backend-store-uri sqlite:///./other/trove.db --artifacts-destination ./other/artifacts\n')
     .action(async (options: { toDir?: string; to?: string; concurrency: number; backendStoreUri: string; artifactsDestination: string; project?: string; skipArtifacts?: boolean; deleteMissing?: boolean; quiet?: boolean }) => {

@@ -2,7 +2,7 @@ import type { ImportProgress } from '../../domain/import/import-service.ts';
 import { forEachConcurrent } from '../../domain/import/pool.ts';
 import type { MigrationSource, SourceExperiment, SourceLoggedModel, SourceRun } from '../../domain/import/source.ts';
 import { TrackingApiError } from '../models/tracking-client.ts';
-import { ExportContext, SOURCE_RUN_TAG, type ExportToServerTotals } from './export-context.ts';
+import { ExportContext, SOURCE_EXPERIMENT_TAG, SOURCE_RUN_TAG, type ExportToServerTotals } from './export-context.ts';
 import { exportLoggedModel } from './logged-model-export.ts';
 import { exportRegistry } from './registry-export.ts';
 import { createRun, fillRun } from './run-export.ts';
@@ -68,7 +68,8 @@ export class MlflowRestWriter {
         const there = await targetRuns(ctx, id);
         if (deleted) await ctx.post('experiments/restore', { experiment_id: id });
         for (const tag of e.tags) {
-          if (tags.get(tag.key) !== tag.value) await ctx.post('experiments/set-experiment-tag', { experiment_id: id, key: tag.key, value: tag.value });
+          // A marker the Trove experiment carries from an earlier trip through MLflow is not copied: the target's own marks it.
+          if (tag.key !== SOURCE_EXPERIMENT_TAG && tags.get(tag.key) !== tag.value) await ctx.post('experiments/set-experiment-tag', { experiment_id: id, key: tag.key, value: tag.value });
         }
         let known = 0;
         let runCount = 0;
@@ -157,9 +158,56 @@ export class MlflowRestWriter {
       if (id !== undefined && e.lifecycleStage === 'deleted' && id !== '0') await ctx.post('experiments/delete', { experiment_id: id }).catch((error: unknown) => ctx.fail(`experiment '${e.name}'`, error));
     }
 
+    // Only after every experiment was read: a failed one is not judged gone.
+    if (!ctx.totals.failures.some((f) => f.what.startsWith('experiment '))) await this.experimentsGoneFromTrove(experiments, experimentIds);
+
     await exportRegistry(ctx, source, this.options.deleteMissing === true);
     for (const w of source.warnings) ctx.warn(w);
     return ctx.totals;
+  }
+
+  /**
+   * Experiments an earlier export created in the target (tagged {@link SOURCE_EXPERIMENT_TAG}) whose
+   * Trove experiment is gone for good (`trove gc`): deleted there with `--delete-missing` (MLflow
+   * marks them and their runs deleted), otherwise counted in a warning. An experiment the export
+   * found by name, or one that holds a run the export did not make, is never deleted.
+   */
+  private async experimentsGoneFromTrove(experiments: SourceExperiment[], experimentIds: Map<string, string>): Promise<void> {
+    const { ctx } = this;
+    const inTrove = new Set(experiments.map((e) => e.experimentId));
+    const matched = new Set(experimentIds.values());
+    const gone: Array<{ id: string; name: string }> = [];
+    let pageToken: string | undefined;
+    do {
+      const page = await ctx.post<{ experiments?: Array<{ experiment_id: string; name: string; lifecycle_stage: string; tags?: Array<{ key: string; value: string }> }>; next_page_token?: string }>(
+        'experiments/search',
+        { view_type: 'ALL', max_results: 1000, ...(pageToken ? { page_token: pageToken } : {}) },
+      );
+      for (const e of page.experiments ?? []) {
+        const from = e.tags?.find((t) => t.key === SOURCE_EXPERIMENT_TAG)?.value;
+        if (from === undefined || inTrove.has(from) || matched.has(e.experiment_id) || e.lifecycle_stage === 'deleted') continue;
+        gone.push({ id: e.experiment_id, name: e.name });
+      }
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken);
+    if (gone.length === 0) return;
+    if (!this.options.deleteMissing) {
+      ctx.warn(`${gone.length} experiment(s) in the target were created by an earlier export from Trove experiments that are gone for good (trove gc): ${gone.map((e) => `'${e.name}'`).join(', ')}; they were kept. Run again with --delete-missing to delete them there too.`);
+      return;
+    }
+    for (const e of gone) {
+      try {
+        const foreign = [...(await targetRuns(ctx, e.id)).values()].filter((r) => !r.record.tags.some((t) => t.key === SOURCE_RUN_TAG));
+        if (foreign.length > 0) {
+          ctx.warn(`Experiment '${e.name}' (id ${e.id}) in the target came from a Trove experiment gone for good, but holds ${foreign.length} run(s) the export did not make: kept.`);
+          continue;
+        }
+        await ctx.post('experiments/delete', { experiment_id: e.id });
+        ctx.totals.experimentsDeleted++;
+      } catch (error) {
+        ctx.fail(`experiment '${e.name}' (target)`, error);
+      }
+    }
   }
 
   /** Target experiments holding no run of an earlier export of this Trove. */
@@ -188,7 +236,7 @@ export class MlflowRestWriter {
       if (!(error instanceof TrackingApiError) || error.errorCode !== 'RESOURCE_DOES_NOT_EXIST') throw error;
     }
     if (id === undefined) {
-      id = (await ctx.post<{ experiment_id: string }>('experiments/create', { name: e.name })).experiment_id;
+      id = (await ctx.post<{ experiment_id: string }>('experiments/create', { name: e.name, tags: [{ key: SOURCE_EXPERIMENT_TAG, value: e.experimentId }] })).experiment_id;
       ctx.totals.experiments++;
     }
     if (id !== e.experimentId) ctx.map('experiment', e.experimentId, id);

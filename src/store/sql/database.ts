@@ -5,7 +5,6 @@ import type pg from 'pg';
 import {
   CompiledQuery,
   Kysely,
-  Migrator,
   PostgresDialect,
   SqliteDialect,
   SqliteDriver,
@@ -18,7 +17,8 @@ import {
 } from 'kysely';
 import type { Database } from './schema.ts';
 import { preparedStatementName } from './prepared.ts';
-import { migrationProvider } from './migrations/index.ts';
+import { migrate } from './migrate.ts';
+import { loadPg } from './load-pg.ts';
 import { enableGroupCommit } from './group-commit.ts';
 import { noteCommits, registerWalSyncer, sqliteSyncFromEnv, WalFile, WalSyncer, type SqliteState, type SqliteSyncMode } from './wal-sync.ts';
 
@@ -103,7 +103,7 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
   // Each driver is loaded only when its database is used: a SQLite server never loads pg (about
   // 14 MiB), a PostgreSQL one never loads the native SQLite module (docs/memory.md).
   if (uri.startsWith('sqlite:')) opened = openSqlite(uri, (await import('better-sqlite3')).default, options.sqliteSync ?? sqliteSyncFromEnv(process.env), queryObserver(options));
-  else if (isPostgresUri(uri)) opened = openPostgres(uri, (await import('pg')).default, options.poolSize ?? 10, options.preparedStatements ?? true, queryObserver(options));
+  else if (isPostgresUri(uri)) opened = openPostgres(uri, loadPg(), options.poolSize ?? 10, options.preparedStatements ?? true, queryObserver(options));
   else {
     throw new Error(
       `Unsupported backend store URI '${describeBackendStoreUri(uri)}'. ` +
@@ -112,7 +112,7 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
   }
   if (options.migrate ?? true) {
     try {
-      await migrate(opened.db);
+      await migrate(opened.db, uri.startsWith('sqlite:') ? 'sqlite' : 'postgresql');
     } catch (error) {
       await opened.close().catch(() => undefined);
       // Name the database (password masked): "connect ECONNREFUSED" alone does not say which.
@@ -369,14 +369,4 @@ function queryObserver(options: OpenDatabaseOptions): QueryObserver | undefined 
 function queryLog(observer: QueryObserver | undefined): { log?: (event: LogEvent) => void } {
   if (observer === undefined) return {};
   return { log: observer };
-}
-
-export async function migrate(db: Kysely<Database>): Promise<void> {
-  // 0004 (auth and audit) landed after 0005 and 0006 had already run on some databases; it only
-  // adds tables of its own, so it may run after them.
-  const migrator = new Migrator({ db, provider: migrationProvider, allowUnorderedMigrations: true });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (failed) throw new Error(`database migration ${failed.migrationName} failed: ${String(error)}`, { cause: error });
-  if (error) throw new Error(error instanceof Error ? error.message : String(error), { cause: error });
 }

@@ -1,0 +1,20 @@
+import { createRequire } from 'node:module';
+import type pg from 'pg';
+
+/**
+ * node-postgres, loaded on first use. At load time pg asks whether it runs in a Cloudflare Worker
+ * by constructing a `Response`; on Node 20 reading that global loads the whole fetch
+ * implementation (undici), ~20 ms of CPU that a PostgreSQL server's start does not need
+ * (docs/memory.md, "Cold start"). The global is hidden during the (synchronous) require only and
+ * then restored, still lazy; pg's answer (not a Worker) is the same.
+ */
+export function loadPg(): typeof pg {
+  const response = Object.getOwnPropertyDescriptor(globalThis, 'Response');
+  const hide = response?.configurable === true;
+  if (hide) Object.defineProperty(globalThis, 'Response', { value: undefined, configurable: true, writable: true });
+  try {
+    return createRequire(import.meta.url)('pg') as typeof pg;
+  } finally {
+    if (hide) Object.defineProperty(globalThis, 'Response', response);
+  }
+}

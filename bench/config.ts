@@ -57,6 +57,13 @@ export interface BenchConfig {
   /** Existing venvs to run `mlflow server` / `fml server` from ('' = build .venvs/bench, .venvs/fasttrackml). */
   mlflowVenv: string;
   fasttrackmlVenv: string;
+  /** `--search-scale`: only the filtered search and its deep page at 100,000 runs (bench/search-scale-http.ts). */
+  searchScale: boolean;
+  /** In that mode: MLflow's timed requests per page, and each one's deadline in seconds. */
+  mlflowSearchSamples: number;
+  mlflowSearchTimeout: number;
+  /** In that mode: also MLflow's deep page (its token needs a page of BENCH_DEEP_OFFSET rows first). */
+  mlflowSearchDeep: boolean;
 }
 
 export const KNOBS: { name: string; help: string }[] = [
@@ -99,6 +106,10 @@ export const KNOBS: { name: string; help: string }[] = [
   { name: 'BENCH_ONLY_TRACES', help: '1 runs only the trace workloads (seeding traces, trace ingest, trace search): a reduced run' },
   { name: 'BENCH_MLFLOW_VENV', help: 'run `mlflow server` from this existing venv (e.g. .venvs/mlflow3, enough for SQLite) instead of building .venvs/bench' },
   { name: 'BENCH_FASTTRACKML_VENV', help: 'run `fml server` from this existing venv instead of building .venvs/fasttrackml from bench/requirements-fasttrackml.txt' },
+  { name: 'BENCH_SEARCH_SCALE', help: '1 (`--search-scale`) measures only the filtered, metric-ordered page of 100 and the page after BENCH_DEEP_OFFSET rows, over BENCH_FILTER_RUNS runs (100,000 in this mode), beside MLflow and FastTrackML (bench/search-scale-http.ts); figures to stdout and bench/output/search-scale.md' },
+  { name: 'BENCH_MLFLOW_SEARCH_SAMPLES', help: 'with --search-scale: MLflow\'s timed requests per page (1; Trove and FastTrackML take BENCH_LATENCY_REQUESTS after a warm-up)' },
+  { name: 'BENCH_MLFLOW_SEARCH_TIMEOUT', help: 'with --search-scale: seconds each MLflow request may take before it is recorded as "> N s" (900)' },
+  { name: 'BENCH_MLFLOW_SEARCH_DEEP', help: 'with --search-scale: 1 also measures MLflow\'s deep page (it first reads a page of BENCH_DEEP_OFFSET rows for the token; 0 by default)' },
   { name: 'BENCH_TROVE_CPU_PROF', help: '1 runs Trove with `node --cpu-prof` (profiles in bench/output/profiles/)' },
 ];
 
@@ -128,6 +139,7 @@ function flagsToEnv(argv: string[]): Record<string, string> {
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): BenchConfig {
   const e: Record<string, string | undefined> = { ...env, ...flagsToEnv(argv) };
   const quick = e.BENCH_PROFILE === 'quick';
+  const scale = e.BENCH_SEARCH_SCALE === '1';
   if (e.BENCH_PROFILE && !['quick', 'standard'].includes(e.BENCH_PROFILE)) throw new Error(`BENCH_PROFILE must be standard or quick`);
   const num = (name: string, standard: number, quickValue = standard): number => {
     const raw = e[name];
@@ -137,7 +149,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return n;
   };
   const searchRuns = num('BENCH_SEARCH_RUNS', 25_000, 2_000);
-  const filterRuns = num('BENCH_FILTER_RUNS', 25_000, 2_000);
+  const filterRuns = num('BENCH_FILTER_RUNS', scale ? 100_000 : 25_000, scale ? 100_000 : 2_000);
   if (filterRuns % searchRuns !== 0 || filterRuns < searchRuns) throw new Error('BENCH_FILTER_RUNS must be a multiple of BENCH_SEARCH_RUNS');
   const backends = (e.BENCH_BACKENDS ?? 'sqlite,postgres').split(',').map((b) => b.trim()).filter(Boolean);
   for (const b of backends) if (b !== 'sqlite' && b !== 'postgres') throw new Error(`unknown backend ${b}`);
@@ -151,7 +163,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     backends: backends as BenchConfig['backends'],
     servers: servers as BenchConfig['servers'],
     duration: num('BENCH_DURATION', 5, 2),
-    latencyRequests: num('BENCH_LATENCY_REQUESTS', 100, 10),
+    latencyRequests: num('BENCH_LATENCY_REQUESTS', scale ? 30 : 100, 10),
     latencySeconds: num('BENCH_LATENCY_SECONDS', 5, 2),
     writeClients: num('BENCH_WRITE_CLIENTS', 20),
     logBatchMetrics: num('BENCH_LOG_BATCH_METRICS', 10),
@@ -170,13 +182,13 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     downsampleBuckets: num('BENCH_DOWNSAMPLE_BUCKETS', 1000),
     artifactMb: num('BENCH_ARTIFACT_MB', 1024, 64),
     seedConcurrency: num('BENCH_SEED_CONCURRENCY', 8),
-    seedSampleRuns: Math.max(1, Math.round(num('BENCH_SEED_SAMPLE_RUNS', 5_000, 1_000))),
+    seedSampleRuns: Math.max(1, Math.round(num('BENCH_SEED_SAMPLE_RUNS', scale ? 1_000 : 5_000, 1_000))),
     seedSamplePoints: Math.max(1000, Math.round(num('BENCH_SEED_SAMPLE_POINTS', 250_000, 50_000))),
     pgPort: num('BENCH_PG_PORT', 54339),
     pgUri: e.BENCH_PG_URI ?? '',
     pgDbPrefix,
     output: e.BENCH_OUTPUT ?? (quick ? 'bench/output/benchmarks-quick.md' : 'docs/benchmarks.md'),
-    json: e.BENCH_JSON ?? (quick ? 'bench/output/bench-results-quick.json' : 'bench/output/bench-results.json'),
+    json: e.BENCH_JSON ?? (scale ? 'bench/output/search-scale.json' : quick ? 'bench/output/bench-results-quick.json' : 'bench/output/bench-results.json'),
     keep: e.BENCH_KEEP === '1',
     troveCpuProf: e.BENCH_TROVE_CPU_PROF === '1',
     troveRef: e.BENCH_TROVE_REF ?? '',
@@ -186,5 +198,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     onlyTraces: e.BENCH_ONLY_TRACES === '1',
     mlflowVenv: e.BENCH_MLFLOW_VENV ?? '',
     fasttrackmlVenv: e.BENCH_FASTTRACKML_VENV ?? '',
+    searchScale: scale,
+    mlflowSearchSamples: Math.max(1, Math.round(num('BENCH_MLFLOW_SEARCH_SAMPLES', 1))),
+    mlflowSearchTimeout: Math.max(1, num('BENCH_MLFLOW_SEARCH_TIMEOUT', 900)),
+    mlflowSearchDeep: e.BENCH_MLFLOW_SEARCH_DEEP === '1',
   };
 }

@@ -214,7 +214,18 @@ async function seedSearch(base: string, experimentIds: string[], perExperiment: 
   await forEachLimited(to - from, concurrency, async (i) => {
     const run = searchRun(from + i, perExperiment);
     const experimentId = experimentIds[run.experimentIndex] as string;
-    const { runId } = await retrying(() => createRun(base, experimentId, run.name, run.startTime, run.tags));
+    // A retried runs/create first looks for the run by its start time (unique in the dataset): an
+    // overloaded server may have created it before the failed answer (seen on MLflow at load 30,
+    // which left 8 duplicate runs in a 100,000-run seeding).
+    let attempt = 0;
+    const { runId } = await retrying(async () => {
+      if (attempt++ > 0) {
+        const found = await rpc<{ runs?: { info: { run_id: string } }[] }>(base, 'POST', 'runs/search', { experiment_ids: [experimentId], filter: `attributes.start_time = ${run.startTime}`, max_results: 2 });
+        const existing = found.runs?.[0];
+        if (existing) return { runId: existing.info.run_id, artifactUri: '' };
+      }
+      return createRun(base, experimentId, run.name, run.startTime, run.tags);
+    });
     await retrying(() => rpc(base, 'POST', 'runs/log-batch', { run_id: runId, metrics: run.metrics, params: run.params }));
   });
   return { runs: to - from, seconds: (performance.now() - t0) / 1000 };

@@ -24,6 +24,7 @@ import pg from 'pg';
 import { loadConfig, type BenchConfig } from './config.ts';
 import { UNSUPPORTED, type LoadRequest, type SeedCheck, type ServerKind, type Workload, type WorkloadResult } from './load.ts';
 import { analyzeLoaded, bulkLoadHistory, bulkLoadRuns, openMlflowDatabase } from './mlflow-bulk.ts';
+import { renderScale, runSearchScaleBackend, type ScaleBackendResult } from './search-scale-http.ts';
 import { historyStepsToVerify, runsToVerify, seedPlan, type SeedPlan } from './seed-data.ts';
 import { emptyBackendResults, renderReport, writeReport, type BackendResults, type Results } from './report.ts';
 import {
@@ -520,6 +521,10 @@ async function main(): Promise<void> {
     backends: {},
   };
   log(`config: ${JSON.stringify(config)}`);
+  if (config.searchScale) {
+    await searchScale(config, results, jsonPath);
+    return;
+  }
   const loadTimer = setInterval(() => results.load.push({ at: new Date().toISOString(), phase: 'sample', avg: os.loadavg() }), 30_000);
   const load = new LoadClient();
   let pgInfo: Postgres | undefined;
@@ -549,6 +554,40 @@ async function main(): Promise<void> {
   writeReport(path.resolve(ROOT, config.output), config.profile, md);
   process.stdout.write(md);
   log(`done in ${results.minutes.toFixed(1)} min; report ${config.output}, raw results ${config.json}`);
+}
+
+/** `--search-scale`: the filtered search at 100,000 runs alone, beside MLflow and FastTrackML (bench/search-scale-http.ts). */
+async function searchScale(config: BenchConfig, results: Results, jsonPath: string): Promise<void> {
+  const load = new LoadClient();
+  const scale: ScaleBackendResult[] = [];
+  const mdPath = path.join(ROOT, 'bench/output/search-scale.md');
+  let pgInfo: Postgres | undefined;
+  try {
+    for (const backend of config.backends) {
+      if (backend === 'postgres') pgInfo = startPostgres(config);
+      const info = pgInfo;
+      const r = await runSearchScaleBackend({
+        config,
+        backend,
+        root: ROOT,
+        troveRoot: TROVE_ROOT,
+        venv: VENV,
+        fasttrackmlVenv: FTML_VENV,
+        load,
+        ...(backend === 'postgres' && info ? { pg: { adminUri: info.adminUri, admin: (statements: string[]) => pgAdmin(info, statements) } } : {}),
+        log,
+      });
+      scale.push(r);
+      const md = renderScale(r);
+      fs.appendFileSync(mdPath, `\n${md}`);
+      process.stdout.write(`${md}\n`);
+      fs.writeFileSync(jsonPath, JSON.stringify({ config, machine: results.machine, scale }, null, 2));
+    }
+  } finally {
+    await load.close();
+    if (pgInfo?.startedHere && !config.keep) execFileSync('bash', [path.join(ROOT, 'scripts/stop-postgres.sh')], { env: pgInfo.env, stdio: 'inherit' });
+  }
+  log(`done; figures appended to ${path.relative(ROOT, mdPath)}, raw results ${path.relative(ROOT, jsonPath)}`);
 }
 
 main().catch(async (error) => {

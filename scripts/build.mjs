@@ -108,7 +108,7 @@ async function buildServer() {
   const built = readBuildStamp(ROOT);
   if (ifStale && built?.sources === stamp.sources && fs.existsSync(path.join(ROOT, 'dist', 'main.cjs'))) {
     // Current: only the recorded file times may need refreshing.
-    if (built.listing !== stamp.listing) writeBuildStamp(ROOT, { ...built, listing: stamp.listing });
+    if (built.listing !== stamp.listing || built.directories !== stamp.directories) writeBuildStamp(ROOT, { ...built, listing: stamp.listing, directories: stamp.directories });
     return;
   }
   const t0 = Date.now();

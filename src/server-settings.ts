@@ -51,3 +51,19 @@ export function preparedStatementsFromEnv(env: NodeJS.ProcessEnv): boolean {
   if (['false', '0', 'off', 'no'].includes(raw)) return false;
   throw new Error(`TROVE_PG_PREPARED_STATEMENTS must be true or false, got '${env.TROVE_PG_PREPARED_STATEMENTS}'.`);
 }
+
+/**
+ * Most PostgreSQL connections one server process holds, from MLflow's settings of the same
+ * meaning: MLFLOW_SQLALCHEMYSTORE_POOL_SIZE connections kept plus MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW
+ * more under load (SQLAlchemy's defaults, 5 and 10, for whichever is unset). Undefined when
+ * neither is set: Trove's own default applies (database.ts). node-postgres closes idle
+ * connections after 30 s, so the split between kept and overflow does not matter here.
+ */
+export function databasePoolSizeFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const size = numberSetting(env, 'MLFLOW_SQLALCHEMYSTORE_POOL_SIZE');
+  const overflow = numberSetting(env, 'MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW');
+  if (size === undefined && overflow === undefined) return undefined;
+  const total = Math.floor(size ?? 5) + Math.floor(overflow ?? 10);
+  if (total < 1) throw new Error('MLFLOW_SQLALCHEMYSTORE_POOL_SIZE plus MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW must be at least 1.');
+  return total;
+}

@@ -27,7 +27,7 @@ import { EvaluationDatasetService } from './domain/evaluation-datasets/evaluatio
 import { SqlEvaluationDatasetStore } from './store/sql/sql-evaluation-dataset-store.ts';
 import { webhookUrlPolicyFromEnv, type Resolver, type WebhookUrlPolicy } from './domain/webhooks/url-guard.ts';
 import { openSecretBox, sealLegacySecrets } from './domain/webhooks/secret-box.ts';
-import { defaultDataDir, preparedStatementsFromEnv, webhookDeliveryFromEnv } from './server-settings.ts';
+import { databasePoolSizeFromEnv, defaultDataDir, preparedStatementsFromEnv, webhookDeliveryFromEnv } from './server-settings.ts';
 import { sqliteSyncFromEnv } from './store/sql/wal-sync.ts';
 import { registerServerArtifactRoot } from './domain/artifacts/artifact-scope.ts';
 import { ServerMetrics } from './http/prometheus.ts';
@@ -44,7 +44,7 @@ export interface ServerConfig {
   registryEvents?: RegistryEventSink;
   /** Run the schema migrations on start (default true); `--workers` migrates once in the primary. */
   migrate?: boolean;
-  /** PostgreSQL connections this process may hold (default 10). */
+  /** PostgreSQL connections this process may hold (default: MLFLOW_SQLALCHEMYSTORE_POOL_SIZE + _MAX_OVERFLOW when set, else 10). */
   databasePoolSize?: number;
   /** Named (server-side prepared) PostgreSQL statements; default from TROVE_PG_PREPARED_STATEMENTS, else on. */
   databasePreparedStatements?: boolean;
@@ -98,10 +98,11 @@ export interface RunningServices {
 export async function createServer(config: ServerConfig): Promise<RunningServices> {
   const env = config.env ?? process.env;
   const metrics = config.metrics === false ? undefined : new ServerMetrics();
+  const poolSize = config.databasePoolSize ?? databasePoolSizeFromEnv(env);
   const database = await openDatabase(config.backendStoreUri, {
     ...(metrics ? { onQueryTiming: (ms: number, failed: boolean) => metrics.observeQuery(ms, failed) } : {}),
     ...(config.migrate !== undefined ? { migrate: config.migrate } : {}),
-    ...(config.databasePoolSize !== undefined ? { poolSize: config.databasePoolSize } : {}),
+    ...(poolSize !== undefined ? { poolSize } : {}),
     preparedStatements: config.databasePreparedStatements ?? preparedStatementsFromEnv(env),
     sqliteSync: sqliteSyncFromEnv(env),
   });

@@ -19,6 +19,16 @@ describe('the seeding split of npm run bench', () => {
     assert.deepEqual(plan.runs, { total: 100_000, sample: 5_000, rest: 95_000 });
   });
 
+  it('seeds 100,000 runs with a 1,000-run API sample in the --search-scale mode, unless told otherwise', () => {
+    const config = loadConfig(['--search-scale'], {});
+    assert.equal(config.searchScale, true);
+    assert.deepEqual(seedPlan(config).runs, { total: 100_000, sample: 1_000, rest: 99_000 });
+    assert.equal(config.deepOffset, 50_000);
+    assert.equal(config.mlflowSearchSamples, 1);
+    assert.equal(loadConfig(['--search-scale', '--filter-runs', '50000'], {}).filterRuns, 50_000);
+    assert.equal(loadConfig([], {}).searchScale, false);
+  });
+
   it('seeds everything through the API when the sample is as large as the data', () => {
     const plan = seedPlan(loadConfig(['--seed-sample-runs', '25000', '--seed-sample-points=2000000'], {}));
     assert.equal(plan.runs.rest, 0);

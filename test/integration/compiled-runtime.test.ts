@@ -113,6 +113,21 @@ describe('the compiled server (npm run build, bin/trove.js)', () => {
     }
   });
 
+  it('refuses dist/ while a source file is added that the build did not see, and runs it again once it is gone', () => {
+    // The check stats the recorded files only; a file added shows through its directory's time.
+    const added = path.join(dir, 'src', 'cli', 'added-after-the-build.ts');
+    fs.writeFileSync(added, 'export const added = 1;\n');
+    try {
+      const refused = run(['--version'], { TROVE_RUNTIME: 'dist' });
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /dist\/ is older than the sources/);
+    } finally {
+      fs.rmSync(added);
+    }
+    const again = run(['--version'], { TROVE_RUNTIME: 'dist' });
+    assert.equal(again.status, 0, again.stderr);
+  });
+
   it('never runs a bundle older than the sources: it falls back to them, or refuses with TROVE_RUNTIME=dist', () => {
     const version = path.join(dir, 'src', 'version.ts');
     fs.writeFileSync(version, fs.readFileSync(version, 'utf8').replace(/TROVE_VERSION = '[^']*'/, "TROVE_VERSION = '9.9.9-changed'"));

@@ -15,47 +15,38 @@ import { INSERT_CHUNK, IN_CHUNK, toRunInfo } from './sql-tracking-base.ts';
 import { SqlMetricsStore } from './sql-metrics-store.ts';
 import { readRun, readRuns } from './sql-run-read.ts';
 import { prepared } from './prepared.ts';
-import { dialectOf } from './dialect.ts';
+import { dialectOf, type DialectName } from './dialect.ts';
+import type { Database } from './schema.ts';
 import { createRunPostgres, runInfoWithAuditPostgres } from './run-writes-postgres.ts';
+import { appendAuditSqlite, createRunSqlite, setRunTagsSqlite } from './run-writes-sqlite.ts';
 import type { NewAuditRow } from '../auth-store.ts';
 import type { Kysely } from 'kysely';
-import type { Database } from './schema.ts';
-import { SqlAuthStore } from './sql-auth-store.ts';
+
+const runInfoQueries = new Map<DialectName, ReturnType<typeof runInfoQuery>>();
+function runInfoQuery(db: Kysely<Database>) {
+  return db.selectFrom('runs').selectAll().where('run_uuid', '=', '').compile();
+}
 
 /** Runs: rows, params, tags, search, counts, and loading a page of runs with their children. */
 export abstract class SqlRunsStore extends SqlMetricsStore {
   async createRun(run: NewRun): Promise<RunRecord> {
     // PostgreSQL: the run, its tags and the read-back in one statement, one round trip (run-writes-postgres.ts).
     if (dialectOf(this.db as Kysely<unknown>) === 'postgres') return createRunPostgres(this.db, run);
-    return this.transaction(async (store) => {
-      const db = this.dbOf(store);
-      const row = await db
-        .insertInto('runs')
-        .values({
-          run_uuid: run.runId,
-          experiment_id: Number(run.experimentId),
-          name: run.name,
-          user_id: run.userId,
-          status: run.status,
-          start_time: run.startTime,
-          end_time: null,
-          lifecycle_stage: 'active',
-          artifact_uri: run.artifactUri,
-          deleted_time: null,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await store.setRunTags(Number(row.id), run.tags);
-      if (run.audit && run.audit.length > 0) await new SqlAuthStore(db as Kysely<Database>, true).appendAudit(run.audit);
-      const created = await readRun(db, run.runId);
-      if (!created) throw new Error(`run ${run.runId} not found right after its insert`);
-      return created;
-    });
+    // SQLite: statement texts written once, not query-builder trees per request (run-writes-sqlite.ts).
+    return this.transaction(async (store) => createRunSqlite(this.dbOf(store), run));
   }
 
   async getRunInfo(runId: string): Promise<RunInfoRecord | undefined> {
     // Every run-scoped request starts here: prepared once per PostgreSQL connection (prepared.ts).
-    const { rows } = await this.db.executeQuery(prepared(this.db.selectFrom('runs').selectAll().where('run_uuid', '=', runId).compile()));
+    // Compiled once per dialect, not built anew per request; only the run id changes.
+    const dialect = dialectOf(this.db as Kysely<unknown>);
+    let compiled = runInfoQueries.get(dialect);
+    if (compiled === undefined) {
+      compiled = runInfoQuery(this.db);
+      runInfoQueries.set(dialect, compiled);
+    }
+    const query: typeof compiled = { ...compiled, parameters: [runId] };
+    const { rows } = await this.db.executeQuery(prepared(query));
     const [row] = rows;
     return row ? toRunInfo(row) : undefined;
   }
@@ -63,7 +54,7 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
   async getRunInfoForWrite(runId: string, audit: NewAuditRow[]): Promise<RunInfoRecord | undefined> {
     // PostgreSQL: the entries and the run's row in one statement (run-writes-postgres.ts).
     if (dialectOf(this.db as Kysely<unknown>) === 'postgres') return runInfoWithAuditPostgres(this.db, runId, audit);
-    if (audit.length > 0) await new SqlAuthStore(this.db as Kysely<Database>, true).appendAudit(audit);
+    if (audit.length > 0) await appendAuditSqlite(this.db, audit);
     return this.getRunInfo(runId);
   }
 
@@ -109,6 +100,7 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
   }
 
   async setRunTags(runPk: number, tags: KeyValue[]): Promise<void> {
+    if (dialectOf(this.db as Kysely<unknown>) === 'sqlite') return setRunTagsSqlite(this.db, runPk, tags);
     // Within one call the last value of a key wins, as when MLflow applies tags one by one.
     const latest = new Map(tags.map((t) => [t.key, t.value]));
     const rows = [...latest].map(([key, value]) => ({ run_id: runPk, key, value }));

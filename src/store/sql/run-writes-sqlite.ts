@@ -1,0 +1,96 @@
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { NewAuditRow } from '../auth-store.ts';
+import type { KeyValue, NewRun, RunRecord } from '../tracking-store.ts';
+import type { Database } from './schema.ts';
+import { readRun } from './sql-run-read.ts';
+import { chunk } from './sql-conditions.ts';
+import { INSERT_CHUNK } from './sql-tracking-base.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * SQLite's create-run and the audit row that rides with every run write, as statement texts
+ * written once instead of Kysely trees built and compiled per request (issue 16: create-run is
+ * bound by JavaScript CPU on the one thread; the query builder's nodes, their freezing and
+ * compiling were about a tenth of a create-run's samples). The texts are what Kysely compiled for
+ * the same calls; the values are parameters as before. PostgreSQL has its own statements
+ * (run-writes-postgres.ts).
+ */
+
+const RUN_INSERT = CompiledQuery.raw(
+  'insert into "runs" ("run_uuid", "experiment_id", "name", "user_id", "status", "start_time", "end_time", "lifecycle_stage", "artifact_uri", "deleted_time") values (?, ?, ?, ?, ?, ?, null, \'active\', ?, null) returning "id"',
+);
+const TAG_ROW = '(?, ?, ?)';
+const TAG_HEAD = 'insert into "run_tags" ("run_id", "key", "value") values ';
+const TAG_MERGE = ' on conflict ("run_id", "key") do update set "value" = "excluded"."value"';
+const AUDIT_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const AUDIT_HEAD =
+  'insert into "audit_log" ("time", "project_id", "actor_user_id", "actor", "actor_kind", "action", "entity_type", "entity_id", "request_id", "source_address", "details") values ';
+/** Rows per audit statement: 11 values a row, far under SQLite's 32,766 bind variables. */
+const AUDIT_CHUNK = 500;
+/** Statement texts by row count (a create-run has one or a few tags, one audit row). */
+const texts = new Map<string, string>();
+
+function rowsText(kind: 'tag' | 'audit', count: number): string {
+  const cacheKey = `${kind}${count}`;
+  let text = texts.get(cacheKey);
+  if (text === undefined) {
+    text =
+      kind === 'tag'
+        ? `${TAG_HEAD}${new Array(count).fill(TAG_ROW).join(', ')}${TAG_MERGE}`
+        : `${AUDIT_HEAD}${new Array(count).fill(AUDIT_ROW).join(', ')}`;
+    if (texts.size < 128) texts.set(cacheKey, text);
+  }
+  return text;
+}
+
+/** The run, its tags and its audit entries inside the caller's transaction, then the run as runs/get reads it. */
+export async function createRunSqlite(db: Db, run: NewRun): Promise<RunRecord> {
+  const { rows } = await db.executeQuery<{ id: number }>(
+    CompiledQuery.raw(RUN_INSERT.sql, [run.runId, Number(run.experimentId), run.name, run.userId, run.status, run.startTime, run.artifactUri]),
+  );
+  const [row] = rows;
+  if (!row) throw new Error(`run ${run.runId} was not inserted`);
+  await setRunTagsSqlite(db, Number(row.id), run.tags);
+  if (run.audit && run.audit.length > 0) await appendAuditSqlite(db, run.audit);
+  const created = await readRun(db, run.runId);
+  if (!created) throw new Error(`run ${run.runId} not found right after its insert`);
+  return created;
+}
+
+/** Sets tags of a run; within one call the last value of a key wins, as when MLflow applies tags one by one. */
+export async function setRunTagsSqlite(db: Db, runPk: number, tags: readonly KeyValue[]): Promise<void> {
+  const latest = new Map<string, string>();
+  for (const tag of tags) latest.set(tag.key, tag.value);
+  for (const part of chunk([...latest], INSERT_CHUNK)) {
+    const parameters: unknown[] = new Array(part.length * 3);
+    let i = 0;
+    for (const [key, value] of part) {
+      parameters[i++] = runPk;
+      parameters[i++] = key;
+      parameters[i++] = value;
+    }
+    await db.executeQuery(CompiledQuery.raw(rowsText('tag', part.length), parameters));
+  }
+}
+
+export async function appendAuditSqlite(db: Db, audit: readonly NewAuditRow[]): Promise<void> {
+  for (const part of chunk([...audit], AUDIT_CHUNK)) {
+    const parameters: unknown[] = new Array(part.length * 11);
+    let i = 0;
+    for (const r of part) {
+      parameters[i++] = r.time;
+      parameters[i++] = r.projectId;
+      parameters[i++] = r.actorUserId;
+      parameters[i++] = r.actor;
+      parameters[i++] = r.actorKind;
+      parameters[i++] = r.action;
+      parameters[i++] = r.entityType;
+      parameters[i++] = r.entityId;
+      parameters[i++] = r.requestId;
+      parameters[i++] = r.sourceAddress;
+      parameters[i++] = r.details;
+    }
+    await db.executeQuery(CompiledQuery.raw(rowsText('audit', part.length), parameters));
+  }
+}

@@ -110,6 +110,16 @@ def test_what_is_gone_from_the_source_for_good_is_kept_until_delete_missing_remo
     assert dst.get_registered_model("mirror-goes").name == "mirror-goes"
     assert sorted(v.version for v in dst.search_model_versions("name='mirror-stays'")) == ["1", "2"]
 
+    # A dry run lists, kind by kind, what the same command would delete, and deletes nothing.
+    dry = _reimport(mirror, "--dry-run", "--delete-missing")
+    assert "would be deleted here" in dry, dry
+    for line in (f"runs: 1 ({purged})", "registered models: 1 (mirror-goes)", "model versions: 1 (mirror-stays/2)",
+                 "aliases: 1 (mirror-stays@champion)"):
+        assert line in dry, (line, dry)
+    assert dst.get_run(purged).info.lifecycle_stage == "active"
+    assert dst.get_registered_model("mirror-goes").name == "mirror-goes"
+    assert dst.get_registered_model("mirror-stays").aliases == {"champion": "1"}
+
     deleted = _reimport(mirror, "--delete-missing")
     assert "DELETED" in deleted, deleted
     assert dst.get_run(purged).info.lifecycle_stage == "deleted"

@@ -76,14 +76,46 @@ export function openSecretBox(env: NodeJS.ProcessEnv, dataDir: string | null): S
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   fs.mkdirSync(dataDir, { recursive: true });
-  const key = randomBytes(32).toString('base64url');
+  createKeyFile(file, randomBytes(32).toString('base64url'));
+  return new SecretBox(readKeyFile(file));
+}
+
+/**
+ * Puts a new key file in place whole. The key is written and synced under a temporary name, then
+ * hard-linked to its real name: `link` fails with EEXIST when another process starting at the same
+ * moment got there first (its key wins, nobody overwrites it), and a reader never sees the file
+ * empty or half-written, as it could between `open(O_EXCL)` and `write` of a plain create.
+ */
+function createKeyFile(file: string, key: string): void {
+  const temporary = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = fs.openSync(temporary, 'wx', 0o600);
   try {
-    // 'wx': two processes starting at once do not overwrite each other's key.
-    fs.writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
+    fs.writeSync(fd, `${key}\n`);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  try {
+    fs.linkSync(temporary, file);
+    syncDirectory(path.dirname(file));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  } finally {
+    fs.rmSync(temporary, { force: true });
   }
-  return new SecretBox(readKeyFile(file));
+}
+
+/** Makes the new directory entry durable (a no-op where directories cannot be opened). */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Windows cannot open a directory; its rename/link durability is the file system's.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 function readKeyFile(file: string): string {

@@ -55,7 +55,8 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<void> 
   cluster.on('exit', (worker, code, signal) => {
     listening.delete(worker.id);
     if (shuttingDown) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      // process.exitCode: 1 when stopping after repeated crashes, unset (0) after a signal.
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit();
       return;
     }
     const now = Date.now();
@@ -70,9 +71,11 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<void> 
       return;
     }
     log.error({ workerPid: worker.process.pid, code, signal }, 'worker process exited; starting a new one');
+    // Not unref'd: with every worker dead, this timer is what keeps the primary alive until the
+    // restart (unref'd, the primary would exit with code 0 in between, leaving no server).
     setTimeout(() => {
       if (!shuttingDown) fork();
-    }, RESTART_DELAY_MS).unref();
+    }, RESTART_DELAY_MS);
   });
 
   const shutdown = (signal: string): void => {

@@ -148,9 +148,11 @@ export function serverCommand(program: Command): void {
         });
       } catch (error) {
         // A configuration problem (database unreachable, wrong password, bad URI): say so, no stack.
+        // Then exit: what was opened before the failure (a database handle, a pool, timers) would
+        // keep the process alive without a listener — and a --workers worker must die so its
+        // primary notices (it restarts it, and stops after repeated crashes).
         process.stderr.write(`error: ${(error as Error).message}\n`);
-        process.exitCode = 1;
-        return;
+        process.exit(1);
       }
       const { app, services } = server;
       await app.listen({ host: options.host, port: options.port });

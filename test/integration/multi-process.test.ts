@@ -102,6 +102,22 @@ describe('trove server --workers on one SQLite file', () => {
   });
 });
 
+describe('trove server --workers when a worker cannot start', () => {
+  test('workers that fail at start-up exit, and their primary stops with code 1 after repeated crashes instead of hanging', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-workers-broken-'));
+    try {
+      // A key file too short to be a key: every worker refuses to start (the primary never reads it).
+      fs.writeFileSync(path.join(dir, 'webhook-secret.key'), 'abc\n', { mode: 0o600 });
+      await assert.rejects(
+        startTroveProcess(['--workers', '2', '--backend-store-uri', `sqlite:///${path.join(dir, 'trove.db')}`, '--artifacts-destination', path.join(dir, 'artifacts')]),
+        /exited with code 1 before starting[\s\S]*too short[\s\S]*worker processes died/,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('several server processes over one PostgreSQL database', { skip: testPostgresUri() === undefined ? POSTGRES_SKIP_MESSAGE : false }, () => {
   let database: TestDatabase;
   let dir: string;

@@ -29,7 +29,12 @@ export async function startTroveProcess(args: string[], env: NodeJS.ProcessEnv =
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`trove server did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      // Stop it (its primary stops its workers), or the test file waits on it forever.
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5_000).unref();
+      reject(new Error(`trove server did not start within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     const check = (): void => {
       const match = /URL:\s+(http:\/\/\S+)/.exec(output);
       if (match?.[1]) {

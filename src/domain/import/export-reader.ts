@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ArtifactStore } from '../../store/artifacts/artifact-store.ts';
 import type { ModelVersionRecord, RegisteredModelRecord, RegistryStore } from '../../store/registry-store.ts';
-import type { ExperimentRecord, LoggedModelRecord, MetricRecord, PagePosition, RunRecord, SortValue, TrackingStore } from '../../store/tracking-store.ts';
+import type { ExperimentRecord, LoggedModelRecord, MetricHistoryQuery, MetricRecord, PagePosition, RunRecord, SortValue, TrackingStore } from '../../store/tracking-store.ts';
 import type { TraceRecord, TraceStore } from '../../store/trace-store.ts';
 import { proxyPathFromArtifactUri } from '../artifacts/artifact-path.ts';
 import { spansFromTraceArtifact } from '../tracing/artifact-spans.ts';
@@ -50,10 +50,15 @@ export class ExportReader {
 
   async *metricHistory(run: RunRecord, key: string): AsyncIterable<MetricRecord> {
     const size = 25_000;
-    for (let offset = 0; ; offset += size) {
-      const points = await this.stores.tracking.getMetricHistory({ runPk: run.info.pk, key, maxResults: size, offset });
+    // Keyset pages: each page seeks past the last point read, instead of an offset that walks
+    // every earlier point again (quadratic over a long series).
+    let after: MetricHistoryQuery['after'];
+    for (;;) {
+      const points = await this.stores.tracking.getMetricHistory({ runPk: run.info.pk, key, maxResults: size, offset: 0, after });
       yield* points;
-      if (points.length < size) return;
+      const last = points[points.length - 1];
+      if (points.length < size || last === undefined) return;
+      after = { step: last.step, timestamp: last.timestamp, value: last.value };
     }
   }
 

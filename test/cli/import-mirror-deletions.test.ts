@@ -61,6 +61,20 @@ describe('a repeated import mirrors deletions at the source', () => {
     return answer.body;
   }
 
+  /** What `trove gc` does at the source: purges these deleted runs or experiments for good. */
+  async function purgeAtSource(which: { runIds: string[] } | { experimentIds: string[] }) {
+    const db = source.server.database.db;
+    await runWithContext(systemContext({ username: 'cli:gc' }), () =>
+      collectGarbage(new SqlGcStore(db), new LocalArtifactStore(path.join(source.dataDir, 'artifacts')), new AuditLog(new SqlAuthStore(db)), {
+        before: Date.now() + 1,
+        sweepOrphans: false,
+        dryRun: false,
+        quiet: true,
+        ...which,
+      }),
+    );
+  }
+
   async function run(experimentId: string, name: string): Promise<string> {
     const created = await ok('POST', 'runs/create', { experiment_id: experimentId, start_time: 1_700_000_000_000, run_name: name });
     const runId = created.run.info.run_id as string;
@@ -124,16 +138,7 @@ describe('a repeated import mirrors deletions at the source', () => {
 
   test('objects gone from the source for good are kept and counted without --delete-missing', async () => {
     await ok('POST', 'runs/delete', { run_id: ids.purged });
-    const db = source.server.database.db;
-    await runWithContext(systemContext({ username: 'cli:gc' }), () =>
-      collectGarbage(new SqlGcStore(db), new LocalArtifactStore(path.join(source.dataDir, 'artifacts')), new AuditLog(new SqlAuthStore(db)), {
-        before: Date.now() + 1,
-        sweepOrphans: false,
-        dryRun: false,
-        quiet: true,
-        runIds: [ids.purged],
-      }),
-    );
+    await purgeAtSource({ runIds: [ids.purged] });
     await ok('DELETE', 'model-versions/delete', { name: 'stays', version: '2' });
     await ok('DELETE', 'registered-models/alias', { name: 'stays', alias: 'champion' });
     await ok('DELETE', 'registered-models/delete', { name: 'goes' });
@@ -151,16 +156,7 @@ describe('a repeated import mirrors deletions at the source', () => {
   test('a dry run lists, kind by kind, what --delete-missing would delete, and changes nothing, import state included', async () => {
     // The experiment goes for good too (deleted, then purged with its run).
     await ok('POST', 'experiments/delete', { experiment_id: ids.experiment });
-    const db = source.server.database.db;
-    await runWithContext(systemContext({ username: 'cli:gc' }), () =>
-      collectGarbage(new SqlGcStore(db), new LocalArtifactStore(path.join(source.dataDir, 'artifacts')), new AuditLog(new SqlAuthStore(db)), {
-        before: Date.now() + 1,
-        sweepOrphans: false,
-        dryRun: false,
-        quiet: true,
-        experimentIds: [ids.experiment],
-      }),
-    );
+    await purgeAtSource({ experimentIds: [ids.experiment] });
     const imports = new SqlImportStore(target.db);
     const stateNow = async () => {
       const all: Record<string, unknown> = {};

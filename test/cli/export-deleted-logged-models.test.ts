@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { MlflowRestWriter } from '../../src/cli/export/mlflow-writer.ts';
 import { createImportProgress } from '../../src/cli/import/progress.ts';
 import type { MigrationSource, SourceLoggedModel, SourceRun } from '../../src/domain/import/source.ts';
+import { migrationSource } from '../support/migration-source.ts';
 import { startMlflowStandIn, type SeenRequest, type StandIn } from '../support/mlflow-stand-in.ts';
 
 /**
@@ -40,32 +41,17 @@ const DELETED_MODEL: SourceLoggedModel = {
 };
 
 function source(): MigrationSource {
-  return {
-    description: 'a test source',
-    key: 'test',
-    warnings: [],
+  return migrationSource({
     async *experiments() {
       yield { experimentId: '5', name: 'exp', artifactLocation: '', lifecycleStage: 'active', creationTime: 0, lastUpdateTime: 0, tags: [] };
     },
     async *runs() {
       yield RUN;
     },
-    async metricHistory() {
-      return [];
-    },
     async *loggedModels() {
       yield DELETED_MODEL;
     },
-    async *registeredModels() {},
-    async modelVersions() {
-      return [];
-    },
-    async *listArtifacts() {},
-    async openArtifact() {
-      throw new Error('no files');
-    },
-    async close() {},
-  };
+  });
 }
 
 /** An MLflow stand-in whose experiment 77 holds (`exported`) or not the run an earlier export made. */

@@ -4,6 +4,7 @@ import { MlflowRestWriter } from '../../src/cli/export/mlflow-writer.ts';
 import { createImportProgress } from '../../src/cli/import/progress.ts';
 import type { MigrationSource } from '../../src/domain/import/source.ts';
 import { startMlflowStandIn, type SeenRequest } from '../support/mlflow-stand-in.ts';
+import { migrationSource } from '../support/migration-source.ts';
 
 /**
  * `trove export --to --delete-missing` and experiments purged from Trove: only an experiment an
@@ -13,28 +14,11 @@ import { startMlflowStandIn, type SeenRequest } from '../support/mlflow-stand-in
  */
 
 function source(): MigrationSource {
-  return {
-    description: 'a test source',
-    key: 'test',
-    warnings: [],
+  return migrationSource({
     async *experiments() {
       yield { experimentId: '5', name: 'still-in-trove', artifactLocation: '', lifecycleStage: 'active', creationTime: 0, lastUpdateTime: 0, tags: [] };
     },
-    async *runs() {},
-    async metricHistory() {
-      return [];
-    },
-    async *loggedModels() {},
-    async *registeredModels() {},
-    async modelVersions() {
-      return [];
-    },
-    async *listArtifacts() {},
-    async openArtifact() {
-      throw new Error('no files');
-    },
-    async close() {},
-  };
+  });
 }
 
 const marked = (value: string) => [{ key: 'trove.source_experiment_id', value }];

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { MlflowRestWriter } from '../../src/cli/export/mlflow-writer.ts';
 import { createImportProgress } from '../../src/cli/import/progress.ts';
 import type { MigrationSource, SourceTrace } from '../../src/domain/import/source.ts';
+import { migrationSource } from '../support/migration-source.ts';
 import type { SpanDict } from '../../src/domain/tracing/spans.ts';
 import { startMlflowStandIn, type SeenRequest, type StandIn } from '../support/mlflow-stand-in.ts';
 
@@ -70,34 +71,17 @@ const TRACE: SourceTrace = {
 };
 
 function sourceWithOneTrace(): MigrationSource {
-  return {
-    description: 'a test source',
-    key: 'test',
-    warnings: [],
+  return migrationSource({
     async *experiments() {
-      yield { experimentId: '5', name: 'traced', artifactLocation: '', lifecycleStage: 'active', creationTime: null, lastUpdateTime: null, tags: [] };
+      yield { experimentId: '5', name: 'traced', artifactLocation: '', lifecycleStage: 'active', creationTime: 0, lastUpdateTime: 0, tags: [] };
     },
-    async *runs() {},
-    async metricHistory() {
-      return [];
-    },
-    async *loggedModels() {},
     async traceIds(experimentId: string) {
       return { traceIds: experimentId === '5' ? [TRACE.info.traceId] : [] };
     },
     async trace() {
       return TRACE;
     },
-    async *registeredModels() {},
-    async modelVersions() {
-      return [];
-    },
-    async *listArtifacts() {},
-    async openArtifact() {
-      throw new Error('no files');
-    },
-    async close() {},
-  } as unknown as MigrationSource;
+  });
 }
 
 type Seen = SeenRequest;

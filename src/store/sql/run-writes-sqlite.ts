@@ -74,7 +74,8 @@ export async function setRunTagsSqlite(db: Db, runPk: number, tags: readonly Key
   }
 }
 
-export async function appendAuditSqlite(db: Db, audit: readonly NewAuditRow[]): Promise<void> {
+/** Audit rows on SQLite: every SQLite audit write goes through here (SqlAuthStore.appendAudit too). */
+export async function appendAuditSqlite(db: Pick<Kysely<unknown>, 'executeQuery'>, audit: readonly NewAuditRow[]): Promise<void> {
   for (const part of chunk([...audit], AUDIT_CHUNK)) {
     const parameters: unknown[] = new Array(part.length * 11);
     let i = 0;

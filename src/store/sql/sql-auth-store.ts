@@ -15,6 +15,8 @@ import type {
   UserRecord,
 } from '../auth-store.ts';
 import { chunk, isUniqueViolation } from './sql-conditions.ts';
+import { dialectOf } from './dialect.ts';
+import { appendAuditSqlite } from './run-writes-sqlite.ts';
 import { UniqueViolationError } from '../store-errors.ts';
 
 /** Rows per multi-row audit INSERT (12 columns, far below SQLite's bind limit). */
@@ -445,6 +447,8 @@ export class SqlAuthStore implements AuthStore {
   // ---------------------------------------------------------------- audit log
 
   async appendAudit(rows: NewAuditRow[]): Promise<void> {
+    // SQLite: the statement text run writes use too (run-writes-sqlite.ts), one column list for both.
+    if (dialectOf(this.db as unknown as Kysely<unknown>) === 'sqlite') return appendAuditSqlite(this.db, rows);
     for (const part of chunk(rows, AUDIT_CHUNK)) {
       await this.db
         .insertInto('audit_log')

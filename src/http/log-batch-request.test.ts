@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readLogBatch } from './log-batch-request.ts';
 import { logBatchSchema, toMetricInput } from './runs.routes.ts';
+import type { MetricInput } from '../domain/tracking/tracking-base.ts';
 
 const metric = { key: 'loss', value: 0.5, timestamp: 1_700_000_000_000, step: 3 };
 
@@ -46,12 +47,19 @@ const refused: Record<string, unknown>[] = [
   { run_id: 'r1', tags: [{ key: null, value: 'v' }] },
 ];
 
+/** A metric with every field of MetricInput present, as toMetricInput builds it. */
+function allFields(m: MetricInput): MetricInput {
+  return { key: m.key, value: m.value, timestamp: m.timestamp, step: m.step, modelId: m.modelId, datasetName: m.datasetName, datasetDigest: m.datasetDigest };
+}
+
 describe('the log-batch reader without zod', () => {
   test('accepts what the zod schema accepts and hands the domain the same values', () => {
     for (const fields of accepted) {
       const expected = throughSchema(fields);
       assert.ok(expected, `the schema accepts ${JSON.stringify(fields)}`);
-      assert.deepEqual(readLogBatch(fields), expected, JSON.stringify(fields));
+      const read = readLogBatch(fields);
+      assert.ok(read, JSON.stringify(fields));
+      assert.deepEqual({ ...read, metrics: read.metrics.map(allFields) }, expected, JSON.stringify(fields));
     }
   });
 
@@ -60,5 +68,22 @@ describe('the log-batch reader without zod', () => {
       assert.equal(throughSchema(fields), undefined, `the schema refuses ${JSON.stringify(fields)}`);
       assert.equal(readLogBatch(fields), undefined, JSON.stringify(fields));
     }
+  });
+
+  test('hands on the parsed metric objects themselves when all of them are plain numbers, filling in a missing step', () => {
+    const list = [{ ...metric }, { key: 'b', value: 1, timestamp: 2 }];
+    const read = readLogBatch({ run_id: 'r1', metrics: list });
+    assert.equal(read?.metrics, list);
+    assert.equal(read?.metrics[0], list[0]);
+    assert.equal(read?.metrics[1]?.step, 0);
+  });
+
+  test('copies the metrics when one of them needs converting, leaving the request as it was', () => {
+    const list = [{ ...metric }, { key: 'b', value: 'NaN', timestamp: '2' }];
+    const read = readLogBatch({ run_id: 'r1', metrics: list });
+    assert.notEqual(read?.metrics, list);
+    assert.ok(Number.isNaN(read?.metrics[1]?.value));
+    assert.equal(read?.metrics[1]?.timestamp, 2);
+    assert.deepEqual(list[1], { key: 'b', value: 'NaN', timestamp: '2' });
   });
 });

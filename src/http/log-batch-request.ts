@@ -41,8 +41,36 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Whether every metric of the list is already what the domain takes (a string key, a number value
+ * that is not NaN, safe-integer timestamp and step or no step, no model or dataset field): then the
+ * parsed objects are handed on as they are, with no second object per point. A 1,000-point batch
+ * lives until its group commit's fdatasync, so every object per point is copied by the young
+ * generation's scavenges and promoted; this halves what a batch keeps alive.
+ */
+function allPlain(list: unknown[]): boolean {
+  for (let i = 0; i < list.length; i++) {
+    const m: unknown = list[i];
+    if (!isPlainObject(m)) return false;
+    if (typeof m.key !== 'string') return false;
+    const value = m.value;
+    if (typeof value !== 'number' || value !== value) return false;
+    if (typeof m.timestamp !== 'number' || !Number.isSafeInteger(m.timestamp)) return false;
+    const step = m.step;
+    if (step !== undefined && (typeof step !== 'number' || !Number.isSafeInteger(step))) return false;
+    if (m.model_id !== undefined || m.dataset_name !== undefined || m.dataset_digest !== undefined) return false;
+  }
+  return true;
+}
+
 function readMetrics(list: unknown): MetricInput[] | undefined {
   if (!Array.isArray(list)) return undefined;
+  if (allPlain(list)) {
+    // The parsed objects themselves (unknown extra fields, which the schema strips, are ignored by
+    // every reader of MetricInput); only a missing step is filled in, as the schema's default.
+    for (const m of list as Array<Record<string, unknown>>) if (m.step === undefined) m.step = 0;
+    return list as MetricInput[];
+  }
   const out: MetricInput[] = new Array(list.length);
   for (let i = 0; i < list.length; i++) {
     const m: unknown = list[i];

@@ -174,6 +174,16 @@ export interface NewRun {
   audit?: NewAuditRow[];
 }
 
+/**
+ * A run to create in an experiment the store checks itself: the experiment must exist in
+ * `projectId` and be active. The run's artifact URI is the experiment's artifact location without
+ * trailing slashes followed by `artifactSuffix` (`/<run id>/artifacts`).
+ */
+export interface NewRunInExperiment extends Omit<NewRun, 'artifactUri'> {
+  projectId: number;
+  artifactSuffix: string;
+}
+
 export interface RunInfoUpdate {
   status?: string;
   endTime?: number | null;
@@ -266,6 +276,12 @@ export interface TrackingStore {
   // Runs
   /** Creates the run with its tags; returns it as getRun would. */
   createRun(run: NewRun): Promise<RunRecord>;
+  /**
+   * Creates the run when its experiment exists in the project and is active (checked with the
+   * write: one statement on PostgreSQL, inside the SQLite group's transaction); undefined, with
+   * nothing written, when it does not, for the caller to say why.
+   */
+  createRunInExperiment(run: NewRunInExperiment): Promise<RunRecord | undefined>;
   getRunInfo(runId: string): Promise<RunInfoRecord | undefined>;
   /** getRunInfo for a write, inside its transaction, writing the write's audit entries with the read. */
   getRunInfoForWrite(runId: string, audit: NewAuditRow[]): Promise<RunInfoRecord | undefined>;

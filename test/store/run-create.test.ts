@@ -105,6 +105,39 @@ for (const backend of storeBackends) {
       assert.equal(await store.transaction((tx) => tx.getRunInfoForWrite('unknown'.padEnd(32, 'a'), [])), undefined);
     });
 
+    const inExperiment = (runId: string, experimentId: string, projectId = 1) => ({
+      runId, experimentId, projectId, artifactSuffix: `/${runId}/artifacts`, name: 'r', userId: 'u', status: 'RUNNING', startTime: 1,
+      tags: [{ key: 'k', value: 'v' }], audit: [audit(runId)],
+    });
+
+    test('a run created in an active experiment of its project gets the experiment\'s location (trailing slashes dropped) and comes back as runs/get reads it', async () => {
+      const experimentId = await store.createExperiment({
+        projectId: 1, name: 'with-slashes', artifactLocation: 's3://bucket/exp//', artifactLocationFor: () => 'unused', tags: [], now: 1,
+      });
+      const runId = 'create8'.padEnd(32, 'a');
+      const created = await store.createRunInExperiment(inExperiment(runId, experimentId));
+      assert.ok(created);
+      assert.equal(created.info.artifactUri, `s3://bucket/exp/${runId}/artifacts`);
+      assert.equal(created.info.experimentId, experimentId);
+      assert.deepEqual(created, await store.getRun(runId));
+      assert.equal((await auth.queryAudit({ entityId: runId, order: 'newest', limit: 10 })).length, 1);
+    });
+
+    test('no run, tag or audit entry is written for an unknown experiment, one of another project or a deleted one', async () => {
+      const deleted = await store.createExperiment({ projectId: 1, name: 'deleted-one', artifactLocation: 'x', artifactLocationFor: () => 'x', tags: [], now: 1 });
+      await store.setExperimentLifecycle(deleted, 'deleted', 2);
+      const cases: Array<[string, string, number]> = [
+        ['create9'.padEnd(32, 'a'), '987654', 1],
+        ['create10'.padEnd(32, 'a'), '0', 2],
+        ['create11'.padEnd(32, 'a'), deleted, 1],
+      ];
+      for (const [runId, experimentId, projectId] of cases) {
+        assert.equal(await store.createRunInExperiment(inExperiment(runId, experimentId, projectId)), undefined, experimentId);
+        assert.equal(await store.getRun(runId), undefined);
+        assert.deepEqual(await auth.queryAudit({ entityId: runId, order: 'newest', limit: 10 }), []);
+      }
+    });
+
     if (backend.name === 'PostgreSQL') {
       test('on PostgreSQL a write\'s run read and its audit entry are one statement', async () => {
         const runId = 'create7'.padEnd(32, 'a');
@@ -120,6 +153,15 @@ for (const backend of storeBackends) {
         const runId = 'create5'.padEnd(32, 'a');
         captured = [];
         await store.createRun({ runId, experimentId: '0', name: 'r', userId: 'u', status: 'RUNNING', startTime: 1, artifactUri: 'x', tags: [{ key: 'k', value: 'v' }], audit: [audit(runId)] });
+        const statements = captured.map((q) => q.sql);
+        captured = undefined;
+        assert.equal(statements.length, 1, statements.join('\n'));
+      });
+
+      test('on PostgreSQL a run created in a checked experiment is one statement outside any transaction', async () => {
+        const runId = 'create12'.padEnd(32, 'a');
+        captured = [];
+        assert.ok(await store.createRunInExperiment(inExperiment(runId, '0')));
         const statements = captured.map((q) => q.sql);
         captured = undefined;
         assert.equal(statements.length, 1, statements.join('\n'));

@@ -3,6 +3,7 @@ import { MlflowError } from '../errors.ts';
 import { decodePageToken, encodePageToken } from '../page-token.ts';
 import { parseRunFilter, parseRunOrderBy } from '../search/index.ts';
 import type { KeyValue, RunInfoRecord, RunRecord, ViewType } from '../../store/tracking-store.ts';
+import { currentProjectId } from '../request-context.ts';
 import { randomRunName } from './run-names.ts';
 import { LIMITS, validateRunTagValue, validateSearchMaxResults, validateTagKey } from './validation.ts';
 import { TrackingExperiments } from './tracking-experiments.ts';
@@ -18,6 +19,9 @@ import {
   type SearchPage,
 } from './tracking-base.ts';
 
+/** An experiment id as the store prints it: digits without leading zeros, at most 15 of them. */
+const CANONICAL_ID = /^(?:0|[1-9]\d{0,14})$/;
+
 /** Runs: create, read, update, delete/restore, search, counts, MLflow 2's model history tag. */
 export class TrackingRuns extends TrackingExperiments {
   async createRun(input: {
@@ -30,41 +34,63 @@ export class TrackingRuns extends TrackingExperiments {
     const experimentId = input.experimentId === undefined || input.experimentId === '' ? '0' : input.experimentId;
     const storedExperimentId = await this.resolveExperimentId(experimentId);
     const runId = randomBytes(16).toString('hex');
-    // One transaction for the checks, the writes and reading the new run back: on SQLite the reads
-    // join the group commit instead of waiting for the group in progress (runInfo explains), and
-    // the answer is ready when the COMMIT returns.
+    const tags = [...(input.tags ?? [])];
+    for (const tag of tags) {
+      validateTagKey(tag.key);
+      validateRunTagValue(tag.key, tag.value);
+    }
+    // run_name becomes the mlflow.runName tag, so it has the tag value limit (upstream too).
+    if (input.runName) validateRunTagValue(RUN_NAME_TAG, input.runName);
+    const tagName = lastValue(tags, RUN_NAME_TAG);
+    if (input.runName && tagName !== undefined && tagName !== input.runName) {
+      throw MlflowError.invalidParameter(
+        `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${input.runName}', mlflow.runName='${tagName}').`,
+      );
+    }
+    const runName = input.runName || tagName || randomRunName();
+    if (tagName === undefined) tags.push({ key: RUN_NAME_TAG, value: runName });
+    const fields = {
+      runId,
+      name: runName,
+      userId: input.userId || lastValue(tags, USER_TAG) || '',
+      status: 'RUNNING',
+      startTime: input.startTime ?? this.clock.now(),
+      tags,
+    };
+    const audit = (experimentIdStored: string) =>
+      // Written by the store with the run itself (on PostgreSQL in the same statement).
+      this.audit.entries({ action: 'run.create', entityType: 'run', entityId: runId, details: { experiment_id: experimentIdStored, run_name: runName } });
+    // The common case in one store call: the store checks that the experiment exists in this project
+    // and is active as it writes (on PostgreSQL one statement, no transaction; on SQLite inside the
+    // group's transaction). An id in another spelling ("007") takes the checked path below, so the
+    // audit entry and the answer name the experiment as stored.
+    const projectId = currentProjectId();
+    if (CANONICAL_ID.test(storedExperimentId)) {
+      const created = await this.store.createRunInExperiment({
+        ...fields,
+        experimentId: storedExperimentId,
+        projectId,
+        artifactSuffix: `/${runId}/artifacts`,
+        audit: audit(storedExperimentId),
+      });
+      if (created) {
+        this.rememberProject({ experimentId: storedExperimentId, projectId });
+        return created;
+      }
+    }
+    // Nothing written: the experiment is unknown, of another project or not active, and the checks
+    // here say which. One transaction for the checks, the writes and reading the new run back: on
+    // SQLite the reads join the group commit instead of waiting for the group in progress
+    // (runInfo explains).
     return this.store.transaction(async (tx) => {
       const experiment = await this.activeExperimentIn(tx, experimentId, storedExperimentId);
-      const tags = [...(input.tags ?? [])];
-      for (const tag of tags) {
-        validateTagKey(tag.key);
-        validateRunTagValue(tag.key, tag.value);
-      }
-      // run_name becomes the mlflow.runName tag, so it has the tag value limit (upstream too).
-      if (input.runName) validateRunTagValue(RUN_NAME_TAG, input.runName);
-      const tagName = lastValue(tags, RUN_NAME_TAG);
-      if (input.runName && tagName !== undefined && tagName !== input.runName) {
-        throw MlflowError.invalidParameter(
-          `Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${input.runName}', mlflow.runName='${tagName}').`,
-        );
-      }
-      const runName = input.runName || tagName || randomRunName();
-      if (tagName === undefined) tags.push({ key: RUN_NAME_TAG, value: runName });
-      const userId = input.userId || lastValue(tags, USER_TAG) || '';
       // The store returns the new run as runs/get reads it (on PostgreSQL from the insert itself).
-      const run = await tx.createRun({
-        runId,
+      return tx.createRun({
+        ...fields,
         experimentId: experiment.experimentId,
-        name: runName,
-        userId,
-        status: 'RUNNING',
-        startTime: input.startTime ?? this.clock.now(),
         artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}/${runId}/artifacts`,
-        tags,
-        // Written by the store with the run itself (on PostgreSQL in the same statement).
-        audit: this.audit.entries({ action: 'run.create', entityType: 'run', entityId: runId, details: { experiment_id: experiment.experimentId, run_name: runName } }),
+        audit: audit(experiment.experimentId),
       });
-      return run;
     });
   }
 

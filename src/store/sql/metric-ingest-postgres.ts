@@ -1,9 +1,8 @@
 import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
-import type { MetricPointRow } from './metric-ingest.ts';
+import { newestPerKey, sliceColumns, type PointColumns } from './metric-ingest.ts';
 import { rollupRowsFor, upsertRollups, type RollupRow } from './metric-rollups.ts';
 import { prepared } from './prepared.ts';
-import { isNewerPoint } from './sql-tracking-base.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -68,36 +67,36 @@ select key_id, step, value, is_nan from inserted where (select count(*) from ins
 const ROWS_PER_STATEMENT = 20_000;
 
 /** Writes a batch of one run's points, their rollups and latest values (see the file comment). */
-export async function ingestMetricsPostgres(db: Db, runPk: number, rows: readonly MetricPointRow[]): Promise<void> {
-  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
-    const part = rows.length <= ROWS_PER_STATEMENT ? rows : rows.slice(start, start + ROWS_PER_STATEMENT);
+export async function ingestMetricsPostgres(db: Db, runPk: number, columns: PointColumns): Promise<void> {
+  for (let start = 0; start < columns.length; start += ROWS_PER_STATEMENT) {
+    const part = sliceColumns(columns, start, start + ROWS_PER_STATEMENT);
     // Every level (metric-rollups.ts): no lock and no read of the keys' top levels first.
     const rollups = inLockOrder(rollupRowsFor(runPk, part, 'every-level'));
     const newest = newestPerKey(part);
     const parameters = [
       runPk,
-      binaryArray(INT8, part, (r) => r.key_id),
-      binaryArray(INT8, part, (r) => r.step),
-      binaryArray(INT8, part, (r) => r.timestamp),
-      binaryArray(FLOAT8, part, (r) => r.value),
-      binaryArray(INT4, part, (r) => r.is_nan),
-      optionalTexts(part, (r) => r.model_id),
-      optionalTexts(part, (r) => r.dataset_name),
-      optionalTexts(part, (r) => r.dataset_digest),
+      binaryArray(INT8, part.keyId),
+      binaryArray(INT8, part.step),
+      binaryArray(INT8, part.timestamp),
+      binaryArray(FLOAT8, part.value),
+      binaryArray(INT4, part.isNan),
+      part.modelId ?? [],
+      part.datasetName ?? [],
+      part.datasetDigest ?? [],
       part.length,
-      binaryArray(INT8, rollups, (r) => r.key_id),
-      binaryArray(INT4, rollups, (r) => r.level),
-      binaryArray(INT8, rollups, (r) => r.block),
-      binaryArray(INT8, rollups, (r) => r.step_min),
-      binaryArray(INT8, rollups, (r) => r.step_max),
-      binaryArray(FLOAT8, rollups, (r) => r.vmin),
-      binaryArray(FLOAT8, rollups, (r) => r.vmax),
-      binaryArray(INT8, rollups, (r) => r.n),
-      binaryArray(INT8, newest, (r) => r.key_id),
-      binaryArray(INT8, newest, (r) => r.step),
-      binaryArray(INT8, newest, (r) => r.timestamp),
-      binaryArray(FLOAT8, newest, (r) => r.value),
-      binaryArray(INT4, newest, (r) => r.is_nan),
+      binaryArray(INT8, rollups.map((r) => r.key_id)),
+      binaryArray(INT4, rollups.map((r) => r.level)),
+      binaryArray(INT8, rollups.map((r) => r.block)),
+      binaryArray(INT8, rollups.map((r) => r.step_min)),
+      binaryArray(INT8, rollups.map((r) => r.step_max)),
+      binaryArray(FLOAT8, rollups.map((r) => r.vmin)),
+      binaryArray(FLOAT8, rollups.map((r) => r.vmax)),
+      binaryArray(INT8, rollups.map((r) => r.n)),
+      binaryArray(INT8, newest.map((i) => part.keyId[i]!)),
+      binaryArray(INT8, newest.map((i) => part.step[i]!)),
+      binaryArray(INT8, newest.map((i) => part.timestamp[i]!)),
+      binaryArray(FLOAT8, newest.map((i) => part.value[i]!)),
+      binaryArray(INT4, newest.map((i) => part.isNan[i]!)),
     ];
     const result = await db.executeQuery<{ key_id: number; step: number; value: number; is_nan: number }>(CompiledQuery.raw(STATEMENT.sql, parameters));
     // Some points were already stored: the rollups of the ones inserted now.
@@ -117,16 +116,6 @@ function inLockOrder(rows: RollupRow[]): RollupRow[] {
   return rows.sort((a, b) => a.key_id - b.key_id || a.level - b.level || a.block - b.block);
 }
 
-/** The newest point of each key, sorted by key id (one lock order for every writer). */
-function newestPerKey(rows: readonly MetricPointRow[]): MetricPointRow[] {
-  const newest = new Map<number, MetricPointRow>();
-  for (const row of rows) {
-    const current = newest.get(row.key_id);
-    if (!current || isNewerPoint(row, current)) newest.set(row.key_id, row);
-  }
-  return [...newest.values()].sort((a, b) => a.key_id - b.key_id);
-}
-
 /** Element types of the binary arrays: PostgreSQL type oid and byte width. */
 const INT8 = { oid: 20, width: 8 } as const;
 const INT4 = { oid: 23, width: 4 } as const;
@@ -141,7 +130,7 @@ const TWO_32 = 2 ** 32;
  * 12 KB per column with no number printed or parsed on either side, and doubles travel bit for bit.
  * Integers must be safe integers (the tracking service validates steps and timestamps as such).
  */
-function binaryArray<T>(type: ElementType, items: readonly T[], pick: (item: T) => number): Buffer {
+function binaryArray(type: ElementType, items: ArrayLike<number>): Buffer {
   const buffer = Buffer.allocUnsafe(20 + items.length * (4 + type.width));
   buffer.writeInt32BE(1, 0); // dimensions
   buffer.writeInt32BE(0, 4); // no NULLs
@@ -149,8 +138,8 @@ function binaryArray<T>(type: ElementType, items: readonly T[], pick: (item: T) 
   buffer.writeInt32BE(items.length, 12);
   buffer.writeInt32BE(1, 16); // lower bound
   let offset = 20;
-  for (const item of items) {
-    const value = pick(item);
+  for (let i = 0; i < items.length; i++) {
+    const value = items[i]!;
     buffer.writeInt32BE(type.width, offset);
     if (type === FLOAT8) {
       buffer.writeDoubleBE(value, offset + 4);
@@ -166,10 +155,3 @@ function binaryArray<T>(type: ElementType, items: readonly T[], pick: (item: T) 
   }
   return buffer;
 }
-
-/** The column's values as an array for the driver to escape, or an empty array when all are NULL. */
-function optionalTexts(rows: readonly MetricPointRow[], pick: (row: MetricPointRow) => string | null): Array<string | null> {
-  for (const row of rows) if (pick(row) !== null) return rows.map(pick);
-  return [];
-}
-

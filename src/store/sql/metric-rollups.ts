@@ -2,6 +2,7 @@ import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { dialectOf } from './dialect.ts';
 import type { Database } from './schema.ts';
 import { chunk } from './sql-conditions.ts';
+import type { RollupPoints } from './metric-ingest.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -73,24 +74,28 @@ function singleBlockLevel(lo: number, hi: number, from: number): number {
  */
 export function rollupRowsFor(
   runPk: number,
-  points: ReadonlyArray<{ key_id: number; step: number; value: number; is_nan: number }>,
+  points: RollupPoints | ReadonlyArray<{ key_id: number; step: number; value: number; is_nan: number }>,
   tops: ReadonlyMap<number, RollupTop> | 'every-level' = new Map(),
 ): RollupRow[] {
-  // Per key, sorted by step, the points of one block are contiguous at every level: one pass per
-  // level merges neighbours, with no per-point map lookups (this runs on every metric write).
-  const byKey = new Map<number, Array<{ step: number; value: number }>>();
-  for (const point of points) {
-    if (point.is_nan) continue;
-    const list = byKey.get(point.key_id);
-    if (list) list.push(point);
-    else byKey.set(point.key_id, [point]);
-  }
+  const columns = 'keyId' in points ? points : rollupPointsOf(points);
+  const { keyId, step, value } = columns;
+  // Per key, the indices of its points sorted by step: the points of one block are then
+  // contiguous at every level, and one pass per level merges neighbours, with no per-point map
+  // lookups and no object per point (this runs on every metric write).
+  const byKey = indicesByKey(columns);
   const rows: RollupRow[] = [];
-  for (const [keyId, list] of byKey) {
-    list.sort((a, b) => a.step - b.step);
-    const top = tops === 'every-level' ? undefined : tops.get(keyId);
-    let lo = list[0]!.step;
-    let hi = list[list.length - 1]!.step;
+  for (const [key, list] of byKey) {
+    let sorted = true;
+    for (let j = 1; j < list.length; j++) {
+      if (step[list[j]!]! < step[list[j - 1]!]!) {
+        sorted = false;
+        break;
+      }
+    }
+    if (!sorted) list.sort((a, b) => step[a]! - step[b]! || a - b);
+    const top = tops === 'every-level' ? undefined : tops.get(key);
+    let lo = step[list[0]!]!;
+    let hi = step[list[list.length - 1]!]!;
     if (top) {
       lo = Math.min(lo, top.step_min);
       hi = Math.max(hi, top.step_max);
@@ -100,15 +105,18 @@ export function rollupRowsFor(
       const size = 8 ** level;
       const first = rows.length;
       let current: RollupRow | undefined;
-      for (const point of list) {
-        const block = Math.floor(point.step / size);
+      for (let j = 0; j < list.length; j++) {
+        const i = list[j]!;
+        const s = step[i]!;
+        const v = value[i]!;
+        const block = Math.floor(s / size);
         if (current && current.block === block) {
-          current.step_max = point.step;
-          if (point.value < current.vmin) current.vmin = point.value;
-          if (point.value > current.vmax) current.vmax = point.value;
+          current.step_max = s;
+          if (v < current.vmin) current.vmin = v;
+          if (v > current.vmax) current.vmax = v;
           current.n += 1;
         } else {
-          current = { run_id: runPk, key_id: keyId, level, block, step_min: point.step, step_max: point.step, vmin: point.value, vmax: point.value, n: 1 };
+          current = { run_id: runPk, key_id: key, level, block, step_min: s, step_max: s, vmin: v, vmax: v, n: 1 };
           rows.push(current);
         }
       }
@@ -124,12 +132,36 @@ export function rollupRowsFor(
           same.vmax = Math.max(same.vmax, top.vmax);
           same.n += top.n;
         } else {
-          rows.push({ run_id: runPk, key_id: keyId, level, block, step_min: top.step_min, step_max: top.step_max, vmin: top.vmin, vmax: top.vmax, n: top.n });
+          rows.push({ run_id: runPk, key_id: key, level, block, step_min: top.step_min, step_max: top.step_max, vmin: top.vmin, vmax: top.vmax, n: top.n });
         }
       }
     }
   }
   return rows;
+}
+
+/** Point objects as the columns rollupRowsFor reads. */
+function rollupPointsOf(points: ReadonlyArray<{ key_id: number; step: number; value: number; is_nan: number }>): RollupPoints {
+  return { length: points.length, keyId: points.map((p) => p.key_id), step: points.map((p) => p.step), value: points.map((p) => p.value), isNan: points.map((p) => p.is_nan) };
+}
+
+/** The indices of the points that are rolled up (NaN points are not), by key in order of appearance. */
+function indicesByKey(points: RollupPoints): Map<number, number[]> {
+  const byKey = new Map<number, number[]>();
+  let lastKey = Number.NaN;
+  let list: number[] = [];
+  for (let i = 0; i < points.length; i++) {
+    if (points.isNan[i]) continue;
+    const key = points.keyId[i]!;
+    if (key !== lastKey) {
+      lastKey = key;
+      let found = byKey.get(key);
+      if (!found) byKey.set(key, (found = []));
+      list = found;
+    }
+    list.push(i);
+  }
+  return byKey;
 }
 
 const ROLLUP_COLUMNS = ['run_id', 'key_id', 'level', 'block', 'step_min', 'step_max', 'vmin', 'vmax', 'n'] as const;
@@ -264,9 +296,14 @@ export async function readTopRollups(db: Db, runPk: number, keyIds: readonly num
   return tops;
 }
 
-/** The distinct keys of the points that will be rolled up (NaN points are not). */
-export function rolledUpKeys(points: ReadonlyArray<{ key_id: number; is_nan: number }>): number[] {
+/** The distinct keys of the points that will be rolled up (NaN points are not), sorted. */
+export function rolledUpKeys(points: RollupPoints): number[] {
   const keys = new Set<number>();
-  for (const point of points) if (!point.is_nan) keys.add(point.key_id);
+  let lastKey = Number.NaN;
+  for (let i = 0; i < points.length; i++) {
+    if (points.isNan[i]) continue;
+    const key = points.keyId[i]!;
+    if (key !== lastKey) keys.add((lastKey = key));
+  }
   return [...keys].sort((a, b) => a - b);
 }

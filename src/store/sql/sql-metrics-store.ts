@@ -12,12 +12,11 @@ import {
 } from './metric-rollups.ts';
 import { chunk } from './sql-conditions.ts';
 import { prepared } from './prepared.ts';
-import { insertMetricPoints, upsertLatestMetrics } from './metric-ingest.ts';
+import { insertMetricPoints, newestPerKey, pointColumns, upsertLatestMetrics } from './metric-ingest.ts';
 import { ingestMetricsPostgres } from './metric-ingest-postgres.ts';
 import {
   IN_CHUNK,
   toMetric,
-  isNewerPoint,
 } from './sql-tracking-base.ts';
 import { SqlExperimentsStore } from './sql-experiments-store.ts';
 
@@ -28,37 +27,20 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
     await this.transaction(async (store) => {
       // The store handed out by transaction() is this same class on the transaction.
       const self = store as unknown as this;
-      const keyIds = await self.resolveMetricKeyIds(metrics.map((m) => m.key));
-      const rows = metrics.map((m) => {
-        const isNan = Number.isNaN(m.value);
-        return {
-          run_id: runPk,
-          key_id: keyIds.get(m.key) as number,
-          step: m.step,
-          timestamp: m.timestamp,
-          value: isNan ? 0 : m.value,
-          is_nan: isNan ? 1 : 0,
-          model_id: m.modelId ?? null,
-          dataset_name: m.datasetName ?? null,
-          dataset_digest: m.datasetDigest ?? null,
-        };
-      });
+      const keyIds = await self.resolveMetricKeyIds(distinctKeys(metrics));
+      // The batch as columns, not an object per point (metric-ingest.ts).
+      const columns = pointColumns(metrics, keyIds);
       // PostgreSQL: points, rollups and latest values in one statement (metric-ingest-postgres.ts).
-      if (dialectOf(self.db as Kysely<unknown>) === 'postgres') return ingestMetricsPostgres(self.db, runPk, rows);
-      // One multi-row statement for the points; it yields only the rows actually inserted, so a
+      if (dialectOf(self.db as Kysely<unknown>) === 'postgres') return ingestMetricsPostgres(self.db, runPk, columns);
+      // One multi-row statement for the points; it yields only the points actually inserted, so a
       // re-sent point (MLflow 3 re-logs a run's metrics with the model id) is not counted twice in
       // the rollups (metric-ingest.ts: RETURNING only when some point was not new).
       // The rollups go up to each key's top level, read here (the single SQLite writer is the lock).
-      const inserted = await insertMetricPoints(self.db, rows);
+      const inserted = await insertMetricPoints(self.db, runPk, columns);
       const tops = await readTopRollups(self.db, runPk, rolledUpKeys(inserted));
       await upsertRollups(self.db, rollupRowsFor(runPk, inserted, tops));
       // The newest point per key among the incoming ones; the upsert keeps a newer stored one.
-      const candidates = new Map<number, (typeof rows)[number]>();
-      for (const row of rows) {
-        const current = candidates.get(row.key_id);
-        if (!current || isNewerPoint(row, current)) candidates.set(row.key_id, row);
-      }
-      await upsertLatestMetrics(self.db, runPk, [...candidates.values()].sort((a, b) => a.key_id - b.key_id));
+      await upsertLatestMetrics(self.db, runPk, columns, newestPerKey(columns));
     });
   }
 
@@ -357,6 +339,14 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
     }
     return result;
   }
+}
+
+/** The distinct keys of a batch (a long series is one key repeated: compared, not hashed, per point). */
+function distinctKeys(metrics: readonly MetricRecord[]): string[] {
+  const keys = new Set<string>();
+  let last: string | undefined;
+  for (const m of metrics) if (m.key !== last) keys.add((last = m.key));
+  return [...keys];
 }
 
 interface SampledRow {

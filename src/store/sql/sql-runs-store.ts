@@ -3,6 +3,7 @@ import type {
   LifecycleStage,
   ViewType,
   NewRun,
+  NewRunInExperiment,
   Page,
   RunInfoRecord,
   RunInfoUpdate,
@@ -17,7 +18,7 @@ import { readRun, readRuns } from './sql-run-read.ts';
 import { prepared } from './prepared.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import type { Database } from './schema.ts';
-import { createRunPostgres, runInfoWithAuditPostgres } from './run-writes-postgres.ts';
+import { createRunInExperimentPostgres, createRunPostgres, runInfoWithAuditPostgres } from './run-writes-postgres.ts';
 import { appendAuditSqlite, createRunSqlite, setRunTagsSqlite } from './run-writes-sqlite.ts';
 import type { NewAuditRow } from '../auth-store.ts';
 import type { Kysely } from 'kysely';
@@ -34,6 +35,18 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
     if (dialectOf(this.db as Kysely<unknown>) === 'postgres') return createRunPostgres(this.db, run);
     // SQLite: statement texts written once, not query-builder trees per request (run-writes-sqlite.ts).
     return this.transaction(async (store) => createRunSqlite(this.dbOf(store), run));
+  }
+
+  async createRunInExperiment(run: NewRunInExperiment): Promise<RunRecord | undefined> {
+    // PostgreSQL: the experiment's check and the run in one statement, no transaction around it.
+    if (dialectOf(this.db as Kysely<unknown>) === 'postgres') return createRunInExperimentPostgres(this.db, run);
+    // SQLite: the check reads inside the group's transaction (it joins the group commit).
+    return this.transaction(async (store) => {
+      const experiment = await store.getExperimentInfo(run.experimentId);
+      if (!experiment || experiment.projectId !== run.projectId || experiment.lifecycleStage !== 'active') return undefined;
+      const { artifactSuffix, projectId: _projectId, ...fields } = run;
+      return createRunSqlite(this.dbOf(store), { ...fields, artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}${artifactSuffix}` });
+    });
   }
 
   async getRunInfo(runId: string): Promise<RunInfoRecord | undefined> {

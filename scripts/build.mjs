@@ -61,6 +61,75 @@ const PACKAGE_PATCHES = [
     to: '  return function matchPrefix (path, i) { return path.startsWith(prefix, i) }',
   },
   {
+    // find-my-way compiles two more `new Function`s for every route it adds (and for the HEAD
+    // route Fastify adds beside each GET): one that copies the path parameters into an object, one
+    // that picks a handler by constraints. ~600 scripts compiled at every start, outside the code
+    // cache. The closures below compute the same: parameters assigned in order by position (the
+    // first four as arguments, the rest from `extraParams`), and the same bitmask walk over the
+    // constraint stores, `mustMatchWhenDerived` strategies the node has no handler for refusing a
+    // derived value.
+    file: /find-my-way[\\/]lib[\\/]handler-storage\.js$/,
+    from: [
+      "    fnBody.push('const fn = function _createParamsObject (param0, param1, param2, param3, extraParams) {')",
+      '',
+      "    fnBody.push('const params = new NullObject()')",
+      '    for (let i = 0; i < params.length; i++) {',
+      '      const value = i < 4 ? `param${i}` : `extraParams[${i - 4}]`',
+      '      fnBody.push(`params[${JSON.stringify(params[i])}] = ${value}`)',
+      '    }',
+      "    fnBody.push('return params')",
+      "    fnBody.push('}')",
+      '',
+      "    fnBody.push('return fn')",
+      '',
+      "    return new Function('NullObject', fnBody.join('\\n'))(NullObject)  // eslint-disable-line",
+    ].join('\n'),
+    to: [
+      '    const names = params.slice()',
+      '    return function _createParamsObject (param0, param1, param2, param3, extraParams) {',
+      '      const result = new NullObject()',
+      '      for (let i = 0; i < names.length; i++) result[names[i]] = i === 0 ? param0 : i === 1 ? param1 : i === 2 ? param2 : i === 3 ? param3 : extraParams[i - 4]',
+      '      return result',
+      '    }',
+    ].join('\n'),
+    also: [
+      {
+        from: [
+          "    const lines = [\"'use strict'\"]",
+          '    lines.push(`',
+          '    let candidates = ${(1 << this.handlers.length) - 1}',
+        ].join('\n'),
+        to: [
+          '    const all = (1 << this.handlers.length) - 1',
+          '    const checks = this.constraints.map((constraint) => ({ constraint, mask: this._constrainedIndexBitmask(constraint), mustMatch: Boolean(constrainer.strategies[constraint].mustMatchWhenDerived) }))',
+          '    const refused = []',
+          '    for (const constraint in constrainer.strategies) {',
+          '      if (Object.hasOwn(constrainer.strategies, constraint) && constrainer.strategies[constraint].mustMatchWhenDerived && !this.constraints.includes(constraint)) refused.push(constraint)',
+          '    }',
+          '    this._getHandlerMatchingConstraints = function (derivedConstraints) {',
+          '      let candidates = all',
+          '      for (const check of checks) {',
+          '        const value = derivedConstraints[check.constraint]',
+          '        if (value === undefined) {',
+          '          candidates &= check.mask',
+          '        } else {',
+          '          const matches = this.constrainedHandlerStores[check.constraint].get(value) || 0',
+          '          candidates &= check.mustMatch ? matches : (matches | check.mask)',
+          '        }',
+          '        if (candidates === 0) return null',
+          '      }',
+          '      for (const constraint of refused) if (derivedConstraints[constraint] !== undefined) return null',
+          '      return this.handlers[31 - Math.clz32(candidates)]',
+          '    }',
+          '    if (this.handlers) return',
+          '    const lines = [\"\'use strict\'\"]',
+          '    lines.push(`',
+          '    let candidates = ${(1 << this.handlers.length) - 1}',
+        ].join('\n'),
+      },
+    ],
+  },
+  {
     // zod's `locales` namespace re-exports the error messages of ~60 languages (~250 kB of the
     // bundle's source, kept in memory whole); Trove uses only English, which zod configures
     // itself. `z.locales` then holds `en` alone.
@@ -92,7 +161,12 @@ const startupPlugin = {
       build.onLoad({ filter: patch.file }, (args) => {
         const text = fs.readFileSync(args.path, 'utf8');
         if (!text.includes(patch.from)) throw new Error(`${args.path} changed: scripts/build.mjs cannot apply its patch (${patch.to.slice(0, 40)}...)`);
-        return { contents: patch.whole ? patch.to : text.replace(patch.from, patch.to), loader: 'js' };
+        let contents = patch.whole ? patch.to : text.replace(patch.from, patch.to);
+        for (const more of patch.also ?? []) {
+          if (!contents.includes(more.from)) throw new Error(`${args.path} changed: scripts/build.mjs cannot apply its patch (${more.to.slice(0, 40)}...)`);
+          contents = contents.replace(more.from, more.to);
+        }
+        return { contents, loader: 'js' };
       });
     }
   },

@@ -75,6 +75,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: JSON_BODY_LIMIT,
     // Large artifact transfers can take a while; never cut a slow client off mid-stream.
     requestTimeout: 0,
+    // Fastify's plugin timeout arms a 10 s timer for every plugin and for every route (each route
+    // is an avvio `after` step): hundreds of timers set and cleared during a start. The plugins
+    // here are async functions that do no I/O, so none can hang.
+    pluginTimeout: 0,
     trustProxy: options.trustProxy ?? false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
     frameworkErrors: frameworkErrorHandler,

@@ -107,7 +107,15 @@ for (const backend of storeBackends) {
 
     const inExperiment = (runId: string, experimentId: string, projectId = 1) => ({
       runId, experimentId, projectId, artifactSuffix: `/${runId}/artifacts`, name: 'r', userId: 'u', status: 'RUNNING', startTime: 1,
-      tags: [{ key: 'k', value: 'v' }], audit: [audit(runId)],
+      tags: [
+        { key: 'z', value: 'first' },
+        { key: 'mlflow.runName', value: 'r' },
+        { key: '\u{1F600}', value: 'astral' },
+        { key: '\uFF21', value: 'fullwidth' },
+        { key: 'a\n"b"', value: 'x\\y' },
+        { key: 'z', value: 'last' },
+      ],
+      audit: [audit(runId)],
     });
 
     test('a run created in an active experiment of its project gets the experiment\'s location (trailing slashes dropped) and comes back as runs/get reads it', async () => {

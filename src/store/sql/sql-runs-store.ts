@@ -18,8 +18,8 @@ import { readRun, readRuns } from './sql-run-read.ts';
 import { prepared } from './prepared.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import type { Database } from './schema.ts';
-import { createRunInExperimentPostgres, createRunPostgres, runInfoWithAuditPostgres } from './run-writes-postgres.ts';
-import { appendAuditSqlite, createRunSqlite, setRunTagsSqlite } from './run-writes-sqlite.ts';
+import { createRunInExperimentPostgres, createRunPostgres, insertParamsPostgres, runInfoWithAuditPostgres } from './run-writes-postgres.ts';
+import { appendAuditSqlite, createRunInExperimentSqlite, createRunSqlite, setRunTagsSqlite } from './run-writes-sqlite.ts';
 import type { NewAuditRow } from '../auth-store.ts';
 import type { Kysely } from 'kysely';
 
@@ -40,13 +40,8 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
   async createRunInExperiment(run: NewRunInExperiment): Promise<RunRecord | undefined> {
     // PostgreSQL: the experiment's check and the run in one statement, no transaction around it.
     if (dialectOf(this.db as Kysely<unknown>) === 'postgres') return createRunInExperimentPostgres(this.db, run);
-    // SQLite: the check reads inside the group's transaction (it joins the group commit).
-    return this.transaction(async (store) => {
-      const experiment = await store.getExperimentInfo(run.experimentId);
-      if (!experiment || experiment.projectId !== run.projectId || experiment.lifecycleStage !== 'active') return undefined;
-      const { artifactSuffix, projectId: _projectId, ...fields } = run;
-      return createRunSqlite(this.dbOf(store), { ...fields, artifactUri: `${experiment.artifactLocation.replace(/\/+$/, '')}${artifactSuffix}` });
-    });
+    // SQLite: the checked insert inside the group's transaction (it joins the group commit).
+    return this.transaction(async (store) => createRunInExperimentSqlite(this.dbOf(store), run));
   }
 
   async getRunInfo(runId: string): Promise<RunInfoRecord | undefined> {
@@ -110,6 +105,15 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
         .onConflict((oc) => oc.columns(['run_id', 'key']).doNothing())
         .execute();
     }
+  }
+
+  async insertParamsReturningChanged(runPk: number, params: KeyValue[]): Promise<KeyValue[]> {
+    // PostgreSQL: the check and the insert in one statement (run-writes-postgres.ts).
+    if (dialectOf(this.db as Kysely<unknown>) === 'postgres') return insertParamsPostgres(this.db, runPk, params);
+    const given = new Map(params.map((p) => [p.key, p.value]));
+    const changed = (await this.getParams(runPk, [...given.keys()])).filter((old) => given.get(old.key) !== old.value);
+    if (changed.length === 0) await this.insertParams(runPk, params);
+    return changed;
   }
 
   async setRunTags(runPk: number, tags: KeyValue[]): Promise<void> {

@@ -291,6 +291,12 @@ export interface TrackingStore {
   getParams(runPk: number, keys: string[]): Promise<KeyValue[]>;
   /** Inserts params that are not yet logged; existing keys are left alone (the domain checks values first). */
   insertParams(runPk: number, params: KeyValue[]): Promise<void>;
+  /**
+   * A log-batch's params (keys unique): inserts the new ones and returns the stored params whose
+   * value differs from the one given (the caller refuses the batch and rolls back); one statement
+   * on PostgreSQL, getParams then insertParams on SQLite.
+   */
+  insertParamsReturningChanged(runPk: number, params: KeyValue[]): Promise<KeyValue[]>;
   setRunTags(runPk: number, tags: KeyValue[]): Promise<void>;
   /** @returns false when the tag did not exist. */
   deleteRunTag(runPk: number, key: string): Promise<boolean>;

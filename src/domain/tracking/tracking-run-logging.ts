@@ -91,8 +91,10 @@ export class TrackingRunLogging extends TrackingRuns {
         details: { metrics: metrics.length, params: paramValues.size, tags: tags.length },
       });
       if (paramValues.size > 0) {
-        const existing = await store.getParams(info.pk, [...paramValues.keys()]);
-        for (const old of existing) {
+        // New keys are inserted; a stored param with another value refuses the whole batch (the
+        // transaction rolls back). On PostgreSQL the check and the insert are one statement.
+        const changed = await store.insertParamsReturningChanged(info.pk, [...paramValues].map(([key, value]) => ({ key, value })));
+        for (const old of changed) {
           const value = paramValues.get(old.key);
           if (value !== undefined && value !== old.value) {
             throw MlflowError.invalidParameter(
@@ -100,7 +102,6 @@ export class TrackingRunLogging extends TrackingRuns {
             );
           }
         }
-        await store.insertParams(info.pk, [...paramValues].map(([key, value]) => ({ key, value })));
       }
       if (tags.length > 0) {
         await store.setRunTags(info.pk, tags);

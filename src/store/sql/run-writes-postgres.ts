@@ -133,3 +133,23 @@ export async function runInfoWithAuditPostgres(db: Db, runId: string, audit: rea
   const [row] = result.rows;
   return row ? toRunInfo(row) : undefined;
 }
+
+/**
+ * A log-batch's params on PostgreSQL in one statement instead of a read of the stored ones and then
+ * the insert: the new keys are inserted (an existing key is left alone) and the stored params whose
+ * value differs from the given one come back. The select sees the rows as they were before the
+ * statement, so a key this statement inserts is never reported; when something comes back the
+ * domain refuses the batch and its transaction rolls the insert back. Keys must be unique (the
+ * domain merges equal ones first). Fixed text, prepared once per connection.
+ */
+const INSERT_PARAMS = `with t as (select * from unnest($2::text[], $3::text[]) as t(k, v)),
+  ins as (insert into params (run_id, "key", "value") select $1, t.k, t.v from t on conflict (run_id, "key") do nothing)
+  select p."key", p."value" from params p join t on p."key" = t.k where p.run_id = $1 and p."value" <> t.v`;
+prepared(CompiledQuery.raw(INSERT_PARAMS, []));
+
+export async function insertParamsPostgres(db: Db, runPk: number, params: readonly KeyValue[]): Promise<KeyValue[]> {
+  const result = await db.executeQuery<{ key: string; value: string }>(
+    CompiledQuery.raw(INSERT_PARAMS, [runPk, params.map((p) => p.key), params.map((p) => p.value)]),
+  );
+  return result.rows.map((r) => ({ key: r.key, value: r.value }));
+}

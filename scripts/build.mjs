@@ -140,10 +140,22 @@ const PACKAGE_PATCHES = [
   },
 ];
 
-/** esbuild plugin: LAZY_BUILTINS as lazily loading objects, PACKAGE_PATCHES applied. */
+/**
+ * Packages a configuration loads on first use, each bundled into a file of its own in dist/
+ * (`require('./<file>')` from the main bundle): one file instead of dozens from node_modules, and
+ * none of their text in the main bundle. pg (PostgreSQL URIs only): ~30 files, 30-33 ms of CPU to
+ * require from node_modules, 12 ms as one file. `external`: what the package requires only on
+ * paths Node never takes (pg's native binding, Cloudflare Workers).
+ */
+const SIDE_BUNDLES = [{ name: 'pg', entry: 'node_modules/pg/lib/index.js', file: 'pg.cjs', external: ['pg-native', 'pg-cloudflare'] }];
+
+/** esbuild plugin: LAZY_BUILTINS as lazily loading objects, PACKAGE_PATCHES applied, SIDE_BUNDLES required from dist/. */
 const startupPlugin = {
   name: 'trove-startup',
   setup(build) {
+    for (const side of SIDE_BUNDLES) {
+      build.onResolve({ filter: new RegExp(`^${side.name}$`) }, () => ({ path: `./${side.file}`, external: true }));
+    }
     const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
     build.onResolve({ filter }, (args) => args.namespace.startsWith('lazy-builtin') ? { path: args.path, external: true } : ({
       path: args.path.replace(/^node:/, ''),
@@ -173,7 +185,7 @@ const startupPlugin = {
 };
 
 /** Packages left to node_modules: native (better-sqlite3), and the ones loaded only on first use. */
-const EXTERNAL_PACKAGES = ['better-sqlite3', 'pg', '@aws-sdk/*', 'mercurius', 'graphql', 'protobufjs', 'prom-client', 'mime-types'];
+const EXTERNAL_PACKAGES = ['better-sqlite3', '@aws-sdk/*', 'mercurius', 'graphql', 'protobufjs', 'prom-client', 'mime-types'];
 
 async function buildServer() {
   // Taken before bundling: a source changed during the build makes dist/ stale, not current.
@@ -221,6 +233,22 @@ async function buildServer() {
     minifySyntax: true,
     logLevel: 'warning',
   });
+  for (const side of SIDE_BUNDLES) {
+    await build({
+      absWorkingDir: ROOT,
+      entryPoints: [side.entry],
+      outfile: path.join(outdir, side.file),
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      target: 'node20',
+      external: side.external,
+      legalComments: 'none',
+      minifyWhitespace: true,
+      minifySyntax: true,
+      logLevel: 'warning',
+    });
+  }
   // The bundle's own id, part of its code cache's key (bin/bundle-loader.js).
   stamp.bundle = createHash('sha256').update(fs.readFileSync(path.join(outdir, 'main.cjs'))).digest('hex').slice(0, 16);
   writeBuildStamp(ROOT, stamp);

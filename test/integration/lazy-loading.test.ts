@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startTroveProcess, type TroveProcess } from '../support/trove-process.ts';
+import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../support/postgres.ts';
 
 const RECORDER = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
 /** Packages only some configurations or requests need (docs/memory.md has what each costs). */
@@ -15,6 +16,8 @@ function loadedPackages(file: string): Set<string> {
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const names = new Set<string>();
   for (const match of text.matchAll(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)) names.add(match[1]!);
+  // The compiled server requires pg bundled into a file of its own (scripts/build.mjs, SIDE_BUNDLES).
+  if (/\/dist\/pg\.cjs$/m.test(text)) names.add('pg');
   return names;
 }
 
@@ -118,5 +121,35 @@ describe('what the server loads, and when', () => {
     assert.equal(response.status, 503);
     assert.ok(loadedPackages(record).has('@aws-sdk/client-s3'));
     assert.equal(loadedPackages(record).has('pg'), false);
+  });
+});
+
+describe('a PostgreSQL server', () => {
+  const adminUri = testPostgresUri();
+
+  it('loads pg (in the compiled server its own file, dist/pg.cjs) and answers REST calls', { skip: adminUri === undefined ? POSTGRES_SKIP_MESSAGE : false }, async () => {
+    const database = await createTestDatabase(adminUri!, 'trove_lazy');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-lazy-pg-'));
+    const record = path.join(dir, 'imports.txt');
+    const server = await startTroveProcess(['--backend-store-uri', database.uri, '--artifacts-destination', `${dir}/artifacts`], {
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${RECORDER}`,
+      TROVE_RECORD_IMPORTS: record,
+    });
+    try {
+      const created = await fetch(`${server.url}/api/2.0/mlflow/experiments/create`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'lazy-pg' }),
+      });
+      assert.equal(created.status, 200, await created.text());
+      const loaded = loadedPackages(record);
+      assert.ok(loaded.has('pg'), [...loaded].join(', '));
+      assert.equal(loaded.has('better-sqlite3'), false);
+      if (process.env.TROVE_RUNTIME === 'dist') assert.match(fs.readFileSync(record, 'utf8'), /\/dist\/pg\.cjs$/m);
+    } finally {
+      await server.stop();
+      await database.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -103,7 +103,7 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
   // Each driver is loaded only when its database is used: a SQLite server never loads pg (about
   // 14 MiB), a PostgreSQL one never loads the native SQLite module (docs/memory.md).
   if (uri.startsWith('sqlite:')) opened = openSqlite(uri, (await import('better-sqlite3')).default, options.sqliteSync ?? sqliteSyncFromEnv(process.env), queryObserver(options));
-  else if (isPostgresUri(uri)) opened = openPostgres(uri, loadPg(), options.poolSize ?? 10, options.preparedStatements ?? true, queryObserver(options));
+  else if (isPostgresUri(uri)) opened = openPostgres(uri, await loadPg(), options.poolSize ?? 10, options.preparedStatements ?? true, queryObserver(options));
   else {
     throw new Error(
       `Unsupported backend store URI '${describeBackendStoreUri(uri)}'. ` +

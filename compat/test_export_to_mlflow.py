@@ -483,3 +483,47 @@ def test_delete_missing_removes_in_the_target_what_trove_deleted_for_good(source
     # The model every other test checks is untouched.
     assert sorted(v.version for v in dst.search_model_versions(f"name='{source.model_name}'")) == \
         sorted(v.version for v in src.search_model_versions(f"name='{source.model_name}'"))
+
+
+def test_a_second_trove_exporting_into_the_same_experiment_deletes_nothing_of_the_first(source, exported, tmp_path_factory):
+    """Two Troves export into one target, one experiment name shared: each export's --delete-missing
+    judges only the runs and experiments its own Trove exported (marked trove.source_store), so the
+    other Trove's runs and experiments stay active."""
+    url, mapping, _ = exported
+    base = tmp_path_factory.mktemp("trove-export-second")
+    store_uri = f"sqlite:///{base / 'trove.db'}"
+    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--backend-store-uri", store_uri, "--artifacts-destination", str(base / "artifacts")]
+    process, second_url = _start(cmd, base, base / "trove.log", 60)
+    try:
+        other = MlflowClient(second_url)
+        shared = other.create_experiment("export-a")
+        b_run = other.create_run(shared, run_name="from-the-second-trove")
+        other.log_metric(b_run.info.run_id, "m", 1.0, step=0)
+        other.set_terminated(b_run.info.run_id)
+        own = other.create_experiment("second-trove-only")
+        other.set_terminated(other.create_run(own, run_name="in-second-only").info.run_id)
+    finally:
+        _stop(process)
+    second = Source(second_url, store_uri, base / "artifacts")
+    dst = MlflowClient(url)
+    first_runs = {r.info.run_id for r in dst.search_runs([dst.get_experiment_by_name("export-a").experiment_id], run_view_type=ViewType.ACTIVE_ONLY)}
+    assert mapping[source.run_ids["child"]] in first_runs
+
+    into = _trove("export", "--to", url, "--backend-store-uri", second.store_uri, "--artifacts-destination", str(second.artifacts),
+                  "-q", "--delete-missing")
+    assert into.returncode == 0, into.stdout + into.stderr
+    assert "Deleted in the target" not in into.stdout, into.stdout
+    b_target = _mapping(into.stdout)[b_run.info.run_id]
+    shared_there = dst.get_experiment_by_name("export-a").experiment_id
+    active = {r.info.run_id for r in dst.search_runs([shared_there], run_view_type=ViewType.ACTIVE_ONLY)}
+    assert first_runs | {b_target} == active, "the first Trove's runs are all still active beside the second's"
+
+    back = _trove("export", "--to", url, "--backend-store-uri", source.store_uri, "--artifacts-destination", str(source.artifacts),
+                  "-q", "--delete-missing")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "Deleted in the target" not in back.stdout, back.stdout
+    assert "0 runs updated" in back.stdout, back.stdout
+    assert dst.get_run(b_target).info.lifecycle_stage == "active"
+    assert dst.get_experiment_by_name("second-trove-only").lifecycle_stage == "active"
+    assert {r.info.run_id for r in dst.search_runs([shared_there], run_view_type=ViewType.ACTIVE_ONLY)} == active

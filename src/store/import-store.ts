@@ -17,7 +17,11 @@ export interface ImportStateRecord {
   fingerprint: string;
 }
 
-export type ImportStateKind = 'experiment' | 'run' | 'logged-model' | 'registered-model' | 'model-version';
+/**
+ * `store-identity`: not an imported object but this store's own identity as a source of `trove
+ * export --to` (a random id made once, so exports can tell their objects from another Trove's).
+ */
+export type ImportStateKind = 'experiment' | 'run' | 'logged-model' | 'registered-model' | 'model-version' | 'store-identity';
 
 export interface ImportedExperiment {
   /** The id to keep, or null for a new one. */
@@ -53,6 +57,11 @@ export interface ImportStore {
   listState(source: string, kind: ImportStateKind): Promise<Map<string, ImportStateRecord>>;
   /** Records (or replaces) one imported object. */
   putState(source: string, record: ImportStateRecord, now: number): Promise<void>;
+  /**
+   * Records an object unless one of the same source, kind and id is recorded already (the first
+   * writer wins when two race). @returns the record kept
+   */
+  claimState(source: string, record: ImportStateRecord, now: number): Promise<ImportStateRecord>;
   /** Forgets one imported object (it is gone from the source and was dealt with here). */
   deleteState(source: string, kind: ImportStateKind, sourceId: string): Promise<void>;
 

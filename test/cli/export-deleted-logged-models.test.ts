@@ -76,7 +76,7 @@ async function exportInto(exported: boolean): Promise<string[]> {
   const seen: SeenRequest[] = [];
   const target = await startTarget(exported, seen);
   try {
-    const totals = await new MlflowRestWriter(target.url, createImportProgress({ quiet: true }), 1, {}).write(source());
+    const totals = await new MlflowRestWriter(target.url, createImportProgress({ quiet: true }), 1, {}, { sourceStore: 'this-trove' }).write(source());
     assert.deepEqual(totals.failures, []);
   } finally {
     await target.close();

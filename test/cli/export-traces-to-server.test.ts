@@ -147,7 +147,7 @@ describe('trove export --to writes traces', () => {
   after(async () => target.close());
 
   test('the trace info, its spans as OTLP JSON and its assessments reach the target, and new assessment ids are mapped', async () => {
-    const totals = await new MlflowRestWriter(target.url, createImportProgress({ quiet: true }), 1, {}).write(sourceWithOneTrace());
+    const totals = await new MlflowRestWriter(target.url, createImportProgress({ quiet: true }), 1, {}, { sourceStore: 'this-trove' }).write(sourceWithOneTrace());
     assert.deepEqual(totals.failures, []);
     assert.equal(totals.traces, 1);
     assert.equal(totals.assessments, 2);
@@ -198,7 +198,7 @@ describe('trove export --to writes traces', () => {
     const calls: Seen[] = [];
     const held = await startHoldingTarget(calls);
     try {
-      const totals = await new MlflowRestWriter(held.url, createImportProgress({ quiet: true }), 1, {}).write(sourceWithOneTrace());
+      const totals = await new MlflowRestWriter(held.url, createImportProgress({ quiet: true }), 1, {}, { sourceStore: 'this-trove' }).write(sourceWithOneTrace());
       assert.deepEqual(totals.failures, []);
       assert.equal(calls.filter((c) => c.method === 'POST' && c.path === '/api/3.0/mlflow/traces').length, 0, 'no StartTraceV3');
       assert.equal(calls.filter((c) => c.path === '/v1/traces').length, 0, 'no spans');
@@ -256,7 +256,7 @@ describe('trove export --to writes traces', () => {
         return TRACE;
       };
       try {
-        const totals = await new MlflowRestWriter(target.url, createImportProgress({ quiet: true }), 1, {}).write(source);
+        const totals = await new MlflowRestWriter(target.url, createImportProgress({ quiet: true }), 1, {}, { sourceStore: 'this-trove' }).write(source);
         assert.deepEqual(totals.failures, []);
         return { totals, read, traceCalls: calls.filter((c) => c.path.startsWith('/api/3.0/mlflow/traces') && c.path !== '/api/3.0/mlflow/traces/search') };
       } finally {
@@ -287,7 +287,7 @@ describe('trove export --to writes traces', () => {
     const none: Seen[] = [];
     const bare = await startTarget(false, none);
     try {
-      const totals = await new MlflowRestWriter(bare.url, createImportProgress({ quiet: true }), 1, {}).write(sourceWithOneTrace());
+      const totals = await new MlflowRestWriter(bare.url, createImportProgress({ quiet: true }), 1, {}, { sourceStore: 'this-trove' }).write(sourceWithOneTrace());
       assert.deepEqual(totals.failures, []);
       assert.equal(totals.traces, 0);
       assert.equal(totals.warnings.filter((w) => /no tracing routes/.test(w) && /1 trace\(s\) were not exported/.test(w)).length, 1, totals.warnings.join('\n'));

@@ -106,6 +106,17 @@ for (const backend of storeBackends) {
       assert.equal((await imports.listState(`${source}-other`, 'run')).size, 0);
     });
 
+    test('claiming a state keeps the first record and hands it to every later claim, racing ones included', async () => {
+      const source = unique('trove-export');
+      const claim = (targetId: string) => imports.claimState(source, { kind: 'store-identity', sourceId: 'store', targetId, fingerprint: '' }, T0);
+      const first = await claim('id-a');
+      assert.equal(first.targetId, 'id-a');
+      assert.equal((await claim('id-b')).targetId, 'id-a');
+      const raced = unique('trove-export');
+      const kept = await Promise.all(['x', 'y', 'z'].map((id) => imports.claimState(raced, { kind: 'store-identity', sourceId: 'store', targetId: id, fingerprint: '' }, T0)));
+      assert.equal(new Set(kept.map((k) => k.targetId)).size, 1);
+    });
+
     test('forgetting one imported object leaves the same id of another kind and of another source', async () => {
       const source = unique('mlflow:http://y');
       await imports.putState(source, { kind: 'run', sourceId: 'r1', targetId: 'r1', fingerprint: 'done' }, T0);

@@ -14,7 +14,16 @@ export const SOURCE_RUN_TAG = 'trove.source_run_id';
 export const SOURCE_MODEL_TAG = 'trove.source_model_id';
 /** Set on the experiments the export creates (not on those it finds by name): `--delete-missing` judges only these. */
 export const SOURCE_EXPERIMENT_TAG = 'trove.source_experiment_id';
-const EXPORT_TAGS = new Set([SOURCE_RUN_TAG, SOURCE_MODEL_TAG, SOURCE_EXPERIMENT_TAG]);
+/**
+ * Set beside those on the runs and experiments the export creates: which Trove store and project
+ * they come from (`exportSourceIdentity`), so that an export finds and judges only its own
+ * objects when several Troves (or projects) export into one target, even into one experiment.
+ */
+export const SOURCE_STORE_TAG = 'trove.source_store';
+const EXPORT_TAGS = new Set([SOURCE_RUN_TAG, SOURCE_MODEL_TAG, SOURCE_EXPERIMENT_TAG, SOURCE_STORE_TAG]);
+
+/** Whose a target object is: this export's source, another source's, or unmarked (the target's own, or an export made before the mark existed). */
+export type Ownership = 'ours' | 'other' | 'unmarked';
 
 export type MappedKind = 'experiment' | 'run' | 'logged model' | 'trace' | 'assessment';
 
@@ -99,6 +108,8 @@ export class ExportContext {
     readonly progress: ImportProgress,
     readonly concurrency: number,
     env: NodeJS.ProcessEnv,
+    /** This source's identity, the value of {@link SOURCE_STORE_TAG} on what the export creates. */
+    readonly sourceStore: string,
   ) {
     this.client = new TrackingClient({ trackingUri, env });
   }
@@ -124,6 +135,12 @@ export class ExportContext {
 
   retry<T>(work: () => Promise<T>): Promise<T> {
     return withTransientRetries(work, RETRIES);
+  }
+
+  /** Whose a target object with these tags is, by its {@link SOURCE_STORE_TAG}. */
+  ownership(tags: KeyValue[] | undefined): Ownership {
+    const mark = tags?.find((t) => t.key === SOURCE_STORE_TAG)?.value;
+    return mark === undefined ? 'unmarked' : mark === this.sourceStore ? 'ours' : 'other';
   }
 
   map(kind: MappedKind, from: string, to: string): void {

@@ -5,6 +5,7 @@ import { SqlTrackingStore } from '../../store/sql/sql-tracking-store.ts';
 import { SqlRegistryStore } from '../../store/sql/sql-registry-store.ts';
 import { SqlTraceStore } from '../../store/sql/sql-trace-store.ts';
 import { SqlAuthStore } from '../../store/sql/sql-auth-store.ts';
+import { SqlImportStore } from '../../store/sql/sql-import-store.ts';
 import { DEFAULT_PROJECT } from '../../domain/request-context.ts';
 import { ExportReader } from '../../domain/import/export-reader.ts';
 import { formatBytes } from '../models/progress.ts';
@@ -12,13 +13,14 @@ import { createImportProgress, formatCount } from '../import/progress.ts';
 import { exportToDir } from './export-dir.ts';
 import { MlflowRestWriter } from './mlflow-writer.ts';
 import { StoreSource } from './store-source.ts';
+import { exportSourceIdentity } from './export-identity.ts';
 import type { MigrationSource } from '../../domain/import/source.ts';
 
 /** Writes `source` into the MLflow server at `trackingUri`, prints totals, the id mapping, warnings and failures. */
-async function exportToServer(source: MigrationSource, trackingUri: string, concurrency: number, quiet: boolean, deleteMissing: boolean): Promise<void> {
+async function exportToServer(source: MigrationSource, trackingUri: string, concurrency: number, quiet: boolean, options: { sourceStore: string; deleteMissing: boolean }): Promise<void> {
   const out = process.stdout;
   out.write(`Exporting ${source.description}\n  to the MLflow server at ${trackingUri.replace(/\/\/[^@/]*@/, '//')}\n`);
-  const totals = await new MlflowRestWriter(trackingUri, createImportProgress({ quiet }), concurrency, process.env, { deleteMissing }).write(source);
+  const totals = await new MlflowRestWriter(trackingUri, createImportProgress({ quiet }), concurrency, process.env, options).write(source);
   out.write(
     `Exported: ${totals.experiments} new experiments, ${totals.runs} runs, ${formatCount(totals.metricPoints)} metric points, ` +
       `${totals.loggedModels} logged models, ${totals.registeredModels} registered models with ${totals.modelVersions} versions, ` +
@@ -66,7 +68,7 @@ export function exportCommand(program: Command): void {
     .option('--artifacts-destination <path>', "Trove's artifact store (same as `trove server`)", './trove-data/artifacts')
     .option('--project <name>', 'the project to export (default: the default project)')
     .option('--skip-artifacts', 'write metadata only, no files')
-    .option('--delete-missing', "with --to: delete in the target what an earlier export made there and Trove no longer has at all (runs and experiments purged by `trove gc`, registered models, versions and aliases deleted in Trove); only the export's own objects (runs and experiments it created, models made from its runs) are touched. Runs and experiments deleted or restored in Trove follow either way")
+    .option('--delete-missing', "with --to: delete in the target what an earlier export made there and Trove no longer has at all (runs and experiments purged by `trove gc`, registered models, versions and aliases deleted in Trove); only the export's own objects (runs and experiments this Trove's project created, marked trove.source_store; models made from its runs) are touched, never another Trove's in the same target. Runs and experiments deleted or restored in Trove follow either way")
     .option('-q, --quiet', 'no progress display')
     .addHelpText('after', '\nExample:\n  trove export --to-dir ./trove-export --backend-store-uri sqlite:///./trove-data/trove.db\n  trove import dir ./trove-export --backend-store-uri sqlite:///./other/trove.db --artifacts-destination ./other/artifacts\n')
     .action(async (options: { toDir?: string; to?: string; concurrency: number; backendStoreUri: string; artifactsDestination: string; project?: string; skipArtifacts?: boolean; deleteMissing?: boolean; quiet?: boolean }) => {
@@ -92,7 +94,8 @@ export function exportCommand(program: Command): void {
         );
         const sourceDescription = `${database.description}${options.project ? `, project '${options.project}'` : ''}`;
         if (options.to !== undefined) {
-          await exportToServer(new StoreSource(reader, sourceDescription), options.to, options.concurrency, options.quiet === true, options.deleteMissing === true);
+          const sourceStore = await exportSourceIdentity(new SqlImportStore(database.db), projectId);
+          await exportToServer(new StoreSource(reader, sourceDescription), options.to, options.concurrency, options.quiet === true, { sourceStore, deleteMissing: options.deleteMissing === true });
           return;
         }
         const totals = await exportToDir(reader, artifacts.store, options.toDir!, {

@@ -2,7 +2,7 @@ import type { ImportProgress } from '../../domain/import/import-service.ts';
 import { forEachConcurrent } from '../../domain/import/pool.ts';
 import type { MigrationSource, SourceExperiment, SourceLoggedModel, SourceRun } from '../../domain/import/source.ts';
 import { TrackingApiError } from '../models/tracking-client.ts';
-import { ExportContext, SOURCE_EXPERIMENT_TAG, SOURCE_RUN_TAG, type ExportToServerTotals } from './export-context.ts';
+import { ExportContext, SOURCE_EXPERIMENT_TAG, SOURCE_RUN_TAG, SOURCE_STORE_TAG, type ExportToServerTotals } from './export-context.ts';
 import { exportLoggedModel } from './logged-model-export.ts';
 import { exportRegistry } from './registry-export.ts';
 import { createRun, fillRun } from './run-export.ts';
@@ -37,17 +37,20 @@ export class MlflowRestWriter {
   private readonly ctx: ExportContext;
 
   /**
+   * `sourceStore`: this source's identity (`exportSourceIdentity`), marked on the runs and
+   * experiments the export creates; only runs and experiments with this mark are updated or judged
+   * gone, so several Troves (or projects) can export into one target, one experiment name included.
    * `deleteMissing`: what an earlier export made in the target and Trove no longer has at all (runs
    * purged by `trove gc`, registered models, versions and aliases deleted) is deleted there too.
    */
   constructor(
     trackingUri: string,
     progress: ImportProgress,
-    concurrency = 4,
-    env: NodeJS.ProcessEnv = process.env,
-    private readonly options: { deleteMissing?: boolean } = {},
+    concurrency: number,
+    env: NodeJS.ProcessEnv,
+    private readonly options: { sourceStore: string; deleteMissing?: boolean },
   ) {
-    this.ctx = new ExportContext(trackingUri, progress, concurrency, env);
+    this.ctx = new ExportContext(trackingUri, progress, concurrency, env, options.sourceStore);
   }
 
   async write(source: MigrationSource): Promise<ExportToServerTotals> {
@@ -56,8 +59,10 @@ export class MlflowRestWriter {
     for await (const e of source.experiments()) experiments.push(e);
     const runs: RunJob[] = [];
     const experimentIds = new Map<string, string>();
-    /** Target runs an earlier export made (tagged) whose Trove run is gone for good. */
+    /** Target runs an earlier export of this source made (tagged) whose Trove run is gone for good. */
     const purged: string[] = [];
+    /** The same, but made before exports marked their source: maybe another Trove's, never deleted. */
+    let unmarkedGone = 0;
 
     ctx.progress.phase('experiments', { items: experiments.length });
     for (const e of experiments) {
@@ -68,8 +73,8 @@ export class MlflowRestWriter {
         const there = await targetRuns(ctx, id);
         if (deleted) await ctx.post('experiments/restore', { experiment_id: id });
         for (const tag of e.tags) {
-          // A marker the Trove experiment carries from an earlier trip through MLflow is not copied: the target's own marks it.
-          if (tag.key !== SOURCE_EXPERIMENT_TAG && tags.get(tag.key) !== tag.value) await ctx.post('experiments/set-experiment-tag', { experiment_id: id, key: tag.key, value: tag.value });
+          // Markers the Trove experiment carries from an earlier trip through MLflow are not copied: the target's own mark it.
+          if (tag.key !== SOURCE_EXPERIMENT_TAG && tag.key !== SOURCE_STORE_TAG && tags.get(tag.key) !== tag.value) await ctx.post('experiments/set-experiment-tag', { experiment_id: id, key: tag.key, value: tag.value });
         }
         let known = 0;
         let runCount = 0;
@@ -83,7 +88,9 @@ export class MlflowRestWriter {
         }
         for (const [from, found] of there) {
           const tagged = found.record.tags.some((t) => t.key === SOURCE_RUN_TAG && t.value === from);
-          if (tagged && !inTrove.has(from) && found.record.info.lifecycleStage !== 'deleted') purged.push(found.targetId);
+          if (!tagged || inTrove.has(from) || found.record.info.lifecycleStage === 'deleted') continue;
+          if (ctx.ownership(found.record.tags) === 'ours') purged.push(found.targetId);
+          else unmarkedGone++;
         }
         if (known === 0) this.firstExport.add(id);
         if (e.name !== 'Default' && known === 0 && runCount > 0 && this.preexisting.has(id)) {
@@ -151,6 +158,9 @@ export class MlflowRestWriter {
         ctx.warn(`${purged.length} run(s) in the target came from an earlier export of Trove runs that are gone for good (trove gc); they were kept. Run again with --delete-missing to delete them there too.`);
       }
     }
+    if (unmarkedGone > 0 && this.options.deleteMissing) {
+      ctx.warn(`${unmarkedGone} run(s) in the target were exported before exports marked their source (no ${SOURCE_STORE_TAG} tag) and this Trove no longer has them: kept, as another Trove may have exported them. Delete them by hand if they came from here.`);
+    }
 
     // Deleted experiments last: MLflow does not take runs (or traces) into a deleted experiment.
     for (const e of experiments) {
@@ -169,14 +179,16 @@ export class MlflowRestWriter {
   /**
    * Experiments an earlier export created in the target (tagged {@link SOURCE_EXPERIMENT_TAG}) whose
    * Trove experiment is gone for good (`trove gc`): deleted there with `--delete-missing` (MLflow
-   * marks them and their runs deleted), otherwise counted in a warning. An experiment the export
-   * found by name, or one that holds a run the export did not make, is never deleted.
+   * marks them and their runs deleted), otherwise counted in a warning. Only experiments marked with
+   * this source's identity are judged; an experiment the export found by name, or one that holds a
+   * run this source's exports did not make, is never deleted.
    */
   private async experimentsGoneFromTrove(experiments: SourceExperiment[], experimentIds: Map<string, string>): Promise<void> {
     const { ctx } = this;
     const inTrove = new Set(experiments.map((e) => e.experimentId));
     const matched = new Set(experimentIds.values());
     const gone: Array<{ id: string; name: string }> = [];
+    const unmarked: string[] = [];
     let pageToken: string | undefined;
     do {
       const page = await ctx.post<{ experiments?: Array<{ experiment_id: string; name: string; lifecycle_stage: string; tags?: Array<{ key: string; value: string }> }>; next_page_token?: string }>(
@@ -186,10 +198,15 @@ export class MlflowRestWriter {
       for (const e of page.experiments ?? []) {
         const from = e.tags?.find((t) => t.key === SOURCE_EXPERIMENT_TAG)?.value;
         if (from === undefined || inTrove.has(from) || matched.has(e.experiment_id) || e.lifecycle_stage === 'deleted') continue;
-        gone.push({ id: e.experiment_id, name: e.name });
+        const owner = ctx.ownership(e.tags);
+        if (owner === 'ours') gone.push({ id: e.experiment_id, name: e.name });
+        else if (owner === 'unmarked') unmarked.push(e.name);
       }
       pageToken = page.next_page_token || undefined;
     } while (pageToken);
+    if (unmarked.length > 0 && this.options.deleteMissing) {
+      ctx.warn(`${unmarked.length} experiment(s) in the target were created by an export made before exports marked their source (no ${SOURCE_STORE_TAG} tag) from an experiment id this Trove no longer has: ${unmarked.map((n) => `'${n}'`).join(', ')}; kept, as another Trove may have created them.`);
+    }
     if (gone.length === 0) return;
     if (!this.options.deleteMissing) {
       ctx.warn(`${gone.length} experiment(s) in the target were created by an earlier export from Trove experiments that are gone for good (trove gc): ${gone.map((e) => `'${e.name}'`).join(', ')}; they were kept. Run again with --delete-missing to delete them there too.`);
@@ -197,7 +214,8 @@ export class MlflowRestWriter {
     }
     for (const e of gone) {
       try {
-        const foreign = [...(await targetRuns(ctx, e.id)).values()].filter((r) => !r.record.tags.some((t) => t.key === SOURCE_RUN_TAG));
+        const runs = await targetRuns(ctx, e.id, { otherSources: true });
+        const foreign = [...runs.values()].filter((r) => !r.record.tags.some((t) => t.key === SOURCE_RUN_TAG) || ctx.ownership(r.record.tags) !== 'ours');
         if (foreign.length > 0) {
           ctx.warn(`Experiment '${e.name}' (id ${e.id}) in the target came from a Trove experiment gone for good, but holds ${foreign.length} run(s) the export did not make: kept.`);
           continue;
@@ -236,7 +254,13 @@ export class MlflowRestWriter {
       if (!(error instanceof TrackingApiError) || error.errorCode !== 'RESOURCE_DOES_NOT_EXIST') throw error;
     }
     if (id === undefined) {
-      id = (await ctx.post<{ experiment_id: string }>('experiments/create', { name: e.name, tags: [{ key: SOURCE_EXPERIMENT_TAG, value: e.experimentId }] })).experiment_id;
+      id = (await ctx.post<{ experiment_id: string }>('experiments/create', {
+          name: e.name,
+          tags: [
+            { key: SOURCE_EXPERIMENT_TAG, value: e.experimentId },
+            { key: SOURCE_STORE_TAG, value: ctx.sourceStore },
+          ],
+        })).experiment_id;
       ctx.totals.experiments++;
     }
     if (id !== e.experimentId) ctx.map('experiment', e.experimentId, id);

@@ -1,6 +1,6 @@
 import type { MigrationSource, SourceRun } from '../../domain/import/source.ts';
 import type { KeyValue } from '../../store/tracking-store.ts';
-import { type ExportContext, pointKey, SOURCE_RUN_TAG } from './export-context.ts';
+import { type ExportContext, pointKey, SOURCE_RUN_TAG, SOURCE_STORE_TAG } from './export-context.ts';
 import { copyFiles } from './file-export.ts';
 import { type Found, targetHistory } from './target-state.ts';
 
@@ -16,7 +16,8 @@ interface WireRunInfo {
 
 /**
  * Creates a run in the target, marked with the Trove run id it comes from ({@link SOURCE_RUN_TAG})
- * in the same request, so an export killed right after finds and finishes it next time.
+ * and this source's identity ({@link SOURCE_STORE_TAG}) in the same request, so an export killed
+ * right after finds and finishes it next time.
  */
 export async function createRun(ctx: ExportContext, run: SourceRun, experimentId: string): Promise<{ runId: string; artifactUri: string }> {
   const created = await ctx.post<{ run: { info: WireRunInfo } }>('runs/create', {
@@ -24,7 +25,10 @@ export async function createRun(ctx: ExportContext, run: SourceRun, experimentId
     user_id: run.info.userId,
     start_time: run.info.startTime,
     run_name: run.info.runName,
-    tags: [{ key: SOURCE_RUN_TAG, value: run.info.runId }],
+    tags: [
+      { key: SOURCE_RUN_TAG, value: run.info.runId },
+      { key: SOURCE_STORE_TAG, value: ctx.sourceStore },
+    ],
   });
   return { runId: created.run.info.run_id, artifactUri: created.run.info.artifact_uri };
 }
@@ -46,7 +50,9 @@ export async function fillRun(ctx: ExportContext, source: MigrationSource, run: 
     const part = params.slice(i, i + PARAMS_PER_BATCH);
     writes.push(() => ctx.post('runs/log-batch', { run_id: runId, params: part }));
   }
-  const tags = missing(ctx.remapTags(run.tags), have?.tags);
+  // A run an earlier export made before runs carried the source's mark (it has this run's id) gets it now.
+  const adopt = have !== undefined && have.tags.some((t) => t.key === SOURCE_RUN_TAG) && ctx.ownership(have.tags) === 'unmarked';
+  const tags = missing([...ctx.remapTags(run.tags), ...(adopt ? [{ key: SOURCE_STORE_TAG, value: ctx.sourceStore }] : [])], have?.tags);
   for (let i = 0; i < tags.length; i += TAGS_PER_BATCH) {
     const part = tags.slice(i, i + TAGS_PER_BATCH);
     writes.push(() => ctx.post('runs/log-batch', { run_id: runId, tags: part }));

@@ -22,8 +22,13 @@ export interface Found<T> {
   record: T;
 }
 
-/** Every run of a target experiment, deleted ones included, by the Trove run id it was exported from. */
-export async function targetRuns(ctx: ExportContext, experimentId: string): Promise<Map<string, Found<SourceRun>>> {
+/**
+ * Every run of a target experiment, deleted ones included, by the Trove run id it was exported
+ * from; runs another source exported (another Trove, or another project: a different
+ * `trove.source_store`) are left out unless `otherSources`, so they are neither updated nor
+ * judged gone (with `otherSources` they are keyed by their target id).
+ */
+export async function targetRuns(ctx: ExportContext, experimentId: string, options: { otherSources?: boolean } = {}): Promise<Map<string, Found<SourceRun>>> {
   const bySource = new Map<string, Found<SourceRun>>();
   const byId = new Map<string, Found<SourceRun>>();
   let pageToken: string | undefined;
@@ -38,7 +43,9 @@ export async function targetRuns(ctx: ExportContext, experimentId: string): Prom
       const run = runFromWire(wire);
       const found = { targetId: run.info.runId, record: run };
       const from = run.tags.find((t) => t.key === SOURCE_RUN_TAG)?.value;
-      if (from) bySource.set(from, found);
+      if (from && ctx.ownership(run.tags) === 'other') {
+        if (options.otherSources) byId.set(run.info.runId, found);
+      } else if (from) bySource.set(from, found);
       else byId.set(run.info.runId, found);
     }
     pageToken = page.next_page_token || undefined;

@@ -55,6 +55,17 @@ export class SqlImportStore implements ImportStore {
       .execute();
   }
 
+  async claimState(source: string, record: ImportStateRecord, now: number): Promise<ImportStateRecord> {
+    await this.db
+      .insertInto('import_state')
+      .values({ source, kind: record.kind, source_id: record.sourceId, target_id: record.targetId, fingerprint: record.fingerprint, imported_at: now })
+      .onConflict((oc) => oc.columns(['source', 'kind', 'source_id']).doNothing())
+      .execute();
+    const kept = (await this.listState(source, record.kind)).get(record.sourceId);
+    if (!kept) throw new Error(`import state ${source}/${record.kind}/${record.sourceId} was not kept`);
+    return kept;
+  }
+
   async deleteState(source: string, kind: ImportStateKind, sourceId: string): Promise<void> {
     await this.db.deleteFrom('import_state').where('source', '=', source).where('kind', '=', kind).where('source_id', '=', sourceId).execute();
   }

@@ -70,8 +70,9 @@ const ROWS_PER_STATEMENT = 20_000;
 export async function ingestMetricsPostgres(db: Db, runPk: number, columns: PointColumns): Promise<void> {
   for (let start = 0; start < columns.length; start += ROWS_PER_STATEMENT) {
     const part = sliceColumns(columns, start, start + ROWS_PER_STATEMENT);
-    // Every level (metric-rollups.ts): no lock and no read of the keys' top levels first.
-    const rollups = inLockOrder(rollupRowsFor(runPk, part, 'every-level'));
+    // The levels up to the one whose block 0 holds the batch's last step (metric-rollups.ts,
+    // levelOfSteps): no lock and no read of the keys' top levels first.
+    const rollups = inLockOrder(rollupRowsFor(runPk, part, 'by-step'));
     const newest = newestPerKey(part);
     const parameters = [
       runPk,
@@ -102,7 +103,7 @@ export async function ingestMetricsPostgres(db: Db, runPk: number, columns: Poin
     // Some points were already stored: the rollups of the ones inserted now.
     if (result.rows.length > 0) {
       const inserted = result.rows.map((r) => ({ key_id: Number(r.key_id), step: Number(r.step), value: Number(r.value), is_nan: Number(r.is_nan) }));
-      await upsertRollups(db, inLockOrder(rollupRowsFor(runPk, inserted, 'every-level')));
+      await upsertRollups(db, inLockOrder(rollupRowsFor(runPk, inserted, 'by-step')));
     }
   }
 }

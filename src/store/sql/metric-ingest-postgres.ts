@@ -15,8 +15,9 @@ type Db = Kysely<Database> | Transaction<Database>;
  *   columns are empty arrays unless a point has one (`unnest` pads a shorter array with NULLs).
  *   Under `npm run bench` the driver's text encoding of nine 1,000-element arrays (per-element
  *   escaping, printing every double) was the largest item of the write path's CPU profile.
- * - The rollups are aggregated in JavaScript from the incoming points (`rollupRowsFor`, about 30
- *   rows for 1,000 consecutive steps) and merged only when every point was new: the statement
+ * - The rollups are aggregated in JavaScript from the incoming points (`rollupRowsFor` 'by-step':
+ *   the levels up to the one whose block 0 holds the batch's last step, about 20 rows for 1,000
+ *   consecutive steps below 2 million, one per key for steps below 64) and merged only when every point was new: the statement
  *   compares the number of rows the point insert returned with the batch size. When some points
  *   were already stored (a re-sent batch, MLflow 3 re-logging a run's metrics with its model id,
  *   an exact repeat within the batch), the statement leaves the rollups alone and returns the

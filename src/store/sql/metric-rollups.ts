@@ -20,14 +20,22 @@ type Db = Kysely<Database> | Transaction<Database>;
  * top level is one block (or level 14, which may hold several). A point outside the top block
  * raises the top: the writer copies the old top row into the new levels (rollupRowsFor with the
  * stored tops), which is why it must see the tops of the keys it writes under a lock. SQLite's
- * single writer is that lock. PostgreSQL writes every level instead (metric-ingest-postgres.ts):
- * there the read would need a lock statement and a read statement before the batch's one
- * statement, and those two round trips cost more than the rows they save (measured at the store,
- * 4 writers, load 8–9: log-batch of 10 metrics 337 req/s against 455, 1,000-point batches 88,000
- * against 100,000 points/s). A reader asking for a level above the top
- * reads the top row in its place: the same single block (readTopRollups, downsampleFromRollups).
- * Databases whose rollups were built with every level (migration 0005) keep the invariant with
- * top 14.
+ * single writer is that lock. A reader asking for a level above the top reads the top row in its
+ * place: the same single block (readTopRollups, downsampleFromRollups). Databases whose rollups
+ * were built with every level (migration 0005) keep the invariant with top 14.
+ *
+ * PostgreSQL cannot read the tops without a lock statement and a read before the batch's one
+ * statement, two round trips that cost more than the rows they save (measured at the store, 4
+ * writers, load 8–9: log-batch of 10 metrics 337 req/s against 455, 1,000-point batches 88,000
+ * against 100,000 points/s). It writes 'by-step' instead (levelOfSteps): each batch up to the
+ * finest level whose block 0 holds its last step (every level with a negative step). A point at
+ * step s ≥ 8^L is then written at level L by its own batch, so every block other than block 0 holds
+ * every point at every stored level, and so does level 2's block 0; a coarser block 0 may lack the
+ * points of batches whose steps all lay below it. Readers therefore take block 0 of level L from
+ * level 2's block 0 and blocks 1 … 7 of levels 2 … L − 1 (readBlockZero: disjoint, complete, at most
+ * 85 rows) and a series' extent from level 2 (readRollupExtent). Both hold for the SQLite tops and
+ * for every-level databases too, so one reader serves all three. A 10-metric log-batch at steps
+ * below 64 writes 10 rollup rows instead of 130.
  */
 export const ROLLUP_LEVELS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] as const;
 export const FINEST_ROLLUP_LEVEL = 2;

@@ -2,7 +2,8 @@
  * Where a runs/search request spends its time at the issue's size, in one process, without the
  * load generator: a Trove composed as `trove server` does (createServer) on its own database,
  * seeded once with the HTTP harness's data (bench/seed-data.ts: 100,000 runs in 4 experiments,
- * through the domain services, as runs/create + log-batch would), then the filtered,
+ * the rows runs/create + log-batch write inserted straight into the tables, or through the domain
+ * services with PROFILE_SEED=api), then the filtered,
  * metric-ordered page of 100 timed in parts: the whole request through Fastify's inject, the
  * domain call, the store's id query, the page's runs, presenting and JSON serialisation.
  * Not a test; figures go to docs/query-plans.md by hand.
@@ -10,7 +11,9 @@
  *   node --import tsx bench/search-profile.ts sqlite /tmp/trove-profile        # seeds once, then reuses the folder
  *   TROVE_TEST_POSTGRES_URI=… node --import tsx bench/search-profile.ts postgres trove_profile
  *
- * PROFILE_RUNS (100000), PROFILE_ITERATIONS (200). Run with `node --cpu-prof` for a profile of the timed part.
+ * PROFILE_RUNS (100000), PROFILE_PER_EXPERIMENT (25000), PROFILE_ITERATIONS (200), PROFILE_ONLY
+ * (time only the parts whose label contains it), PROFILE_CPU=<path prefix> (a .cpuprofile of each
+ * timed part's loop).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -155,7 +158,6 @@ async function main(): Promise<void> {
     const inject = () => server.app.inject({ method: 'POST', url: '/api/2.0/mlflow/runs/search', payload: body, headers: { 'content-type': 'application/json' } });
     const first = await inject();
     if (first.statusCode !== 200) throw new Error(first.body);
-    const token = (JSON.parse(first.body) as { next_page_token: string }).next_page_token;
     const deepToken = (await tracking.searchRuns({ experimentIds: ids, filter: FILTER, orderBy: ORDER_BY, maxResults: 50_000 })).nextPageToken;
     const db = server.database.db;
     const store = { lookup: async (key: string) => (await db.selectFrom('metric_keys').select('id').where('key', '=', key).executeTakeFirst())?.id };
@@ -171,7 +173,6 @@ async function main(): Promise<void> {
     const page = await readRuns(db, pks);
     const page1 = (await tracking.searchRuns({ experimentIds: ids, filter: FILTER, orderBy: ORDER_BY, maxResults: 100 })).items;
     const presented = { runs: page1.map(presentRun) };
-    void token;
 
     await timed('HTTP (inject): experiments/get (the HTTP path alone)', () => server.app.inject({ method: 'GET', url: `/api/2.0/mlflow/experiments/get?experiment_id=${ids[0]}` }));
     await timed('HTTP (inject): page 1', inject);

@@ -58,6 +58,25 @@ for (const backend of storeBackends) {
       await assertRollupsMatch(database.db, pk, 'loss', [...steps.map((step) => ({ step, value: step / 10 })), { step: 700, value: 1 }]);
     });
 
+    test('a batch larger than one statement, with two keys, some NaN and some points already stored, keeps every point once', async () => {
+      const pk = await newRun();
+      const early = Array.from({ length: 100 }, (_, i) => 4000 + i).filter((step) => step % 3 !== 0 && step % 997 !== 0);
+      await store.logMetrics(pk, early.map((step) => ({ key: 'big', step, timestamp: 1, value: step })));
+      const batch = Array.from({ length: 7000 }, (_, i) => ({ key: i % 3 === 0 ? 'other' : 'big', step: i, timestamp: 1, value: i % 997 === 0 ? Number.NaN : i }));
+      await store.logMetrics(pk, batch);
+      const stored = new Map<string, Array<{ step: number; value: number }>>([['big', early.map((step) => ({ step, value: step }))], ['other', []]]);
+      for (const p of batch) {
+        const list = stored.get(p.key)!;
+        if (!list.some((q) => q.step === p.step && (q.value === p.value || (Number.isNaN(q.value) && Number.isNaN(p.value))))) list.push({ step: p.step, value: p.value });
+      }
+      for (const [key, points] of stored) {
+        await assertRollupsMatch(database.db, pk, key, points);
+        const history = await store.getMetricHistory({ runPk: pk, key, maxResults: 20_000, offset: 0 });
+        assert.equal(history.length, points.length, key);
+      }
+      assert.equal((await latest(pk, 'big'))?.step, 6998);
+    });
+
     test('a batch mixing stored points, new points and repeats within itself counts each point once', async () => {
       const pk = await newRun();
       const first = Array.from({ length: 500 }, (_, i) => ({ key: 'acc', step: i, timestamp: 1, value: i }));

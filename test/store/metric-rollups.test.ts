@@ -123,6 +123,15 @@ for (const backend of BACKENDS) describe(`metric rollups: ${backend.name}`, { sk
     assert.deepEqual([...new Set(rollupRowsFor(7, [{ key_id: 1, step: 300, value: 0, is_nan: 0 }], new Map([[1, { ...top }]])).map((r) => r.level))], [2, 3]);
   });
 
+  test('by step (PostgreSQL) a batch is rolled up to the level whose block 0 holds its last step, every level with a negative step', () => {
+    const levels = (steps: number[]) => [...new Set(rollupRowsFor(7, steps.map((step) => ({ key_id: 1, step, value: step, is_nan: 0 })), 'by-step').map((r) => r.level))];
+    assert.deepEqual(levels([0, 5, 63]), [2]);
+    assert.deepEqual(levels([600]), [2, 3, 4]);
+    assert.deepEqual(levels([4095, 3]), [2, 3, 4]);
+    assert.deepEqual(levels([-1, 10]), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    assert.deepEqual(levels([8 ** 14]), [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+  });
+
   test('points arriving late and far away (timestamps as steps, negative steps), repeats and NaN keep every level and every read equal to the raw points', async () => {
     const runId = 'z'.repeat(32);
     await store.createRun({ runId, experimentId: '0', name: runId, userId: 'u', status: 'RUNNING', startTime: 0, artifactUri: 'x', tags: [] });

@@ -15,8 +15,9 @@ type Db = Kysely<Database> | Transaction<Database>;
  *   columns are empty arrays unless a point has one (`unnest` pads a shorter array with NULLs).
  *   Under `npm run bench` the driver's text encoding of nine 1,000-element arrays (per-element
  *   escaping, printing every double) was the largest item of the write path's CPU profile.
- * - The rollups are aggregated in JavaScript from the incoming points (`rollupRowsFor`, about 30
- *   rows for 1,000 consecutive steps) and merged only when every point was new: the statement
+ * - The rollups are aggregated in JavaScript from the incoming points (`rollupRowsFor` 'by-step':
+ *   the levels up to the one whose block 0 holds the batch's last step, about 20 rows for 1,000
+ *   consecutive steps below 2 million, one per key for steps below 64) and merged only when every point was new: the statement
  *   compares the number of rows the point insert returned with the batch size. When some points
  *   were already stored (a re-sent batch, MLflow 3 re-logging a run's metrics with its model id,
  *   an exact repeat within the batch), the statement leaves the rollups alone and returns the
@@ -70,8 +71,9 @@ const ROWS_PER_STATEMENT = 20_000;
 export async function ingestMetricsPostgres(db: Db, runPk: number, columns: PointColumns): Promise<void> {
   for (let start = 0; start < columns.length; start += ROWS_PER_STATEMENT) {
     const part = sliceColumns(columns, start, start + ROWS_PER_STATEMENT);
-    // Every level (metric-rollups.ts): no lock and no read of the keys' top levels first.
-    const rollups = inLockOrder(rollupRowsFor(runPk, part, 'every-level'));
+    // The levels up to the one whose block 0 holds the batch's last step (metric-rollups.ts,
+    // levelOfSteps): no lock and no read of the keys' top levels first.
+    const rollups = inLockOrder(rollupRowsFor(runPk, part, 'by-step'));
     const newest = newestPerKey(part);
     const parameters = [
       runPk,
@@ -102,7 +104,7 @@ export async function ingestMetricsPostgres(db: Db, runPk: number, columns: Poin
     // Some points were already stored: the rollups of the ones inserted now.
     if (result.rows.length > 0) {
       const inserted = result.rows.map((r) => ({ key_id: Number(r.key_id), step: Number(r.step), value: Number(r.value), is_nan: Number(r.is_nan) }));
-      await upsertRollups(db, inLockOrder(rollupRowsFor(runPk, inserted, 'every-level')));
+      await upsertRollups(db, inLockOrder(rollupRowsFor(runPk, inserted, 'by-step')));
     }
   }
 }

@@ -20,14 +20,22 @@ type Db = Kysely<Database> | Transaction<Database>;
  * top level is one block (or level 14, which may hold several). A point outside the top block
  * raises the top: the writer copies the old top row into the new levels (rollupRowsFor with the
  * stored tops), which is why it must see the tops of the keys it writes under a lock. SQLite's
- * single writer is that lock. PostgreSQL writes every level instead (metric-ingest-postgres.ts):
- * there the read would need a lock statement and a read statement before the batch's one
- * statement, and those two round trips cost more than the rows they save (measured at the store,
- * 4 writers, load 8–9: log-batch of 10 metrics 337 req/s against 455, 1,000-point batches 88,000
- * against 100,000 points/s). A reader asking for a level above the top
- * reads the top row in its place: the same single block (readTopRollups, downsampleFromRollups).
- * Databases whose rollups were built with every level (migration 0005) keep the invariant with
- * top 14.
+ * single writer is that lock. A reader asking for a level above the top reads the top row in its
+ * place: the same single block (readTopRollups, downsampleFromRollups). Databases whose rollups
+ * were built with every level (migration 0005) keep the invariant with top 14.
+ *
+ * PostgreSQL cannot read the tops without a lock statement and a read before the batch's one
+ * statement, two round trips that cost more than the rows they save (measured at the store, 4
+ * writers, load 8–9: log-batch of 10 metrics 337 req/s against 455, 1,000-point batches 88,000
+ * against 100,000 points/s). It writes 'by-step' instead (levelOfSteps): each batch up to the
+ * finest level whose block 0 holds its last step (every level with a negative step). A point at
+ * step s ≥ 8^L is then written at level L by its own batch, so every block other than block 0 holds
+ * every point at every stored level, and so does level 2's block 0; a coarser block 0 may lack the
+ * points of batches whose steps all lay below it. Readers therefore take block 0 of level L from
+ * level 2's block 0 and blocks 1 … 7 of levels 2 … L − 1 (readBlockZero: disjoint, complete, at most
+ * 85 rows) and a series' extent from level 2 (readRollupExtent). Both hold for the SQLite tops and
+ * for every-level databases too, so one reader serves all three. A 10-metric log-batch at steps
+ * below 64 writes 10 rollup rows instead of 130.
  */
 export const ROLLUP_LEVELS = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] as const;
 export const FINEST_ROLLUP_LEVEL = 2;
@@ -69,13 +77,15 @@ function singleBlockLevel(lo: number, hi: number, from: number): number {
  * Aggregates incoming points into one row per (key, level, block), for the levels up to each key's
  * new top level given the stored `tops` (none: the key has no rollups yet). When the batch raises a
  * key's top, the old top row (the whole stored history, one block) is merged into the new levels.
- * With 'every-level' every level 2 … 14 is written (top 14 for every key: no tops to read).
+ * With 'every-level' every level 2 … 14 is written (top 14 for every key: no tops to read); with
+ * 'by-step' (PostgreSQL) the levels up to the one whose block 0 holds the key's last step
+ * (levelOfSteps), again without reading the tops.
  * NaN points are not drawn and not rolled up.
  */
 export function rollupRowsFor(
   runPk: number,
   points: RollupPoints | ReadonlyArray<{ key_id: number; step: number; value: number; is_nan: number }>,
-  tops: ReadonlyMap<number, RollupTop> | 'every-level' = new Map(),
+  tops: ReadonlyMap<number, RollupTop> | 'every-level' | 'by-step' = new Map(),
 ): RollupRow[] {
   const columns = 'keyId' in points ? points : rollupPointsOf(points);
   const { keyId, step, value } = columns;
@@ -93,14 +103,17 @@ export function rollupRowsFor(
       }
     }
     if (!sorted) list.sort((a, b) => step[a]! - step[b]! || a - b);
-    const top = tops === 'every-level' ? undefined : tops.get(key);
+    const top = typeof tops === 'string' ? undefined : tops.get(key);
     let lo = step[list[0]!]!;
     let hi = step[list[list.length - 1]!]!;
     if (top) {
       lo = Math.min(lo, top.step_min);
       hi = Math.max(hi, top.step_max);
     }
-    const newTop = tops === 'every-level' ? COARSEST_ROLLUP_LEVEL : singleBlockLevel(lo, hi, top ? Math.max(top.level, FINEST_ROLLUP_LEVEL) : FINEST_ROLLUP_LEVEL);
+    const newTop =
+      tops === 'every-level' ? COARSEST_ROLLUP_LEVEL
+      : tops === 'by-step' ? levelOfSteps(lo, hi)
+      : singleBlockLevel(lo, hi, top ? Math.max(top.level, FINEST_ROLLUP_LEVEL) : FINEST_ROLLUP_LEVEL);
     for (let level = FINEST_ROLLUP_LEVEL; level <= newTop; level++) {
       const size = 8 ** level;
       const first = rows.length;
@@ -138,6 +151,19 @@ export function rollupRowsFor(
     }
   }
   return rows;
+}
+
+/**
+ * PostgreSQL's levels for a key's points from `lo` to `hi` ('by-step', no read of the stored
+ * tops): up to the finest level whose block 0 holds step `hi`, so that every block other than
+ * block 0 is complete at every stored level (a point at step s ≥ 8^L is written at level L and
+ * above by its own batch), and block 0 of level L is read as level 2's block 0 plus blocks 1 … 7
+ * of levels 2 … L − 1 (readBlockZero). Negative steps take every level.
+ */
+function levelOfSteps(lo: number, hi: number): number {
+  if (lo < 0) return COARSEST_ROLLUP_LEVEL;
+  for (let level = FINEST_ROLLUP_LEVEL; level < COARSEST_ROLLUP_LEVEL; level++) if (hi < 8 ** level) return level;
+  return COARSEST_ROLLUP_LEVEL;
 }
 
 /** Point objects as the columns rollupRowsFor reads. */
@@ -220,14 +246,23 @@ export function rollupLevelFor(bucketWidth: number): number | undefined {
   return chosen;
 }
 
+export interface RollupPart {
+  block: number;
+  step_min: number;
+  step_max: number;
+  vmin: number;
+  vmax: number;
+  n: number;
+}
+
 /** Rollup rows of one series at one level whose blocks lie within [firstBlock, lastBlock]. */
 export async function readRollups(
   db: Db,
   input: { runPk: number; keyId: number; level: number; firstBlock: number; lastBlock: number },
-): Promise<Array<{ step_min: number; step_max: number; vmin: number; vmax: number; n: number }>> {
+): Promise<RollupPart[]> {
   const rows = await db
     .selectFrom('metric_rollups')
-    .select(['step_min', 'step_max', 'vmin', 'vmax', 'n'])
+    .select(['block', 'step_min', 'step_max', 'vmin', 'vmax', 'n'])
     .where('run_id', '=', input.runPk)
     .where('key_id', '=', input.keyId)
     .where('level', '=', input.level)
@@ -235,28 +270,63 @@ export async function readRollups(
     .where('block', '<=', input.lastBlock)
     .orderBy('block')
     .execute();
-  return rows.map((r) => ({
-    step_min: Number(r.step_min),
-    step_max: Number(r.step_max),
-    vmin: Number(r.vmin),
-    vmax: Number(r.vmax),
-    n: Number(r.n),
-  }));
+  return rows.map(toPart);
 }
 
 /**
- * The first and last step of a series and its top level, from its top rollup row (one row unless
- * steps are astronomically spread); all null when the series has no rollups.
+ * The points of steps [0, 8^(upTo + 1)) as one part: level 2's block 0 and blocks 1 … 7 of levels
+ * 2 … upTo, which are complete however the series was written (every level on databases written
+ * before, the stored tops on SQLite, 'by-step' on PostgreSQL, where block 0 of a coarser level
+ * may lack points of batches whose steps all lay below it). Undefined when there are none.
+ */
+export async function readBlockZero(db: Db, input: { runPk: number; keyId: number; upTo: number }): Promise<RollupPart | undefined> {
+  const rows = await db
+    .selectFrom('metric_rollups')
+    .select(['block', 'step_min', 'step_max', 'vmin', 'vmax', 'n'])
+    .where('run_id', '=', input.runPk)
+    .where('key_id', '=', input.keyId)
+    .where((eb) => {
+      const terms = [eb.and([eb('level', '=', FINEST_ROLLUP_LEVEL), eb('block', '=', 0)])];
+      for (let level = FINEST_ROLLUP_LEVEL; level <= input.upTo; level++) terms.push(eb.and([eb('level', '=', level), eb.between('block', 1, 7)]));
+      return eb.or(terms);
+    })
+    .execute();
+  let zero: RollupPart | undefined;
+  for (const row of rows) {
+    const part = toPart(row);
+    if (!zero) zero = { ...part, block: 0 };
+    else mergePart(zero, part);
+  }
+  return zero;
+}
+
+/** Widens `into` by `part` (min of mins, max of maxes, sum of counts). */
+export function mergePart(into: Omit<RollupPart, 'block'>, part: Omit<RollupPart, 'block'>): void {
+  if (part.step_min < into.step_min) into.step_min = part.step_min;
+  if (part.step_max > into.step_max) into.step_max = part.step_max;
+  if (part.vmin < into.vmin) into.vmin = part.vmin;
+  if (part.vmax > into.vmax) into.vmax = part.vmax;
+  into.n += part.n;
+}
+
+function toPart(r: { block: number | string; step_min: number | string; step_max: number | string; vmin: number | string; vmax: number | string; n: number | string }): RollupPart {
+  return { block: Number(r.block), step_min: Number(r.step_min), step_max: Number(r.step_max), vmin: Number(r.vmin), vmax: Number(r.vmax), n: Number(r.n) };
+}
+
+/**
+ * The first and last step of a series and its top (coarsest stored) level; all null when the
+ * series has no rollups. The steps come from level 2, whose blocks hold every point whichever
+ * way the series was written: its first and last block, two index seeks.
  */
 export async function readRollupExtent(db: Db, runPk: number, keyId: number): Promise<{ lo: number | null; hi: number | null; top: number | null }> {
-  const { rows } = await sql<{ level: number | string; lo: number | string; hi: number | string }>`
-    select level, min(step_min) as lo, max(step_max) as hi from metric_rollups
-    where run_id = ${runPk} and key_id = ${keyId}
-      and level = (select max(level) from metric_rollups where run_id = ${runPk} and key_id = ${keyId})
-    group by level`.execute(db);
+  const { rows } = await sql<{ lo: number | string | null; hi: number | string | null; top: number | string | null }>`
+    select
+      (select step_min from metric_rollups where run_id = ${runPk} and key_id = ${keyId} and level = ${FINEST_ROLLUP_LEVEL} order by block limit 1) as lo,
+      (select step_max from metric_rollups where run_id = ${runPk} and key_id = ${keyId} and level = ${FINEST_ROLLUP_LEVEL} order by block desc limit 1) as hi,
+      (select max(level) from metric_rollups where run_id = ${runPk} and key_id = ${keyId}) as top`.execute(db);
   const row = rows[0];
-  if (!row) return { lo: null, hi: null, top: null };
-  return { lo: Number(row.lo), hi: Number(row.hi), top: Number(row.level) };
+  if (!row || row.lo === null || row.hi === null || row.top === null) return { lo: null, hi: null, top: null };
+  return { lo: Number(row.lo), hi: Number(row.hi), top: Number(row.top) };
 }
 
 /** SQLite statement texts by key count. */

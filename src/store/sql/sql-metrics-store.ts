@@ -2,6 +2,8 @@ import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import { dialectOf } from './dialect.ts';
 import type { MetricHistoryQuery, DownsampleQuery, DownsampledSeries, MetricRecord } from '../tracking-store.ts';
 import {
+  mergePart,
+  readBlockZero,
   readRollupExtent,
   readRollups,
   readTopRollups,
@@ -9,6 +11,7 @@ import {
   rollupLevelFor,
   rollupRowsFor,
   upsertRollups,
+  type RollupPart,
 } from './metric-rollups.ts';
 import { chunk } from './sql-conditions.ts';
 import { prepared } from './prepared.ts';
@@ -260,17 +263,33 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
       await rawRange(input.lo, input.hi);
     } else {
       if (input.explicitRange) await rawRange(input.lo, firstBlock * size - 1);
+      // Whole blocks of the wanted level, each one part. Block 0 is read from the finer levels
+      // (readBlockZero): on PostgreSQL a coarse level's block 0 may lack points of early batches.
+      const blocks = new Map<number, RollupPart>();
+      const add = (part: RollupPart) => {
+        const block = Math.floor(part.step_min / size);
+        if (block < firstBlock || block > lastBlock) return;
+        const same = blocks.get(block);
+        if (same) mergePart(same, part);
+        else blocks.set(block, { ...part, block });
+      };
+      const { runPk, keyId } = input;
       if (input.level <= input.top) {
-        parts.push(...(await readRollups(this.db, { runPk: input.runPk, keyId: input.keyId, level: input.level, firstBlock, lastBlock })));
-      } else {
-        // Levels above the top are not stored: the whole history is the top's one block, which
-        // lies in one block of the wanted level too, with the same contents.
-        const top = await readRollups(this.db, { runPk: input.runPk, keyId: input.keyId, level: input.top, firstBlock: Number.MIN_SAFE_INTEGER, lastBlock: Number.MAX_SAFE_INTEGER });
-        for (const row of top) {
-          const block = Math.floor(row.step_min / size);
-          if (block >= firstBlock && block <= lastBlock) parts.push(row);
+        for (const row of await readRollups(this.db, { runPk, keyId, level: input.level, firstBlock, lastBlock })) if (row.block !== 0) add(row);
+        if (firstBlock <= 0 && lastBlock >= 0) {
+          const zero = await readBlockZero(this.db, { runPk, keyId, upTo: input.level - 1 });
+          if (zero) add(zero);
         }
+      } else {
+        // Levels above the top are not stored. Steps from 0 on lie in block 0 of every level above
+        // it (readBlockZero up to the top); the top's blocks outside 0 … 7 (negative steps, or a
+        // SQLite top far from step 0) each lie in one block of the wanted level too.
+        const top = await readRollups(this.db, { runPk, keyId, level: input.top, firstBlock: Number.MIN_SAFE_INTEGER, lastBlock: Number.MAX_SAFE_INTEGER });
+        for (const row of top) if (row.block < 0 || row.block > 7) add(row);
+        const zero = await readBlockZero(this.db, { runPk, keyId, upTo: input.top });
+        if (zero) add(zero);
       }
+      parts.push(...blocks.values());
       if (input.explicitRange) await rawRange((lastBlock + 1) * size, input.hi);
     }
     const buckets = new Map<number, { x0: number; x1: number; vmin: number; vmax: number; n: number }>();

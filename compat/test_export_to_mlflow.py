@@ -179,6 +179,14 @@ def exported(source, tmp_path_factory):
         _stop(process)
 
 
+def source_store_mark(dst: MlflowClient, src: MlflowClient, source) -> str:
+    """The exporting Trove's mark (its store id and project) as an exported experiment carries it."""
+    first = src.get_experiment(next(iter(source.experiment_ids.values())))
+    mark = dst.get_experiment_by_name(first.name).tags.get("trove.source_store", "")
+    assert re.fullmatch(r"[0-9a-f-]{36}/project-\d+", mark), mark
+    return mark
+
+
 def test_every_run_and_logged_model_gets_a_printed_new_id(source, exported):
     _, mapping, stdout = exported
     for name, run_id in source.run_ids.items():
@@ -190,22 +198,25 @@ def test_every_run_and_logged_model_gets_a_printed_new_id(source, exported):
 def test_experiments_keep_names_tags_and_deleted_state(source, exported):
     url, _, _ = exported
     src, dst = MlflowClient(source.url), MlflowClient(url)
+    mark = source_store_mark(dst, src, source)
     for key, exp_id in source.experiment_ids.items():
         a = src.get_experiment(exp_id)
         b = dst.get_experiment_by_name(a.name)
         assert b is not None, a.name
         assert b.lifecycle_stage == a.lifecycle_stage, key
-        # The mark by which a later export tells the experiments it created.
-        assert b.tags == {**a.tags, "trove.source_experiment_id": exp_id}, key
+        # The marks by which a later export tells the experiments it created, and which Trove did.
+        assert b.tags == {**a.tags, "trove.source_experiment_id": exp_id, "trove.source_store": mark}, key
 
 
 def test_runs_keep_names_status_times_user_params_tags_and_deleted_state(source, exported):
     url, mapping, _ = exported
     src, dst = MlflowClient(source.url), MlflowClient(url)
+    mark = source_store_mark(dst, src, source)
 
     def expected_tags(run_id: str, tags: dict) -> dict:
         # The mark by which a later export finds the run again; the parent link follows the new ids.
         tags["trove.source_run_id"] = run_id
+        tags["trove.source_store"] = mark
         if "mlflow.parentRunId" in tags:
             tags["mlflow.parentRunId"] = mapping[tags["mlflow.parentRunId"]]
         return tags

@@ -136,10 +136,21 @@ async function measure(ctx: ScaleContext, running: RunningServer, server: Server
   let timedOut = 0;
   const errors: string[] = [];
   let rows = -1;
-  if (!slow) await search(running.base, experimentIds, config.filterPageSize, token, timeoutSeconds); // warm-up
+  let warmUpFailed = false;
+  if (!slow) {
+    // A server that refuses the request (FastTrackML answers 400 to its own deep-page token) is
+    // recorded as failed for this page; the run goes on to the next server.
+    try {
+      await search(running.base, experimentIds, config.filterPageSize, token, timeoutSeconds);
+    } catch (error) {
+      warmUpFailed = true;
+      errors.push(String((error as Error).message ?? error).slice(0, 200));
+      ctx.log(`  ${server} ${page} warm-up failed, no timed requests: ${errors.at(-1)}`);
+    }
+  }
   const loadBefore = os.loadavg();
   const cpu0 = treeCpuMs(pid);
-  for (let i = 0; i < samples; i++) {
+  for (let i = 0; i < (warmUpFailed ? 0 : samples); i++) {
     try {
       const r = await search(running.base, experimentIds, config.filterPageSize, token, timeoutSeconds);
       latencies.push(r.ms);
@@ -164,12 +175,12 @@ async function measure(ctx: ScaleContext, running: RunningServer, server: Server
     ...(slow ? { timeoutSeconds } : {}),
     p50: median(latencies),
     rows,
-    cpuPerRequestMs: cpuMs / samples,
+    cpuPerRequestMs: warmUpFailed ? NaN : cpuMs / samples,
     loadBefore,
     loadAfter: os.loadavg(),
     ...(errors.length ? { note: `${errors.length} failed: ${errors[0]}` } : {}),
   };
-  ctx.log(`${ctx.backend}/${server} ${page}: p50 ${Number.isFinite(m.p50) ? `${m.p50.toFixed(1)} ms` : `> ${timeoutSeconds} s`} over ${latencies.length} request(s)${timedOut ? `, ${timedOut} timed out` : ''}, server CPU ${m.cpuPerRequestMs.toFixed(1)} ms/request, load ${loadBefore[0]?.toFixed(1)} -> ${m.loadAfter[0]?.toFixed(1)}`);
+  ctx.log(`${ctx.backend}/${server} ${page}: p50 ${Number.isFinite(m.p50) ? `${m.p50.toFixed(1)} ms` : warmUpFailed ? 'failed' : `> ${timeoutSeconds} s`} over ${latencies.length} request(s)${timedOut ? `, ${timedOut} timed out` : ''}, server CPU ${m.cpuPerRequestMs.toFixed(1)} ms/request, load ${loadBefore[0]?.toFixed(1)} -> ${m.loadAfter[0]?.toFixed(1)}`);
   return m;
 }
 

@@ -181,23 +181,7 @@ function sqlitePointInsert(runPk: number, part: PointColumns): { text: string; p
     if (pointTexts.size < 64) pointTexts.set(cacheKey, text);
   }
   const { keyId, step, timestamp, value, isNan } = part;
-  if (!plain) {
-    const parameters: unknown[] = new Array(part.length * POINT_COLUMNS.length);
-    let i = 0;
-    for (let p = 0; p < part.length; p++) {
-      parameters[i++] = runPk;
-      parameters[i++] = keyId[p];
-      parameters[i++] = step[p];
-      parameters[i++] = timestamp[p];
-      parameters[i++] = value[p];
-      parameters[i++] = isNan[p];
-      parameters[i++] = part.modelId?.[p] ?? null;
-      parameters[i++] = part.datasetName?.[p] ?? null;
-      parameters[i++] = part.datasetDigest?.[p] ?? null;
-    }
-    return { text, parameters };
-  }
-  const parameters: unknown[] = new Array(part.length * 6);
+  const parameters: unknown[] = new Array(part.length * (plain ? 6 : POINT_COLUMNS.length));
   let i = 0;
   for (let p = 0; p < part.length; p++) {
     parameters[i++] = runPk;
@@ -206,6 +190,10 @@ function sqlitePointInsert(runPk: number, part: PointColumns): { text: string; p
     parameters[i++] = timestamp[p];
     parameters[i++] = value[p];
     parameters[i++] = isNan[p];
+    if (plain) continue;
+    parameters[i++] = part.modelId?.[p] ?? null;
+    parameters[i++] = part.datasetName?.[p] ?? null;
+    parameters[i++] = part.datasetDigest?.[p] ?? null;
   }
   return { text, parameters };
 }

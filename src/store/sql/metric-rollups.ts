@@ -246,14 +246,7 @@ export function rollupLevelFor(bucketWidth: number): number | undefined {
   return chosen;
 }
 
-export interface RollupPart {
-  block: number;
-  step_min: number;
-  step_max: number;
-  vmin: number;
-  vmax: number;
-  n: number;
-}
+export type RollupPart = Omit<RollupRow, 'run_id' | 'key_id' | 'level'>;
 
 /** Rollup rows of one series at one level whose blocks lie within [firstBlock, lastBlock]. */
 export async function readRollups(

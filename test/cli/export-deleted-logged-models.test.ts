@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MlflowRestWriter } from '../../src/cli/export/mlflow-writer.ts';
 import { createImportProgress } from '../../src/cli/import/progress.ts';
-import type { MigrationSource, SourceLoggedModel, SourceRun } from '../../src/domain/import/source.ts';
-import { migrationSource } from '../support/migration-source.ts';
+import type { MigrationSource, SourceLoggedModel } from '../../src/domain/import/source.ts';
+import { migrationSource, sourceRun } from '../support/migration-source.ts';
 import { startMlflowStandIn, type SeenRequest, type StandIn } from '../support/mlflow-stand-in.ts';
 
 /**
@@ -12,15 +12,7 @@ import { startMlflowStandIn, type SeenRequest, type StandIn } from '../support/m
  * is created only by the first export into its experiment, not once more by every later one.
  */
 
-const RUN: SourceRun = {
-  info: { runId: 'trove-run', runName: 'r', experimentId: '5', userId: 'u', status: 'FINISHED', startTime: 1, endTime: 2, lifecycleStage: 'active', artifactUri: '' },
-  params: [],
-  tags: [],
-  latestMetrics: [],
-  datasetInputs: [],
-  modelInputs: [],
-  modelOutputs: [],
-};
+const RUN = sourceRun('trove-run', '5', { runName: 'r' });
 
 const DELETED_MODEL: SourceLoggedModel = {
   modelId: 'm-trove',

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MlflowRestWriter } from '../../src/cli/export/mlflow-writer.ts';
 import { createImportProgress } from '../../src/cli/import/progress.ts';
-import type { MigrationSource, SourceRun } from '../../src/domain/import/source.ts';
-import { migrationSource } from '../support/migration-source.ts';
+import type { MigrationSource } from '../../src/domain/import/source.ts';
+import { migrationSource, sourceRun } from '../support/migration-source.ts';
 import { startMlflowStandIn, type SeenRequest } from '../support/mlflow-stand-in.ts';
 
 /**
@@ -17,27 +17,15 @@ import { startMlflowStandIn, type SeenRequest } from '../support/mlflow-stand-in
 const THIS_TROVE = 'store-a/project-0';
 const OTHER_TROVE = 'store-b/project-0';
 
-function sourceRun(runId: string): SourceRun {
-  return {
-    info: { runId, runName: runId, experimentId: '5', userId: 'u', status: 'FINISHED', startTime: 1, endTime: 2, lifecycleStage: 'active', artifactUri: '' },
-    params: [],
-    tags: [],
-    latestMetrics: [],
-    datasetInputs: [],
-    modelInputs: [],
-    modelOutputs: [],
-  };
-}
-
 function source(): MigrationSource {
   return migrationSource({
     async *experiments() {
       yield { experimentId: '5', name: 'shared', artifactLocation: '', lifecycleStage: 'active', creationTime: 0, lastUpdateTime: 0, tags: [] };
     },
     async *runs() {
-      yield sourceRun('r-kept');
-      yield sourceRun('r-legacy');
-      yield sourceRun('r-new');
+      yield sourceRun('r-kept', '5');
+      yield sourceRun('r-legacy', '5');
+      yield sourceRun('r-new', '5');
     },
   });
 }

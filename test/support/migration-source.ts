@@ -1,4 +1,4 @@
-import type { MigrationSource } from '../../src/domain/import/source.ts';
+import type { MigrationSource, SourceRun } from '../../src/domain/import/source.ts';
 
 /**
  * A migration source for tests that holds nothing (no experiments, runs, models or files) except
@@ -25,5 +25,18 @@ export function migrationSource(parts: Partial<MigrationSource> = {}): Migration
     },
     async close() {},
     ...parts,
+  };
+}
+
+/** A finished, active run with nothing logged: tests override only the fields they are about. */
+export function sourceRun(runId: string, experimentId: string, info: Partial<SourceRun['info']> = {}): SourceRun {
+  return {
+    info: { runId, runName: runId, experimentId, userId: 'u', status: 'FINISHED', startTime: 1, endTime: 2, lifecycleStage: 'active', artifactUri: '', ...info },
+    params: [],
+    tags: [],
+    latestMetrics: [],
+    datasetInputs: [],
+    modelInputs: [],
+    modelOutputs: [],
   };
 }

@@ -185,6 +185,21 @@ export interface NewRunInExperiment extends Omit<NewRun, 'artifactUri'> {
   artifactSuffix: string;
 }
 
+/**
+ * A log-batch for a store that writes it together with its run's check (logRunBatch): the run must
+ * exist, be active and belong to an experiment of `projectId`. Params have unique keys; `runName`
+ * is the batch's last `mlflow.runName` tag, when it has one.
+ */
+export interface RunBatch {
+  runId: string;
+  projectId: number;
+  metrics: MetricRecord[];
+  params: KeyValue[];
+  tags: KeyValue[];
+  runName: string | undefined;
+  audit: NewAuditRow[];
+}
+
 export interface RunInfoUpdate {
   status?: string;
   endTime?: number | null;
@@ -283,6 +298,13 @@ export interface TrackingStore {
    * nothing written, when it does not, for the caller to say why.
    */
   createRunInExperiment(run: NewRunInExperiment): Promise<RunRecord | undefined>;
+  /**
+   * Writes a whole log-batch with its run's check and audit entries, all or nothing, when the store
+   * can do so in one step (PostgreSQL: one statement, no transaction); false, with nothing written,
+   * when it cannot or when the batch does not simply apply (the run does not qualify, a param would
+   * change, a point is already stored), for the caller to take its checked path.
+   */
+  logRunBatch(batch: RunBatch): Promise<boolean>;
   getRunInfo(runId: string): Promise<RunInfoRecord | undefined>;
   /** getRunInfo for a write, inside its transaction, writing the write's audit entries with the read. */
   getRunInfoForWrite(runId: string, audit: NewAuditRow[]): Promise<RunInfoRecord | undefined>;

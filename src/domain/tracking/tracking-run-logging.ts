@@ -10,6 +10,7 @@ import {
   validateTagKey,
 } from './validation.ts';
 import { TrackingRuns } from './tracking-runs.ts';
+import { currentProjectId } from '../request-context.ts';
 import { RUN_NAME_TAG, lastValue, type MetricInput } from './tracking-base.ts';
 
 /** What a run records: metrics, params and tags, singly or in one atomic batch. */
@@ -74,16 +75,33 @@ export class TrackingRunLogging extends TrackingRuns {
       const model = await this.store.getLoggedModel(modelId);
       if (model && !(await this.inCurrentProject(model.experimentId))) modelMetrics.delete(modelId);
     }
+    const audit = {
+      action: 'run.log',
+      entityType: 'run',
+      entityId: input.runId,
+      details: { metrics: metrics.length, params: paramValues.size, tags: tags.length },
+    };
+    // The common case in one store call, the run's check included (PostgreSQL: one statement, no
+    // transaction; sql/log-batch-postgres.ts). Nothing is written when the run does not qualify, a
+    // param would change or a point is already stored: the checked path below then says why, or
+    // writes the batch.
+    if (input.runId && modelMetrics.size === 0) {
+      const written = await this.store.logRunBatch({
+        runId: input.runId,
+        projectId: currentProjectId(),
+        metrics,
+        params: [...paramValues].map(([key, value]) => ({ key, value })),
+        tags,
+        runName: renamed,
+        audit: this.audit.entries(audit),
+      });
+      if (written) return;
+    }
     await this.store.transaction(async (store) => {
       // Checked inside the transaction: on SQLite the read joins the group commit (runInfo).
       // The audit entry rides with the run's read (one round trip on PostgreSQL; rolled back with
       // the transaction when a check or a write fails).
-      const info = await this.activeRun(input.runId, store, {
-        action: 'run.log',
-        entityType: 'run',
-        entityId: input.runId,
-        details: { metrics: metrics.length, params: paramValues.size, tags: tags.length },
-      });
+      const info = await this.activeRun(input.runId, store, audit);
       if (paramValues.size > 0) {
         // New keys are inserted; a stored param with another value refuses the whole batch (the
         // transaction rolls back). On PostgreSQL the check and the insert are one statement.

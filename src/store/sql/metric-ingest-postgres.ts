@@ -33,19 +33,34 @@ type Db = Kysely<Database> | Transaction<Database>;
  */
 const STATEMENT = prepared(
   CompiledQuery.raw(
-    `with points as (
-  select * from unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::double precision[], $6::integer[], $7::text[], $8::text[], $9::text[])
+    `with ${metricWritesText({ run: '$1', from: '', experiment: '(select runs.experiment_id from runs where runs.id = $1)', first: 2 })}
+select key_id, step, value, is_nan from inserted where (select count(*) from inserted) <> $10`,
+    [],
+  ),
+);
+
+/**
+ * The CTEs `points`, `inserted` (the points written, returning them), `rollups` and `latest`, with
+ * 22 parameters from `$first` on (metricParameters). `run` is the SQL expression of the run's
+ * primary key, `from` what the row sources are joined with (empty, or `run, ` when the run comes
+ * from a CTE of that name: no run row, nothing written), `experiment` the run's experiment id.
+ */
+export function metricWritesText(target: { run: string; from: string; experiment: string; first: number }): string {
+  const { run, from, experiment } = target;
+  const p = (i: number): string => `$${target.first + i}`;
+  return `points as (
+  select * from unnest(${p(0)}::bigint[], ${p(1)}::bigint[], ${p(2)}::bigint[], ${p(3)}::double precision[], ${p(4)}::integer[], ${p(5)}::text[], ${p(6)}::text[], ${p(7)}::text[])
     as p(key_id, step, ts, value, is_nan, model_id, dataset_name, dataset_digest)
 ), inserted as (
   insert into metrics (run_id, key_id, step, "timestamp", value, is_nan, model_id, dataset_name, dataset_digest)
-  select $1, key_id, step, ts, value, is_nan, model_id, dataset_name, dataset_digest from points
+  select ${run}, key_id, step, ts, value, is_nan, model_id, dataset_name, dataset_digest from ${from}points
   on conflict do nothing
   returning key_id, step, value, is_nan
 ), rollups as (
   insert into metric_rollups as r (run_id, key_id, level, block, step_min, step_max, vmin, vmax, n)
-  select $1, u.* from unnest($11::bigint[], $12::integer[], $13::bigint[], $14::bigint[], $15::bigint[], $16::double precision[], $17::double precision[], $18::bigint[])
+  select ${run}, u.* from ${from}unnest(${p(9)}::bigint[], ${p(10)}::integer[], ${p(11)}::bigint[], ${p(12)}::bigint[], ${p(13)}::bigint[], ${p(14)}::double precision[], ${p(15)}::double precision[], ${p(16)}::bigint[])
     as u(key_id, level, block, step_min, step_max, vmin, vmax, n)
-  where (select count(*) from inserted) = $10
+  where (select count(*) from inserted) = ${p(8)}
   on conflict (run_id, key_id, level, block) do update set
     step_min = least(r.step_min, excluded.step_min),
     step_max = greatest(r.step_max, excluded.step_max),
@@ -54,52 +69,56 @@ const STATEMENT = prepared(
     n = r.n + excluded.n
 ), latest as (
   insert into latest_metrics as l (run_id, key_id, step, "timestamp", value, is_nan, experiment_id)
-  select $1, u.*, (select runs.experiment_id from runs where runs.id = $1)
-  from unnest($19::bigint[], $20::bigint[], $21::bigint[], $22::double precision[], $23::integer[]) as u(key_id, step, ts, value, is_nan)
+  select ${run}, u.*, ${experiment}
+  from ${from}unnest(${p(17)}::bigint[], ${p(18)}::bigint[], ${p(19)}::bigint[], ${p(20)}::double precision[], ${p(21)}::integer[]) as u(key_id, step, ts, value, is_nan)
   on conflict (run_id, key_id) do update set step = excluded.step, "timestamp" = excluded."timestamp", value = excluded.value, is_nan = excluded.is_nan
   where (excluded.step, excluded."timestamp", 1 - excluded.is_nan, excluded.value) > (l.step, l."timestamp", 1 - l.is_nan, l.value)
-)
-select key_id, step, value, is_nan from inserted where (select count(*) from inserted) <> $10`,
-    [],
-  ),
-);
+)`;
+}
+
+/**
+ * The 22 parameters of metricWritesText for a part of a batch: the points, their number, the
+ * rollups (the levels up to the one whose block 0 holds the part's last step: metric-rollups.ts,
+ * levelOfSteps; no lock and no read of the keys' top levels first) and the newest point per key.
+ * `runPk` only labels the rollup rows; the statement writes its own run id.
+ */
+export function metricParameters(runPk: number, part: PointColumns): unknown[] {
+  const rollups = inLockOrder(rollupRowsFor(runPk, part, 'by-step'));
+  const newest = newestPerKey(part);
+  return [
+    binaryArray(INT8, part.keyId),
+    binaryArray(INT8, part.step),
+    binaryArray(INT8, part.timestamp),
+    binaryArray(FLOAT8, part.value),
+    binaryArray(INT4, part.isNan),
+    part.modelId ?? [],
+    part.datasetName ?? [],
+    part.datasetDigest ?? [],
+    part.length,
+    binaryArray(INT8, rollups.map((r) => r.key_id)),
+    binaryArray(INT4, rollups.map((r) => r.level)),
+    binaryArray(INT8, rollups.map((r) => r.block)),
+    binaryArray(INT8, rollups.map((r) => r.step_min)),
+    binaryArray(INT8, rollups.map((r) => r.step_max)),
+    binaryArray(FLOAT8, rollups.map((r) => r.vmin)),
+    binaryArray(FLOAT8, rollups.map((r) => r.vmax)),
+    binaryArray(INT8, rollups.map((r) => r.n)),
+    binaryArray(INT8, newest.map((i) => part.keyId[i]!)),
+    binaryArray(INT8, newest.map((i) => part.step[i]!)),
+    binaryArray(INT8, newest.map((i) => part.timestamp[i]!)),
+    binaryArray(FLOAT8, newest.map((i) => part.value[i]!)),
+    binaryArray(INT4, newest.map((i) => part.isNan[i]!)),
+  ];
+}
 
 /** Points per statement: arrays have no bind-variable limit; chunks only bound the statement's memory. */
-const ROWS_PER_STATEMENT = 20_000;
+export const ROWS_PER_STATEMENT = 20_000;
 
 /** Writes a batch of one run's points, their rollups and latest values (see the file comment). */
 export async function ingestMetricsPostgres(db: Db, runPk: number, columns: PointColumns): Promise<void> {
   for (let start = 0; start < columns.length; start += ROWS_PER_STATEMENT) {
     const part = sliceColumns(columns, start, start + ROWS_PER_STATEMENT);
-    // The levels up to the one whose block 0 holds the batch's last step (metric-rollups.ts,
-    // levelOfSteps): no lock and no read of the keys' top levels first.
-    const rollups = inLockOrder(rollupRowsFor(runPk, part, 'by-step'));
-    const newest = newestPerKey(part);
-    const parameters = [
-      runPk,
-      binaryArray(INT8, part.keyId),
-      binaryArray(INT8, part.step),
-      binaryArray(INT8, part.timestamp),
-      binaryArray(FLOAT8, part.value),
-      binaryArray(INT4, part.isNan),
-      part.modelId ?? [],
-      part.datasetName ?? [],
-      part.datasetDigest ?? [],
-      part.length,
-      binaryArray(INT8, rollups.map((r) => r.key_id)),
-      binaryArray(INT4, rollups.map((r) => r.level)),
-      binaryArray(INT8, rollups.map((r) => r.block)),
-      binaryArray(INT8, rollups.map((r) => r.step_min)),
-      binaryArray(INT8, rollups.map((r) => r.step_max)),
-      binaryArray(FLOAT8, rollups.map((r) => r.vmin)),
-      binaryArray(FLOAT8, rollups.map((r) => r.vmax)),
-      binaryArray(INT8, rollups.map((r) => r.n)),
-      binaryArray(INT8, newest.map((i) => part.keyId[i]!)),
-      binaryArray(INT8, newest.map((i) => part.step[i]!)),
-      binaryArray(INT8, newest.map((i) => part.timestamp[i]!)),
-      binaryArray(FLOAT8, newest.map((i) => part.value[i]!)),
-      binaryArray(INT4, newest.map((i) => part.isNan[i]!)),
-    ];
+    const parameters = [runPk, ...metricParameters(runPk, part)];
     const result = await db.executeQuery<{ key_id: number; step: number; value: number; is_nan: number }>(CompiledQuery.raw(STATEMENT.sql, parameters));
     // Some points were already stored: the rollups of the ones inserted now.
     if (result.rows.length > 0) {

@@ -14,7 +14,7 @@ import type { NewAuditRow } from '../auth-store.ts';
  * parameters), so it is prepared once per connection (prepared.ts).
  */
 /** An insert of audit entries from 11 array parameters from `$first` on, one row per entry (`from` ties it to a CTE's row). */
-function insertAudit(from: string | undefined, first: number): string {
+export function insertAudit(from: string | undefined, first: number): string {
   const types = ['bigint', 'bigint', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'];
   const arrays = types.map((type, i) => `$${first + i}::${type}[]`).join(', ');
   return `insert into audit_log (time, project_id, actor_user_id, actor, actor_kind, action, entity_type, entity_id, request_id, source_address, details)
@@ -22,7 +22,7 @@ function insertAudit(from: string | undefined, first: number): string {
 }
 
 /** The audit entries as the 11 array parameters of insertAudit. */
-function auditArrays(audit: readonly NewAuditRow[]): unknown[] {
+export function auditArrays(audit: readonly NewAuditRow[]): unknown[] {
   return [
     audit.map((a) => a.time),
     audit.map((a) => a.projectId),
@@ -136,15 +136,19 @@ export async function runInfoWithAuditPostgres(db: Db, runId: string, audit: rea
 
 /**
  * A log-batch's params on PostgreSQL in one statement instead of a read of the stored ones and then
- * the insert: the new keys are inserted (an existing key is left alone) and the stored params whose
- * value differs from the given one come back. The select sees the rows as they were before the
- * statement, so a key this statement inserts is never reported; when something comes back the
- * domain refuses the batch and its transaction rolls the insert back. Keys must be unique (the
+ * the insert: the new keys are inserted and the stored params whose value differs from the given
+ * one come back. A stored key is locked and returned by the upsert only when its value differs
+ * (`do update … where`, an update to the value it has), and the upsert sees the newest committed
+ * row, also one committed by a concurrent batch after this statement began (a check against the
+ * statement's snapshot would miss that one and both batches would pass). When something comes back
+ * the domain refuses the batch and its transaction rolls the insert back. Keys must be unique (the
  * domain merges equal ones first). Fixed text, prepared once per connection.
  */
 const INSERT_PARAMS = `with t as (select * from unnest($2::text[], $3::text[]) as t(k, v)),
-  ins as (insert into params (run_id, "key", "value") select $1, t.k, t.v from t on conflict (run_id, "key") do nothing)
-  select p."key", p."value" from params p join t on p."key" = t.k where p.run_id = $1 and p."value" <> t.v`;
+  ins as (insert into params as p (run_id, "key", "value") select $1, t.k, t.v from t
+    on conflict (run_id, "key") do update set "value" = p."value" where p."value" <> excluded."value"
+    returning p."key", p."value")
+  select ins."key", ins."value" from ins join t on ins."key" = t.k where ins."value" <> t.v`;
 prepared(CompiledQuery.raw(INSERT_PARAMS, []));
 
 export async function insertParamsPostgres(db: Db, runPk: number, params: readonly KeyValue[]): Promise<KeyValue[]> {

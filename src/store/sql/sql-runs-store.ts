@@ -8,6 +8,7 @@ import type {
   RunInfoRecord,
   RunInfoUpdate,
   RunRecord,
+  RunBatch,
   RunSearchQuery,
 } from '../tracking-store.ts';
 import { chunk } from './sql-conditions.ts';
@@ -19,6 +20,7 @@ import { prepared } from './prepared.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import type { Database } from './schema.ts';
 import { createRunInExperimentPostgres, createRunPostgres, insertParamsPostgres, runInfoWithAuditPostgres } from './run-writes-postgres.ts';
+import { logBatchPostgres } from './log-batch-postgres.ts';
 import { appendAuditSqlite, createRunInExperimentSqlite, createRunSqlite, setRunTagsSqlite } from './run-writes-sqlite.ts';
 import type { NewAuditRow } from '../auth-store.ts';
 import type { Kysely } from 'kysely';
@@ -42,6 +44,20 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
     if (dialectOf(this.db as Kysely<unknown>) === 'postgres') return createRunInExperimentPostgres(this.db, run);
     // SQLite: the checked insert inside the group's transaction (it joins the group commit).
     return this.transaction(async (store) => createRunInExperimentSqlite(this.dbOf(store), run));
+  }
+
+  async logRunBatch(batch: RunBatch): Promise<boolean> {
+    // PostgreSQL only, outside a transaction, and only for metric keys whose ids are known
+    // (committed and cached): a new key is created by the checked path, inside its transaction.
+    if (this.inTransaction || dialectOf(this.db as Kysely<unknown>) !== 'postgres') return false;
+    const ids = this.keyCache.ids;
+    let last: string | undefined;
+    for (const metric of batch.metrics) {
+      if (metric.key === last) continue;
+      if (!ids.has(metric.key)) return false;
+      last = metric.key;
+    }
+    return logBatchPostgres(this.db, batch, ids);
   }
 
   async getRunInfo(runId: string): Promise<RunInfoRecord | undefined> {

@@ -193,7 +193,7 @@ export interface NewRunInExperiment extends Omit<NewRun, 'artifactUri'> {
 export interface RunBatch {
   runId: string;
   projectId: number;
-  metrics: MetricRecord[];
+  metrics: MetricRecord[] | MetricColumns;
   params: KeyValue[];
   tags: KeyValue[];
   runName: string | undefined;

@@ -1,7 +1,7 @@
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { dialectOf } from './dialect.ts';
 import type { Database } from './schema.ts';
-import type { MetricColumns } from '../metric-columns.ts';
+import { isMetricColumns, type MetricColumns } from '../metric-columns.ts';
 import { chunk } from './sql-conditions.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -33,11 +33,12 @@ export interface PointColumns {
   datasetDigest: Array<string | null> | null;
 }
 
-/** The points of a batch as columns; `keyIds` holds the id of every key. */
+/** The points of a batch as columns (objects, or columns read from the request body); `keyIds` holds the id of every key. */
 export function pointColumns(
-  metrics: ReadonlyArray<{ key: string; value: number; timestamp: number; step: number; modelId?: string | null | undefined; datasetName?: string | null | undefined; datasetDigest?: string | null | undefined }>,
+  metrics: ReadonlyArray<{ key: string; value: number; timestamp: number; step: number; modelId?: string | null | undefined; datasetName?: string | null | undefined; datasetDigest?: string | null | undefined }> | MetricColumns,
   keyIds: ReadonlyMap<string, number>,
 ): PointColumns {
+  if (isMetricColumns(metrics)) return pointColumnsOf(metrics, keyIds);
   const n = metrics.length;
   const columns: PointColumns = {
     length: n,

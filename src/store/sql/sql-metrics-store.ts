@@ -15,7 +15,7 @@ import {
 } from './metric-rollups.ts';
 import { chunk } from './sql-conditions.ts';
 import { prepared } from './prepared.ts';
-import { insertMetricPoints, newestPerKey, pointColumns, pointColumnsOf, upsertLatestMetrics } from './metric-ingest.ts';
+import { insertMetricPoints, newestPerKey, pointColumns, upsertLatestMetrics } from './metric-ingest.ts';
 import { isMetricColumns, type MetricColumns } from '../metric-columns.ts';
 import { ingestMetricsPostgres } from './metric-ingest-postgres.ts';
 import {
@@ -34,7 +34,7 @@ export abstract class SqlMetricsStore extends SqlExperimentsStore {
       const fromBody = isMetricColumns(metrics) ? metrics : undefined;
       const keyIds = await self.resolveMetricKeyIds(fromBody ? [...fromBody.keys] : distinctKeys(metrics as MetricRecord[]));
       // The batch as columns, not an object per point (metric-ingest.ts).
-      const columns = fromBody ? pointColumnsOf(fromBody, keyIds) : pointColumns(metrics as MetricRecord[], keyIds);
+      const columns = pointColumns(metrics, keyIds);
       // PostgreSQL: points, rollups and latest values in one statement (metric-ingest-postgres.ts).
       if (dialectOf(self.db as Kysely<unknown>) === 'postgres') return ingestMetricsPostgres(self.db, runPk, columns);
       // One multi-row statement for the points; it yields only the points actually inserted, so a

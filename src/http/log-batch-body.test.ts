@@ -64,6 +64,10 @@ function random(seed: number): () => number {
   };
 }
 
+function pick<T>(rnd: () => number, list: readonly T[]): T {
+  return list[Math.floor(rnd() * list.length)]!;
+}
+
 function generator(seed: number) {
   const rnd = random(seed);
   const pick = <T,>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
@@ -244,6 +248,24 @@ describe('the log-batch body read from its bytes', () => {
       '\ufeff{"run_id":"r1"}',
     ];
     for (const text of bodies) assert.equal(readLogBatchBody(Buffer.from(text, 'utf8')), undefined, text);
+  });
+
+  test('reads every number as JSON.parse does, to the last bit', () => {
+    const rnd = random(53);
+    const literals: string[] = ['0', '-0', '0.0', '-0.0', '9007199254740991', '9007199254740992', '9007199254740993', '0.1', '0.3', '1e22', '1e23', '1e-22', '1e-23', '123456789012345.6', '2.2250738585072014e-308', '5e-324', '1.7976931348623157e308', '1e400', '-1e-400', '0.000000000000000000000000001', '100000000000000000000000', '1E+0', '1e-0', '12345678901234567890e-10'];
+    for (let i = 0; i < 20000; i++) {
+      const magnitude = 10 ** Math.floor(rnd() * 40 - 20);
+      const x = (rnd() - 0.5) * magnitude;
+      const digits = 1 + Math.floor(rnd() * 20);
+      literals.push(pick(rnd, [String(x), x.toExponential(Math.min(digits, 20)), x.toFixed(Math.min(digits, 20)), x.toPrecision(Math.min(digits, 21)), String(Math.cos(i / 100)), String(Math.floor(x))]));
+    }
+    for (const literal of literals) {
+      const text = `{"metrics":[{"key":"k","value":${literal},"timestamp":1}]}`;
+      const body = readLogBatchBody(Buffer.from(text));
+      assert.ok(body, text);
+      const expected = (JSON.parse(text) as { metrics: Array<{ value: number }> }).metrics[0]!.value;
+      assert.ok(Object.is(body.metrics.value[0], expected), `${literal}: ${body.metrics.value[0]} against ${expected}`);
+    }
   });
 
   test('decodes invalid UTF-8 in a key as decoding the whole body would', () => {

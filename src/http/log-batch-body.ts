@@ -68,6 +68,9 @@ const UPPER_E = 0x45;
 /** The shortest metric the reader accepts, `{"key":"","value":0,"timestamp":0}`, is 34 bytes: no batch has more points than bytes / 34. */
 const MIN_METRIC_BYTES = 34;
 
+/** 10^0 … 10^22, every one an exact double. */
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
 const TIMESTAMP = Buffer.from('timestamp', 'latin1');
 
 function sameBytes(b: Buffer, at: number, expected: Buffer): boolean {
@@ -329,45 +332,64 @@ class BodyReader {
     return value;
   }
 
-  /** A JSON number, as `JSON.parse` reads it: short integers computed, anything else through `Number` of its text. */
+  /**
+   * A JSON number, as `JSON.parse` reads it. Its digits as an integer m and a power of ten e: when
+   * m is below 2^53 and |e| ≤ 22 both are exact doubles and one multiplication or division gives
+   * the correctly rounded value (Clinger's fast path), as `JSON.parse` does; anything else (17
+   * significant digits, large exponents) through `Number` of its text.
+   */
   private number(): number {
     const b = this.b;
+    const end = this.end;
     const start = this.p;
     let p = start;
     const negative = b[p] === MINUS;
     if (negative) p++;
-    const intStart = p;
+    let m = 0;
+    let exact = true;
     let c = b[p];
     if (c === ZERO) {
       p++;
     } else if (c !== undefined && c > ZERO && c <= NINE) {
-      while (p < this.end && (c = b[p]!) >= ZERO && c <= NINE) p++;
+      while (p < end && (c = b[p]!) >= ZERO && c <= NINE) {
+        m = m * 10 + (c - ZERO);
+        p++;
+      }
+      if (m > Number.MAX_SAFE_INTEGER) exact = false;
     } else {
       throw NOT_PLAIN;
     }
-    const intEnd = p;
-    let simple = true;
+    let e = 0;
     if (b[p] === DOT) {
-      simple = false;
       p++;
       const fracStart = p;
-      while (p < this.end && (c = b[p]!) >= ZERO && c <= NINE) p++;
+      while (p < end && (c = b[p]!) >= ZERO && c <= NINE) {
+        m = m * 10 + (c - ZERO);
+        p++;
+      }
       if (p === fracStart) throw NOT_PLAIN;
+      e = fracStart - p;
+      if (m > Number.MAX_SAFE_INTEGER) exact = false;
     }
     c = b[p];
     if (c === LOWER_E || c === UPPER_E) {
-      simple = false;
       p++;
       c = b[p];
+      const expNegative = c === MINUS;
       if (c === PLUS || c === MINUS) p++;
       const expStart = p;
-      while (p < this.end && (c = b[p]!) >= ZERO && c <= NINE) p++;
+      let x = 0;
+      while (p < end && (c = b[p]!) >= ZERO && c <= NINE) {
+        x = x * 10 + (c - ZERO);
+        p++;
+      }
       if (p === expStart) throw NOT_PLAIN;
+      if (p - expStart > 4) exact = false;
+      e += expNegative ? -x : x;
     }
     this.p = p;
-    if (simple && intEnd - intStart <= 15) {
-      let v = 0;
-      for (let k = intStart; k < intEnd; k++) v = v * 10 + (b[k]! - ZERO);
+    if (exact && e >= -22 && e <= 22) {
+      const v = e === 0 ? m : e > 0 ? m * POWERS_OF_TEN[e]! : m / POWERS_OF_TEN[-e]!;
       return negative ? -v : v;
     }
     return Number(b.toString('latin1', start, p));

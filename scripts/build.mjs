@@ -35,9 +35,11 @@ function log(message) {
  * imports at its top level (fastify's server.js: https, http2, dns for TLS and HTTP/2 servers;
  * webhooks: https, dns; OTLP: zlib; `trove import`: readline). Loading them costs ~15 ms of every
  * start and ~2 MiB (docs/memory.md), so in the bundle each is an object that requires the real
- * module on the first property read (`https.request(...)`, `dns.lookup(...)`).
+ * module on the first property read (`https.request(...)`, `dns.lookup(...)`). commander requires
+ * child_process for executable subcommands (Trove has none) and `trove server --workers` cluster:
+ * ~0.6 MiB and 2-3 ms more for every start that uses neither.
  */
-const LAZY_BUILTINS = ['https', 'http2', 'dns', 'zlib', 'readline'];
+const LAZY_BUILTINS = ['https', 'http2', 'dns', 'zlib', 'readline', 'child_process', 'cluster'];
 
 /**
  * Source edits to bundled packages, each checked: if a package update changes the text, the build
@@ -165,7 +167,10 @@ const startupPlugin = {
     }));
     const lazy = (name) =>
       `(() => { let loaded; const real = () => (loaded ??= require('node:${name}')); ` +
-      `return new Proxy({}, { get: (_, key) => real()[key], has: (_, key) => key in real(), ` +
+      // Writes go to the module too: methods called on the lazy object (cluster.on(...)) store
+      // their state on `this`, and a write left on the proxy's empty target would break reads.
+      `return new Proxy({}, { get: (_, key) => real()[key], set: (_, key, value) => Reflect.set(real(), key, value), ` +
+      `deleteProperty: (_, key) => Reflect.deleteProperty(real(), key), has: (_, key) => key in real(), ` +
       `ownKeys: () => Reflect.ownKeys(real()), getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(real(), key); return d && { ...d, configurable: true }; } }); })()`;
     build.onLoad({ filter: /.*/, namespace: 'lazy-builtin-cjs' }, (args) => ({ contents: `module.exports = ${lazy(args.path)};`, loader: 'js' }));
     build.onLoad({ filter: /.*/, namespace: 'lazy-builtin-esm' }, (args) => ({ contents: `export default ${lazy(args.path)};`, loader: 'js' }));

@@ -98,5 +98,7 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<void> 
 
 /** Whether this process is a worker forked by {@link runClusterPrimary}. */
 export function isClusterWorker(): boolean {
-  return cluster.isWorker && process.env.TROVE_WORKER === '1';
+  // The variable first: a server started without --workers never loads node:cluster (the bundle
+  // requires it on first use, scripts/build.mjs LAZY_BUILTINS).
+  return process.env.TROVE_WORKER === '1' && cluster.isWorker;
 }

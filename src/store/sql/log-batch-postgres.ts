@@ -21,11 +21,12 @@ import type { RunBatch } from '../tracking-store.ts';
  *   was committed after the statement began, so two batches racing on one key cannot both pass).
  * - A batch that must not be written as a whole is refused by an error of the statement itself,
  *   which undoes every CTE's writes: a changed param (the batch is refused, metrics and tags
- *   included), or a point that was already stored (a re-sent batch: its rollups must count only
- *   the points inserted, which the checked path's two statements handle). The error is the cast of
- *   a text that names it to an integer, evaluated only then (it reads the run's id, so the planner
- *   cannot fold it); the caller sees `false` and takes its checked path, in a transaction, which
- *   produces MLflow's error or writes the batch.
+ *   included: the cast of a text that names it to an integer, evaluated only then; it reads the
+ *   run's id, so the planner cannot fold it), or a point that was already stored (a re-sent batch,
+ *   an exact repeat within it: the points are inserted without `on conflict`, and the unique
+ *   violation of `metrics_pk` stops the statement; its rollups must count only the points
+ *   inserted, which the checked path's two statements handle). The caller sees `false` and takes
+ *   its checked path, in a transaction, which produces MLflow's error or writes the batch.
  * - Params and tags are sorted by key, rollups and latest values by key as in the ingest
  *   statement: concurrent batches of one run lock shared rows in one order.
  *
@@ -49,7 +50,7 @@ const LOG_BATCH = `with run as (
   on conflict (run_id, "key") do update set "value" = excluded."value"
 ), renamed as (
   update runs set name = $18::text from run where runs.id = run.id and $18::text is not null
-), ${metricWritesText({ run: 'run.id', from: 'run, ', experiment: 'run.experiment_id', first: P_METRICS })}
+), ${metricWritesText({ run: 'run.id', from: 'run, ', experiment: 'run.experiment_id', first: P_METRICS, newOnly: true })}
 select case
   when (select count(*) from inserted) <> $${P_METRICS + 8}
     or exists (select 1 from params_written w join given g on g.k = w."key" where w."value" <> g.v)
@@ -92,8 +93,12 @@ function byKey(a: { key: string }, b: { key: string }): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
-/** The statement's own refusal: PostgreSQL's invalid_text_representation for the text that names it. */
+/**
+ * The statement's own refusals: PostgreSQL's invalid_text_representation for the text that names
+ * it, or a unique violation of the points' primary key.
+ */
 function isRefusal(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown } | null;
+  const e = error as { code?: unknown; message?: unknown; constraint?: unknown } | null;
+  if (e?.code === '23505') return e.constraint === 'metrics_pk';
   return e?.code === '22P02' && typeof e.message === 'string' && e.message.includes(REFUSED);
 }

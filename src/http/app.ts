@@ -24,7 +24,7 @@ import { authRoutes } from './auth.routes.ts';
 import { importRoutes } from './import.routes.ts';
 import { mlflowAuthRoutes, mlflowAuthRoutesV3 } from './mlflow-auth.routes.ts';
 import { AuthService } from '../domain/auth/auth-service.ts';
-import { rememberJsonSource } from './request-schema.ts';
+import { parseJsonBody } from './json-body.ts';
 import { graphqlRoutes } from './graphql/graphql.routes.ts';
 import { uiArtifactRoutes } from './ui-artifacts.routes.ts';
 import { traceRoutesV2, traceRoutesV3 } from './traces.routes.ts';
@@ -101,18 +101,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // MLflow treats an empty JSON body as {}; a body that is not JSON is a client mistake.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const textBody = typeof body === 'string' ? body : body.toString('utf8');
-    if (textBody.trim() === '') {
-      done(null, {});
-      return;
-    }
-    try {
-      const parsed: unknown = JSON.parse(textBody);
-      if (parsed !== null && typeof parsed === 'object') rememberJsonSource(parsed, textBody);
-      done(null, parsed);
-    } catch (error) {
-      done(new MlflowError('MALFORMED_REQUEST', `Malformed JSON request body: ${jsonErrorWithoutInput(error)}`), undefined);
-    }
+    const parsed = parseJsonBody(typeof body === 'string' ? body : body.toString('utf8'));
+    if ('error' in parsed) done(parsed.error, undefined);
+    else done(null, parsed.value);
   });
 
   const { services } = options;
@@ -177,10 +168,4 @@ function withRedaction(logger: boolean | object): boolean | object {
   if (logger === false) return false;
   const base = logger === true ? {} : logger;
   return { ...base, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
-}
-
-/** V8 quotes the start of the input in JSON errors; a login body holds a password, so drop it. */
-function jsonErrorWithoutInput(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/,?\s*"[\s\S]*"\s+is not valid JSON$/, ' (not valid JSON)').replace(/"[\s\S]*$/, '').trim() || 'not valid JSON';
 }

@@ -3,6 +3,7 @@ import { MlflowError } from '../domain/errors.ts';
 import { safeEqual } from '../domain/auth/secrets.ts';
 import type { ServerMetrics } from './prometheus.ts';
 import { asClientSent } from './ajax-alias.ts';
+import { logBatchBodyOf } from './log-batch-body.ts';
 
 export interface PrometheusOptions {
   /** When set (TROVE_METRICS_TOKEN), a scrape must send `Authorization: Bearer <token>`. */
@@ -46,7 +47,8 @@ export function installRequestMetrics(app: FastifyInstance, metrics: ServerMetri
       if (route.endsWith('/mlflow/runs/log-metric')) metrics.ingestPoints.inc();
       else if (route.endsWith('/mlflow/runs/log-batch')) {
         const batch = request.body as { metrics?: unknown } | undefined;
-        if (Array.isArray(batch?.metrics) && batch.metrics.length > 0) metrics.ingestPoints.inc(batch.metrics.length);
+        const points = logBatchBodyOf(batch)?.metrics.length ?? (Array.isArray(batch?.metrics) ? batch.metrics.length : 0);
+        if (points > 0) metrics.ingestPoints.inc(points);
       }
     }
   });

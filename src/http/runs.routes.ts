@@ -6,6 +6,7 @@ import { LIMITS } from '../domain/tracking/validation.ts';
 import { presentRun, presentRunInfo } from './presenters.ts';
 import { double, int64, keyValueList, parseFields, text, textList, viewType, idList } from './request-schema.ts';
 import { readLogBatch } from './log-batch-request.ts';
+import { logBatchBodyOf, parseLogBatchRequestBody } from './log-batch-body.ts';
 import { rpc } from './rpc.ts';
 
 const runRef = { run_id: text.optional(), run_uuid: text.optional() };
@@ -147,28 +148,43 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
     return {};
   });
 
-  rpc(app, 'POST', '/mlflow/runs/log-batch', 'write', async (fields, request) => {
-    const size = Number(request.headers['content-length'] ?? 0);
-    if (size > LIMITS.batchBytes) {
-      throw MlflowError.invalidParameter(
-        `Batched logging API requests must be at most ${LIMITS.batchBytes} bytes, got a request of ${size} bytes.`,
-      );
-    }
-    // The common valid request without zod (log-batch-request.ts); anything else through the
-    // schema, which words the error.
-    const fast = readLogBatch(fields);
-    if (fast) {
-      await tracking.logBatch({ runId: runIdOf(fast), metrics: fast.metrics, params: fast.params, tags: fast.tags });
-      return {};
-    }
-    const input = parseFields(logBatchSchema, fields);
-    await tracking.logBatch({
-      runId: runIdOf(input),
-      metrics: (input.metrics ?? []).map(toMetricInput),
-      params: input.params ?? [],
-      tags: input.tags ?? [],
+  // log-batch in a scope of its own: its body is read from the bytes into metric columns when it
+  // has the usual shape (log-batch-body.ts), else parsed as JSON as for every other route.
+  await app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+      const parsed = parseLogBatchRequestBody(typeof body === 'string' ? Buffer.from(body) : body);
+      if ('error' in parsed) done(parsed.error, undefined);
+      else done(null, parsed.value);
     });
-    return {};
+    rpc(scope, 'POST', '/mlflow/runs/log-batch', 'write', async (fields, request) => {
+      const size = Number(request.headers['content-length'] ?? 0);
+      if (size > LIMITS.batchBytes) {
+        throw MlflowError.invalidParameter(
+          `Batched logging API requests must be at most ${LIMITS.batchBytes} bytes, got a request of ${size} bytes.`,
+        );
+      }
+      const columns = logBatchBodyOf(request.body);
+      if (columns) {
+        await tracking.logBatch({ runId: runIdOf(columns), metrics: columns.metrics, params: columns.params, tags: columns.tags });
+        return {};
+      }
+      // The common valid request without zod (log-batch-request.ts); anything else through the
+      // schema, which words the error.
+      const fast = readLogBatch(fields);
+      if (fast) {
+        await tracking.logBatch({ runId: runIdOf(fast), metrics: fast.metrics, params: fast.params, tags: fast.tags });
+        return {};
+      }
+      const input = parseFields(logBatchSchema, fields);
+      await tracking.logBatch({
+        runId: runIdOf(input),
+        metrics: (input.metrics ?? []).map(toMetricInput),
+        params: input.params ?? [],
+        tags: input.tags ?? [],
+      });
+      return {};
+    });
   });
 
   rpc(app, ['POST', 'GET'], '/mlflow/runs/search', 'read', async (fields) => {

@@ -8,6 +8,7 @@
  * leave it to the domain to raise the MLflow error.
  */
 import type { NewAuditRow } from './auth-store.ts';
+import type { MetricColumns } from './metric-columns.ts';
 
 export interface KeyValue {
   key: string;
@@ -192,7 +193,7 @@ export interface NewRunInExperiment extends Omit<NewRun, 'artifactUri'> {
 export interface RunBatch {
   runId: string;
   projectId: number;
-  metrics: MetricRecord[];
+  metrics: MetricRecord[] | MetricColumns;
   params: KeyValue[];
   tags: KeyValue[];
   runName: string | undefined;
@@ -323,7 +324,8 @@ export interface TrackingStore {
   /** @returns false when the tag did not exist. */
   deleteRunTag(runPk: number, key: string): Promise<boolean>;
   /** Appends metric points (exact duplicates are ignored) and updates the latest values. */
-  logMetrics(runPk: number, metrics: MetricRecord[]): Promise<void>;
+  /** Points as objects, or as columns (metric-columns.ts) when the log-batch body was read from its bytes. */
+  logMetrics(runPk: number, metrics: MetricRecord[] | MetricColumns): Promise<void>;
   getMetricHistory(query: MetricHistoryQuery): Promise<MetricRecord[]>;
   /** Up to `maxPoints` points per run, evenly spread over the steps in range, always with the first and last step. */
   getMetricHistorySampled(input: {

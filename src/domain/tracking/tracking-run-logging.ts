@@ -1,5 +1,6 @@
 import { MlflowError } from '../errors.ts';
 import type { KeyValue, MetricRecord } from '../../store/tracking-store.ts';
+import { isMetricColumns, type MetricColumns } from '../../store/metric-columns.ts';
 import {
   LIMITS,
   validateMetricValue,
@@ -40,18 +41,10 @@ export class TrackingRunLogging extends TrackingRuns {
    * transaction): either all of it is stored or, when any entry is invalid or a param would change
    * value, none of it.
    */
-  async logBatch(input: { runId: string; metrics: MetricInput[]; params: KeyValue[]; tags: KeyValue[] }): Promise<void> {
+  async logBatch(input: { runId: string; metrics: MetricInput[] | MetricColumns; params: KeyValue[]; tags: KeyValue[] }): Promise<void> {
     const { metrics, params, tags } = input;
     validateBatchLimits(metrics.length, params.length, tags.length);
-    // A long series arrives as one key repeated: its name is checked once per run of equal keys.
-    let checkedKey: string | undefined;
-    for (const metric of metrics) {
-      if (metric.key !== checkedKey) {
-        validateParamOrMetricName(metric.key);
-        checkedKey = metric.key;
-      }
-      validateMetricValue(metric.key, metric.value, metric.timestamp, metric.step);
-    }
+    validateMetrics(metrics);
     const paramValues = new Map<string, string>();
     for (const param of params) {
       validateParamOrMetricName(param.key);
@@ -71,7 +64,8 @@ export class TrackingRunLogging extends TrackingRuns {
 
     const renamed = lastValue(tags, RUN_NAME_TAG);
     const modelMetrics = new Map<string, MetricRecord[]>();
-    for (const metric of metrics) {
+    // Columns (metric-columns.ts) never carry a model id.
+    for (const metric of isMetricColumns(metrics) ? [] : metrics) {
       if (!metric.modelId) continue;
       const list = modelMetrics.get(metric.modelId) ?? [];
       list.push({ ...metric, runId: input.runId });
@@ -130,6 +124,30 @@ export class TrackingRunLogging extends TrackingRuns {
       if (metrics.length > 0) await store.logMetrics(info.pk, metrics);
       for (const [modelId, list] of modelMetrics) await store.logLoggedModelMetrics(modelId, list);
     });
+  }
+}
+
+/** Each point in order (the first invalid one is the error); a long series arrives as one key repeated, so a name is checked once per run of equal keys. */
+function validateMetrics(metrics: MetricInput[] | MetricColumns): void {
+  let checkedKey: string | undefined;
+  if (isMetricColumns(metrics)) {
+    const { keys, keyIndex, value, timestamp, step } = metrics;
+    for (let i = 0; i < metrics.length; i++) {
+      const key = keys[keyIndex[i]!]!;
+      if (key !== checkedKey) {
+        validateParamOrMetricName(key);
+        checkedKey = key;
+      }
+      validateMetricValue(key, value[i]!, timestamp[i]!, step[i]!);
+    }
+    return;
+  }
+  for (const metric of metrics) {
+    if (metric.key !== checkedKey) {
+      validateParamOrMetricName(metric.key);
+      checkedKey = metric.key;
+    }
+    validateMetricValue(metric.key, metric.value, metric.timestamp, metric.step);
   }
 }
 

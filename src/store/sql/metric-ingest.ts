@@ -1,6 +1,7 @@
 import { CompiledQuery, sql, type Kysely, type Transaction } from 'kysely';
 import { dialectOf } from './dialect.ts';
 import type { Database } from './schema.ts';
+import { isMetricColumns, type MetricColumns } from '../metric-columns.ts';
 import { chunk } from './sql-conditions.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -32,11 +33,12 @@ export interface PointColumns {
   datasetDigest: Array<string | null> | null;
 }
 
-/** The points of a batch as columns; `keyIds` holds the id of every key. */
+/** The points of a batch as columns (objects, or columns read from the request body); `keyIds` holds the id of every key. */
 export function pointColumns(
-  metrics: ReadonlyArray<{ key: string; value: number; timestamp: number; step: number; modelId?: string | null | undefined; datasetName?: string | null | undefined; datasetDigest?: string | null | undefined }>,
+  metrics: ReadonlyArray<{ key: string; value: number; timestamp: number; step: number; modelId?: string | null | undefined; datasetName?: string | null | undefined; datasetDigest?: string | null | undefined }> | MetricColumns,
   keyIds: ReadonlyMap<string, number>,
 ): PointColumns {
+  if (isMetricColumns(metrics)) return pointColumnsOf(metrics, keyIds);
   const n = metrics.length;
   const columns: PointColumns = {
     length: n,
@@ -69,6 +71,26 @@ export function pointColumns(
     if (m.datasetDigest !== undefined && m.datasetDigest !== null) (columns.datasetDigest ??= new Array<string | null>(n).fill(null))[i] = m.datasetDigest;
   }
   return columns;
+}
+
+/**
+ * A batch read from the request's bytes (metric-columns.ts) as the store's columns: its step and
+ * timestamp arrays as they are, key ids by the key's index, NaN as value 0 with its flag.
+ */
+export function pointColumnsOf(batch: MetricColumns, keyIds: ReadonlyMap<string, number>): PointColumns {
+  const n = batch.length;
+  const ids = batch.keys.map((key) => keyIds.get(key) as number);
+  const keyId = new Float64Array(n);
+  const value = new Float64Array(n);
+  const isNan = new Uint8Array(n);
+  const { keyIndex, value: values } = batch;
+  for (let i = 0; i < n; i++) {
+    keyId[i] = ids[keyIndex[i]!]!;
+    const v = values[i]!;
+    if (v !== v) isNan[i] = 1;
+    else value[i] = v;
+  }
+  return { length: n, keyId, step: batch.step, timestamp: batch.timestamp, value, isNan, modelId: null, datasetName: null, datasetDigest: null };
 }
 
 /** Points `start` … `end - 1` of a batch, as views of the same columns (no copy). */

@@ -16,6 +16,7 @@ import {
 import { chunk } from './sql-conditions.ts';
 import { prepared } from './prepared.ts';
 import { insertMetricPoints, newestPerKey, pointColumns, upsertLatestMetrics } from './metric-ingest.ts';
+import { isMetricColumns, type MetricColumns } from '../metric-columns.ts';
 import { ingestMetricsPostgres } from './metric-ingest-postgres.ts';
 import {
   IN_CHUNK,
@@ -25,12 +26,13 @@ import { SqlExperimentsStore } from './sql-experiments-store.ts';
 
 /** Metric points, their latest values and rollups, histories (paged, sampled, downsampled), metric key ids. */
 export abstract class SqlMetricsStore extends SqlExperimentsStore {
-  async logMetrics(runPk: number, metrics: MetricRecord[]): Promise<void> {
+  async logMetrics(runPk: number, metrics: MetricRecord[] | MetricColumns): Promise<void> {
     if (metrics.length === 0) return;
     await this.transaction(async (store) => {
       // The store handed out by transaction() is this same class on the transaction.
       const self = store as unknown as this;
-      const keyIds = await self.resolveMetricKeyIds(distinctKeys(metrics));
+      const fromBody = isMetricColumns(metrics) ? metrics : undefined;
+      const keyIds = await self.resolveMetricKeyIds(fromBody ? [...fromBody.keys] : distinctKeys(metrics as MetricRecord[]));
       // The batch as columns, not an object per point (metric-ingest.ts).
       const columns = pointColumns(metrics, keyIds);
       // PostgreSQL: points, rollups and latest values in one statement (metric-ingest-postgres.ts).

@@ -1,3 +1,4 @@
+import { isMetricColumns } from '../metric-columns.ts';
 import type {
   KeyValue,
   LifecycleStage,
@@ -51,11 +52,15 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
     // (committed and cached): a new key is created by the checked path, inside its transaction.
     if (this.inTransaction || dialectOf(this.db as Kysely<unknown>) !== 'postgres') return false;
     const ids = this.keyCache.ids;
-    let last: string | undefined;
-    for (const metric of batch.metrics) {
-      if (metric.key === last) continue;
-      if (!ids.has(metric.key)) return false;
-      last = metric.key;
+    if (isMetricColumns(batch.metrics)) {
+      for (const key of batch.metrics.keys) if (!ids.has(key)) return false;
+    } else {
+      let last: string | undefined;
+      for (const metric of batch.metrics) {
+        if (metric.key === last) continue;
+        if (!ids.has(metric.key)) return false;
+        last = metric.key;
+      }
     }
     return logBatchPostgres(this.db, batch, ids);
   }

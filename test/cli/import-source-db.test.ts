@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { openMlflowMetricsDb, parseSourceDbUri, PostgresMetricsDb } from '../../src/cli/import/mlflow-db-histories.ts';
+import { openMlflowMetricsDb, parseSourceDbUri, PostgresMetricsDb, SqliteMetricsDb } from '../../src/cli/import/mlflow-db-histories.ts';
 import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri, type TestDatabase } from '../support/postgres.ts';
 
 /**
@@ -70,11 +70,16 @@ describe('--source-db on an MLflow SQLite file', () => {
     const file = path.join(dir, 'mlflow.db');
     const db = new Database(file);
     db.exec('CREATE TABLE runs (run_uuid VARCHAR(32) NOT NULL PRIMARY KEY)');
-    db.exec('CREATE TABLE metrics (key VARCHAR(250), value FLOAT NOT NULL, timestamp BIGINT, step BIGINT NOT NULL, is_nan BOOLEAN NOT NULL, run_uuid VARCHAR(32))');
+    // MLflow's DDL for the table (primary key and indexes included: they decide the query plan).
+    db.exec(`CREATE TABLE metrics ("key" VARCHAR(250) NOT NULL, value FLOAT NOT NULL, timestamp BIGINT NOT NULL, run_uuid VARCHAR(32) NOT NULL,
+      step BIGINT DEFAULT '0' NOT NULL, is_nan BOOLEAN DEFAULT '0' NOT NULL, CONSTRAINT metric_pk PRIMARY KEY ("key", timestamp, step, run_uuid, value, is_nan),
+      FOREIGN KEY(run_uuid) REFERENCES runs (run_uuid), CHECK (is_nan IN (0, 1)))`);
+    db.exec('CREATE INDEX index_metrics_run_uuid ON metrics (run_uuid)');
+    db.exec('CREATE INDEX index_metrics_run_uuid_key_step ON metrics (run_uuid, "key", step)');
     db.prepare('INSERT INTO runs VALUES (?), (?)').run(RUN, OTHER);
     const insert = db.prepare('INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)');
-    for (const [key, value, timestamp, step, isNan] of ROWS) insert.run(key, value, timestamp, step, isNan ? 1 : 0, RUN);
-    insert.run('loss', 9, 1, 1, 0, OTHER);
+    for (const [key, value, timestamp, step, isNan] of ROWS) insert.run(key, value, timestamp, RUN, step, isNan ? 1 : 0);
+    insert.run('loss', 9, 1, OTHER, 1, 0);
     db.close();
     uri = `sqlite:///${file}`;
   });
@@ -88,6 +93,20 @@ describe('--source-db on an MLflow SQLite file', () => {
       assert.equal(await db.hasRun(RUN), true);
       assert.equal(await db.hasRun('c'.repeat(32)), false);
     } finally {
+      await db.close();
+    }
+  });
+
+  test('reads one history through the (run_uuid, key, step) index, not by scanning the key across every run', async () => {
+    const db = await openMlflowMetricsDb(uri);
+    const file = path.join(dir, 'mlflow.db');
+    const plain = new Database(file, { readonly: true });
+    try {
+      assert.ok(db instanceof SqliteMetricsDb);
+      const plan = (plain.prepare(`EXPLAIN QUERY PLAN ${db.historySql}`).all(RUN, 'loss') as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+      assert.match(plan, /USING INDEX index_metrics_run_uuid_key_step \(run_uuid=\? AND key=\?\)/);
+    } finally {
+      plain.close();
       await db.close();
     }
   });

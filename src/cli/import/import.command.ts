@@ -76,7 +76,7 @@ export function importCommand(program: Command): void {
       '\nCredentials for the source come from MLFLOW_TRACKING_TOKEN (bearer) or\nMLFLOW_TRACKING_USERNAME + MLFLOW_TRACKING_PASSWORD (basic), as for the MLflow client.\n' +
         '\nExample:\n  trove import mlflow --from http://mlflow.internal:5000 \\\n    --backend-store-uri sqlite:///./trove-data/trove.db --artifacts-destination ./trove-data/artifacts\n' +
         '\nWith --source-db the metric histories (nearly all of the data) are read from the MLflow server\'s\n' +
-        'database, several times faster than its REST API serves them; it must be that server\'s own\n' +
+        'database instead of one REST request per metric; it must be that server\'s own\n' +
         'database (checked: every run the server lists must be in it). SQLite is opened read-only,\n' +
         'PostgreSQL in read-only sessions; the password in the URI is never printed. E.g.\n' +
         '  trove import mlflow --from http://mlflow.internal:5000 --source-db sqlite:////srv/mlflow/mlflow.db\n' +

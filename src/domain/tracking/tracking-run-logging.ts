@@ -37,8 +37,9 @@ export class TrackingRunLogging extends TrackingRuns {
   }
 
   /**
-   * Logs metrics, params and tags in one transaction: either all of it is stored or, when any
-   * entry is invalid or a param would change value, none of it.
+   * Logs metrics, params and tags atomically (on PostgreSQL usually one statement, otherwise one
+   * transaction): either all of it is stored or, when any entry is invalid or a param would change
+   * value, none of it.
    */
   async logBatch(input: { runId: string; metrics: MetricInput[] | MetricColumns; params: KeyValue[]; tags: KeyValue[] }): Promise<void> {
     const { metrics, params, tags } = input;

@@ -323,8 +323,10 @@ export interface TrackingStore {
   setRunTags(runPk: number, tags: KeyValue[]): Promise<void>;
   /** @returns false when the tag did not exist. */
   deleteRunTag(runPk: number, key: string): Promise<boolean>;
-  /** Appends metric points (exact duplicates are ignored) and updates the latest values. */
-  /** Points as objects, or as columns (metric-columns.ts) when the log-batch body was read from its bytes. */
+  /**
+   * Appends metric points (exact duplicates are ignored) and updates the latest values. Points come
+   * as objects, or as columns (metric-columns.ts) when the log-batch body was read from its bytes.
+   */
   logMetrics(runPk: number, metrics: MetricRecord[] | MetricColumns): Promise<void>;
   getMetricHistory(query: MetricHistoryQuery): Promise<MetricRecord[]>;
   /** Up to `maxPoints` points per run, evenly spread over the steps in range, always with the first and last step. */

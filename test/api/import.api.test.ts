@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { startAuthServer, type AuthHarness, type Credential } from '../support/auth-harness.ts';
+import { sourceRun } from '../support/migration-source.ts';
 
 /**
  * The bulk import API behind `trove import --to` (/api/2.0/trove/import/...), through Fastify
@@ -125,17 +126,7 @@ describe('the bulk import API', () => {
     const runId = 'a'.repeat(32);
     const answers: Record<string, unknown> = {
       experiments: [{ experimentId: '9001', name: 'digest-exp', artifactLocation: 'mlflow-artifacts:/9001', lifecycleStage: 'active', creationTime: 1, lastUpdateTime: 1, tags: [] }],
-      runs: [
-        {
-          info: { runId, runName: 'r', experimentId: '9001', userId: 'u', status: 'FINISHED', startTime: 1, endTime: 2, lifecycleStage: 'active', artifactUri: 'mlflow-artifacts:/9001/r/artifacts' },
-          params: [],
-          tags: [],
-          latestMetrics: [],
-          datasetInputs: [],
-          modelInputs: [],
-          modelOutputs: [],
-        },
-      ],
+      runs: [sourceRun(runId, '9001', { runName: 'r', artifactUri: 'mlflow-artifacts:/9001/r/artifacts' })],
       list_artifacts: [{ path: 'f.txt', size: 5 }],
       logged_models: [],
       registered_models: [],

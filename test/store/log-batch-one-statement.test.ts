@@ -3,10 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import { SqlAuthStore } from '../../src/store/sql/sql-auth-store.ts';
 import { SqlTrackingStore } from '../../src/store/sql/sql-tracking-store.ts';
-import type { NewAuditRow } from '../../src/store/auth-store.ts';
 import type { Database } from '../../src/store/sql/schema.ts';
 import type { MetricRecord, RunBatch } from '../../src/store/tracking-store.ts';
 import { storeBackends } from '../support/store-backends.ts';
+import { runAuditRow } from '../support/audit-rows.ts';
 
 /**
  * A log-batch written with its run's check (logRunBatch): on PostgreSQL one statement outside any
@@ -44,19 +44,7 @@ for (const backend of storeBackends) {
       return { runId, pk: run.info.pk };
     }
 
-    const audit = (runId: string): NewAuditRow => ({
-      time: 1_700_000_000_123,
-      projectId: 1,
-      actorUserId: null,
-      actor: 'anonymous',
-      actorKind: 'anonymous',
-      action: 'run.log',
-      entityType: 'run',
-      entityId: runId,
-      requestId: 'req-1',
-      sourceAddress: null,
-      details: '{"metrics":3}',
-    });
+    const audit = (runId: string) => runAuditRow('run.log', runId, '{"metrics":3}');
 
     const series = (key: string, steps: number[]): MetricRecord[] =>
       steps.map((step) => ({ key, value: step % 7 === 3 ? Number.NaN : step * 0.5 - 3, timestamp: 1_000 + step, step }));

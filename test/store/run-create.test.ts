@@ -3,8 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import type { CompiledQuery } from 'kysely';
 import { SqlAuthStore } from '../../src/store/sql/sql-auth-store.ts';
 import { SqlTrackingStore } from '../../src/store/sql/sql-tracking-store.ts';
-import type { NewAuditRow } from '../../src/store/auth-store.ts';
 import { storeBackends } from '../support/store-backends.ts';
+import { runAuditRow } from '../support/audit-rows.ts';
 
 /**
  * Creating a run (runs/create): the store writes the run, its tags and the audit entries handed to
@@ -30,19 +30,7 @@ for (const backend of storeBackends) {
       await dispose?.();
     });
 
-    const audit = (runId: string): NewAuditRow => ({
-      time: 1_700_000_000_123,
-      projectId: 1,
-      actorUserId: null,
-      actor: 'anonymous',
-      actorKind: 'anonymous',
-      action: 'run.create',
-      entityType: 'run',
-      entityId: runId,
-      requestId: 'req-1',
-      sourceAddress: null,
-      details: '{"run_name":"r"}',
-    });
+    const audit = (runId: string) => runAuditRow('run.create', runId, '{"run_name":"r"}');
 
     test('the run returned is the run runs/get reads, tags deduplicated (last value wins) and in the same order', async () => {
       const runId = 'create1'.padEnd(32, 'a');

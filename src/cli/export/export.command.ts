@@ -85,8 +85,9 @@ export function exportCommand(program: Command): void {
         'PostgreSQL through node-postgres; the password in the URI is never printed. E.g.\n' +
         '  trove export --to http://mlflow.internal:5000 --target-db sqlite:////srv/mlflow/mlflow.db\n' +
         '  trove export --to http://mlflow.internal:5000 --target-db postgresql://writer:secret@db:5432/mlflow\n' +
-        '\nExit code: 0 all exported, 1 something failed (see the report), 2 refused before writing\n' +
-        '(wrong flags, or a --target-db that cannot be used). See docs/migrating.md.\n',
+        '\nExit code: 0 all exported, 1 something failed (see the report), 2 refused: wrong flags, or a\n' +
+        '--target-db that cannot be used (before anything is written; with another server\'s database,\n' +
+        'before any metric point is written). See docs/migrating.md.\n',
     )
     .action(async (options: { toDir?: string; to?: string; targetDb?: string; concurrency: number; backendStoreUri: string; artifactsDestination: string; project?: string; skipArtifacts?: boolean; deleteMissing?: boolean; quiet?: boolean }) => {
       let database: OpenedDatabase | undefined;

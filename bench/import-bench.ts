@@ -5,7 +5,7 @@
  *   node --import tsx bench/import-bench.ts [--runs 1000] [--metrics 20] [--steps 1000] [--artifact-mb 500]
  *                                            [--concurrency 8] [--seed-workers 4] [--package mlflow-export-import==1.2.0]
  *                                            [--seed bulk|api] [--api-runs 4]
- *                                            [--rows source,import,import-db,import-to,mei-trove,export,mei-mlflow]
+ *                                            [--rows source,import,import-db,import-to,mei-trove,export,export-db,mei-mlflow]
  *                                            [--source-dir <work dir of an earlier run>] [--row-seconds N]
  *
  * Defaults are reduced (50 runs × 5 metrics × 200 steps, 20 MB). Seeding: `--seed bulk` (default)
@@ -26,6 +26,8 @@
  *   MLflow → Trove      trove import mlflow --from --to <running Trove> (bulk import API)
  *   MLflow → Trove      mlflow-export-import: export-experiments, then import-experiments into a Trove server
  *   MLflow → MLflow     trove import mlflow (into a scratch store) + trove export --to <MLflow server>
+ *   MLflow → MLflow     trove import mlflow --source-db (into a scratch store) + trove export --to <MLflow server>
+ *                       --target-db <its SQLite file> (histories read from and written into the databases)
  *   MLflow → MLflow     mlflow-export-import: export-experiments, then import-experiments into an MLflow server
  *
  * Each target is checked afterwards (run count and one metric's full history) so a fast but
@@ -70,7 +72,7 @@ const SEED_MODE = arg('seed', 'bulk');
 if (SEED_MODE !== 'bulk' && SEED_MODE !== 'api') throw new Error('--seed is bulk or api');
 /** Runs logged through the API before the rest is bulk-loaded (the first is the template). */
 const API_RUNS = Math.max(1, Math.min(SIZE.runs, Number(arg('api-runs', '4'))));
-const ALL_ROWS = ['source', 'import', 'import-db', 'import-to', 'mei-trove', 'export', 'mei-mlflow'] as const;
+const ALL_ROWS = ['source', 'import', 'import-db', 'import-to', 'mei-trove', 'export', 'export-db', 'mei-mlflow'] as const;
 type RowName = (typeof ALL_ROWS)[number];
 // `--rows seed`: only seed the source and check it (how long seeding takes).
 const ROWS = new Set(arg('rows', ALL_ROWS.join(',')).split(',').map((r) => r.trim()));
@@ -482,10 +484,12 @@ async function main(): Promise<void> {
       direct = directExtent.seconds;
     }
 
-    // The same with the metric histories read from the source's SQLite file (--source-db).
+    // The same with the metric histories read from the source's SQLite file (--source-db); the
+    // export-db row starts from this store.
     let dbExtent: Extent | undefined;
-    if (wanted('import-db')) {
-      dbExtent = await importRow('trove import mlflow --source-db (into the store)', ['--source-db', `sqlite:///${path.join(sourceRoot, 'mlflow.db')}`], path.join(work, 'trove-store-db'), 'trove-import-db.log');
+    const dbStoreDir = path.join(work, 'trove-store-db');
+    if (wanted('import-db') || wanted('export-db')) {
+      dbExtent = await importRow('trove import mlflow --source-db (into the store)', ['--source-db', `sqlite:///${path.join(sourceRoot, 'mlflow.db')}`], dbStoreDir, 'trove-import-db.log');
     }
 
     if (wanted('import-to')) {
@@ -546,6 +550,29 @@ async function main(): Promise<void> {
       log(`trove export --to: ${exportSeconds.toFixed(1)} s`);
     }
 
+    // MLflow → MLflow with the databases: import --source-db into a scratch store, then export --to
+    // a fresh MLflow server with --target-db <its SQLite file>, the server running.
+    let exportDbSeconds = Number.NaN;
+    let exportDbStopped = false;
+    if (wanted('export-db') && dbExtent) {
+      const targetDir = path.join(work, 'mlflow-target-trove-db');
+      const mlflowTarget = await startServer('mlflow', targetDir);
+      servers.push(mlflowTarget);
+      const loadBefore = load();
+      exportDbSeconds = await trove(['export', '--to', mlflowTarget.url, '--target-db', `sqlite:///${targetDir}/mlflow.db`, '--backend-store-uri', `sqlite:///${dbStoreDir}/trove.db`, '--artifacts-destination', `${dbStoreDir}/artifacts`, '--concurrency', CONCURRENCY, '-q'], 'trove-export-to-db.log');
+      exportDbStopped = lastRunStopped || dbExtent.stopped;
+      const seconds = dbExtent.seconds + exportDbSeconds;
+      rows.push({
+        path: 'MLflow → MLflow',
+        tool: 'trove import mlflow --source-db + trove export --to --target-db',
+        seconds,
+        note: `${exportDbStopped ? 'PARTIAL, stopped by --row-seconds; ' : ''}import ${dbExtent.seconds.toFixed(1)} s + export ${exportDbSeconds.toFixed(1)} s; ${rate(expected.runs * SIZE.metrics * SIZE.steps, seconds)} points/s whole`,
+        check: await check(mlflowTarget.url),
+        load: `${loadBefore} → ${load()}`,
+      });
+      log(`trove export --to --target-db: ${exportDbSeconds.toFixed(1)} s`);
+    }
+
     if (wanted('mei-mlflow') && Number.isFinite(meiExport)) {
       const meiMlflow = await startServer('mlflow', path.join(work, 'mlflow-target-mei'));
       servers.push(meiMlflow);
@@ -573,6 +600,24 @@ async function main(): Promise<void> {
       );
     };
 
+    /**
+     * mlflow-export-import MLflow → MLflow (its export + import) against the export-db row (import
+     * --source-db + export --target-db). When its export was stopped by --row-seconds, its export
+     * alone extrapolated to the whole size gives a LOWER BOUND (its import is not counted).
+     */
+    const mlflowToMlflowDbRatio = (): string => {
+      if (!Number.isFinite(exportDbSeconds) || !dbExtent || exportDbStopped || !meiExportExtent) return '';
+      const ours = dbExtent.seconds + exportDbSeconds;
+      const ourWords = `trove import --source-db + export --target-db ${ours.toFixed(1)} s`;
+      if (Number.isFinite(meiIntoMlflow)) return `mlflow-export-import MLflow → MLflow takes ${(meiIntoMlflow / ours).toFixed(1)}× the time of ${ourWords} (${meiIntoMlflow.toFixed(1)} s; goal: ≥ 10×)`;
+      if (!meiExportExtent.stopped) return '';
+      const theirs = wholeSeconds(meiExportExtent, expected.runs);
+      return (
+        `LOWER BOUND: mlflow-export-import's export-experiments alone, PARTIAL (${meiExportExtent.runs} runs in ${meiExportExtent.seconds.toFixed(0)} s) and extrapolated to ${theirs.toFixed(0)} s for all ${expected.runs} runs, ` +
+        `takes ≥ ${(theirs / ours).toFixed(1)}× the whole MLflow → MLflow time of ${ourWords}; its import-experiments into MLflow is not counted, so the real ratio is higher (goal: ≥ 10×)`
+      );
+    };
+
     const cpus = os.cpus();
     const lines = [
       `Size: ${SIZE.runs} runs × ${SIZE.metrics} metrics × ${SIZE.steps} steps (${(SIZE.runs * SIZE.metrics * SIZE.steps).toLocaleString('en')} points), ${SIZE.artifactMb} MB of artifacts in ${SIZE.runs} files; source: \`mlflow server\` ${execFileSync(path.join(BASE_VENV, 'bin', 'python'), ['-c', 'import mlflow; print(mlflow.__version__)']).toString().trim()} on SQLite (${reuse ? `seeded by an earlier run, reused from ${sourceRoot}` : `seeded in ${seedSeconds.toFixed(0)} s, ${SEED_MODE === 'bulk' && API_RUNS < SIZE.runs ? `${API_RUNS} runs through the API, the rest bulk-loaded` : 'every run through the API'}`}). Machine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, Node ${process.versions.node}.`,
@@ -586,6 +631,7 @@ async function main(): Promise<void> {
       [
         Number.isNaN(direct / alone.seconds) ? '' : `trove import takes ${(direct / alone.seconds).toFixed(2)}× the time of reading the source alone (${direct.toFixed(1)} s vs ${alone.seconds.toFixed(1)} s)`,
         Number.isNaN(meiIntoMlflow / (direct + exportSeconds)) ? '' : `mlflow-export-import takes ${(meiIntoMlflow / (direct + exportSeconds)).toFixed(1)}× trove's time MLflow → MLflow (goal: ≥ 10×)`,
+        mlflowToMlflowDbRatio(),
         ...[directExtent && { name: 'trove import', extent: directExtent }, dbExtent && { name: 'trove import --source-db', extent: dbExtent }].map((t) => (t ? meiRatio(t.name, t.extent) : '')),
       ].filter((l) => l !== '').map((l) => `Ratio: ${l}.`).join('\n'),
     ];

@@ -4,7 +4,7 @@ straight from the MLflow server's SQLite file instead of its REST API. A real `m
 a 10,000-step metric, is imported twice, through the REST API alone and with --source-db; the real
 client then reads back the same histories from both Troves and from the source, run ids kept.
 A database of another server, and a database MLflow's URI forms do not name (MySQL), are refused
-before anything is imported.
+before anything is imported, with exit code 2 (the CLI's code for a refusal).
 
 Only SQLite here: the compat venv has no PostgreSQL driver for an MLflow server (the PostgreSQL
 reader is covered by test/cli/import-source-db.test.ts on an MLflow-shaped table).
@@ -148,7 +148,7 @@ def test_a_database_of_another_server_is_refused_before_anything_is_imported(sou
     target = _new_target(tmp_path_factory, "trove-wrong-db")
     done = _trove("import", "mlflow", "--from", source["url"], "--source-db", f"sqlite:///{other_db}",
                   "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts))
-    assert done.returncode != 0, done.stdout + done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr  # refused before writing, as every refusal of the CLI
     assert "is not in the database" in done.stderr and str(other_db) in done.stderr, done.stderr
     assert _trove_runs(target) == 0
 
@@ -157,7 +157,7 @@ def test_an_unsupported_database_is_refused_without_showing_its_password(source,
     target = _new_target(tmp_path_factory, "trove-mysql")
     done = _trove("import", "mlflow", "--from", source["url"], "--source-db", "mysql+pymysql://mlflow:s3cret@db:3306/mlflow",
                   "--backend-store-uri", target.store_uri, "--artifacts-destination", str(target.artifacts))
-    assert done.returncode != 0, done.stdout + done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
     assert "MySQL databases are not supported" in done.stderr, done.stderr
     assert "s3cret" not in done.stdout + done.stderr
     assert not (target.base / "trove.db").exists() or _trove_runs(target) == 0

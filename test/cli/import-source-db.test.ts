@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openMlflowMetricsDb, parseSourceDbUri, PostgresMetricsDb, SqliteMetricsDb } from '../../src/cli/import/mlflow-db-histories.ts';
+import { MlflowDbRefusedError } from '../../src/cli/mlflow-db.ts';
 import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri, type TestDatabase } from '../support/postgres.ts';
 
 /**
@@ -58,7 +59,7 @@ describe('--source-db URIs', () => {
   test('MySQL and SQL Server databases are refused by name, and the refusal hides the password', () => {
     assert.throws(() => parseSourceDbUri('mysql+pymysql://u:s3cret@db/mlflow'), (error: Error) => /MySQL databases are not supported/.test(error.message) && !error.message.includes('s3cret'));
     assert.throws(() => parseSourceDbUri('mssql+pyodbc://u:s3cret@db/mlflow'), (error: Error) => /SQL Server databases are not supported/.test(error.message) && !error.message.includes('s3cret'));
-    assert.throws(() => parseSourceDbUri('http://mlflow:5000'), /unsupported database URI/);
+    assert.throws(() => parseSourceDbUri('http://mlflow:5000'), (error: Error) => error instanceof MlflowDbRefusedError && /unsupported database URI/.test(error.message));
   });
 });
 
@@ -114,8 +115,8 @@ describe('--source-db on an MLflow SQLite file', () => {
   test('opens the file read-only and refuses a file without MLflow tables', async () => {
     const empty = path.join(dir, 'empty.db');
     new Database(empty).close();
-    await assert.rejects(openMlflowMetricsDb(`sqlite:///${empty}`), /Cannot read the MLflow database sqlite .*empty\.db.*no MLflow metrics\/runs tables/);
-    await assert.rejects(openMlflowMetricsDb(`sqlite:///${path.join(dir, 'absent.db')}`), /Cannot read the MLflow database/);
+    await assert.rejects(openMlflowMetricsDb(`sqlite:///${empty}`), (error: Error) => error instanceof MlflowDbRefusedError && /Cannot read the MLflow database sqlite .*empty\.db.*it lacks table metrics, table runs/.test(error.message));
+    await assert.rejects(openMlflowMetricsDb(`sqlite:///${path.join(dir, 'absent.db')}`), (error: Error) => error instanceof MlflowDbRefusedError && /Cannot read the MLflow database/.test(error.message));
     assert.equal(fs.existsSync(path.join(dir, 'absent.db')), false);
   });
 });

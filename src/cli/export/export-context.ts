@@ -1,6 +1,8 @@
 import type { ImportProgress } from '../../domain/import/import-service.ts';
 import type { KeyValue, MetricRecord } from '../../store/tracking-store.ts';
 import { TrackingApiError, TrackingClient, withTransientRetries } from '../models/tracking-client.ts';
+import { MLFLOW_MAX_DOUBLE } from '../mlflow-db.ts';
+import type { MlflowMetricsTarget } from './mlflow-db-metrics.ts';
 
 export const API = '/api/2.0/mlflow';
 const RETRIES = 5;
@@ -110,6 +112,8 @@ export class ExportContext {
     env: NodeJS.ProcessEnv,
     /** This source's identity, the value of {@link SOURCE_STORE_TAG} on what the export creates. */
     readonly sourceStore: string,
+    /** `--target-db`: the target server's database, where the metric histories are written. */
+    readonly metricsDb?: MlflowMetricsTarget,
   ) {
     this.client = new TrackingClient({ trackingUri, env });
   }
@@ -203,7 +207,12 @@ export class ExportContext {
   }
 }
 
-/** A metric point's identity in a history: step, timestamp and value (NaN and infinities as text). */
+/**
+ * A metric point's identity in a history: step, timestamp and value (NaN as text). An infinity is
+ * the largest double, as MLflow stores it and its API answers it, so Trove's infinity and the
+ * target's copy of it are the same point.
+ */
 export function pointKey(p: { step: number; timestamp: number; value: number }): string {
-  return `${p.step}|${p.timestamp}|${String(p.value)}`;
+  const value = p.value === Infinity ? MLFLOW_MAX_DOUBLE : p.value === -Infinity ? -MLFLOW_MAX_DOUBLE : p.value;
+  return `${p.step}|${p.timestamp}|${String(value)}`;
 }

@@ -9,6 +9,8 @@ import { createRun, fillRun } from './run-export.ts';
 import { type Found, targetLoggedModels, targetRuns } from './target-state.ts';
 import { exportTrace, targetTraceInfos, traceUpToDate, TracingUnsupportedError } from './trace-export.ts';
 import type { TraceInfoInput } from '../../domain/tracing/trace-service.ts';
+import { MlflowDbRefusedError } from '../mlflow-db.ts';
+import type { MlflowMetricsTarget } from './mlflow-db-metrics.ts';
 
 export type { ExportToServerTotals } from './export-context.ts';
 
@@ -42,15 +44,17 @@ export class MlflowRestWriter {
    * gone, so several Troves (or projects) can export into one target, one experiment name included.
    * `deleteMissing`: what an earlier export made in the target and Trove no longer has at all (runs
    * purged by `trove gc`, registered models, versions and aliases deleted) is deleted there too.
+   * `metricsDb` (`--target-db`): the target server's own database, into which the metric
+   * histories are written instead of through log-batch (src/cli/export/mlflow-db-metrics.ts).
    */
   constructor(
     trackingUri: string,
     progress: ImportProgress,
     concurrency: number,
     env: NodeJS.ProcessEnv,
-    private readonly options: { sourceStore: string; deleteMissing?: boolean },
+    private readonly options: { sourceStore: string; deleteMissing?: boolean; metricsDb?: MlflowMetricsTarget },
   ) {
-    this.ctx = new ExportContext(trackingUri, progress, concurrency, env, options.sourceStore);
+    this.ctx = new ExportContext(trackingUri, progress, concurrency, env, options.sourceStore, options.metricsDb);
   }
 
   async write(source: MigrationSource): Promise<ExportToServerTotals> {
@@ -125,6 +129,8 @@ export class MlflowRestWriter {
       }
     });
     ctx.progress.endPhase();
+
+    if (ctx.metricsDb) await this.checkTargetDb(ctx.metricsDb, runs);
 
     await this.loggedModels(source, experimentIds);
 
@@ -226,6 +232,22 @@ export class MlflowRestWriter {
         ctx.fail(`experiment '${e.name}' (target)`, error);
       }
     }
+  }
+
+  /**
+   * `--target-db` must be the target server's own database: every run the export created or found
+   * there through the API must be in its `runs` table. Checked before any point is written; a
+   * database of another server stops the export here (the runs just created stay, empty, and are
+   * completed by the next export with the right database).
+   */
+  private async checkTargetDb(db: MlflowMetricsTarget, runs: RunJob[]): Promise<void> {
+    const ids = runs.map((r) => r.targetId).filter((id): id is string => id !== undefined);
+    const missing = await db.missingRuns(ids);
+    if (missing.length === 0) return;
+    throw new MlflowDbRefusedError(
+      `${missing.length} of the ${ids.length} runs in the target (e.g. ${missing[0]}) are not in the database ${db.description}: --target-db must be the target server's own --backend-store-uri. ` +
+        'No metric point was written (runs and experiments were created through the API; an export with the right database completes them).',
+    );
   }
 
   /** Target experiments holding no run of an earlier export of this Trove. */

@@ -67,15 +67,21 @@ export async function fillRun(ctx: ExportContext, source: MigrationSource, run: 
     metricWrites.push(async () => {
       let points = await source.metricHistory(run.info.runId, key);
       if (latestThere.has(key)) {
-        const there = new Set((await targetHistory(ctx, runId, key)).map(pointKey));
+        const there = new Set((ctx.metricsDb ? await ctx.metricsDb.history(runId, key) : await targetHistory(ctx, runId, key)).map(pointKey));
         points = points.filter((p) => !there.has(pointKey(p)));
       }
-      for (let i = 0; i < points.length; i += METRICS_PER_BATCH) {
-        await ctx.post('runs/log-batch', { run_id: runId, metrics: points.slice(i, i + METRICS_PER_BATCH).map((p) => ctx.wireMetric(key, p)) });
+      // With --target-db the points go straight into the target's database, but those of a logged
+      // model (MLflow 3 also files them under the model): through log-batch, as without it.
+      const viaApi = ctx.metricsDb ? points.filter((p) => p.modelId) : points;
+      let written = 0;
+      if (ctx.metricsDb && viaApi.length < points.length) written += await ctx.metricsDb.write(runId, key, viaApi.length === 0 ? points : points.filter((p) => !p.modelId));
+      for (let i = 0; i < viaApi.length; i += METRICS_PER_BATCH) {
+        await ctx.post('runs/log-batch', { run_id: runId, metrics: viaApi.slice(i, i + METRICS_PER_BATCH).map((p) => ctx.wireMetric(key, p)) });
       }
-      ctx.totals.metricPoints += points.length;
-      ctx.progress.points(points.length);
-      pointsSent += points.length;
+      written += viaApi.length;
+      ctx.totals.metricPoints += written;
+      ctx.progress.points(written);
+      pointsSent += written;
     });
   }
 

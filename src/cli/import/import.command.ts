@@ -54,7 +54,7 @@ const AFTER_HELP =
   'experiments deleted or restored at the source are deleted or restored here; objects gone from the\n' +
   'source for good are deleted here only with --delete-missing. An interrupted import resumes\n' +
   'without duplicates. Exit code: 0 all imported, 1 something failed (see the report), 2 refused\n' +
-  'before writing (a name or id conflict). See docs/migrating.md.\n';
+  'before writing (a name or id conflict, or a --source-db that cannot be used). See docs/migrating.md.\n';
 
 export function importCommand(program: Command): void {
   const command = program

@@ -1,51 +1,39 @@
-import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import type { MetricRecord } from '../../store/tracking-store.ts';
 import type { ArtifactOwner, MigrationSource, OpenedArtifact, SourceArtifact, SourceExperiment, SourceLoggedModel, SourceModelVersion, SourceRegisteredModel, SourceRun, SourceTrace, SourceTracePage } from '../../domain/import/source.ts';
-import { describeBackendStoreUri, isPostgresUri, toPgConnectionString } from '../../store/sql/database.ts';
-import { loadPg } from '../../store/sql/load-pg.ts';
+import {
+  HISTORY_SQL,
+  type MetricRow,
+  metricFromRow,
+  MlflowDbRefusedError,
+  type MlflowDbUri,
+  openMlflowPgPool,
+  openMlflowSqlite,
+  openRefusing,
+  parseMlflowDbUri,
+  postgresColumns,
+  requireColumns,
+  sqliteColumns,
+  sqliteHistorySql,
+  toSqlite,
+} from '../mlflow-db.ts';
 
 /**
  * `trove import mlflow --source-db <uri>`: the metric histories, nearly all of a tracking server's
  * data, read straight from the MLflow server's own database (its `--backend-store-uri`) instead of
  * one `metrics/get-history` request per metric; everything else still comes through the REST API.
  * The database is only read: SQLite opened read-only (waiting for the server's writes), PostgreSQL
- * in read-only sessions.
- *
- * MLflow's `metrics` table holds one row per point (run_uuid, key, value, timestamp, step, is_nan),
- * indexed on (run_uuid, key, step). A NaN is stored as value 0 with is_nan true; ±infinity as
- * ±the largest double, which is also what MLflow's REST API answers for it, so it is kept as is.
+ * in read-only sessions. URI forms, opening and the row format are shared with `--target-db`
+ * (src/cli/mlflow-db.ts).
  */
 
 /** A `--source-db` URI understood: which database, and how to print it (password masked). */
-export type SourceDbUri = { dialect: 'sqlite'; file: string; description: string } | { dialect: 'postgres'; connectionString: string; description: string };
+export type SourceDbUri = MlflowDbUri;
 
-/**
- * MLflow's backend-store URI forms: `sqlite:///relative.db`, `sqlite:////absolute.db`,
- * `postgresql://`, `postgres://` and `postgresql+<driver>://` (e.g. `+psycopg2`). MySQL and SQL
- * Server databases are refused with a message saying what to do instead.
- */
+/** {@link parseMlflowDbUri} for `--source-db`. */
 export function parseSourceDbUri(uri: string): SourceDbUri {
-  const shown = describeBackendStoreUri(uri);
-  if (/^sqlite:/i.test(uri)) {
-    const match = /^sqlite:\/\/\/([^?]*)(?:\?.*)?$/i.exec(uri);
-    const file = match?.[1] ?? '';
-    if (file === '' || file === ':memory:') {
-      throw new Error(`--source-db '${shown}' names no database file. Give the MLflow server's --backend-store-uri, e.g. sqlite:///mlflow.db (relative) or sqlite:////srv/mlflow/mlflow.db (absolute).`);
-    }
-    const resolved = path.resolve(decodeURIComponent(file));
-    return { dialect: 'sqlite', file: resolved, description: `sqlite ${resolved}` };
-  }
-  if (isPostgresUri(uri)) return { dialect: 'postgres', connectionString: toPgConnectionString(uri), description: shown };
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase() ?? '';
-  const family = scheme.split('+')[0];
-  const name = family === 'mysql' || family === 'mariadb' ? 'MySQL' : family === 'mssql' ? 'SQL Server' : undefined;
-  throw new Error(
-    `--source-db '${shown}': ${name ? `${name} databases are not supported` : 'unsupported database URI'}. ` +
-      'It reads SQLite (sqlite:///<path>) and PostgreSQL (postgresql://<user>:<password>@<host>:<port>/<database>) MLflow databases; ' +
-      'without --source-db the metric histories come through the server\'s REST API.',
-  );
+  return parseMlflowDbUri(uri, '--source-db');
 }
 
 /** The two reads the import needs from an MLflow database. */
@@ -58,29 +46,18 @@ export interface MlflowMetricsDb {
   close(): Promise<void>;
 }
 
-interface PointRow {
-  value: number;
-  timestamp: number | string;
-  step: number | string;
-  is_nan: number | boolean;
-}
-
-const HISTORY_SQL = 'SELECT value, timestamp, step, is_nan FROM metrics WHERE run_uuid = $1 AND key = $2';
 const RUN_SQL = 'SELECT 1 AS found FROM runs WHERE run_uuid = $1';
+const REQUIRED = { metrics: ['run_uuid', 'key', 'value', 'timestamp', 'step', 'is_nan'], runs: ['run_uuid'] } as const;
 
-function point(key: string, row: PointRow): MetricRecord {
-  return { key, value: row.is_nan === true || row.is_nan === 1 ? Number.NaN : row.value, timestamp: Number(row.timestamp), step: Number(row.step) };
-}
-
-/** Opens the database of a `--source-db` URI, read-only, and checks it has MLflow's tables. */
+/**
+ * Opens the database of a `--source-db` URI, read-only, and checks it has MLflow's tables. Any
+ * failure is a refusal ({@link MlflowDbRefusedError}): nothing has been imported yet.
+ */
 export async function openMlflowMetricsDb(uri: string, connections = 4): Promise<MlflowMetricsDb> {
   const parsed = parseSourceDbUri(uri);
-  try {
-    if (parsed.dialect === 'sqlite') return await SqliteMetricsDb.open(parsed.file, parsed.description);
-    return await PostgresMetricsDb.open(parsed.connectionString, parsed.description, connections);
-  } catch (error) {
-    throw new Error(`Cannot read the MLflow database ${parsed.description} (--source-db): ${(error as Error).message}`, { cause: error });
-  }
+  return openRefusing<MlflowMetricsDb>('--source-db', parsed.description, () =>
+    parsed.dialect === 'sqlite' ? SqliteMetricsDb.open(parsed.file, parsed.description) : PostgresMetricsDb.open(parsed.connectionString, parsed.description, connections),
+  );
 }
 
 /**
@@ -91,27 +68,18 @@ export class SqliteMetricsDb implements MlflowMetricsDb {
   private constructor(
     readonly description: string,
     private readonly db: BetterSqlite3.Database,
-    private readonly historyStatement: BetterSqlite3.Statement<[string, string], PointRow>,
+    private readonly historyStatement: BetterSqlite3.Statement<[string, string], MetricRow>,
     private readonly runStatement: BetterSqlite3.Statement<[string], { found: number }>,
   ) {}
 
   static async open(file: string, description: string): Promise<SqliteMetricsDb> {
-    const Database = (await import('better-sqlite3')).default;
-    const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 30_000 });
+    const db = await openMlflowSqlite(file, { readonly: true });
     try {
-      const toSqlite = (sql: string) => sql.replace(/\$\d+/g, '?');
-      // Without statistics SQLite answers `run_uuid = ? AND key = ?` from the primary key's index
-      // (key first, covering), i.e. by scanning that key's points of every run: the time grows with
-      // the number of runs (MLflow's own get-history query is planned so). MLflow's
-      // (run_uuid, key, step) index, or its run_uuid one in older databases, is named instead:
-      // 140,000 points/s on 2 busy cores against ~35,000 for the default plan at 200 runs.
-      const indexes = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'metrics'").all() as Array<{ name: string }>).map((r) => r.name));
-      const index = ['index_metrics_run_uuid_key_step', 'index_metrics_run_uuid'].find((name) => indexes.has(name));
-      const history = toSqlite(HISTORY_SQL).replace('FROM metrics', index ? `FROM metrics INDEXED BY "${index}"` : 'FROM metrics');
-      return new SqliteMetricsDb(description, db, db.prepare<[string, string], PointRow>(history), db.prepare<[string], { found: number }>(toSqlite(RUN_SQL)));
+      requireColumns(REQUIRED, sqliteColumns(db, Object.keys(REQUIRED)));
+      return new SqliteMetricsDb(description, db, db.prepare<[string, string], MetricRow>(sqliteHistorySql(db)), db.prepare<[string], { found: number }>(toSqlite(RUN_SQL)));
     } catch (error) {
       db.close();
-      throw new Error(`it has no MLflow metrics/runs tables (${(error as Error).message})`, { cause: error });
+      throw error;
     }
   }
 
@@ -125,7 +93,7 @@ export class SqliteMetricsDb implements MlflowMetricsDb {
   }
 
   async history(runId: string, key: string): Promise<MetricRecord[]> {
-    return this.historyStatement.all(runId, key).map((row) => point(key, row));
+    return this.historyStatement.all(runId, key).map((row) => metricFromRow(key, row));
   }
 
   async close(): Promise<void> {
@@ -146,30 +114,14 @@ export class PostgresMetricsDb implements MlflowMetricsDb {
   ) {}
 
   static async open(connectionString: string, description: string, connections: number): Promise<PostgresMetricsDb> {
-    const pgModule = await loadPg();
-    // Every session starts read-only (a server setting sent with the connection, added to the
-    // URI's own `options` if it has some): each transaction in it refuses to write.
-    let options = '-c default_transaction_read_only=on';
-    let target = connectionString;
-    const url = new URL(connectionString);
-    const own = url.searchParams.get('options');
-    if (own !== null) {
-      url.searchParams.delete('options');
-      target = url.toString();
-      options = `${own} ${options}`;
-    }
-    const pool = new pgModule.Pool({ connectionString: target, options, max: connections, idleTimeoutMillis: 30_000 });
-    pool.on('error', () => undefined);
-    const db = new PostgresMetricsDb(description, pool);
+    const pool = await openMlflowPgPool(connectionString, { readOnly: true, connections });
     try {
-      await pool.query({ name: 'trove_mlflow_columns', text: 'SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics WHERE false' });
-      await pool.query({ name: 'trove_mlflow_runs', text: 'SELECT run_uuid FROM runs WHERE false' });
+      requireColumns(REQUIRED, await postgresColumns(pool, Object.keys(REQUIRED)));
     } catch (error) {
       await pool.end().catch(() => undefined);
-      const code = (error as { code?: string }).code;
-      throw code === '42P01' || code === '42703' ? new Error(`it has no MLflow metrics/runs tables (${(error as Error).message})`, { cause: error }) : error;
+      throw error;
     }
-    return db;
+    return new PostgresMetricsDb(description, pool);
   }
 
   async hasRun(runId: string): Promise<boolean> {
@@ -177,8 +129,8 @@ export class PostgresMetricsDb implements MlflowMetricsDb {
   }
 
   async history(runId: string, key: string): Promise<MetricRecord[]> {
-    const result = await this.pool.query<PointRow>({ name: 'trove_mlflow_history', text: HISTORY_SQL, values: [runId, key] });
-    return result.rows.map((row) => point(key, row));
+    const result = await this.pool.query<MetricRow>({ name: 'trove_mlflow_history', text: HISTORY_SQL, values: [runId, key] });
+    return result.rows.map((row) => metricFromRow(key, row));
   }
 
   async close(): Promise<void> {
@@ -227,7 +179,7 @@ export class DbHistoriesSource implements MigrationSource {
       const id = run.info.runId;
       if (!this.checked.has(id)) {
         if (!(await this.db.hasRun(id))) {
-          throw new Error(
+          throw new MlflowDbRefusedError(
             `Run ${id} of ${this.rest.description} is not in the database ${this.db.description}: --source-db must be that server's own --backend-store-uri. Nothing was imported.`,
           );
         }

@@ -63,13 +63,15 @@ export async function importIntoServer(
   });
   const session = `${api}/${opened.session_id}`;
   const inFlight = new Set<Promise<void>>();
+  /** A read the source refused (a --source-db of another server): the server's import fails on it, and this is the reason. */
+  let refused: ImportConflictError | undefined;
   const waiting: Array<{ call_id: number } & SourceCall> = [];
   // Reads are answered up to `concurrency` at a time, plus one so the import never waits on a slot.
   const limit = options.concurrency + 1;
   const pump = () => {
     while (inFlight.size < limit && waiting.length > 0) {
       const call = waiting.shift()!;
-      const work = answer(client, session, source, call).finally(() => {
+      const work = answer(client, session, source, call, (error) => (refused ??= error)).finally(() => {
         inFlight.delete(work);
         pump();
       });
@@ -92,6 +94,7 @@ export async function importIntoServer(
       case 'refused':
         throw new ImportConflictError(outcome.message);
       case 'failed':
+        if (refused) throw refused;
         throw new Error(`the import on ${options.to} failed: ${outcome.message}`);
     }
   }
@@ -158,7 +161,7 @@ async function read(source: MigrationSource, call: SourceCall): Promise<unknown>
 }
 
 /** Answers one read; a source failure is sent as the answer's error, so the server reports it. */
-async function answer(client: TrackingClient, session: string, source: MigrationSource, call: { call_id: number } & SourceCall): Promise<void> {
+async function answer(client: TrackingClient, session: string, source: MigrationSource, call: { call_id: number } & SourceCall, onRefusal: (error: ImportConflictError) => void): Promise<void> {
   const url = `${session}/calls/${call.call_id}`;
   try {
     if (call.method === 'open_artifact') {
@@ -168,6 +171,7 @@ async function answer(client: TrackingClient, session: string, source: Migration
     const result = await read(source, call);
     await client.post(url, { result: encodeWire(result) });
   } catch (error) {
+    if (error instanceof ImportConflictError) onRefusal(error);
     if (error instanceof TrackingApiError && error.status === 413) {
       // Too large for one request (a huge trace, say): the server never saw it, so it is told.
       await client.post(url, { error: 'the answer is too large for one request to the target server (HTTP 413)' }).catch(() => undefined);

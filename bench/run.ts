@@ -387,7 +387,10 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
       const contentionRuns = writers.slice(config.writeClients + config.ingestWriters);
 
       const run = async (key: string, workload: Workload): Promise<WorkloadResult> => {
+        roundSampler.takeWindow();
         const r = await load.call<WorkloadResult>({ op: 'workload', base, kind, workload });
+        // Which workload makes the round's peak (docs/memory.md): RSS peak while this one ran.
+        r.extra.peak_rss_mib = roundSampler.takeWindow();
         raw(kind, key, r);
         const errs = r.errors ? ` errors ${r.errors} ${JSON.stringify(r.errorKinds)}` : '';
         const extra = Object.entries(r.extra).map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`).join(' ');

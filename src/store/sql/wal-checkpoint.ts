@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 /**
  * SQLite checkpoints off the event loop (overlapped sync only; see wal-sync.ts).
@@ -215,8 +215,11 @@ export class WorkerCheckpointTarget implements CheckpointTarget {
   }
 
   private start(): Worker {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER_SOURCE, {
+    const require = createRequire(import.meta.url);
+    const driver = require.resolve('better-sqlite3');
+    // Loaded on first use, like the other builtins a server may never need (docs/memory.md).
+    const { Worker: WorkerThread } = require('node:worker_threads') as typeof import('node:worker_threads');
+    const worker = new WorkerThread(WORKER_SOURCE, {
       eval: true,
       workerData: { driver, file: this.file },
       // The worker only runs one pragma at a time: a small heap is plenty.

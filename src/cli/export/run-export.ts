@@ -46,16 +46,15 @@ export async function fillRun(ctx: ExportContext, source: MigrationSource, run: 
   // run that needs something is restored for the writes (and deleted again after).
   const writes: Array<() => Promise<unknown>> = [];
   const params = missing(run.params, have?.params);
-  for (let i = 0; i < params.length; i += PARAMS_PER_BATCH) {
-    const part = params.slice(i, i + PARAMS_PER_BATCH);
-    writes.push(() => ctx.post('runs/log-batch', { run_id: runId, params: part }));
-  }
   // A run an earlier export made before runs carried the source's mark (it has this run's id) gets it now.
   const adopt = have !== undefined && have.tags.some((t) => t.key === SOURCE_RUN_TAG) && ctx.ownership(have.tags) === 'unmarked';
   const tags = missing([...ctx.remapTags(run.tags), ...(adopt ? [{ key: SOURCE_STORE_TAG, value: ctx.sourceStore }] : [])], have?.tags);
-  for (let i = 0; i < tags.length; i += TAGS_PER_BATCH) {
-    const part = tags.slice(i, i + TAGS_PER_BATCH);
-    writes.push(() => ctx.post('runs/log-batch', { run_id: runId, tags: part }));
+  // Params and tags share log-batch requests (each within its own limit): one request per run
+  // where two were sent, the target's per-request cost being most of a small run's export.
+  for (let i = 0; i * PARAMS_PER_BATCH < params.length || i * TAGS_PER_BATCH < tags.length; i++) {
+    const paramPart = params.slice(i * PARAMS_PER_BATCH, (i + 1) * PARAMS_PER_BATCH);
+    const tagPart = tags.slice(i * TAGS_PER_BATCH, (i + 1) * TAGS_PER_BATCH);
+    writes.push(() => ctx.post('runs/log-batch', { run_id: runId, ...(paramPart.length > 0 ? { params: paramPart } : {}), ...(tagPart.length > 0 ? { tags: tagPart } : {}) }));
   }
 
   let pointsSent = 0;

@@ -58,6 +58,13 @@ export async function fillRun(ctx: ExportContext, source: MigrationSource, run: 
   }
 
   let pointsSent = 0;
+  const counted = (n: number) => {
+    ctx.totals.metricPoints += n;
+    ctx.progress.points(n);
+    pointsSent += n;
+  };
+  // With --target-db the run's points are buffered into transactions of several metrics each.
+  const dbWriter = ctx.metricsDb?.runWriter(runId);
   const latestThere = new Map((have?.latestMetrics ?? []).map((m) => [m.key, pointKey(m)]));
   const metricWrites: Array<() => Promise<unknown>> = [];
   for (const latest of run.latestMetrics) {
@@ -71,18 +78,16 @@ export async function fillRun(ctx: ExportContext, source: MigrationSource, run: 
       }
       // With --target-db the points go straight into the target's database, but those of a logged
       // model (MLflow 3 also files them under the model): through log-batch, as without it.
-      const viaApi = ctx.metricsDb ? points.filter((p) => p.modelId) : points;
-      let written = 0;
-      if (ctx.metricsDb && viaApi.length < points.length) written += await ctx.metricsDb.write(runId, key, viaApi.length === 0 ? points : points.filter((p) => !p.modelId));
+      const viaApi = dbWriter ? points.filter((p) => p.modelId) : points;
+      if (dbWriter && viaApi.length < points.length) counted(await dbWriter.add(key, viaApi.length === 0 ? points : points.filter((p) => !p.modelId)));
       for (let i = 0; i < viaApi.length; i += METRICS_PER_BATCH) {
         await ctx.post('runs/log-batch', { run_id: runId, metrics: viaApi.slice(i, i + METRICS_PER_BATCH).map((p) => ctx.wireMetric(key, p)) });
       }
-      written += viaApi.length;
-      ctx.totals.metricPoints += written;
-      ctx.progress.points(written);
-      pointsSent += written;
+      counted(viaApi.length);
     });
   }
+
+  if (dbWriter && metricWrites.length > 0) metricWrites.push(async () => counted(await dbWriter.flush()));
 
   const listed = new Set((have?.datasetInputs ?? []).map((d) => `${d.dataset.name}\n${d.dataset.digest}`));
   const inputs = run.datasetInputs.filter((d) => !listed.has(`${d.dataset.name}\n${d.dataset.digest}`));

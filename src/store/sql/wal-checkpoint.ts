@@ -192,6 +192,11 @@ export class WorkerCheckpointTarget implements CheckpointTarget {
   /** Worker threads started (tests). */
   starts = 0;
 
+  /** Whether a worker thread is running now (tests). */
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
   constructor(
     private readonly file: string,
     private readonly idleMs = 60_000,

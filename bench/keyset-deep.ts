@@ -102,7 +102,7 @@ try {
   }
 
   // Alternate the two pages so that load changes hit both alike.
-  const times = pages.map(() => ({ wall: [] as number[], cpu: 0 }));
+  const times = pages.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
   for (let i = 0; i < 20; i++) for (const [, q] of pages) await store.searchRuns(q);
   const before = load();
   for (let i = 0; i < SAMPLES; i++) {
@@ -113,13 +113,13 @@ try {
       const slot = times[p]!;
       slot.wall.push(performance.now() - t0);
       const cpu = process.cpuUsage(cpu0);
-      slot.cpu += (cpu.user + cpu.system) / 1000;
+      slot.cpu.push((cpu.user + cpu.system) / 1000);
     }
   }
   console.log(`\nstore.searchRuns, ${SAMPLES} samples each, alternated; load before ${before}, after ${load()}`);
   for (const [p, [label]] of pages.entries()) {
     const t = times[p]!;
-    console.log(`${label.padEnd(30)} median ${median(t.wall).toFixed(2)} ms  p90 ${p90(t.wall).toFixed(2)} ms  min ${Math.min(...t.wall).toFixed(2)} ms  Node CPU ${(t.cpu / SAMPLES).toFixed(2)} ms/call`);
+    console.log(`${label.padEnd(30)} median ${median(t.wall).toFixed(2)} ms  p90 ${p90(t.wall).toFixed(2)} ms  min ${Math.min(...t.wall).toFixed(2)} ms  Node CPU median ${median(t.cpu).toFixed(2)} ms/call${database.dialect === 'sqlite' ? ' (SQLite runs in this process)' : ''}`);
   }
 } finally {
   await database.close();

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { BASE_TS, historyPoint, HISTORY_KEY, historyValue, random, searchRun } from './seed-data.ts';
+import { BASE_TS, historyPoint, HISTORY_KEY, historyValue, random, searchRun, windowRates, type SeedCompletion } from './seed-data.ts';
 import { exportRequest, freshTrace, searchBody, seededTrace, startTraceBody } from './traces-load.ts';
 
 export type ServerKind = 'trove' | 'mlflow' | 'fasttrackml';
@@ -209,8 +209,9 @@ async function createRun(base: string, experimentId: string, name: string, start
  * Runs `from`..`to - 1` of the search dataset (bench/seed-data.ts), `perExperiment` to an
  * experiment; two requests per run: runs/create (with the tag) and one log-batch.
  */
-async function seedSearch(base: string, experimentIds: string[], perExperiment: number, from: number, to: number, concurrency: number): Promise<{ runs: number; seconds: number }> {
+async function seedSearch(base: string, experimentIds: string[], perExperiment: number, from: number, to: number, concurrency: number): Promise<{ runs: number; seconds: number; windows: number[] }> {
   const t0 = performance.now();
+  const done: SeedCompletion[] = [];
   await forEachLimited(to - from, concurrency, async (i) => {
     const run = searchRun(from + i, perExperiment);
     const experimentId = experimentIds[run.experimentIndex] as string;
@@ -227,8 +228,9 @@ async function seedSearch(base: string, experimentIds: string[], perExperiment: 
       return createRun(base, experimentId, run.name, run.startTime, run.tags);
     });
     await retrying(() => rpc(base, 'POST', 'runs/log-batch', { run_id: runId, metrics: run.metrics, params: run.params }));
+    done.push({ at: performance.now(), amount: 1 });
   });
-  return { runs: to - from, seconds: (performance.now() - t0) / 1000 };
+  return { runs: to - from, seconds: (performance.now() - t0) / 1000, windows: windowRates(t0, done) };
 }
 
 async function seedGetRun(base: string, experimentId: string, nParams: number, nMetrics: number): Promise<string> {
@@ -258,8 +260,9 @@ async function historyRun(base: string, experimentId: string): Promise<string> {
 }
 
 /** Steps `from`..`to - 1` of the long series, in 1,000-point log-batches, `concurrency` in flight. */
-async function seedHistory(base: string, runId: string, from: number, to: number, concurrency: number): Promise<{ points: number; seconds: number }> {
+async function seedHistory(base: string, runId: string, from: number, to: number, concurrency: number): Promise<{ points: number; seconds: number; windows: number[] }> {
   const t0 = performance.now();
+  const done: SeedCompletion[] = [];
   const batches = Math.ceil((to - from) / 1000);
   await forEachLimited(batches, concurrency, async (b) => {
     const first = from + b * 1000;
@@ -268,8 +271,9 @@ async function seedHistory(base: string, runId: string, from: number, to: number
       const res = await send(base, 'POST', '/api/2.0/mlflow/runs/log-batch', body);
       if (res.status !== 200) throw new HttpError(res.status, res.text, 'log-batch');
     });
+    done.push({ at: performance.now(), amount: Math.min(1000, to - first) });
   });
-  return { points: to - from, seconds: (performance.now() - t0) / 1000 };
+  return { points: to - from, seconds: (performance.now() - t0) / 1000, windows: windowRates(t0, done) };
 }
 
 /** What verify-seeded reads back through a server's REST API once it is seeded. */

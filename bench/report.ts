@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { BenchConfig } from './config.ts';
 import { UNSUPPORTED, type ServerKind, type WorkloadResult } from './load.ts';
-import { seedPlan, type SeedPlan } from './seed-data.ts';
+import { SEED_RATE_WINDOWS, seedPlan, type SeedPlan } from './seed-data.ts';
 import type { Machine } from './servers.ts';
 
 export interface BackendResults {
@@ -339,8 +339,11 @@ export function seedingText(results: Results): string[] {
   const c = results.config;
   const plan = planOf(c);
   const out: string[] = [];
+  // Results written before the windows have one rate per server and row.
+  const windowed = Object.values(results.backends).some((b) => b && Object.values(b.values).some((v) => (v?.['seed-runs.per_s']?.length ?? 0) > 1));
+  const windows = windowed ? `, each the median rate over ${SEED_RATE_WINDOWS} consecutive windows of the sample, min–max in small print` : '';
   if (plan.runs.rest === 0 && plan.points.rest === 0) {
-    out.push(`- **Seeding**: everything through each server's REST API (the seeding rows are measured over all ${n(plan.runs.total)} runs and ${n(plan.points.total)} points).`);
+    out.push(`- **Seeding**: everything through each server's REST API (the seeding rows are measured over all ${n(plan.runs.total)} runs and ${n(plan.points.total)} points${windows}).`);
     return out;
   }
   const how = (server: ServerKind): string[] => {
@@ -351,7 +354,7 @@ export function seedingText(results: Results): string[] {
     }
     return [...seen];
   };
-  const measured = `the first ${n(plan.runs.sample)} runs${plan.points.rest > 0 ? ` and the first ${n(plan.points.sample)} points of the long series` : ''} went through every server's REST API, one server at a time, and the seeding rows are measured on them`;
+  const measured = `the first ${n(plan.runs.sample)} runs${plan.points.rest > 0 ? ` and the first ${n(plan.points.sample)} points of the long series` : ''} went through every server's REST API, one server at a time, and the seeding rows are measured on them${windows ? ` (${windows.slice(2)})` : ''}`;
   const bulk = ALL_KINDS.filter((k) => how(k).includes('bulk')).map((k) => SERVER_NAMES[k]);
   const api = ALL_KINDS.filter((k) => how(k).includes('api')).map((k) => SERVER_NAMES[k]);
   const rest = `the other ${n(plan.runs.rest)} runs${plan.points.rest > 0 ? ` and ${n(plan.points.rest)} points` : ''}, the same data,`;

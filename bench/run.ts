@@ -276,8 +276,8 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
     log(`${backend}/${kind}: seeding ${plan.runs.total} runs (${experiments} experiment(s) of ${config.searchRuns}), the first ${plan.runs.sample} through the API for the rate`);
     const sampler = new RssSampler(st.running.child.pid as number);
     sampler.start(200);
-    const search = await load.call<{ runs: number; seconds: number }>({ op: 'seed-search', base, experimentIds: st.searchExperiments, runsPerExperiment: config.searchRuns, from: 0, to: plan.runs.sample, concurrency: config.seedConcurrency });
-    log(`${backend}/${kind}: ${search.runs} runs in ${search.seconds.toFixed(1)} s = ${(search.runs / search.seconds).toFixed(1)} runs/s through the API`);
+    const search = await load.call<{ runs: number; seconds: number; windows: number[] }>({ op: 'seed-search', base, experimentIds: st.searchExperiments, runsPerExperiment: config.searchRuns, from: 0, to: plan.runs.sample, concurrency: config.seedConcurrency });
+    log(`${backend}/${kind}: ${search.runs} runs in ${search.seconds.toFixed(1)} s = ${(search.runs / search.seconds).toFixed(1)} runs/s through the API (windows: ${search.windows.map((r) => r.toFixed(0)).join(', ')})`);
     let restRunSeconds = 0;
     if (plan.runs.rest > 0) {
       const t0 = performance.now();
@@ -288,7 +288,7 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
     }
     st.wideRunId = await load.call<string>({ op: 'seed-get-run', base, experimentId: misc, params: config.wideParams, metrics: config.wideMetrics });
     st.historyRunId = await load.call<string>({ op: 'history-run', base, experimentId: misc });
-    const history = await load.call<{ points: number; seconds: number }>({ op: 'seed-history', base, runId: st.historyRunId, from: 0, to: plan.points.sample, concurrency: 4 });
+    const history = await load.call<{ points: number; seconds: number; windows: number[] }>({ op: 'seed-history', base, runId: st.historyRunId, from: 0, to: plan.points.sample, concurrency: 4 });
     log(`${backend}/${kind}: ${history.points} history points in ${history.seconds.toFixed(1)} s = ${Math.round(history.points / history.seconds)} points/s through the API`);
     let restPointSeconds = 0;
     if (plan.points.rest > 0) {
@@ -328,8 +328,9 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
     };
     out.timings[`setup ${kind}`] = (performance.now() - setupStarted) / 1000;
     log(`${backend}/${kind}: started and seeded in ${out.timings[`setup ${kind}`]?.toFixed(0)} s (peak RSS ${seedPeak.toFixed(0)} MiB while seeding)`);
-    record(kind, 'seed-runs.per_s', search.runs / search.seconds);
-    record(kind, 'seed-points.per_s', history.points / history.seconds);
+    // One value per window of the sample: the report's median and min–max (seed-data.ts, SEED_RATE_WINDOWS).
+    for (const rate of search.windows) record(kind, 'seed-runs.per_s', rate);
+    for (const rate of history.windows) record(kind, 'seed-points.per_s', rate);
   }
 
   const filter = 'metrics.acc > 0.3 and params.model = \'a\'';
@@ -386,7 +387,10 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
       const contentionRuns = writers.slice(config.writeClients + config.ingestWriters);
 
       const run = async (key: string, workload: Workload): Promise<WorkloadResult> => {
+        roundSampler.takeWindow();
         const r = await load.call<WorkloadResult>({ op: 'workload', base, kind, workload });
+        // Which workload makes the round's peak (docs/memory.md): RSS peak while this one ran.
+        r.extra.peak_rss_mib = roundSampler.takeWindow();
         raw(kind, key, r);
         const errs = r.errors ? ` errors ${r.errors} ${JSON.stringify(r.errorKinds)}` : '';
         const extra = Object.entries(r.extra).map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 10) / 10 : v}`).join(' ');

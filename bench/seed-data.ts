@@ -116,3 +116,38 @@ export function historyStepsToVerify(plan: SeedPlan): number[] {
   const last = total - 5;
   return [...new Set([0, sample - 2, Math.floor(total / 2), last].map((s) => Math.min(Math.max(0, s), Math.max(0, last))))].sort((a, b) => a - b);
 }
+
+/**
+ * The seeding rows are the median rate over this many consecutive windows of each server's API
+ * sample (min–max beside it), not one rate over the whole sample: the servers are seeded one
+ * after the other, so a slow stretch (other work on the shared cores) lands on one server only;
+ * in windows it moves one or two of them, not the row's median.
+ */
+export const SEED_RATE_WINDOWS = 5;
+
+/** One request of a seeding: when it completed (ms, performance.now()) and how many runs or points it carried. */
+export interface SeedCompletion {
+  at: number;
+  amount: number;
+}
+
+/**
+ * Per-second rates over consecutive windows of a seeding that started at `startMs`: the requests
+ * in order of completion, split into `windows` groups of (nearly) equal count; each window runs
+ * from the previous one's last completion (or the start) to its own last completion.
+ */
+export function windowRates(startMs: number, done: readonly SeedCompletion[], windows = SEED_RATE_WINDOWS): number[] {
+  const sorted = [...done].sort((a, b) => a.at - b.at);
+  const count = Math.max(1, Math.min(windows, sorted.length));
+  const rates: number[] = [];
+  let from = startMs;
+  for (let w = 0; w < count; w++) {
+    const part = sorted.slice(Math.round((w * sorted.length) / count), Math.round(((w + 1) * sorted.length) / count));
+    if (part.length === 0) continue;
+    const end = (part[part.length - 1] as SeedCompletion).at;
+    const amount = part.reduce((sum, item) => sum + item.amount, 0);
+    if (end > from) rates.push((amount * 1000) / (end - from));
+    from = end;
+  }
+  return rates;
+}

@@ -253,6 +253,8 @@ export class RssSampler {
   private pids: number[] = [];
   private lastTree = 0;
   peak = 0;
+  /** The highest sample since the last {@link takeWindow} (per-workload peaks within a round). */
+  private windowPeak = 0;
   samples = 0;
 
   constructor(private readonly rootPid: number) {}
@@ -268,6 +270,7 @@ export class RssSampler {
       }
       const rss = this.pids.reduce((sum, pid) => sum + statusKiB(pid, 'VmRSS'), 0) / 1024;
       this.peak = Math.max(this.peak, rss);
+      this.windowPeak = Math.max(this.windowPeak, rss);
       this.samples++;
     };
     tick();
@@ -277,6 +280,14 @@ export class RssSampler {
   stop(): number {
     clearInterval(this.timer);
     return this.peak;
+  }
+
+  /** The peak since the previous call (or the start), sampled once more now; starts a new window. */
+  takeWindow(): number {
+    const rss = this.pids.reduce((sum, pid) => sum + statusKiB(pid, 'VmRSS'), 0) / 1024;
+    const peak = Math.max(this.windowPeak, rss);
+    this.windowPeak = rss;
+    return peak;
   }
 }
 

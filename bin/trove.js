@@ -25,6 +25,17 @@ const { distIsCurrent } = require('./source-stamp.js');
 if (!process.execArgv.some((flag) => flag.includes('semi-space-growth-factor'))) {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
+// The old generation's next collection at 1.5x the live heap, not at up to 4x (V8's dynamic
+// factor). With the small young generation above, a request that allocates a few MiB (a search
+// page of 1,000 runs, a history page of 25,000 points, a trace batch) has its temporaries promoted
+// to the old generation; V8 let that garbage pile up to ~4x the ~20 MiB live heap before
+// collecting it: a bench round's peak RSS 226-260 MiB against 151-177 with this (docs/memory.md,
+// "Idle and peak, where the megabytes go"). V8 reads it at every collection, so setting it here
+// applies however `trove` is started. `node --heap-growing-percent=0 bin/trove.js server` restores
+// V8's dynamic factor.
+if (!process.execArgv.some((flag) => flag.includes('heap-growing-percent'))) {
+  v8.setFlagsFromString('--heap-growing-percent=50');
+}
 
 const root = path.resolve(__dirname, '..');
 const runtime = process.env.TROVE_RUNTIME ?? '';

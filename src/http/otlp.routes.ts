@@ -14,9 +14,17 @@ const OTLP_BODY_LIMIT = 64 * 1024 * 1024;
 /** And decompressed to at most this. */
 const OTLP_DECOMPRESSED_LIMIT = 256 * 1024 * 1024;
 
-const gunzip = promisify(zlib.gunzip);
-const inflate = promisify(zlib.inflate);
-const brotli = promisify(zlib.brotliDecompress);
+// Made on first use: reading zlib's functions here would load node:zlib at every start (the
+// bundle requires it lazily, scripts/build.mjs LAZY_BUILTINS), for compressed OTLP bodies only.
+let decompressors: { gunzip: Decompress; inflate: Decompress; brotli: Decompress } | undefined;
+type Decompress = (body: Buffer, options: zlib.ZlibOptions | zlib.BrotliOptions) => Promise<Buffer>;
+function zlibDecompressors(): NonNullable<typeof decompressors> {
+  return (decompressors ??= {
+    gunzip: promisify(zlib.gunzip),
+    inflate: promisify(zlib.inflate),
+    brotli: promisify(zlib.brotliDecompress),
+  });
+}
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -32,11 +40,11 @@ async function decompress(body: Buffer, encoding: string | undefined): Promise<B
         return body;
       case 'gzip':
       case 'x-gzip':
-        return await gunzip(body, options);
+        return await zlibDecompressors().gunzip(body, options);
       case 'deflate':
-        return await inflate(body, options);
+        return await zlibDecompressors().inflate(body, options);
       case 'br':
-        return await brotli(body, { maxOutputLength: OTLP_DECOMPRESSED_LIMIT });
+        return await zlibDecompressors().brotli(body, { maxOutputLength: OTLP_DECOMPRESSED_LIMIT });
       default:
         throw MlflowError.invalidParameter(`Unsupported Content-Encoding: ${encoding}. Expected gzip, deflate, br or none.`);
     }

@@ -99,6 +99,10 @@ describe('what the report says about the load and the seeding', () => {
     assert.match(text, /the other 1,000 runs and 50,000 points, the same data, followed through the API to Trove and were bulk-loaded straight into MLflow's own database/);
     assert.match(text, /Trove API 3\.20 s \(SQLite\), MLflow bulk 0\.80 s \(SQLite\)/);
     assert.match(renderReport(r), /\| seeding: runs created \+ logged, the first 1,000 runs \(8 clients\) \|/);
+    assert.doesNotMatch(text, /consecutive windows/, 'one rate per server: no windows to speak of');
+    sqlite.values.trove!['seed-runs.per_s'] = [480, 500, 520, 510, 300];
+    assert.match(seedingText(r).join('\n'), /measured on them \(each the median rate over 5 consecutive windows of the sample, min–max in small print\)/);
+    assert.match(renderReport(r), /\| seeding: runs created \+ logged, the first 1,000 runs \(8 clients\) \| 500 runs\/s <sub>\(300–520\)<\/sub> \|/);
   });
 
   it('says everything went through the API for results written before the split', () => {

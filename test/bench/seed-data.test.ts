@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../bench/config.ts';
 import { compareRun } from '../../bench/load.ts';
-import { historyStepsToVerify, runsToVerify, searchRun, seedPlan } from '../../bench/seed-data.ts';
+import { historyStepsToVerify, runsToVerify, searchRun, seedPlan, windowRates } from '../../bench/seed-data.ts';
 
 describe('the seeding split of npm run bench', () => {
   it('measures the standard profile on the first 5,000 runs and 250,000 points and leaves the rest to follow', () => {
@@ -75,5 +75,21 @@ describe('the seeded data', () => {
     const changed = { ...got, data: { ...got.data, metrics: got.data.metrics.map((m) => (m.key === 'acc' ? { ...m, value: m.value + 1e-9 } : m)) } };
     assert.equal(compareRun(changed, want).differences.length, 1);
     assert.match(compareRun(changed, want).differences[0] as string, /^metric acc=/);
+  });
+});
+
+describe('the seeding rate in windows', () => {
+  it('splits the requests, in order of completion, into consecutive windows and gives each its own rate', () => {
+    // Ten runs done at 100, 200, ... 1,000 ms, listed out of order as concurrent clients finish them.
+    const done = [300, 100, 200, 500, 400, 700, 600, 900, 800, 1000].map((at) => ({ at, amount: 1 }));
+    assert.deepEqual(windowRates(0, done, 5), [10, 10, 10, 10, 10]);
+    // A slow stretch moves only the window it falls in.
+    const slow = done.map((d) => ({ at: d.at > 400 ? d.at + 600 : d.at, amount: 1 }));
+    assert.deepEqual(windowRates(0, slow, 5), [10, 10, 2.5, 10, 10]);
+  });
+
+  it('counts what each request carried (points per batch) and never makes more windows than requests', () => {
+    assert.deepEqual(windowRates(1000, [{ at: 1500, amount: 1000 }, { at: 2000, amount: 500 }], 5), [2000, 1000]);
+    assert.deepEqual(windowRates(0, [], 5), []);
   });
 });

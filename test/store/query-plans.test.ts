@@ -75,6 +75,10 @@ describe('query plans', () => {
       const { dialect, scenarios } = await collectQueryPlans(database.uri, SMALL_SEED, 'index-paths');
       assertIndexPaths(dialect, scenarios);
       assertOrderedWalks(dialect, scenarios);
+      // The log-batch scenario goes through the route's entry (the domain's logBatch): on
+      // PostgreSQL that is the store's one statement, the run's check included.
+      const logBatch = scenarios.find((s) => s.scenario.startsWith('log-batch'));
+      assert.deepEqual(logBatch?.statements.map((s) => s.sql.slice(0, 13)), ['with run as ('], `log-batch statements: ${logBatch?.statements.map((s) => s.sql).join('\n')}`);
     } finally {
       await database.drop();
     }

@@ -2,6 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { CompiledQuery, sql } from 'kysely';
 import { openDatabase, type OpenedDatabase } from '../../src/store/sql/database.ts';
 import { SqlTrackingStore } from '../../src/store/sql/sql-tracking-store.ts';
+import { TrackingService } from '../../src/domain/tracking/tracking-service.ts';
+import { AuditLog } from '../../src/domain/audit/audit-log.ts';
+import { SqlAuthStore } from '../../src/store/sql/sql-auth-store.ts';
 import type { RunSearchQuery } from '../../src/store/tracking-store.ts';
 
 /**
@@ -59,6 +62,8 @@ export async function collectQueryPlans(
   });
   try {
     const store = new SqlTrackingStore(database.db);
+    // Composed as the server composes it (src/server.ts), audit log included.
+    const tracking = new TrackingService(store, 'mlflow-artifacts:/', undefined, new AuditLog(new SqlAuthStore(database.db)));
     const { experimentId, runId, runPk } = await seedDatabase(database, store, seed, mode === 'chosen');
     const searchQuery = (overrides: Partial<RunSearchQuery>): RunSearchQuery => ({
       experimentIds: [experimentId],
@@ -118,12 +123,16 @@ export async function collectQueryPlans(
         () => store.getMetricSeriesDownsampled({ runPk, key: 'loss', xAxis: 'step', start: null, end: null, maxBuckets: 50 }),
       ],
       [
+        // Through the domain's logBatch, as the log-batch route calls it: on PostgreSQL the store's
+        // one statement (logRunBatch), on SQLite the checked path in a transaction.
         'log-batch: 1,000 new points of one metric',
         () =>
-          store.logMetrics(
-            runPk,
-            Array.from({ length: 1_000 }, (_, i) => ({ key: 'loss', step: seed.pointsPerHistory + i, timestamp: T0 + seed.pointsPerHistory + i, value: 1 / (i + 2) })),
-          ),
+          tracking.logBatch({
+            runId,
+            metrics: Array.from({ length: 1_000 }, (_, i) => ({ key: 'loss', step: seed.pointsPerHistory + i, timestamp: T0 + seed.pointsPerHistory + i, value: 1 / (i + 2) })),
+            params: [],
+            tags: [],
+          }),
       ],
       [
         'search experiments: first page',

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MlflowError } from '../domain/errors.ts';
 import type { Services } from '../domain/services.ts';
 import { LIMITS } from '../domain/tracking/validation.ts';
-import { presentMetric } from './presenters.ts';
+import { presentHistoryPoint, presentMetric } from './presenters.ts';
 import { int64, parseFields, text, textList } from './request-schema.ts';
 import { rpc } from './rpc.ts';
 import { runIdOf } from './runs.routes.ts';
@@ -35,7 +35,7 @@ export async function metricRoutes(app: FastifyInstance, { tracking }: Services)
       pageToken: input.page_token,
     });
     return {
-      metrics: page.items.map(presentMetric),
+      metrics: page.items.map(presentHistoryPoint),
       ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
     };
   });

@@ -145,4 +145,34 @@ describe('metric history API', () => {
     const run = await t.call('GET', 'runs/get', { run_id: ids[0] });
     assert.equal(run.body.run.data.metrics.length, writers / ids.length);
   });
+  test('a history page is written as MLflow writes each point: key, value, timestamp, step; NaN and infinities as strings; dataset fields only where set', async () => {
+    const mixed = (await t.call('POST', 'runs/create', {})).body.run.info.run_id;
+    const logged = await t.call('POST', 'runs/log-batch', {
+      run_id: mixed,
+      metrics: [
+        { key: 'mix', value: 1.5, timestamp: 1_700_000_000_000, step: 0 },
+        { key: 'mix', value: 'NaN', timestamp: 11, step: 1 },
+        { key: 'mix', value: 'Infinity', timestamp: 12, step: 2 },
+        { key: 'mix', value: '-Infinity', timestamp: 13, step: 3 },
+        { key: 'mix', value: -0, timestamp: 14, step: 4, dataset_name: 'train', dataset_digest: 'd1' },
+        { key: 'mix', value: 2, timestamp: 15, step: 5 },
+      ],
+    });
+    assert.equal(logged.status, 200);
+    const response = await t.inject({ method: 'GET', url: `/api/2.0/mlflow/metrics/get-history?run_id=${mixed}&metric_key=mix&max_results=5` });
+    assert.equal(response.statusCode, 200);
+    assert.match(String(response.headers['content-type']), /^application\/json/);
+    const token = (JSON.parse(response.body) as { next_page_token?: string }).next_page_token;
+    assert.ok(token);
+    assert.equal(
+      response.body,
+      '{"metrics":[' +
+        '{"key":"mix","value":1.5,"timestamp":1700000000000,"step":0},' +
+        '{"key":"mix","value":"NaN","timestamp":11,"step":1},' +
+        '{"key":"mix","value":"Infinity","timestamp":12,"step":2},' +
+        '{"key":"mix","value":"-Infinity","timestamp":13,"step":3},' +
+        '{"key":"mix","value":0,"timestamp":14,"step":4,"dataset_name":"train","dataset_digest":"d1"}' +
+        `],"next_page_token":${JSON.stringify(token)}}`,
+    );
+  });
 });

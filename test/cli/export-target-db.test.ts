@@ -203,15 +203,34 @@ describe('trove export --target-db into an MLflow SQLite file', () => {
     // What a killed export left: whole transactions of the long metric, each with its latest row.
     const loss = data.get('loss')!;
     const db = await openMlflowMetricsTarget(`sqlite:///${file}`);
-    const first = await db.write(TARGET_RUN, 'loss', loss.slice(0, 2 * POINTS_PER_TRANSACTION));
+    const first = await db.write(TARGET_RUN, 'loss', loss.slice(0, 6_000));
     await db.close();
-    assert.equal(first, distinct(loss.slice(0, 2 * POINTS_PER_TRANSACTION)));
+    assert.equal(first, distinct(loss.slice(0, 6_000)));
     const resumed = await exportInto(file, data, true);
     assert.deepEqual(resumed.totals.failures, []);
     const all = [...data.values()].reduce((n, points) => n + distinct(points), 0);
     assert.equal(resumed.totals.metricPoints, all - first, 'only what was missing');
     assert.equal(read<{ n: number }>(file, 'SELECT count(*) AS n FROM metrics')[0]!.n, all);
     for (const [key, points] of data) assert.deepEqual(latestRows(file).get(key), mlflowLatest(points), key);
+  });
+
+  test('a run writer commits whenever a transaction is full, a metric split over two with a latest row each', async () => {
+    const file = mlflowFile(dir, 'split.db');
+    const db = await openMlflowMetricsTarget(`sqlite:///${file}`);
+    try {
+      const writer = db.runWriter(TARGET_RUN);
+      const points = (key: string, n: number) => Array.from({ length: n }, (_, i) => ({ key, value: i, timestamp: T0 + i, step: i }));
+      assert.equal(await writer.add('a', points('a', POINTS_PER_TRANSACTION - 10)), 0);
+      // 'b' fills the transaction: it is committed with b's first 10 points, the rest waits.
+      assert.equal(await writer.add('b', points('b', 25)), POINTS_PER_TRANSACTION);
+      assert.deepEqual(latestRows(file).get('b'), { value: 9, timestamp: T0 + 9, step: 9, is_nan: 0 });
+      assert.equal(await writer.flush(), 15);
+      assert.equal(await writer.flush(), 0);
+      assert.deepEqual(latestRows(file).get('b'), { value: 24, timestamp: T0 + 24, step: 24, is_nan: 0 });
+      assert.equal(read<{ n: number }>(file, 'SELECT count(*) AS n FROM metrics')[0]!.n, POINTS_PER_TRANSACTION + 15);
+    } finally {
+      await db.close();
+    }
   });
 
   test('a latest_metrics row the server wrote for a later point is kept; an earlier one is replaced', async () => {
@@ -232,7 +251,7 @@ describe('trove export --target-db into an MLflow SQLite file', () => {
     }
   });
 
-  test('a batch is one transaction with its latest row: when the latest row cannot be written none of its points is there', async () => {
+  test('a transaction holds several metrics with their latest rows: when one latest row cannot be written none of its points is there', async () => {
     const file = mlflowFile(dir, 'atomic.db');
     const raw = new Database(file);
     raw.exec("CREATE TRIGGER refuse_latest BEFORE INSERT ON latest_metrics WHEN NEW.step = 666 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
@@ -240,8 +259,11 @@ describe('trove export --target-db into an MLflow SQLite file', () => {
     const db = await openMlflowMetricsTarget(`sqlite:///${file}`);
     try {
       await db.write(TARGET_RUN, 'ok', [{ key: 'ok', value: 1, timestamp: T0, step: 1 }]);
+      const writer = db.runWriter(TARGET_RUN);
+      assert.equal(await writer.add('fine', [{ key: 'fine', value: 1, timestamp: T0, step: 1 }]), 0, 'buffered, not yet written');
       const points = Array.from({ length: 300 }, (_, i) => ({ key: 'bad', value: i, timestamp: T0 + i, step: i === 299 ? 666 : i }));
-      await assert.rejects(db.write(TARGET_RUN, 'bad', points), /refused by the test/);
+      assert.equal(await writer.add('bad', points), 0);
+      await assert.rejects(writer.flush(), /refused by the test/);
       assert.deepEqual(read<{ key: string }>(file, 'SELECT DISTINCT key FROM metrics'), [{ key: 'ok' }]);
       assert.deepEqual([...latestRows(file).keys()], ['ok']);
     } finally {

@@ -23,11 +23,14 @@ import {
  * its log-batch endpoint (bounded at some 10,000 points/s by the server); everything else still
  * goes through the REST API.
  *
- * Each batch of points of one metric is one short transaction: the points (a point the table
- * already holds, same primary key, is skipped as MLflow skips it) and the run's `latest_metrics`
- * row for the key, kept as MLflow keeps it — the point with the greatest (step, timestamp, value)
- * wins, compared on the stored value (a NaN as 0, an infinity as ±the largest double), and a tie
- * keeps the row already there. A kill leaves whole batches only, each with its latest row.
+ * A run's points are written in short transactions of up to {@link POINTS_PER_TRANSACTION} points
+ * (several metrics of the run each: a commit costs the target's disk a flush, ~20 ms here, so one
+ * per metric would cost more than the rows), each holding, per metric in it, its points (a point
+ * the table already holds, same primary key, is skipped as MLflow skips it) and the run's
+ * `latest_metrics` row for the key, kept as MLflow keeps it — the point with the greatest (step,
+ * timestamp, value) wins, compared on the stored value (a NaN as 0, an infinity as ±the largest
+ * double), and a tie keeps the row already there. A kill leaves whole transactions only, each
+ * with the latest rows of its points.
  */
 
 /** What the export needs of the target server's database. */
@@ -37,13 +40,28 @@ export interface MlflowMetricsTarget {
   missingRuns(runIds: string[]): Promise<string[]>;
   /** Every point of one metric of a run, as MLflow's API would answer it (NaN; infinities as ±the largest double). */
   history(runId: string, key: string): Promise<MetricRecord[]>;
-  /** Writes points of one metric of a run with its latest_metrics row; returns how many rows were new. */
+  /** A run's points, metric by metric, buffered into transactions: {@link RunPointsWriter}. */
+  runWriter(runId: string): RunPointsWriter;
+  /** Writes points of one metric of a run with its latest_metrics row (a writer of its own, flushed); returns how many rows were new. */
   write(runId: string, key: string, points: MetricRecord[]): Promise<number>;
   close(): Promise<void>;
 }
 
-/** Points per transaction: short enough that the server's own writes wait milliseconds at most. */
-export const POINTS_PER_TRANSACTION = 5_000;
+/**
+ * The points of one run, added metric by metric: whenever {@link POINTS_PER_TRANSACTION} are
+ * buffered they are committed (a metric may span two transactions, each with its latest row);
+ * `flush` commits the rest. Each returns how many rows its commits added.
+ */
+export interface RunPointsWriter {
+  add(key: string, points: MetricRecord[]): Promise<number>;
+  flush(): Promise<number>;
+}
+
+/**
+ * Points per transaction: a run of 20 metrics × 1,000 steps in one, some 100 ms of the target's
+ * write lock, so the server's own writes wait that long at most.
+ */
+export const POINTS_PER_TRANSACTION = 20_000;
 
 const REQUIRED = {
   runs: ['run_uuid'],
@@ -94,10 +112,48 @@ export async function openMlflowMetricsTarget(uri: string, connections = 4): Pro
   );
 }
 
-function batches<T>(items: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += POINTS_PER_TRANSACTION) out.push(items.slice(i, i + POINTS_PER_TRANSACTION));
-  return out;
+/** One metric's points in a transaction. */
+interface Group {
+  key: string;
+  points: StoredPoint[];
+}
+
+type Commit = (runId: string, groups: Group[]) => Promise<number>;
+
+class BufferedRunWriter implements RunPointsWriter {
+  private groups: Group[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly runId: string,
+    private readonly commit: Commit,
+  ) {}
+
+  async add(key: string, points: MetricRecord[]): Promise<number> {
+    let inserted = 0;
+    const stored = points.map(storedPoint);
+    for (let i = 0; i < stored.length; ) {
+      const part = stored.slice(i, i + POINTS_PER_TRANSACTION - this.size);
+      this.groups.push({ key, points: part });
+      this.size += part.length;
+      i += part.length;
+      if (this.size >= POINTS_PER_TRANSACTION) inserted += await this.flush();
+    }
+    return inserted;
+  }
+
+  async flush(): Promise<number> {
+    if (this.groups.length === 0) return 0;
+    const groups = this.groups;
+    this.groups = [];
+    this.size = 0;
+    return this.commit(this.runId, groups);
+  }
+}
+
+async function writeOne(target: MlflowMetricsTarget, runId: string, key: string, points: MetricRecord[]): Promise<number> {
+  const writer = target.runWriter(runId);
+  return (await writer.add(key, points)) + (await writer.flush());
 }
 
 /**
@@ -110,7 +166,7 @@ export class SqliteMetricsTarget implements MlflowMetricsTarget {
   private readonly upsertLatest: BetterSqlite3.Statement<[string, number, number, number, number, string]>;
   private readonly historyStatement: BetterSqlite3.Statement<[string, string], MetricRow>;
   private readonly runStatement: BetterSqlite3.Statement<[string], { found: number }>;
-  private readonly writeBatch: (runId: string, key: string, points: StoredPoint[]) => number;
+  private readonly writeGroups: (runId: string, groups: Group[]) => number;
 
   private constructor(
     readonly description: string,
@@ -120,14 +176,16 @@ export class SqliteMetricsTarget implements MlflowMetricsTarget {
     this.upsertLatest = db.prepare(toSqlite(UPSERT_LATEST));
     this.historyStatement = db.prepare(sqliteHistorySql(db));
     this.runStatement = db.prepare(toSqlite(RUN_SQL));
-    const batch = db.transaction((runId: string, key: string, points: StoredPoint[]) => {
+    const transaction = db.transaction((runId: string, groups: Group[]) => {
       let inserted = 0;
-      for (const p of points) inserted += this.insertPoint.run(key, p.value, p.timestamp, p.step, p.isNan ? 1 : 0, runId).changes;
-      const latest = latestOf(points);
-      if (latest) this.upsertLatest.run(key, latest.value, latest.timestamp, latest.step, latest.isNan ? 1 : 0, runId);
+      for (const { key, points } of groups) {
+        for (const p of points) inserted += this.insertPoint.run(key, p.value, p.timestamp, p.step, p.isNan ? 1 : 0, runId).changes;
+        const latest = latestOf(points);
+        if (latest) this.upsertLatest.run(key, latest.value, latest.timestamp, latest.step, latest.isNan ? 1 : 0, runId);
+      }
       return inserted;
     });
-    this.writeBatch = (runId, key, points) => batch.immediate(runId, key, points);
+    this.writeGroups = (runId, groups) => transaction.immediate(runId, groups);
   }
 
   static async open(file: string, description: string): Promise<SqliteMetricsTarget> {
@@ -149,14 +207,17 @@ export class SqliteMetricsTarget implements MlflowMetricsTarget {
     return this.historyStatement.all(runId, key).map((row) => metricFromRow(key, row));
   }
 
-  async write(runId: string, key: string, points: MetricRecord[]): Promise<number> {
-    let inserted = 0;
-    for (const part of batches(points.map(storedPoint))) {
-      inserted += this.writeBatch(runId, key, part);
-      // Lets the event loop (progress, other runs' reads) in between transactions.
+  runWriter(runId: string): RunPointsWriter {
+    return new BufferedRunWriter(runId, async (id, groups) => {
+      const inserted = this.writeGroups(id, groups);
+      // Lets the event loop (progress, other runs' requests) in between transactions.
       await new Promise((resolve) => setImmediate(resolve));
-    }
-    return inserted;
+      return inserted;
+    });
+  }
+
+  write(runId: string, key: string, points: MetricRecord[]): Promise<number> {
+    return writeOne(this, runId, key, points);
   }
 
   async close(): Promise<void> {
@@ -165,9 +226,9 @@ export class SqliteMetricsTarget implements MlflowMetricsTarget {
 }
 
 /**
- * The target's PostgreSQL database through node-postgres: a few connections; each batch is one
- * transaction of two statements, every point of the batch sent as arrays (`unnest`) in one
- * parameterised insert, then the latest row upserted. The statements are named (prepared once
+ * The target's PostgreSQL database through node-postgres: a few connections; each transaction
+ * holds two statements per metric in it, its points sent as arrays (`unnest`) in one
+ * parameterised insert, then its latest row upserted. The statements are named (prepared once
  * per connection).
  */
 export class PostgresMetricsTarget implements MlflowMetricsTarget {
@@ -201,30 +262,38 @@ export class PostgresMetricsTarget implements MlflowMetricsTarget {
     return result.rows.map((row) => metricFromRow(key, row));
   }
 
-  async write(runId: string, key: string, points: MetricRecord[]): Promise<number> {
+  runWriter(runId: string): RunPointsWriter {
+    return new BufferedRunWriter(runId, (id, groups) => this.commit(id, groups));
+  }
+
+  write(runId: string, key: string, points: MetricRecord[]): Promise<number> {
+    return writeOne(this, runId, key, points);
+  }
+
+  private async commit(runId: string, groups: Group[]): Promise<number> {
     let inserted = 0;
-    for (const part of batches(points.map(storedPoint))) {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN');
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      for (const { key, points } of groups) {
         const done = await client.query({
           name: 'trove_target_points',
           text:
             'INSERT INTO metrics (key, value, timestamp, step, is_nan, run_uuid) ' +
             'SELECT $1, u.value, u.timestamp, u.step, u.is_nan, $2 FROM unnest($3::float8[], $4::int8[], $5::int8[], $6::bool[]) AS u(value, timestamp, step, is_nan) ' +
             'ON CONFLICT DO NOTHING',
-          values: [key, runId, part.map((p) => p.value), part.map((p) => p.timestamp), part.map((p) => p.step), part.map((p) => p.isNan)],
+          values: [key, runId, points.map((p) => p.value), points.map((p) => p.timestamp), points.map((p) => p.step), points.map((p) => p.isNan)],
         });
         inserted += done.rowCount ?? 0;
-        const latest = latestOf(part)!;
+        const latest = latestOf(points)!;
         await client.query({ name: 'trove_target_latest', text: UPSERT_LATEST, values: [key, latest.value, latest.timestamp, latest.step, latest.isNan, runId] });
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
       }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
     }
     return inserted;
   }

@@ -46,19 +46,25 @@ export async function fillRun(ctx: ExportContext, source: MigrationSource, run: 
   // run that needs something is restored for the writes (and deleted again after).
   const writes: Array<() => Promise<unknown>> = [];
   const params = missing(run.params, have?.params);
-  for (let i = 0; i < params.length; i += PARAMS_PER_BATCH) {
-    const part = params.slice(i, i + PARAMS_PER_BATCH);
-    writes.push(() => ctx.post('runs/log-batch', { run_id: runId, params: part }));
-  }
   // A run an earlier export made before runs carried the source's mark (it has this run's id) gets it now.
   const adopt = have !== undefined && have.tags.some((t) => t.key === SOURCE_RUN_TAG) && ctx.ownership(have.tags) === 'unmarked';
   const tags = missing([...ctx.remapTags(run.tags), ...(adopt ? [{ key: SOURCE_STORE_TAG, value: ctx.sourceStore }] : [])], have?.tags);
-  for (let i = 0; i < tags.length; i += TAGS_PER_BATCH) {
-    const part = tags.slice(i, i + TAGS_PER_BATCH);
-    writes.push(() => ctx.post('runs/log-batch', { run_id: runId, tags: part }));
+  // Params and tags share log-batch requests (each within its own limit): one request per run
+  // where two were sent, the target's per-request cost being most of a small run's export.
+  for (let i = 0; i * PARAMS_PER_BATCH < params.length || i * TAGS_PER_BATCH < tags.length; i++) {
+    const paramPart = params.slice(i * PARAMS_PER_BATCH, (i + 1) * PARAMS_PER_BATCH);
+    const tagPart = tags.slice(i * TAGS_PER_BATCH, (i + 1) * TAGS_PER_BATCH);
+    writes.push(() => ctx.post('runs/log-batch', { run_id: runId, ...(paramPart.length > 0 ? { params: paramPart } : {}), ...(tagPart.length > 0 ? { tags: tagPart } : {}) }));
   }
 
   let pointsSent = 0;
+  const counted = (n: number) => {
+    ctx.totals.metricPoints += n;
+    ctx.progress.points(n);
+    pointsSent += n;
+  };
+  // With --target-db the run's points are buffered into transactions of several metrics each.
+  const dbWriter = ctx.metricsDb?.runWriter(runId);
   const latestThere = new Map((have?.latestMetrics ?? []).map((m) => [m.key, pointKey(m)]));
   const metricWrites: Array<() => Promise<unknown>> = [];
   for (const latest of run.latestMetrics) {
@@ -72,18 +78,16 @@ export async function fillRun(ctx: ExportContext, source: MigrationSource, run: 
       }
       // With --target-db the points go straight into the target's database, but those of a logged
       // model (MLflow 3 also files them under the model): through log-batch, as without it.
-      const viaApi = ctx.metricsDb ? points.filter((p) => p.modelId) : points;
-      let written = 0;
-      if (ctx.metricsDb && viaApi.length < points.length) written += await ctx.metricsDb.write(runId, key, viaApi.length === 0 ? points : points.filter((p) => !p.modelId));
+      const viaApi = dbWriter ? points.filter((p) => p.modelId) : points;
+      if (dbWriter && viaApi.length < points.length) counted(await dbWriter.add(key, viaApi.length === 0 ? points : points.filter((p) => !p.modelId)));
       for (let i = 0; i < viaApi.length; i += METRICS_PER_BATCH) {
         await ctx.post('runs/log-batch', { run_id: runId, metrics: viaApi.slice(i, i + METRICS_PER_BATCH).map((p) => ctx.wireMetric(key, p)) });
       }
-      written += viaApi.length;
-      ctx.totals.metricPoints += written;
-      ctx.progress.points(written);
-      pointsSent += written;
+      counted(viaApi.length);
     });
   }
+
+  if (dbWriter && metricWrites.length > 0) metricWrites.push(async () => counted(await dbWriter.flush()));
 
   const listed = new Set((have?.datasetInputs ?? []).map((d) => `${d.dataset.name}\n${d.dataset.digest}`));
   const inputs = run.datasetInputs.filter((d) => !listed.has(`${d.dataset.name}\n${d.dataset.digest}`));

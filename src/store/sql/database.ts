@@ -21,7 +21,6 @@ import { migrate } from './migrate.ts';
 import { loadPg } from './load-pg.ts';
 import { enableGroupCommit } from './group-commit.ts';
 import { noteCommits, registerWalSyncer, sqliteSyncFromEnv, WalFile, WalSyncer, type SqliteState, type SqliteSyncMode } from './wal-sync.ts';
-import { registerWalCheckpointer, WalCheckpointer, WalIndexHeader, WorkerCheckpointTarget } from './wal-checkpoint.ts';
 
 export interface OpenedDatabase {
   db: Kysely<Database>;
@@ -143,40 +142,18 @@ function openSqlite(uri: string, SqliteDatabase: typeof import('better-sqlite3')
   // MLflow's LIKE is case-sensitive (ILIKE is the case-insensitive one); SQLite's is not by default.
   sqlite.pragma('case_sensitive_like = ON');
   const state = { lastStatementReadonly: true, get inTransaction() { return sqlite.inTransaction; } };
-  const walFile = overlapped ? new WalFile(file) : undefined;
-  const syncer = walFile ? new WalSyncer(walFile) : undefined;
-  // Checkpoints leave the event loop with overlapped sync: a worker thread copies the WAL back
-  // while the server keeps writing (wal-checkpoint.ts); the connection's COMMITs never do.
-  const header = walFile ? new WalIndexHeader(`${path.resolve(file)}-shm`) : undefined;
-  const checkpointer = header ? sqliteCheckpointer(sqlite, header, path.resolve(file)) : undefined;
-  const dialect = new ImmediateSqliteDialect({ database: withStatementCache(sqlite, state) }, syncer ? { syncer, sqlite: state, checkpointer, header } : undefined);
+  const syncer = overlapped ? new WalSyncer(new WalFile(file)) : undefined;
+  const dialect = new ImmediateSqliteDialect({ database: withStatementCache(sqlite, state) }, syncer ? { syncer, sqlite: state } : undefined);
   const db = new Kysely<Database>({ dialect, ...queryLog(onQuery) });
   // Transactional writes of the tracking store share commits: one fsync for many requests.
   enableGroupCommit(db, syncer ? { durability: syncer } : {});
   if (syncer) registerWalSyncer(db, syncer);
-  if (checkpointer) registerWalCheckpointer(db, checkpointer);
   return {
     db,
     dialect: 'sqlite',
     description: file === ':memory:' ? 'sqlite (in memory)' : `sqlite ${path.resolve(file)}`,
     close: () => db.destroy(),
   };
-}
-
-/** SQLite's own checkpoint threshold (`wal_autocheckpoint`), in pages. */
-const CHECKPOINT_PAGES = 1000;
-
-/** The worker-thread checkpointer of a file database, with the connection set up for it (wal-checkpoint.ts). */
-function sqliteCheckpointer(sqlite: SqliteDatabase.Database, header: WalIndexHeader, file: string): WalCheckpointer {
-  sqlite.pragma('wal_autocheckpoint = 0');
-  return new WalCheckpointer(new WorkerCheckpointTarget(file), {
-    walFrames: () => header.frames(),
-    thresholdFrames: CHECKPOINT_PAGES,
-    checkpointHere: () => sqlite.pragma('wal_checkpoint(PASSIVE)'),
-    onFailure: () => {
-      if (sqlite.open) sqlite.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
-    },
-  });
 }
 
 /**
@@ -223,7 +200,7 @@ class ImmediateSqliteDriver extends SqliteDriver {
 
   constructor(
     config: SqliteDialectConfig,
-    private readonly durable?: { syncer: WalSyncer; sqlite: SqliteState; checkpointer?: WalCheckpointer | undefined; header?: WalIndexHeader | undefined },
+    private readonly durable?: { syncer: WalSyncer; sqlite: SqliteState },
   ) {
     super(config);
   }
@@ -235,7 +212,6 @@ class ImmediateSqliteDriver extends SqliteDriver {
     this.wrapped ??= noteCommits(connection, durable.sqlite, () => {
       durable.syncer.noteCommit();
       this.committed = true;
-      durable.checkpointer?.noteCommit();
     });
     return this.wrapped;
   }
@@ -262,11 +238,7 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 
   override async destroy(): Promise<void> {
-    // The checkpoint worker's connection closes first, so the server's, the last one, checkpoints
-    // and removes the WAL as SQLite does at a clean close.
-    await this.durable?.checkpointer?.close();
     await super.destroy();
-    this.durable?.header?.close();
     await this.durable?.syncer.close();
   }
 }
@@ -276,7 +248,7 @@ class ImmediateSqliteDialect extends SqliteDialect {
 
   constructor(
     config: SqliteDialectConfig,
-    private readonly durable?: { syncer: WalSyncer; sqlite: SqliteState; checkpointer?: WalCheckpointer | undefined; header?: WalIndexHeader | undefined },
+    private readonly durable?: { syncer: WalSyncer; sqlite: SqliteState },
   ) {
     super(config);
     this.driverConfig = config;

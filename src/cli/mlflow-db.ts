@@ -110,19 +110,28 @@ export function requireColumns(required: RequiredColumns, present: Map<string, S
 /**
  * An MLflow SQLite file, which must exist. `readonly` for a source; a target is opened read-write.
  * Either way the server may be writing at the same time, so a statement waits for its lock (a busy
- * timeout of 30 s) instead of failing. The journal mode is left as the server set it.
+ * timeout of 30 s) instead of failing. The journal mode is left as the server set it. A file
+ * lacking what `required` names is refused (closed again).
  */
-export async function openMlflowSqlite(file: string, options: { readonly: boolean }): Promise<BetterSqlite3.Database> {
+export async function openMlflowSqlite(file: string, options: { readonly: boolean; required: RequiredColumns }): Promise<BetterSqlite3.Database> {
   const Database = (await import('better-sqlite3')).default;
-  return new Database(file, { readonly: options.readonly, fileMustExist: true, timeout: 30_000 });
+  const db = new Database(file, { readonly: options.readonly, fileMustExist: true, timeout: 30_000 });
+  try {
+    requireColumns(options.required, sqliteColumns(db, Object.keys(options.required)));
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
 }
 
 /**
  * An MLflow PostgreSQL database: a pool of `connections`. With `readOnly` every session starts
  * read-only (a server setting sent with the connection, added to the URI's own `options` if it
- * has some): each transaction in it refuses to write.
+ * has some): each transaction in it refuses to write. A database lacking what `required` names is
+ * refused (the pool ended again).
  */
-export async function openMlflowPgPool(connectionString: string, options: { readOnly: boolean; connections: number }): Promise<pg.Pool> {
+export async function openMlflowPgPool(connectionString: string, options: { readOnly: boolean; connections: number; required: RequiredColumns }): Promise<pg.Pool> {
   const pgModule = await loadPg();
   let sessionOptions = options.readOnly ? '-c default_transaction_read_only=on' : '';
   let target = connectionString;
@@ -138,6 +147,7 @@ export async function openMlflowPgPool(connectionString: string, options: { read
   // The first connection, so a wrong password or an unreachable server is reported here.
   try {
     await pool.query('SELECT 1');
+    requireColumns(options.required, await postgresColumns(pool, Object.keys(options.required)));
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw error;

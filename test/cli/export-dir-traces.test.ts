@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { hexId, otlpJsonRequest } from '../support/otlp.ts';
-import { startTroveProcess, type TroveProcess } from '../support/trove-process.ts';
+import { startTroveProcess, type TroveProcess, runTroveCli } from '../support/trove-process.ts';
 
 /**
  * Traces in the portable export folder: a Trove store given traces over OTLP (with a tag, an
@@ -15,18 +13,7 @@ import { startTroveProcess, type TroveProcess } from '../support/trove-process.t
  * exactly as it did at the source. Importing the folder again adds none.
  */
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'trove.js'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function call(base: string, method: string, endpoint: string, body?: unknown): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any -- reads arbitrary JSON
   const response = await fetch(`${base}${endpoint}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) });
@@ -80,7 +67,7 @@ describe('traces in trove export --to-dir and trove import dir', () => {
 
   test('every trace comes back identical through the MLflow 3 API, and a second import of the folder adds none', async () => {
     const folder = path.join(dir, 'export');
-    const exported = await runCli(['export', '--to-dir', folder, '--backend-store-uri', `sqlite:///${path.join(dir, 'source.db')}`, '--artifacts-destination', path.join(dir, 'source-artifacts'), '-q']);
+    const exported = await runTroveCli(['export', '--to-dir', folder, '--backend-store-uri', `sqlite:///${path.join(dir, 'source.db')}`, '--artifacts-destination', path.join(dir, 'source-artifacts'), '-q']);
     assert.equal(exported.code, 0, exported.stdout + exported.stderr);
     assert.match(exported.stdout, /2 traces/);
     const lines = fs.readFileSync(path.join(folder, 'traces.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { trace_info: { trace_id: string }; spans: unknown[] });
@@ -88,10 +75,10 @@ describe('traces in trove export --to-dir and trove import dir', () => {
     assert.ok(lines.every((l) => l.spans.length === 2));
 
     const store = ['--backend-store-uri', `sqlite:///${path.join(dir, 'fresh.db')}`, '--artifacts-destination', path.join(dir, 'fresh-artifacts')];
-    const imported = await runCli(['import', 'dir', folder, ...store, '-q']);
+    const imported = await runTroveCli(['import', 'dir', folder, ...store, '-q']);
     assert.equal(imported.code, 0, imported.stdout + imported.stderr);
     assert.match(imported.stdout, /^traces\s+2\s/m);
-    const again = await runCli(['import', 'dir', folder, ...store, '-q']);
+    const again = await runTroveCli(['import', 'dir', folder, ...store, '-q']);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /^traces\s+0\s+0\s+2\s/m);
 

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -16,6 +14,7 @@ import type { MetricRecord } from '../../src/store/tracking-store.ts';
 import { migrationSource, sourceRun } from '../support/migration-source.ts';
 import { startMlflowStandIn, type SeenRequest } from '../support/mlflow-stand-in.ts';
 import { createMlflowPostgresTables, createMlflowSqliteTables } from '../support/mlflow-schema.ts';
+import { runTroveCli } from '../support/trove-process.ts';
 import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri, type TestDatabase } from '../support/postgres.ts';
 
 /**
@@ -26,7 +25,6 @@ import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri, type TestDa
  * REST API (here a recording stand-in; the real `mlflow server` is compat/test_export_target_db.py's).
  */
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAX = 1.7976931348623157e308;
 const T0 = 1_700_000_000_000;
 const TARGET_RUN = 'c'.repeat(32);
@@ -296,16 +294,6 @@ describe('trove export --target-db into an MLflow SQLite file', () => {
   });
 });
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'trove.js'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('trove export --target-db on the command line', () => {
   let dir: string;
@@ -316,10 +304,10 @@ describe('trove export --target-db on the command line', () => {
 
   test('--target-db without --to, and a database that cannot be opened, are refused with exit code 2, the password never shown', async () => {
     const store = ['--backend-store-uri', `sqlite:///${path.join(dir, 'trove.db')}`, '--artifacts-destination', path.join(dir, 'artifacts')];
-    const alone = await runCli(['export', '--to-dir', path.join(dir, 'out'), '--target-db', `sqlite:///${path.join(dir, 'x.db')}`, ...store]);
+    const alone = await runTroveCli(['export', '--to-dir', path.join(dir, 'out'), '--target-db', `sqlite:///${path.join(dir, 'x.db')}`, ...store]);
     assert.equal(alone.code, 2, alone.stdout + alone.stderr);
     assert.match(alone.stderr, /--target-db goes with --to/);
-    const mysql = await runCli(['export', '--to', 'http://127.0.0.1:9', '--target-db', 'mysql://writer:s3cret@db/mlflow', ...store]);
+    const mysql = await runTroveCli(['export', '--to', 'http://127.0.0.1:9', '--target-db', 'mysql://writer:s3cret@db/mlflow', ...store]);
     assert.equal(mysql.code, 2, mysql.stdout + mysql.stderr);
     assert.match(mysql.stderr, /--target-db 'mysql:\/\/writer:\*\*\*@db\/mlflow': MySQL databases are not supported/);
     assert.doesNotMatch(mysql.stdout + mysql.stderr, /s3cret/);
@@ -327,7 +315,7 @@ describe('trove export --target-db on the command line', () => {
     if (uri) {
       const url = new URL(uri);
       url.password = 'wrong-s3cret';
-      const wrong = await runCli(['export', '--to', 'http://127.0.0.1:9', '--target-db', url.toString(), ...store]);
+      const wrong = await runTroveCli(['export', '--to', 'http://127.0.0.1:9', '--target-db', url.toString(), ...store]);
       assert.equal(wrong.code, 2, wrong.stdout + wrong.stderr);
       assert.match(wrong.stderr, /Cannot write the MLflow database postgresql:\/\/trove:\*\*\*@/);
       assert.doesNotMatch(wrong.stdout + wrong.stderr, /wrong-s3cret/);

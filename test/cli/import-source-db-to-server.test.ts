@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { startTestServer, type TestServer } from '../api/test-server.ts';
-import { startTroveProcess, type TroveProcess } from '../support/trove-process.ts';
+import { startTroveProcess, type TroveProcess, runTroveCli } from '../support/trove-process.ts';
 import { createMlflowSqliteTables } from '../support/mlflow-schema.ts';
 
 /**
@@ -19,19 +17,8 @@ import { createMlflowSqliteTables } from '../support/mlflow-schema.ts';
  * source's runs, or is no MLflow database, is refused with exit code 2 and nothing is imported.
  */
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAX = 1.7976931348623157e308;
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'trove.js'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function api(base: string, method: 'GET' | 'POST', endpoint: string, body: Record<string, unknown>): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any -- reads arbitrary JSON
   const url = method === 'GET' ? `${base}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(body as Record<string, string>)}` : `${base}/api/2.0/mlflow/${endpoint}`;
@@ -93,7 +80,7 @@ describe('trove import mlflow --source-db, into a running Trove and into a store
   });
 
   test('a database of another server is refused through the bulk import API with exit code 2, and nothing is imported', async () => {
-    const done = await runCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', otherDbUri, '--to', target.url, '-q']);
+    const done = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', otherDbUri, '--to', target.url, '-q']);
     assert.equal(done.code, 2, done.stdout + done.stderr);
     assert.match(done.stderr, new RegExp(`Run ${runId} of .* is not in the database sqlite .*other\\.db: --source-db must be that server's own --backend-store-uri`));
     const found = await fetch(`${target.url}/api/2.0/mlflow/runs/get?run_id=${runId}`);
@@ -103,10 +90,10 @@ describe('trove import mlflow --source-db, into a running Trove and into a store
   test('a file without MLflow tables, and an unsupported URI, are refused with exit code 2 before the import starts', async () => {
     const empty = path.join(dir, 'empty.db');
     new Database(empty).close();
-    const noTables = await runCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', `sqlite:///${empty}`, '--to', target.url, '-q']);
+    const noTables = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', `sqlite:///${empty}`, '--to', target.url, '-q']);
     assert.equal(noTables.code, 2, noTables.stdout + noTables.stderr);
     assert.match(noTables.stderr, /Cannot read the MLflow database sqlite .*empty\.db \(--source-db\): .*lacks table metrics, table runs/);
-    const mysql = await runCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', 'mysql://u:s3cret@db/mlflow', '--backend-store-uri', `sqlite:///${path.join(dir, 'never.db')}`, '-q']);
+    const mysql = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', 'mysql://u:s3cret@db/mlflow', '--backend-store-uri', `sqlite:///${path.join(dir, 'never.db')}`, '-q']);
     assert.equal(mysql.code, 2, mysql.stdout + mysql.stderr);
     assert.doesNotMatch(mysql.stdout + mysql.stderr, /s3cret/);
     assert.equal(fs.existsSync(path.join(dir, 'never.db')), false);
@@ -114,7 +101,7 @@ describe('trove import mlflow --source-db, into a running Trove and into a store
 
   test('into a store, a database of another server is refused with exit code 2 and no run is written', async () => {
     const store = path.join(dir, 'store-wrong.db');
-    const done = await runCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', otherDbUri, '--backend-store-uri', `sqlite:///${store}`, '--artifacts-destination', path.join(dir, 'store-artifacts'), '-q']);
+    const done = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', otherDbUri, '--backend-store-uri', `sqlite:///${store}`, '--artifacts-destination', path.join(dir, 'store-artifacts'), '-q']);
     assert.equal(done.code, 2, done.stdout + done.stderr);
     assert.match(done.stderr, /is not in the database/);
     const db = new Database(store, { readonly: true });
@@ -126,7 +113,7 @@ describe('trove import mlflow --source-db, into a running Trove and into a store
   });
 
   test('through the bulk import API the histories come from the database, every point as the source serves it', async () => {
-    const done = await runCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', dbUri, '--to', target.url, '-q']);
+    const done = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', dbUri, '--to', target.url, '-q']);
     assert.equal(done.code, 0, done.stdout + done.stderr);
     assert.match(done.stdout, /metric histories read from its database sqlite .*mlflow\.db/);
     assert.match(done.stdout, /metric points: 300 /);
@@ -134,7 +121,7 @@ describe('trove import mlflow --source-db, into a running Trove and into a store
     const run = (await api(target.url, 'GET', 'runs/get', { run_id: runId })).run;
     assert.equal(run.info.status, 'FINISHED');
 
-    const again = await runCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', dbUri, '--to', target.url, '-q']);
+    const again = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--source-db', dbUri, '--to', target.url, '-q']);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /metric points: 0 /);
     assert.equal(await history(target.url, runId), expected);

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startTestServer, type TestServer } from '../api/test-server.ts';
-import { startTroveProcess, type TroveProcess } from '../support/trove-process.ts';
+import { startTroveProcess, type TroveProcess, runTroveCli } from '../support/trove-process.ts';
 import { hexId, otlpJsonRequest } from '../support/otlp.ts';
 
 /**
@@ -20,18 +18,7 @@ import { hexId, otlpJsonRequest } from '../support/otlp.ts';
  * file added later to the finished run and the new trace.
  */
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'trove.js'), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function api(base: string, method: 'GET' | 'POST', endpoint: string, body?: Record<string, unknown>): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any -- reads arbitrary JSON
   const url = method === 'GET' ? `${base}/api/2.0/mlflow/${endpoint}?${new URLSearchParams(body as Record<string, string>)}` : `${base}/api/2.0/mlflow/${endpoint}`;
@@ -114,7 +101,7 @@ describe('trove import --to a running Trove', () => {
   });
 
   test('the first run brings everything across with ids kept, read back through the target API', async () => {
-    const done = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
+    const done = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
     assert.equal(done.code, 0, done.stdout + done.stderr);
     assert.match(done.stdout, /Everything was imported/);
     assert.doesNotMatch(done.stdout, /Traces were not imported/);
@@ -144,7 +131,7 @@ describe('trove import --to a running Trove', () => {
   });
 
   test('a second run imports nothing, and after the source changes only what changed comes', async () => {
-    const again = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
+    const again = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /metric points: 0 /);
     assert.match(again.stdout, /artifacts: 0 files/);
@@ -153,7 +140,7 @@ describe('trove import --to a running Trove', () => {
     await api(sourceUrl, 'POST', 'runs/log-metric', { run_id: runId, key: 'loss', value: 0.001, timestamp: 1_800_000_000_000, step: 500 });
     await upload(sourceUrl, runId, experimentId, 'later/late.txt', Buffer.from('late\n'));
     const later = await logTrace(sourceUrl, experimentId, 1_800_000_000_000);
-    const third = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
+    const third = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
     assert.equal(third.code, 0, third.stdout + third.stderr);
     assert.match(third.stdout, /artifacts: 1 files/);
     assert.match(third.stdout, /^traces\s+1\s+0\s+2\s/m);
@@ -167,12 +154,12 @@ describe('trove import --to a running Trove', () => {
   test('--delete-missing reaches the server: a registered model deleted at the source is kept by a plain run and deleted by one with the flag', async () => {
     const gone = await fetch(`${sourceUrl}/api/2.0/mlflow/registered-models/delete`, { method: 'DELETE', body: JSON.stringify({ name: 'remote-model' }), headers: { 'content-type': 'application/json' } });
     assert.equal(gone.status, 200, await gone.text());
-    const kept = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
+    const kept = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q']);
     assert.equal(kept.code, 0, kept.stdout + kept.stderr);
     assert.match(kept.stdout, /gone from it since \(deleted there for good\): 1 registered model\. Kept in Trove/);
     assert.equal((await api(target.url, 'GET', 'registered-models/get', { name: 'remote-model' })).registered_model.name, 'remote-model');
 
-    const deleted = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q', '--delete-missing']);
+    const deleted = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '-q', '--delete-missing']);
     assert.equal(deleted.code, 0, deleted.stdout + deleted.stderr);
     assert.match(deleted.stdout, /^registered models\s+0\s+0\s+0\s+0\s+1\s+0$/m);
     const after = await fetch(`${target.url}/api/2.0/mlflow/registered-models/get?name=remote-model`);
@@ -180,7 +167,7 @@ describe('trove import --to a running Trove', () => {
   });
 
   test('a dry run through the server lists the work and writes nothing', async () => {
-    const dry = await runCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '--dry-run', '-q']);
+    const dry = await runTroveCli(['import', 'mlflow', '--from', sourceUrl, '--to', target.url, '--dry-run', '-q']);
     assert.equal(dry.code, 0, dry.stdout + dry.stderr);
     assert.match(dry.stdout, /Dry run/);
     assert.match(dry.stdout, /remote-a/);

@@ -10,9 +10,6 @@ import {
   openMlflowSqlite,
   openRefusing,
   parseMlflowDbUri,
-  postgresColumns,
-  requireColumns,
-  sqliteColumns,
   sqliteHistorySql,
   toSqlite,
 } from '../mlflow-db.ts';
@@ -189,14 +186,8 @@ export class SqliteMetricsTarget implements MlflowMetricsTarget {
   }
 
   static async open(file: string, description: string): Promise<SqliteMetricsTarget> {
-    const db = await openMlflowSqlite(file, { readonly: false });
-    try {
-      requireColumns(REQUIRED, sqliteColumns(db, Object.keys(REQUIRED)));
-      return new SqliteMetricsTarget(description, db);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    const db = await openMlflowSqlite(file, { readonly: false, required: REQUIRED });
+    return new SqliteMetricsTarget(description, db);
   }
 
   async missingRuns(runIds: string[]): Promise<string[]> {
@@ -238,9 +229,8 @@ export class PostgresMetricsTarget implements MlflowMetricsTarget {
   ) {}
 
   static async open(connectionString: string, description: string, connections: number): Promise<PostgresMetricsTarget> {
-    const pool = await openMlflowPgPool(connectionString, { readOnly: false, connections });
+    const pool = await openMlflowPgPool(connectionString, { readOnly: false, connections, required: REQUIRED });
     try {
-      requireColumns(REQUIRED, await postgresColumns(pool, Object.keys(REQUIRED)));
       // Planned, not run: the tables' keys must be the ones the writes name (ON CONFLICT (key, run_uuid)).
       await pool.query(`EXPLAIN ${UPSERT_LATEST}`, ['', 0, 0, 0, false, '']);
     } catch (error) {

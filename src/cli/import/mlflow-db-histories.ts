@@ -12,9 +12,6 @@ import {
   openMlflowSqlite,
   openRefusing,
   parseMlflowDbUri,
-  postgresColumns,
-  requireColumns,
-  sqliteColumns,
   sqliteHistorySql,
   toSqlite,
 } from '../mlflow-db.ts';
@@ -73,14 +70,8 @@ export class SqliteMetricsDb implements MlflowMetricsDb {
   ) {}
 
   static async open(file: string, description: string): Promise<SqliteMetricsDb> {
-    const db = await openMlflowSqlite(file, { readonly: true });
-    try {
-      requireColumns(REQUIRED, sqliteColumns(db, Object.keys(REQUIRED)));
-      return new SqliteMetricsDb(description, db, db.prepare<[string, string], MetricRow>(sqliteHistorySql(db)), db.prepare<[string], { found: number }>(toSqlite(RUN_SQL)));
-    } catch (error) {
-      db.close();
-      throw error;
-    }
+    const db = await openMlflowSqlite(file, { readonly: true, required: REQUIRED });
+    return new SqliteMetricsDb(description, db, db.prepare<[string, string], MetricRow>(sqliteHistorySql(db)), db.prepare<[string], { found: number }>(toSqlite(RUN_SQL)));
   }
 
   /** The history query as prepared (which index it names). */
@@ -114,13 +105,7 @@ export class PostgresMetricsDb implements MlflowMetricsDb {
   ) {}
 
   static async open(connectionString: string, description: string, connections: number): Promise<PostgresMetricsDb> {
-    const pool = await openMlflowPgPool(connectionString, { readOnly: true, connections });
-    try {
-      requireColumns(REQUIRED, await postgresColumns(pool, Object.keys(REQUIRED)));
-    } catch (error) {
-      await pool.end().catch(() => undefined);
-      throw error;
-    }
+    const pool = await openMlflowPgPool(connectionString, { readOnly: true, connections, required: REQUIRED });
     return new PostgresMetricsDb(description, pool);
   }
 

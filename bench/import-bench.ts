@@ -11,7 +11,8 @@
  * Defaults are reduced (50 runs × 5 metrics × 200 steps, 20 MB). Seeding: `--seed bulk` (default)
  * logs the first `--api-runs` runs through the source's REST API with the real client, then copies
  * the rows MLflow wrote for the first of them into its own SQLite tables for every other run (new
- * id, name, start time, artifact URI; the same params, tags and metric points) and its artifact
+ * id, name, artifact URI; the same params, tags and metric values; run r's start/end times and
+ * metric timestamps shifted by r hours, as if the runs were trained one after another) and its artifact
  * files into the server's artifact root: the issue's full size (1,000 × 20 × 1,000, 500 MB) in
  * some 20 minutes on 2 busy cores instead of hours (bench/README.md). `--seed api` logs every run through the API. `--rows` picks the rows
  * to measure (all by default), e.g. `--rows source,import` for the full size and the other rows
@@ -72,6 +73,8 @@ const SEED_MODE = arg('seed', 'bulk');
 if (SEED_MODE !== 'bulk' && SEED_MODE !== 'api') throw new Error('--seed is bulk or api');
 /** Runs logged through the API before the rest is bulk-loaded (the first is the template). */
 const API_RUNS = Math.max(1, Math.min(SIZE.runs, Number(arg('api-runs', '4'))));
+/** Seeded run r's times (start, end, every metric point's timestamp) are run 0's plus r × this: runs trained one after another, an hour each. */
+const RUN_SPACING_MS = 3_600_000;
 const ALL_ROWS = ['source', 'import', 'import-db', 'import-to', 'mei-trove', 'export', 'export-db', 'mei-mlflow'] as const;
 type RowName = (typeof ALL_ROWS)[number];
 // `--rows seed`: only seed the source and check it (how long seeding takes).
@@ -193,11 +196,13 @@ path = os.path.join(os.environ["WORK"], f"artifact-{worker}.bin")
 with open(path, "wb") as f:
     f.write(blob)
 t0 = 1_700_000_000_000
+spacing = int(os.environ["RUN_SPACING_MS"])
 for r in range(worker, runs, workers):
     run = client.create_run(exp, run_name=f"run-{r}")
     rid = run.info.run_id
     client.log_batch(rid, params=[Param(f"p{i}", str(i)) for i in range(5)])
-    points = [Metric(f"m{m}", 1.0 / (s + 1), t0 + s, s) for m in range(metrics) for s in range(steps)]
+    # Run r trained after run r - 1: its points' timestamps r × spacing later.
+    points = [Metric(f"m{m}", 1.0 / (s + 1), t0 + r * spacing + s, s) for m in range(metrics) for s in range(steps)]
     for i in range(0, len(points), 1000):
         client.log_batch(rid, metrics=points[i:i + 1000])
     if per_run > 0:
@@ -208,7 +213,8 @@ for r in range(worker, runs, workers):
 /**
  * `--seed bulk`: runs `from`..`to - 1` copied, in MLflow's own SQLite tables, from the run `run-0`
  * the real client logged through the API (its runs, tags, params, metrics and latest_metrics rows,
- * with a new id, name, start time and artifact URI), and its artifact files copied into the
+ * with a new id, name and artifact URI, and its times — start, end, every metric timestamp — plus
+ * r × RUN_SPACING_MS), inserted run by run, and its artifact files copied into the
  * server's artifact root where the new run's URI points. The template is checked against the size
  * first, so a change in how MLflow stores a run stops the load instead of loading other data.
  */
@@ -233,35 +239,50 @@ async function bulkSeed(sourceDir: string, from: number, to: number): Promise<vo
     if (!where || !uri.includes(id)) problems.push(`artifact URI ${uri} is not an mlflow-artifacts:/ URI naming the run`);
     else if (SIZE.artifactMb > 0 && !fs.existsSync(templateFiles)) problems.push(`no files at ${templateFiles}`);
     if (problems.length > 0) throw new Error(`bulk seed: MLflow stored run-0 unlike the seed script: ${problems.join('; ')}`);
-    // The new runs in a temporary table, then every table copied from the template's rows with one
-    // INSERT … SELECT each, in one transaction: SQLite does the per-row work, not this process (the
-    // per-row inserts this replaces loaded ~45 runs a minute at load ~10 for 20,000 points a run).
-    // Template rows come in the order MLflow wrote them (metric by metric, step by step: the order
-    // of the metrics primary key) and the new runs in id order inside each, so index inserts stay local.
+    // Each new run is trained after the one before it: run r's start and end times and every
+    // metric timestamp (metrics and latest_metrics) are the template's plus r × RUN_SPACING_MS, as
+    // the API-seeded runs' points are (the seed script). With one shared set of timestamps every
+    // run's points scattered across MLflow's metrics primary key (key, timestamp, step, run_uuid, …),
+    // unlike a real server's; now each run's points are one stretch per key.
+    // The template's rows are first copied into temporary tables (in the order MLflow wrote them),
+    // then each table gets INSERT … SELECT from the new runs crossed with them, the new runs
+    // outermost and in training order, a chunk of runs at a time, in one transaction: SQLite does
+    // the per-row work, rows go in run-major as a server logging one run after the other writes them.
     const runs: Array<Record<string, unknown>> = [];
     for (let r = from; r < to; r++) {
       const runUuid = randomUUID().replaceAll('-', '');
-      runs.push({ run_uuid: runUuid, name: `run-${r}`, run_offset: r, artifact_uri: uri.replace(id, runUuid) });
+      runs.push({ run_uuid: runUuid, name: `run-${r}`, shift: r * RUN_SPACING_MS, artifact_uri: uri.replace(id, runUuid) });
     }
-    runs.sort((a, b) => String(a.run_uuid).localeCompare(String(b.run_uuid)));
     await db.run('PRAGMA cache_size = -524288');
-    await db.run('CREATE TEMP TABLE bench_new_runs (run_uuid TEXT PRIMARY KEY, name TEXT, run_offset INTEGER, artifact_uri TEXT)');
+    await db.run('CREATE TEMP TABLE bench_new_runs (seq INTEGER PRIMARY KEY, run_uuid TEXT, name TEXT, shift INTEGER, artifact_uri TEXT)');
     const columns = async (table: string) => (await db.all(`SELECT name FROM pragma_table_info('${table}')`)).map((c) => String(c.name));
     const replaced: Record<string, Record<string, string>> = {
-      runs: { run_uuid: 'n.run_uuid', name: 'n.name', start_time: 't.start_time + n.run_offset', artifact_uri: 'n.artifact_uri' },
+      runs: { run_uuid: 'n.run_uuid', name: 'n.name', start_time: 't.start_time + n.shift', end_time: 't.end_time + n.shift', artifact_uri: 'n.artifact_uri' },
       tags: { run_uuid: 'n.run_uuid', value: "CASE WHEN t.value = 'run-0' THEN n.name ELSE t.value END" },
       params: { run_uuid: 'n.run_uuid' },
-      metrics: { run_uuid: 'n.run_uuid' },
-      latest_metrics: { run_uuid: 'n.run_uuid' },
+      metrics: { run_uuid: 'n.run_uuid', timestamp: 't.timestamp + n.shift' },
+      latest_metrics: { run_uuid: 'n.run_uuid', timestamp: 't.timestamp + n.shift' },
     };
+    const statements: string[] = [];
+    for (const [table, swap] of Object.entries(replaced)) {
+      const cols = await columns(table);
+      for (const c of Object.keys(swap)) if (!cols.includes(c)) throw new Error(`bulk seed: MLflow's ${table} table has no column ${c}`);
+      await db.run(`CREATE TEMP TABLE "bench_template_${table}" AS SELECT * FROM main."${table}" WHERE run_uuid = ? ORDER BY rowid`, [id]);
+      const select = cols.map((c) => swap[c] ?? `t."${c}"`).join(', ');
+      // CROSS JOIN keeps the new runs as the outer loop (SQLite does not reorder it).
+      statements.push(`INSERT INTO main."${table}" (${cols.map((c) => `"${c}"`).join(', ')}) SELECT ${select} FROM bench_new_runs n CROSS JOIN "bench_template_${table}" t WHERE n.seq BETWEEN ? AND ? ORDER BY n.seq, t.rowid`);
+    }
     const sqlStarted = performance.now();
+    const CHUNK = 25;
+    let lastLog = performance.now();
     await db.transaction(async () => {
-      await db.insert('bench_new_runs', runs);
-      for (const [table, swap] of Object.entries(replaced)) {
-        const cols = await columns(table);
-        const select = cols.map((c) => swap[c] ?? `t."${c}"`).join(', ');
-        // CROSS JOIN keeps the template as the outer loop (SQLite does not reorder it).
-        await db.run(`INSERT INTO "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) SELECT ${select} FROM "${table}" t CROSS JOIN bench_new_runs n WHERE t.run_uuid = ?`, [id]);
+      await db.insert('bench_new_runs', runs.map((r, seq) => ({ seq, ...r })));
+      for (let first = 0; first < runs.length; first += CHUNK) {
+        for (const sql of statements) await db.run(sql, [first, first + CHUNK - 1]);
+        if (performance.now() - lastLog > 60_000) {
+          lastLog = performance.now();
+          log(`bulk seed: ${Math.min(first + CHUNK, runs.length)} of ${runs.length} runs copied in ${((performance.now() - sqlStarted) / 1000).toFixed(0)} s (load ${load()})`);
+        }
       }
     });
     log(`bulk seed: ${runs.length} runs' rows (${(runs.length * metrics.length).toLocaleString('en')} metric points) copied in ${((performance.now() - sqlStarted) / 1000).toFixed(1)} s (load ${load()})`);
@@ -398,7 +419,7 @@ async function seedSource(url: string, sourceRoot: string, work: string, python:
   const perRunBytes = Math.floor((SIZE.artifactMb * 1024 * 1024) / Math.max(SIZE.runs, 1));
   const sizeArgs = [String(apiRuns), String(SIZE.metrics), String(SIZE.steps), String(perRunBytes * apiRuns)];
   const workers = Math.min(SEED_WORKERS, apiRuns);
-  await Promise.all(Array.from({ length: workers }, (_, w) => run(python, [path.join(work, 'seed.py'), ...sizeArgs, String(w), String(workers)], { SOURCE: url, WORK: work }, path.join(work, `seed-${w}.log`))));
+  await Promise.all(Array.from({ length: workers }, (_, w) => run(python, [path.join(work, 'seed.py'), ...sizeArgs, String(w), String(workers)], { SOURCE: url, WORK: work, RUN_SPACING_MS: String(RUN_SPACING_MS) }, path.join(work, `seed-${w}.log`))));
   const apiSeconds = (performance.now() - seedStarted) / 1000;
   if (apiRuns < SIZE.runs) {
     await bulkSeed(sourceRoot, apiRuns, SIZE.runs);

@@ -1,6 +1,6 @@
 import type { ImportProgress } from '../../domain/import/import-service.ts';
 import type { KeyValue, MetricRecord } from '../../store/tracking-store.ts';
-import { TrackingApiError, TrackingClient, withTransientRetries } from '../models/tracking-client.ts';
+import { answerText, TrackingApiError, TrackingClient, withTransientRetries } from '../models/tracking-client.ts';
 import { MLFLOW_MAX_DOUBLE } from '../mlflow-db.ts';
 import type { MlflowMetricsTarget } from './mlflow-db-metrics.ts';
 
@@ -118,27 +118,37 @@ export class ExportContext {
     this.client = new TrackingClient({ trackingUri, env });
   }
 
+  /**
+   * A POST to the target, retried on transient failures; when the connection broke after it was
+   * sent, only if the endpoint is safe to repeat ({@link repeatablePost}).
+   */
   post<T = unknown>(endpoint: string, body: Record<string, unknown>): Promise<T> {
-    return this.retry(() => this.client.post<T>(`${API}/${endpoint}`, body));
+    return this.retry(() => this.client.post<T>(`${API}/${endpoint}`, body), repeatablePost(endpoint, body));
   }
 
+  /** A read: always safe to repeat. */
   get<T = unknown>(endpoint: string, query: Record<string, string>): Promise<T> {
-    return this.retry(() => this.client.get<T>(`${API}/${endpoint}`, query));
+    return this.retry(() => this.client.get<T>(`${API}/${endpoint}`, query), true);
   }
 
+  /** An update (PATCH: sets values, safe to repeat) or a delete (DELETE: a repeat would answer 404, so not repeated after a broken connection). */
   async call(method: 'PATCH' | 'DELETE', path: string, body: Record<string, unknown> | undefined): Promise<void> {
     await this.retry(async () => {
       const response = await this.client.request(this.client.url(path), {
         method,
         ...(body ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}),
       });
-      const text = await response.text();
+      const text = await answerText(response, `${method} ${path}`);
       if (!response.ok) throw new TrackingApiError(`${method} ${path} failed with HTTP ${response.status}: ${text.slice(0, 200)}`, response.status, undefined);
-    });
+    }, method === 'PATCH');
   }
 
-  retry<T>(work: () => Promise<T>): Promise<T> {
-    return withTransientRetries(work, RETRIES);
+  /**
+   * `work` with retries of transient failures; a connection that broke after the request was sent
+   * (reset, broken pipe) is retried only when `repeatable` says the request may reach the target twice.
+   */
+  retry<T>(work: () => Promise<T>, repeatable: boolean): Promise<T> {
+    return withTransientRetries(work, RETRIES, { repeatable });
   }
 
   /** Whose a target object with these tags is, by its {@link SOURCE_STORE_TAG}. */
@@ -205,6 +215,43 @@ export class ExportContext {
     }
     return source;
   }
+}
+
+/**
+ * POST endpoints of MLflow's API that the target applies once however often the same request
+ * comes (checked against MLflow's SQL store): reads and searches; set-tag and friends overwrite
+ * with the same value; `runs/update` sets the same status, end time and name; `runs/delete` and
+ * `runs/restore` set the same lifecycle stage; `log-inputs` skips a dataset input the run already
+ * has; alias and stage transitions set the same state.
+ */
+const REPEATABLE_POSTS = new Set([
+  'runs/search',
+  'experiments/search',
+  'logged-models/search',
+  'experiments/set-experiment-tag',
+  'runs/set-tag',
+  'runs/update',
+  'runs/delete',
+  'runs/restore',
+  'runs/log-inputs',
+  'registered-models/set-tag',
+  'model-versions/set-tag',
+  'registered-models/alias',
+  'model-versions/transition-stage',
+]);
+
+/**
+ * Whether a POST may reach the target twice without changing what it holds. `runs/log-batch` is,
+ * without metrics: MLflow accepts a param logged again with the same value and a tag overwrites
+ * itself. With metrics it is not: MLflow's SQL store drops a point it already has, but its file
+ * store appends it again (a duplicate point), so a metric batch whose connection broke fails the
+ * run, which the next export resumes from the points the target has. Creates (runs, experiments,
+ * logged models, registered models, versions) are never repeated: a second one would be a second
+ * object (or an "already exists" error); the resume path finds what the first made.
+ */
+export function repeatablePost(endpoint: string, body: Record<string, unknown>): boolean {
+  if (endpoint === 'runs/log-batch') return !Array.isArray(body.metrics) || body.metrics.length === 0;
+  return REPEATABLE_POSTS.has(endpoint);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ArtifactOwner, MigrationSource } from '../../domain/import/source.ts';
+import { answerText, TrackingApiError } from '../models/tracking-client.ts';
 import type { ExportContext } from './export-context.ts';
 import { targetFiles } from './target-state.ts';
 
@@ -53,27 +54,39 @@ async function upload(
   file: { path: string; size: number | null; sha256?: string },
   what: string,
 ): Promise<number> {
-  const opened = await source.openArtifact(sourceRoot, owner, file.path);
-  const hash = createHash('sha256');
+  // A PUT of the same bytes to the same path leaves the target as one PUT does: after a broken
+  // connection it is sent again, from the source file opened anew.
+  let hash = createHash('sha256');
   let bytes = 0;
   const progress = ctx.progress;
-  async function* body(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of opened.stream) {
-      const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-      hash.update(b);
-      bytes += b.length;
-      progress.bytes(b.length);
-      yield b;
+  await ctx.retry(async () => {
+    const opened = await source.openArtifact(sourceRoot, owner, file.path);
+    hash = createHash('sha256');
+    bytes = 0;
+    async function* body(): AsyncGenerator<Uint8Array> {
+      for await (const chunk of opened.stream) {
+        const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+        hash.update(b);
+        bytes += b.length;
+        progress.bytes(b.length);
+        yield b;
+      }
     }
-  }
-  const response = await ctx.client.request(ctx.client.url(`${ARTIFACTS}/${target.split('/').map(encodeURIComponent).join('/')}`), {
-    method: 'PUT',
-    headers: { 'Content-Type': 'application/octet-stream' },
-    body: body() as unknown as BodyInit,
-    duplex: 'half',
-  } as RequestInit & { signal?: AbortSignal });
-  if (!response.ok) throw new Error(`${what}: uploading '${file.path}' failed with HTTP ${response.status}: ${(await response.text()).slice(0, 200)}`);
-  await response.arrayBuffer();
+    const url = ctx.client.url(`${ARTIFACTS}/${target.split('/').map(encodeURIComponent).join('/')}`);
+    try {
+      const response = await ctx.client.request(url, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/octet-stream' },
+        body: body() as unknown as BodyInit,
+        duplex: 'half',
+      } as RequestInit & { signal?: AbortSignal });
+      const text = await answerText(response, `PUT ${file.path}`);
+      if (!response.ok) throw new TrackingApiError(`${what}: uploading '${file.path}' failed with HTTP ${response.status}: ${text.slice(0, 200)}`, response.status, undefined);
+    } finally {
+      // Closed whether it was read to the end or an attempt broke off in the middle.
+      opened.stream.destroy();
+    }
+  }, true);
   if (file.sha256 && file.sha256 !== hash.digest('hex')) throw new Error(`${what}: '${file.path}' did not match its recorded sha256`);
   if (file.size !== null && file.size !== bytes) throw new Error(`${what}: '${file.path}' had ${bytes} bytes, ${file.size} expected`);
   return bytes;

@@ -337,7 +337,7 @@ export class MlflowRestWriter {
         for (const traceId of page.traceIds) {
           const info = infos.get(traceId);
           if (info) {
-            there ??= await targetTraceInfos(ctx.client, (work) => ctx.retry(work), to);
+            there ??= await targetTraceInfos(ctx.client, (work, repeatable = true) => ctx.retry(work, repeatable), to);
             const held = there.get(traceId);
             const upToDate = held ? traceUpToDate(info, held, to) : undefined;
             if (upToDate) {
@@ -358,7 +358,7 @@ export class MlflowRestWriter {
       try {
         if (unsupported) return;
         const trace = await source.trace!(traceId);
-        const written = await exportTrace(ctx.client, (work) => ctx.retry(work), trace, experimentId, ctx.runIds);
+        const written = await exportTrace(ctx.client, (work, repeatable = true) => ctx.retry(work, repeatable), trace, experimentId, ctx.runIds);
         if (written.wrote) ctx.totals.traces++;
         else ctx.totals.tracesUnchanged++;
         ctx.totals.assessments += written.createdAssessments;

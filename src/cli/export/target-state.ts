@@ -102,8 +102,9 @@ export async function targetHistory(ctx: ExportContext, runId: string, key: stri
 export async function targetFiles(ctx: ExportContext, base: string): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   const walk = async (relative: string): Promise<void> => {
-    const listed = await ctx.retry(() =>
-      ctx.client.get<{ files?: Array<{ path: string; is_dir?: boolean; file_size?: number | string }> }>(ARTIFACTS, { path: relative === '' ? base : `${base}/${relative}` }),
+    const listed = await ctx.retry(
+      () => ctx.client.get<{ files?: Array<{ path: string; is_dir?: boolean; file_size?: number | string }> }>(ARTIFACTS, { path: relative === '' ? base : `${base}/${relative}` }),
+      true,
     );
     for (const f of listed.files ?? []) {
       const child = relative === '' ? f.path : `${relative}/${f.path}`;

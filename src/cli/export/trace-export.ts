@@ -6,6 +6,13 @@ import { durationJson, timestampJson, traceInfoInputFrom } from '../../http/trac
 import type { TraceInfoInput } from '../../domain/tracing/trace-service.ts';
 import { TrackingApiError, type TrackingClient } from '../models/tracking-client.ts';
 
+/**
+ * Retries of transient failures for the trace calls. A trace keeps its id in the target, so
+ * starting it, setting its tags and sending its spans again writes the same trace (these repeat
+ * after a broken connection, as before); an assessment's create passes `repeatable: false`.
+ */
+export type TraceRetry = <T>(work: () => Promise<T>, repeatable?: boolean) => Promise<T>;
+
 const TRACES = '/api/3.0/mlflow/traces';
 /** MLflow's OTLP/HTTP route; the experiment goes in this header. */
 const OTLP_TRACES = '/v1/traces';
@@ -83,7 +90,7 @@ export interface TraceExportResult {
 }
 
 /** What the target holds of a trace (an earlier export), or undefined when it has none. */
-async function traceThere(client: TrackingClient, retry: <T>(work: () => Promise<T>) => Promise<T>, traceId: string): Promise<TraceInfoInput | undefined> {
+async function traceThere(client: TrackingClient, retry: TraceRetry, traceId: string): Promise<TraceInfoInput | undefined> {
   try {
     const found = await retry(() => client.get<Record<string, unknown>>(`${TRACES}/${encodeURIComponent(traceId)}`));
     return traceInfoInputFrom(found);
@@ -121,7 +128,7 @@ export function traceUpToDate(info: TraceInfoInput, there: TraceInfoInput, exper
  * The infos of the traces a target experiment holds, by trace id, from its trace search (which
  * carries tags and assessments); empty when the target has no tracing routes.
  */
-export async function targetTraceInfos(client: TrackingClient, retry: <T>(work: () => Promise<T>) => Promise<T>, experimentId: string): Promise<Map<string, TraceInfoInput>> {
+export async function targetTraceInfos(client: TrackingClient, retry: TraceRetry, experimentId: string): Promise<Map<string, TraceInfoInput>> {
   const found = new Map<string, TraceInfoInput>();
   let pageToken: string | undefined;
   try {
@@ -169,7 +176,7 @@ function assessmentKey(a: AssessmentInput): string {
  */
 export async function exportTrace(
   client: TrackingClient,
-  retry: <T>(work: () => Promise<T>) => Promise<T>,
+  retry: TraceRetry,
   trace: SourceTrace,
   experimentId: string,
   runIds: Map<string, string>,
@@ -204,8 +211,10 @@ export async function exportTrace(
   for (const a of ordered) {
     let id = held.get(assessmentKey(a));
     if (id === undefined) {
-      const created = await retry(() =>
-        client.post<{ assessment: { assessment_id: string } }>(`${TRACES}/${encodeURIComponent(traceId)}/assessments`, { assessment: assessmentBody(a, traceId, newIds) }),
+      // A create: not repeated after a broken connection (a second one would be a second assessment).
+      const created = await retry(
+        () => client.post<{ assessment: { assessment_id: string } }>(`${TRACES}/${encodeURIComponent(traceId)}/assessments`, { assessment: assessmentBody(a, traceId, newIds) }),
+        false,
       );
       id = created.assessment.assessment_id;
       createdAssessments++;
@@ -227,7 +236,7 @@ async function patch(client: TrackingClient, path: string, body: Record<string, 
 
 async function startTrace(
   client: TrackingClient,
-  retry: <T>(work: () => Promise<T>) => Promise<T>,
+  retry: TraceRetry,
   trace: SourceTrace,
   traceId: string,
   experimentId: string,
@@ -263,7 +272,7 @@ async function startTrace(
   }
 }
 
-async function sendSpans(client: TrackingClient, retry: <T>(work: () => Promise<T>) => Promise<T>, trace: SourceTrace, experimentId: string): Promise<void> {
+async function sendSpans(client: TrackingClient, retry: TraceRetry, trace: SourceTrace, experimentId: string): Promise<void> {
   for (let i = 0; i < trace.spans.length; i += SPANS_PER_REQUEST) {
     const body = JSON.stringify({ resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ spans: trace.spans.slice(i, i + SPANS_PER_REQUEST).map(otlpJsonSpan) }] }] });
     await retry(async () => {

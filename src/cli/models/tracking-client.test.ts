@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TrackingApiError, withTransientRetries } from './tracking-client.ts';
+import { TrackingApiError, TrackingClient, withTransientRetries } from './tracking-client.ts';
 
 test('a transient failure (503) is tried again until it succeeds', async () => {
   let calls = 0;
@@ -35,5 +35,59 @@ test('after the allowed retries the last transient error is thrown', async () =>
     }, 1),
     /down/,
   );
+  assert.equal(calls, 2);
+});
+
+/** A server on loopback whose handler gets each request; @returns its URL and a closer. */
+async function server(handle: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void) {
+  const http = await import('node:http');
+  const s = http.createServer(handle);
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as import('node:net').AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => s.close(() => resolve())) };
+}
+
+test('a connection broken while the answer is read is a broken connection: retried for a repeatable request, not for another', async () => {
+  let calls = 0;
+  const s = await server((req, res) => {
+    calls++;
+    req.resume();
+    // Headers and half the announced body, then the socket is reset.
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+    res.write('{"run":');
+    setTimeout(() => req.socket.resetAndDestroy(), 20);
+  });
+  try {
+    const client = new TrackingClient({ trackingUri: s.url, env: {} });
+    const error = await client.post('/api/2.0/mlflow/runs/create', {}).catch((e: unknown) => e);
+    assert.ok(error instanceof TrackingApiError);
+    assert.equal(error.connection, 'broken');
+    calls = 0;
+    await assert.rejects(withTransientRetries(() => client.post('/api/2.0/mlflow/runs/create', {}), 2, { repeatable: false }), TrackingApiError);
+    assert.equal(calls, 1);
+    calls = 0;
+    await assert.rejects(withTransientRetries(() => client.post('/api/2.0/mlflow/runs/search', {}), 2, { repeatable: true }), TrackingApiError);
+    assert.equal(calls, 3);
+  } finally {
+    await s.close();
+  }
+});
+
+test('a refused connection never sent the request: it is retried even when the request is not repeatable', async () => {
+  const s = await server(() => undefined);
+  const url = s.url;
+  await s.close();
+  const client = new TrackingClient({ trackingUri: url, env: {} });
+  let calls = 0;
+  const error = await withTransientRetries(
+    () => {
+      calls++;
+      return client.post('/api/2.0/mlflow/runs/create', {});
+    },
+    1,
+    { repeatable: false },
+  ).catch((e: unknown) => e);
+  assert.ok(error instanceof TrackingApiError);
+  assert.equal(error.connection, 'not-sent');
   assert.equal(calls, 2);
 });

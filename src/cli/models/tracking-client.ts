@@ -1,11 +1,25 @@
 import { TROVE_VERSION } from '../../version.ts';
 
+/**
+ * How a request that got no answer failed: `not-sent` when the connection failed before the request
+ * left (refused, unknown host, connect timeout) — repeating any request is safe — and `broken` when
+ * it broke after the request may have reached the server (reset, broken pipe, the socket closed
+ * while the answer was awaited or read): the server may have done the work, so only a request
+ * that is safe to repeat may be sent again.
+ */
+export type ConnectionFailure = 'not-sent' | 'broken';
+
+/** Error codes of connections that failed before anything was sent. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
 /** An error answer of the tracking server, with MLflow's error code when it sent one. */
 export class TrackingApiError extends Error {
   constructor(
     message: string,
     readonly status: number | null,
     readonly errorCode: string | undefined,
+    /** Without an answer (`status` null): whether the request may have reached the server. */
+    readonly connection: ConnectionFailure | undefined = status === null ? 'broken' : undefined,
   ) {
     super(message);
     this.name = 'TrackingApiError';
@@ -17,13 +31,27 @@ export class TrackingApiError extends Error {
   }
 }
 
-/** Runs `work`, retrying transient failures (unreachable, 408, 429, 5xx) with exponential backoff from 250 ms. */
-export async function withTransientRetries<T>(work: () => Promise<T>, retries: number): Promise<T> {
+export interface RetryOptions {
+  /**
+   * Whether the request may be sent twice (a read, or a write the server applies once however often
+   * it comes): only then is a connection that broke after sending it retried. Default true.
+   */
+  repeatable?: boolean;
+}
+
+/**
+ * Runs `work`, retrying transient failures (unreachable, 408, 429, 5xx) with exponential backoff
+ * from 250 ms; a connection that broke after the request was sent (reset, broken pipe, closed while
+ * the answer was read) only when the request is `repeatable`.
+ */
+export async function withTransientRetries<T>(work: () => Promise<T>, retries: number, options: RetryOptions = {}): Promise<T> {
+  const repeatable = options.repeatable ?? true;
   for (let attempt = 0; ; attempt++) {
     try {
       return await work();
     } catch (error) {
       if (!(error instanceof TrackingApiError) || !error.transient || attempt >= retries) throw error;
+      if (!repeatable && error.connection === 'broken') throw error;
       await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
     }
   }
@@ -98,18 +126,26 @@ export class TrackingClient {
       return await this.doFetch(url, { ...init, headers: this.headers((init.headers as Record<string, string> | undefined) ?? {}) });
     } catch (error) {
       if (init.signal?.aborted) throw error;
-      throw new TrackingApiError(`Cannot reach the tracking server at ${this.baseUrl}: ${describe(error)}`, null, undefined);
+      throw new TrackingApiError(`Cannot reach the tracking server at ${this.baseUrl}: ${describe(error)}`, null, undefined, connectionFailure(error));
     }
   }
 
   private async json<T>(method: string, url: string, body: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<T> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     const response = await this.request(url, {
       method,
       ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}),
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      signal: combined,
     });
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      if (combined.aborted) throw error;
+      // The answer had begun: the server got the request.
+      throw new TrackingApiError(`${method} ${new URL(url).pathname}: the connection broke while the answer was read: ${describe(error)}`, null, undefined, 'broken');
+    }
     let parsed: unknown;
     try {
       parsed = text === '' ? {} : JSON.parse(text);
@@ -126,6 +162,30 @@ export class TrackingClient {
     }
     return parsed as T;
   }
+}
+
+/**
+ * A raw answer's body as text; a connection that breaks while it is read is a
+ * {@link TrackingApiError} without status (`broken`: the server got the request).
+ */
+export async function answerText(response: Response, what: string): Promise<string> {
+  try {
+    return await response.text();
+  } catch (error) {
+    throw new TrackingApiError(`${what}: the connection broke while the answer was read: ${describe(error)}`, null, undefined, 'broken');
+  }
+}
+
+/** The error code of a failed fetch (undici puts the socket's error in `cause`, sometimes one level deeper). */
+function errorCode(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: string; cause?: { code?: string } } })?.cause;
+  return cause?.code ?? cause?.cause?.code;
+}
+
+/** Whether a fetch that failed without an answer may have reached the server. */
+export function connectionFailure(error: unknown): ConnectionFailure {
+  const code = errorCode(error);
+  return code !== undefined && NOT_SENT_CODES.has(code) ? 'not-sent' : 'broken';
 }
 
 function describe(error: unknown): string {

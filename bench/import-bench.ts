@@ -102,6 +102,19 @@ const ROW_SECONDS = Number(arg('row-seconds', 'Infinity'));
 /** Whether the last {@link run} was stopped by --row-seconds. */
 let lastRunStopped = false;
 
+/** A command that exited non-zero: how long it ran and why, so its row can say so with its time. */
+class CommandFailed extends Error {
+  constructor(
+    message: string,
+    readonly seconds: number,
+    readonly code: number | null,
+    /** Its last output lines, short enough for a table cell. */
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
 async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, logFile?: string, budgetSeconds = Infinity): Promise<number> {
   const started = performance.now();
   lastRunStopped = false;
@@ -125,11 +138,35 @@ async function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, log
     child.once('exit', (code) => {
       clearTimeout(timer);
       if (code === 0 || lastRunStopped) resolve();
-      else reject(new Error(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} exited with ${code}:\n${output.slice(-3000)}`));
+      else {
+        const lines = output.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+        const reason = lines.slice(-2).join(' ').replaceAll('|', '\\|').slice(-300);
+        reject(new CommandFailed(`${path.basename(cmd)} ${args.slice(0, 3).join(' ')} exited with ${code}:\n${output.slice(-3000)}`, (performance.now() - started) / 1000, code, reason));
+      }
     });
   });
   return (performance.now() - started) / 1000;
 }
+
+/** A timed command's seconds, and its failure when it exited non-zero (its time is still counted). */
+interface Timed {
+  seconds: number;
+  failure?: CommandFailed;
+}
+
+/** Awaits a timed command; a non-zero exit is returned with its time instead of ending the harness. */
+async function timed(command: Promise<number>): Promise<Timed> {
+  try {
+    return { seconds: await command };
+  } catch (error) {
+    if (!(error instanceof CommandFailed)) throw error;
+    log(`${error.message.split('\n')[0]!.replace(/:$/, '')} after ${error.seconds.toFixed(1)} s`);
+    return { seconds: error.seconds, failure: error };
+  }
+}
+
+/** The start of a failed row's note: FAILED, after how long, and the command's last words. */
+const failedNote = (t: Timed): string => (t.failure ? `FAILED after ${t.seconds.toFixed(1)} s (exit ${t.failure.code}): ${t.failure.reason}; ` : '');
 
 /** A server on the data in `dir`; its log (and working directory) in `logDir`, `dir` itself by default. */
 async function startServer(kind: 'mlflow' | 'trove', dir: string, logDir = dir): Promise<Server> {
@@ -354,6 +391,66 @@ async function check(url: string): Promise<{ runs: number; points: number }> {
   return { runs, points: history.metrics?.length ?? 0 };
 }
 
+/** The runs an mlflow-export-import export folder holds whole: its experiment's folder and the ids of runs with a run.json and all their files. */
+function exportedRuns(exportDir: string): { experimentId: string; runIds: string[] } | undefined {
+  if (!fs.existsSync(exportDir)) return undefined;
+  const experiments = fs.readdirSync(exportDir, { withFileTypes: true }).filter((d) => d.isDirectory());
+  if (experiments.length !== 1) return undefined;
+  const expDir = path.join(exportDir, experiments[0]!.name);
+  const runs = fs
+    .readdirSync(expDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && fs.existsSync(path.join(expDir, d.name, 'run.json')))
+    .map((d) => d.name);
+  // It writes run.json once a run's histories are read, before its files: the run in flight when it
+  // stopped may have part of its file or none. Every run has the same bytes, so only the full ones count.
+  const bytes = (run: string) => (fs.existsSync(path.join(expDir, run, 'artifacts')) ? folderBytes(path.join(expDir, run, 'artifacts')) : 0);
+  const full = Math.max(0, ...runs.map(bytes));
+  return { experimentId: experiments[0]!.name, runIds: runs.filter((r) => bytes(r) === full) };
+}
+
+/**
+ * The two manifests mlflow-export-import's export writes when it ends (`experiments.json` listing
+ * the experiment, `<experiment>/experiment.json` with the experiment and its run ids), written for
+ * a stopped export with the runs it finished, so its `import-experiments` can import those. Only the
+ * fields its import reads; the experiment's own from the source server.
+ */
+async function writeMeiManifests(exportDir: string, exported: { experimentId: string; runIds: string[] }, sourceUrl: string): Promise<void> {
+  const found = (await (await fetch(`${sourceUrl}/api/2.0/mlflow/experiments/get-by-name?experiment_name=bench-import`)).json()) as {
+    experiment: { experiment_id: string; name: string; artifact_location: string; lifecycle_stage: string; creation_time: number; last_update_time: number; tags?: Array<{ key: string; value: string }> };
+  };
+  const e = found.experiment;
+  const system = { package_version: PACKAGE.split('==')[1] ?? '', script: 'import-bench.ts (manifests of a stopped export)', export_time: Math.floor(Date.now() / 1000) };
+  const n = exported.runIds.length;
+  fs.writeFileSync(
+    path.join(exportDir, 'experiments.json'),
+    JSON.stringify({ system, info: { experiments: 1, total_runs: n, ok_runs: n, failed_runs: 0 }, mlflow: { experiments: [{ id: exported.experimentId, name: e.name, ok_runs: n, failed_runs: 0 }] } }, null, 2),
+  );
+  const experiment = { experiment_id: e.experiment_id, name: e.name, artifact_location: e.artifact_location, lifecycle_stage: e.lifecycle_stage, tags: Object.fromEntries((e.tags ?? []).map((t) => [t.key, t.value])), creation_time: e.creation_time, last_update_time: e.last_update_time };
+  fs.writeFileSync(
+    path.join(exportDir, exported.experimentId, 'experiment.json'),
+    JSON.stringify({ system, info: { num_total_runs: n, num_ok_runs: n, num_failed_runs: 0, failed_runs: [] }, mlflow: { experiment, runs: exported.runIds } }, null, 2),
+  );
+}
+
+/** Runs of the bench experiment in a target that are FINISHED (mlflow-export-import's import ends each run so). */
+async function finishedRuns(url: string): Promise<number> {
+  const exp = (await (await fetch(`${url}/api/2.0/mlflow/experiments/get-by-name?experiment_name=bench-import`)).json()) as { experiment?: { experiment_id: string } };
+  if (!exp.experiment) return 0;
+  let n = 0;
+  let token: string | undefined;
+  do {
+    const response = await fetch(`${url}/api/2.0/mlflow/runs/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ experiment_ids: [exp.experiment.experiment_id], filter: "attributes.status = 'FINISHED'", max_results: 1000, ...(token ? { page_token: token } : {}) }),
+    });
+    const page = (await response.json()) as { runs?: unknown[]; next_page_token?: string };
+    n += (page.runs ?? []).length;
+    token = page.next_page_token || undefined;
+  } while (token);
+  return n;
+}
+
 /** What a `trove import` left in its store: runs recorded complete in the import state, and metric points written. */
 function storeProgress(storeDir: string): { completeRuns: number; points: number } {
   const file = path.join(storeDir, 'trove.db');
@@ -389,6 +486,8 @@ interface Extent {
   runs: number;
   points: number;
   stopped: boolean;
+  /** The command exited non-zero (its time and what it finished still count; it is not extrapolated). */
+  failed?: boolean;
 }
 
 function wholeSeconds(e: Extent, totalRuns: number): number {
@@ -398,6 +497,7 @@ function wholeSeconds(e: Extent, totalRuns: number): number {
 
 function extentNote(e: Extent, totalRuns: number, verb: string): string {
   const rates = `${((e.runs / e.seconds) * 60).toFixed(1)} runs/min, ${rate(e.points, e.seconds)} points/s`;
+  if (e.failed) return `${e.runs} of ${totalRuns} runs ${verb} completely before it failed (${rates}); `;
   return e.stopped ? `PARTIAL, stopped by --row-seconds after ${e.seconds.toFixed(0)} s with ${e.runs} of ${totalRuns} runs ${verb} completely (${rates}); ` : `${rates}; `;
 }
 
@@ -480,19 +580,20 @@ async function main(): Promise<void> {
      */
     const importRow = async (tool: string, extra: string[], storeDir: string, logName: string): Promise<Extent> => {
       const loadBefore = load();
-      const seconds = await trove(['import', 'mlflow', '--from', source.url, ...extra, '--backend-store-uri', `sqlite:///${storeDir}/trove.db`, '--artifacts-destination', `${storeDir}/artifacts`, '--concurrency', CONCURRENCY, '-q'], logName);
-      const stopped = lastRunStopped;
+      const t = await timed(trove(['import', 'mlflow', '--from', source.url, ...extra, '--backend-store-uri', `sqlite:///${storeDir}/trove.db`, '--artifacts-destination', `${storeDir}/artifacts`, '--concurrency', CONCURRENCY, '-q'], logName));
+      const seconds = t.seconds;
+      const stopped = lastRunStopped || t.failure !== undefined;
       const loadAfter = load();
       const written = storeProgress(storeDir);
-      const extent: Extent = { seconds, runs: written.completeRuns, points: written.points, stopped };
+      const extent: Extent = { seconds, runs: written.completeRuns, points: written.points, stopped, failed: t.failure !== undefined };
       const storeServer = await startServer('trove', storeDir);
       try {
         const got = await check(storeServer.url);
-        rows.push({ path: 'MLflow → Trove', tool, seconds, note: `${extentNote(extent, expected.runs, 'imported')}--concurrency ${CONCURRENCY}`, check: stopped ? { runs: written.completeRuns, points: got.points } : got, load: `${loadBefore} → ${loadAfter}` });
+        rows.push({ path: 'MLflow → Trove', tool, seconds, note: `${failedNote(t)}${extentNote(extent, expected.runs, 'imported')}--concurrency ${CONCURRENCY}`, check: stopped ? { runs: written.completeRuns, points: got.points } : got, load: `${loadBefore} → ${loadAfter}` });
       } finally {
         await storeServer.stop();
       }
-      log(`${tool}: ${seconds.toFixed(1)} s${stopped ? ` (stopped, ${written.completeRuns} runs complete)` : ''}`);
+      log(`${tool}: ${seconds.toFixed(1)} s${t.failure ? ` (FAILED, ${written.completeRuns} runs complete)` : stopped ? ` (stopped, ${written.completeRuns} runs complete)` : ''}`);
       return extent;
     };
 
@@ -502,7 +603,7 @@ async function main(): Promise<void> {
     let directExtent: Extent | undefined;
     if (wanted('import') || wanted('export')) {
       directExtent = await importRow('trove import mlflow (into the store)', [], storeDir, 'trove-import.log');
-      direct = directExtent.seconds;
+      direct = directExtent.failed ? Number.NaN : directExtent.seconds;
     }
 
     // The same with the metric histories read from the source's SQLite file (--source-db); the
@@ -518,8 +619,9 @@ async function main(): Promise<void> {
       const apiTarget = await startServer('trove', path.join(work, 'trove-api'));
       servers.push(apiTarget);
       const loadBefore = load();
-      const viaApi = await trove(['import', 'mlflow', '--from', source.url, '--to', apiTarget.url, '--concurrency', CONCURRENCY, '-q'], 'trove-import-to.log');
-      rows.push({ path: 'MLflow → Trove', tool: 'trove import mlflow --to (bulk import API)', seconds: viaApi, note: `--concurrency ${CONCURRENCY}`, check: await check(apiTarget.url), load: `${loadBefore} → ${load()}` });
+      const t = await timed(trove(['import', 'mlflow', '--from', source.url, '--to', apiTarget.url, '--concurrency', CONCURRENCY, '-q'], 'trove-import-to.log'));
+      const viaApi = t.seconds;
+      rows.push({ path: 'MLflow → Trove', tool: 'trove import mlflow --to (bulk import API)', seconds: viaApi, note: `${failedNote(t)}${lastRunStopped ? 'PARTIAL, stopped by --row-seconds; ' : ''}--concurrency ${CONCURRENCY}`, check: await check(apiTarget.url), load: `${loadBefore} → ${load()}` });
       log(`trove import --to: ${viaApi.toFixed(1)} s`);
     }
 
@@ -533,32 +635,33 @@ async function main(): Promise<void> {
     if (wanted('mei-trove') || wanted('mei-mlflow')) {
       ensureToolVenv();
       const loadBefore = load();
-      meiExport = await tool('export-experiments', ['--experiments', 'bench-import', '--output-dir', exportDir], source.url, 'mei-export.log');
-      if (lastRunStopped) {
-        // How far its export got: the runs it wrote whole (a run.json each).
-        // (It writes run.json once the run's histories are read, before its files: at most the
-        // one run in flight lacks its files.)
-        const exported = fs.existsSync(exportDir) ? (fs.readdirSync(exportDir, { recursive: true }) as string[]).filter((f) => path.basename(f) === 'run.json').length : 0;
-        meiExportExtent = { seconds: meiExport, runs: exported, points: exported * SIZE.metrics * SIZE.steps, stopped: true };
-        rows.push({ path: 'MLflow → (folder)', tool: `${PACKAGE} export-experiments`, seconds: meiExport, note: `${extentNote(meiExportExtent, expected.runs, 'exported')}its imports not run`, check: { runs: exported, points: 0 }, load: `${loadBefore} → ${load()}` });
-        log(`mlflow-export-import export stopped: ${exported} runs in ${meiExport.toFixed(1)} s`);
-        meiExport = Number.NaN;
+      const t = await timed(tool('export-experiments', ['--experiments', 'bench-import', '--output-dir', exportDir], source.url, 'mei-export.log'));
+      meiExport = t.seconds;
+      if (lastRunStopped || t.failure) {
+        // How far its export got: the runs it wrote whole (a run.json and all their files).
+        const exported = exportedRuns(exportDir);
+        const n = exported?.runIds.length ?? 0;
+        meiExportExtent = { seconds: meiExport, runs: n, points: n * SIZE.metrics * SIZE.steps, stopped: true, failed: t.failure !== undefined };
+        // Its import reads the manifests the export writes at its end: written here for the runs it finished.
+        if (exported && n > 0 && wanted('mei-mlflow')) await writeMeiManifests(exportDir, exported, source.url);
+        const next = n > 0 && wanted('mei-mlflow') ? `its import into MLflow runs on these ${n} runs (the harness wrote the two manifests, experiments.json and experiment.json, that the tool writes when it ends)` : 'its imports not run';
+        rows.push({ path: 'MLflow → (folder)', tool: `${PACKAGE} export-experiments`, seconds: meiExport, note: `${failedNote(t)}${extentNote(meiExportExtent, expected.runs, 'exported')}${next}`, check: { runs: n, points: 0 }, load: `${loadBefore} → ${load()}` });
+        log(`mlflow-export-import export ${t.failure ? 'FAILED' : 'stopped'}: ${n} runs whole in ${meiExport.toFixed(1)} s`);
       } else {
         meiExportExtent = { seconds: meiExport, runs: expected.runs, points: expected.runs * SIZE.metrics * SIZE.steps, stopped: false };
       }
-      if (Number.isFinite(meiExport) && wanted('mei-trove')) {
+      if (!meiExportExtent.stopped && wanted('mei-trove')) {
         const meiTrove = await startServer('trove', path.join(work, 'trove-mei'));
         servers.push(meiTrove);
-        let meiTroveNote = `export ${meiExport.toFixed(1)} s + import`;
-        try {
-          meiIntoTrove = meiExport + (await tool('import-experiments', ['--input-dir', exportDir], meiTrove.url, 'mei-import-trove.log'));
-        } catch (error) {
-          meiTroveNote = `failed: ${(error as Error).message.split('\n').slice(-2).join(' ').slice(0, 200)}`;
-        }
-        rows.push({ path: 'MLflow → Trove', tool: `${PACKAGE}`, seconds: meiIntoTrove, note: meiTroveNote, check: await check(meiTrove.url), load: `${loadBefore} → ${load()}` });
-        log(`mlflow-export-import into Trove: ${meiIntoTrove.toFixed(1)} s`);
+        const imported = await timed(tool('import-experiments', ['--input-dir', exportDir], meiTrove.url, 'mei-import-trove.log'));
+        const stopped = lastRunStopped;
+        if (!imported.failure && !stopped) meiIntoTrove = meiExport + imported.seconds;
+        rows.push({ path: 'MLflow → Trove', tool: `${PACKAGE}`, seconds: meiExport + imported.seconds, note: `${failedNote(imported)}${stopped ? 'PARTIAL, its import stopped by --row-seconds; ' : ''}export ${meiExport.toFixed(1)} s + import ${imported.seconds.toFixed(1)} s`, check: await check(meiTrove.url), load: `${loadBefore} → ${load()}` });
+        log(`mlflow-export-import into Trove: ${(meiExport + imported.seconds).toFixed(1)} s${imported.failure ? ' (FAILED)' : stopped ? ' (stopped)' : ''}`);
       }
     }
+    /** mlflow-export-import MLflow → MLflow at the whole size when a half was partial: each half extrapolated at its own run rate. */
+    let meiMlflowExtrapolated: { seconds: number; words: string } | undefined;
 
     let exportSeconds = Number.NaN;
     if (wanted('export')) {
@@ -566,40 +669,74 @@ async function main(): Promise<void> {
       const mlflowTarget = await startServer('mlflow', path.join(work, 'mlflow-target-trove'));
       servers.push(mlflowTarget);
       const loadBefore = load();
-      exportSeconds = await trove(['export', '--to', mlflowTarget.url, '--backend-store-uri', `sqlite:///${storeDir}/trove.db`, '--artifacts-destination', `${storeDir}/artifacts`, '--concurrency', CONCURRENCY, '-q'], 'trove-export-to.log');
-      rows.push({ path: 'MLflow → MLflow', tool: 'trove import mlflow + trove export --to', seconds: direct + exportSeconds, note: `import ${direct.toFixed(1)} s + export ${exportSeconds.toFixed(1)} s`, check: await check(mlflowTarget.url), load: `${loadBefore} → ${load()}` });
-      log(`trove export --to: ${exportSeconds.toFixed(1)} s`);
+      const t = await timed(trove(['export', '--to', mlflowTarget.url, '--backend-store-uri', `sqlite:///${storeDir}/trove.db`, '--artifacts-destination', `${storeDir}/artifacts`, '--concurrency', CONCURRENCY, '-q'], 'trove-export-to.log'));
+      const stopped = lastRunStopped;
+      exportSeconds = t.failure || stopped ? Number.NaN : t.seconds;
+      rows.push({ path: 'MLflow → MLflow', tool: 'trove import mlflow + trove export --to', seconds: direct + t.seconds, note: `${failedNote(t)}${stopped ? 'PARTIAL, stopped by --row-seconds; ' : ''}import ${direct.toFixed(1)} s + export ${t.seconds.toFixed(1)} s`, check: await check(mlflowTarget.url), load: `${loadBefore} → ${load()}` });
+      log(`trove export --to: ${t.seconds.toFixed(1)} s${t.failure ? ' (FAILED)' : ''}`);
     }
 
     // MLflow → MLflow with the databases: import --source-db into a scratch store, then export --to
     // a fresh MLflow server with --target-db <its SQLite file>, the server running.
     let exportDbSeconds = Number.NaN;
     let exportDbStopped = false;
-    if (wanted('export-db') && dbExtent) {
+    if (wanted('export-db') && dbExtent?.failed) log('export-db not run: its import (--source-db) failed');
+    if (wanted('export-db') && dbExtent && !dbExtent.failed) {
       const targetDir = path.join(work, 'mlflow-target-trove-db');
       const mlflowTarget = await startServer('mlflow', targetDir);
       servers.push(mlflowTarget);
       const loadBefore = load();
-      exportDbSeconds = await trove(['export', '--to', mlflowTarget.url, '--target-db', `sqlite:///${targetDir}/mlflow.db`, '--backend-store-uri', `sqlite:///${dbStoreDir}/trove.db`, '--artifacts-destination', `${dbStoreDir}/artifacts`, '--concurrency', CONCURRENCY, '-q'], 'trove-export-to-db.log');
+      const t = await timed(trove(['export', '--to', mlflowTarget.url, '--target-db', `sqlite:///${targetDir}/mlflow.db`, '--backend-store-uri', `sqlite:///${dbStoreDir}/trove.db`, '--artifacts-destination', `${dbStoreDir}/artifacts`, '--concurrency', CONCURRENCY, '-q'], 'trove-export-to-db.log'));
+      exportDbSeconds = t.failure ? Number.NaN : t.seconds;
       exportDbStopped = lastRunStopped || dbExtent.stopped;
-      const seconds = dbExtent.seconds + exportDbSeconds;
+      const seconds = dbExtent.seconds + t.seconds;
       rows.push({
         path: 'MLflow → MLflow',
         tool: 'trove import mlflow --source-db + trove export --to --target-db',
         seconds,
-        note: `${exportDbStopped ? 'PARTIAL, stopped by --row-seconds; ' : ''}import ${dbExtent.seconds.toFixed(1)} s + export ${exportDbSeconds.toFixed(1)} s; ${rate(expected.runs * SIZE.metrics * SIZE.steps, seconds)} points/s whole`,
+        note: `${failedNote(t)}${exportDbStopped ? 'PARTIAL, stopped by --row-seconds; ' : ''}import ${dbExtent.seconds.toFixed(1)} s + export ${t.seconds.toFixed(1)} s${t.failure || exportDbStopped ? '' : `; ${rate(expected.runs * SIZE.metrics * SIZE.steps, seconds)} points/s whole`}`,
         check: await check(mlflowTarget.url),
         load: `${loadBefore} → ${load()}`,
       });
-      log(`trove export --to --target-db: ${exportDbSeconds.toFixed(1)} s`);
+      log(`trove export --to --target-db: ${t.seconds.toFixed(1)} s${t.failure ? ' (FAILED)' : ''}`);
     }
 
-    if (wanted('mei-mlflow') && Number.isFinite(meiExport)) {
+    if (wanted('mei-mlflow') && meiExportExtent && meiExportExtent.runs > 0) {
       const meiMlflow = await startServer('mlflow', path.join(work, 'mlflow-target-mei'));
       servers.push(meiMlflow);
       const loadBefore = load();
-      meiIntoMlflow = meiExport + (await tool('import-experiments', ['--input-dir', exportDir], meiMlflow.url, 'mei-import-mlflow.log'));
-      rows.push({ path: 'MLflow → MLflow', tool: `${PACKAGE}`, seconds: meiIntoMlflow, note: `export ${meiExport.toFixed(1)} s + import`, check: await check(meiMlflow.url), load: `${loadBefore} → ${load()}` });
+      const t = await timed(tool('import-experiments', ['--input-dir', exportDir], meiMlflow.url, 'mei-import-mlflow.log'));
+      const stopped = lastRunStopped || t.failure !== undefined;
+      const loadAfter = load();
+      // Runs it imported whole: it marks a run FINISHED after its last write (the one in flight when stopped is RUNNING).
+      const finished = stopped ? await finishedRuns(meiMlflow.url) : meiExportExtent.runs;
+      const got = await check(meiMlflow.url);
+      const seconds = meiExport + t.seconds;
+      if (!meiExportExtent.stopped && !stopped) {
+        meiIntoMlflow = seconds;
+        rows.push({ path: 'MLflow → MLflow', tool: `${PACKAGE}`, seconds, note: `export ${meiExport.toFixed(1)} s + import ${t.seconds.toFixed(1)} s`, check: got, load: `${loadBefore} → ${loadAfter}` });
+      } else {
+        const importExtent: Extent = { seconds: t.seconds, runs: finished, points: finished * SIZE.metrics * SIZE.steps, stopped: true, failed: t.failure !== undefined };
+        const exportWhole = wholeSeconds(meiExportExtent, expected.runs);
+        const importWhole = wholeSeconds(importExtent, expected.runs);
+        const half = (name: string, e: Extent, of: number, why: string) =>
+          `${name} ${e.runs} of ${of} runs in ${e.seconds.toFixed(1)} s (${why}; ${((e.runs / e.seconds) * 60).toFixed(1)} runs/min)`;
+        const exportWords = half(`export ${meiExportExtent.stopped ? 'PARTIAL' : 'whole'}:`, meiExportExtent, expected.runs, meiExportExtent.failed ? 'FAILED' : meiExportExtent.stopped ? 'stopped by --row-seconds' : 'finished');
+        const importWords = half(`import ${stopped ? 'PARTIAL' : 'whole (of what was exported)'}:`, importExtent, meiExportExtent.runs, t.failure ? 'FAILED' : stopped ? 'stopped by --row-seconds' : 'finished');
+        const whole = exportWhole + importWhole;
+        meiMlflowExtrapolated = Number.isFinite(whole)
+          ? { seconds: whole, words: `${exportWords} + ${importWords}, EXTRAPOLATED to all ${expected.runs} runs at each half's run rate: export ${exportWhole.toFixed(0)} s + import ${importWhole.toFixed(0)} s = ${whole.toFixed(0)} s` }
+          : undefined;
+        rows.push({
+          path: 'MLflow → MLflow',
+          tool: `${PACKAGE}`,
+          seconds,
+          note: `${failedNote(t)}${exportWords} + ${importWords}; ${Number.isFinite(whole) ? `extrapolated to all ${expected.runs} runs: ≈ ${exportWhole.toFixed(0)} + ${importWhole.toFixed(0)} = ${whole.toFixed(0)} s (an extrapolation, linear in runs: a lower bound if the target slows as it fills)` : 'no run imported whole: not extrapolated'}`,
+          check: { runs: finished, points: got.points },
+          load: `${loadBefore} → ${loadAfter}`,
+        });
+      }
+      log(`mlflow-export-import into MLflow: import ${t.seconds.toFixed(1)} s, ${finished} runs whole${t.failure ? ' (FAILED)' : stopped ? ' (stopped)' : ''}`);
     }
 
     /**
@@ -609,6 +746,7 @@ async function main(): Promise<void> {
      */
     const meiRatio = (name: string, extent: Extent): string => {
       if (!meiExportExtent) return '';
+      if (extent.failed) return `mlflow-export-import against ${name}: not measured (${name} FAILED after ${extent.seconds.toFixed(0)} s)`;
       const ours = wholeSeconds(extent, expected.runs);
       if (!Number.isFinite(ours)) return `mlflow-export-import against ${name}: not measured (${name} completed no run before --row-seconds stopped it)`;
       const ourWords = extent.stopped ? `${name} PARTIAL (${extent.runs} runs in ${extent.seconds.toFixed(0)} s), extrapolated to ${ours.toFixed(0)} s for all ${expected.runs} runs` : `${name} ${ours.toFixed(1)} s`;
@@ -631,6 +769,8 @@ async function main(): Promise<void> {
       const ours = dbExtent.seconds + exportDbSeconds;
       const ourWords = `trove import --source-db + export --target-db ${ours.toFixed(1)} s`;
       if (Number.isFinite(meiIntoMlflow)) return `mlflow-export-import MLflow → MLflow takes ${(meiIntoMlflow / ours).toFixed(1)}× the time of ${ourWords} (${meiIntoMlflow.toFixed(1)} s; goal: ≥ 10×)`;
+      if (meiMlflowExtrapolated)
+        return `EXTRAPOLATION: mlflow-export-import MLflow → MLflow (${meiMlflowExtrapolated.words}) takes ≈ ${(meiMlflowExtrapolated.seconds / ours).toFixed(1)}× the whole time of ${ourWords} (both of its halves extrapolated linearly from PARTIAL runs: a lower bound if MLflow slows as its tables fill; goal: ≥ 10×)`;
       if (!meiExportExtent.stopped) return '';
       const theirs = wholeSeconds(meiExportExtent, expected.runs);
       return (

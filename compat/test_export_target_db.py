@@ -192,3 +192,74 @@ def test_a_database_of_another_server_is_refused_before_any_point_is_written(sou
         assert _rows(base / "mlflow.db") == (0, 0)
     finally:
         _stop(process)
+
+
+RESUME_RUNS, RESUME_METRICS, RESUME_STEPS = 12, 3, 3_000
+
+
+def test_an_export_with_target_db_killed_midway_resumes_without_duplicate_or_missing_points(tmp_path_factory):
+    """kill -9 of `trove export --to --target-db` once the first histories are in the target's
+    database; the same command again finishes it: every run once, every point once, each history
+    read back through the real client equal to Trove's."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    base = tmp_path_factory.mktemp("trove-target-db-resume-source")
+    store_uri = f"sqlite:///{base / 'trove.db'}"
+    cmd = ["node", str(REPO_ROOT / "bin" / "trove.js"), "server", "--host", "127.0.0.1", "--port", str(_free_port()),
+           "--backend-store-uri", store_uri, "--artifacts-destination", str(base / "artifacts")]
+    trove, url = _start(cmd, base, base / "trove.log", 60)
+    target_base = tmp_path_factory.mktemp("mlflow-target-db-resume")
+    target_db = target_base / "mlflow.db"
+    target = None
+    try:
+        src = MlflowClient(url)
+        exp = src.create_experiment("target-db-resume")
+        runs = []
+        for r in range(RESUME_RUNS):
+            rid = src.create_run(exp, run_name=f"r{r}").info.run_id
+            points = [Metric(f"m{m}", r + 1.0 / (s + 1), T0 + r * 3_600_000 + s, s) for m in range(RESUME_METRICS) for s in range(RESUME_STEPS)]
+            for i in range(0, len(points), 1000):
+                src.log_batch(rid, metrics=points[i:i + 1000])
+            src.set_terminated(rid)
+            runs.append(rid)
+        total = RESUME_RUNS * RESUME_METRICS * RESUME_STEPS
+        target, target_url = _mlflow_server(target_base)
+        export = ["node", str(REPO_ROOT / "bin" / "trove.js"), "export", "--to", target_url, "--target-db", f"sqlite:///{target_db}",
+                  "--backend-store-uri", store_uri, "--artifacts-destination", str(base / "artifacts"), "--concurrency", "1", "-q"]
+        with open(target_base / "export.log", "wb") as out:
+            running = subprocess.Popen(export, stdout=out, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT), start_new_session=True)
+        # Killed as soon as the first points are in the target's database (one run of twelve, or part of it).
+        deadline = time.monotonic() + 120
+        at_kill = 0
+        while running.poll() is None and time.monotonic() < deadline:
+            try:
+                with sqlite3.connect(f"file:{target_db}?mode=ro", uri=True, timeout=0.2) as db:
+                    at_kill = db.execute("SELECT count(*) FROM metrics").fetchone()[0]
+            except sqlite3.Error:
+                at_kill = 0
+            if at_kill > 0:
+                break
+            time.sleep(0.02)
+        assert running.poll() is None, "the export finished before it could be killed"
+        os.killpg(running.pid, signal.SIGKILL)
+        running.wait()
+        assert 0 < at_kill < total, at_kill
+
+        resumed = _export({"store_uri": store_uri, "artifacts": base / "artifacts"}, target_url, "--target-db", f"sqlite:///{target_db}")
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        mapping = _mapping(resumed.stdout)
+        dst = MlflowClient(target_url)
+        there = dst.search_runs([dst.get_experiment_by_name("target-db-resume").experiment_id], max_results=1000)
+        assert sorted(r.info.run_name for r in there) == sorted(f"r{r}" for r in range(RESUME_RUNS)), "every run once"
+        assert _rows(target_db) == (total, RESUME_RUNS * RESUME_METRICS), "every point once, no duplicate"
+        for rid in runs:
+            for m in range(RESUME_METRICS):
+                got = history(dst, mapping[rid], f"m{m}")
+                assert len(got) == RESUME_STEPS and got == history(src, rid, f"m{m}"), (rid, m)
+    finally:
+        if target is not None:
+            _stop(target)
+        _stop(trove)

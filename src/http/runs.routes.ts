@@ -7,7 +7,7 @@ import { presentRun, presentRunInfo } from './presenters.ts';
 import { double, int64, keyValueList, parseFields, text, textList, viewType, idList } from './request-schema.ts';
 import { readLogBatch } from './log-batch-request.ts';
 import { logBatchBodyOf, parseLogBatchRequestBody } from './log-batch-body.ts';
-import { rpc } from './rpc.ts';
+import { JsonText, rpc } from './rpc.ts';
 
 const runRef = { run_id: text.optional(), run_uuid: text.optional() };
 /** Built once: a zod schema compiles itself on first use, which cost more than the rest of runs/get's parsing. */
@@ -189,7 +189,7 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
 
   rpc(app, ['POST', 'GET'], '/mlflow/runs/search', 'read', async (fields) => {
     const input = parseFields(searchSchema, fields);
-    const page = await tracking.searchRuns({
+    const page = await tracking.searchRunsWire({
       experimentIds: input.experiment_ids ?? [],
       filter: input.filter,
       viewType: input.run_view_type,
@@ -197,6 +197,8 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
       orderBy: input.order_by,
       pageToken: input.page_token,
     });
+    // The store's text of the runs array (PostgreSQL): spliced, not parsed and serialised again.
+    if ('json' in page) return new JsonText(`{"runs":${page.json}${page.nextPageToken ? `,"next_page_token":${JSON.stringify(page.nextPageToken)}` : ''}}`);
     return {
       runs: page.items.map(presentRun),
       ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),

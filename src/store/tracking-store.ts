@@ -135,6 +135,9 @@ export interface Page<T> {
   next?: PagePosition;
 }
 
+/** A page of runs: records, or the text of MLflow's JSON `runs` array (TrackingStore.searchRunsWire). */
+export type RunWirePage = Page<RunRecord> | { json: string; next?: PagePosition };
+
 export interface RunSearchQuery {
   experimentIds: string[];
   filter: StoreFilterClause[];
@@ -349,6 +352,12 @@ export interface TrackingStore {
   logModelInputs(runPk: number, modelIds: string[]): Promise<void>;
   logModelOutputs(runPk: number, outputs: Array<{ modelId: string; step: number }>): Promise<void>;
   searchRuns(query: RunSearchQuery): Promise<Page<RunRecord>>;
+  /**
+   * searchRuns for an answer in MLflow's wire JSON: the page as the text of the `runs` array when
+   * the store can build it in SQL (PostgreSQL, pages without dataset inputs or logged-model
+   * inputs/outputs), otherwise as records, as searchRuns gives them.
+   */
+  searchRunsWire(query: RunSearchQuery): Promise<RunWirePage>;
   /** Dataset summaries of experiments, for the UI's dataset filter. */
   searchDatasets(experimentIds: string[]): Promise<Array<{ experimentId: string; name: string; digest: string; context: string | null }>>;
 

@@ -100,7 +100,9 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
 
   rpc(app, 'GET', '/mlflow/runs/get', 'read', async (fields) => {
     const input = parseFields(getRunSchema, fields);
-    return { run: presentRun(await tracking.getRun(runIdOf(input))) };
+    const run = await tracking.getRunWire(runIdOf(input));
+    // The store's text of the run (PostgreSQL): spliced, not parsed and serialised again.
+    return 'json' in run ? new JsonText(`{"run":${run.json}}`) : { run: presentRun(run) };
   });
 
   rpc(app, 'POST', '/mlflow/runs/update', 'write', async (fields) => {

@@ -138,6 +138,9 @@ export interface Page<T> {
 /** A page of runs: records, or the text of MLflow's JSON `runs` array (TrackingStore.searchRunsWire). */
 export type RunWirePage = Page<RunRecord> | { json: string; next?: PagePosition };
 
+/** A run: its record, or its info and the text of its MLflow JSON object (TrackingStore.getRunWire). */
+export type RunWire = RunRecord | { info: RunInfoRecord; json: string };
+
 export interface RunSearchQuery {
   experimentIds: string[];
   filter: StoreFilterClause[];
@@ -312,6 +315,12 @@ export interface TrackingStore {
   /** getRunInfo for a write, inside its transaction, writing the write's audit entries with the read. */
   getRunInfoForWrite(runId: string, audit: NewAuditRow[]): Promise<RunInfoRecord | undefined>;
   getRun(runId: string): Promise<RunRecord | undefined>;
+  /**
+   * getRun for an answer in MLflow's wire JSON: the run's info with the text of its JSON object
+   * when the store can build it in SQL (PostgreSQL, a run without dataset inputs or logged-model
+   * inputs/outputs), otherwise the record, as getRun gives it.
+   */
+  getRunWire(runId: string): Promise<RunWire | undefined>;
   updateRunInfo(runPk: number, update: RunInfoUpdate): Promise<void>;
   setRunLifecycle(runPk: number, stage: LifecycleStage, now: number): Promise<void>;
   getParams(runPk: number, keys: string[]): Promise<KeyValue[]>;

@@ -7,7 +7,7 @@ import { presentRun } from '../../src/http/presenters.ts';
 import { storeBackends } from '../support/store-backends.ts';
 
 /**
- * runs/search's page as wire JSON built by the database (src/store/sql/run-wire-postgres.ts) must
+ * runs/search's page and runs/get's run as wire JSON built by the database (src/store/sql/run-wire-postgres.ts) must
  * say exactly what the records of the same page say once presented (src/http/presenters.ts):
  * same fields, same order of runs and children, the same numbers and strings after parsing.
  */
@@ -91,6 +91,22 @@ for (const backend of storeBackends) {
       }
     });
 
+    test('one run (runs/get) is what its record says once presented, on PostgreSQL as text and elsewhere as the record', async () => {
+      for (const run of (await store.searchRuns(query(100))).items) {
+        const record = await store.getRun(run.info.runId);
+        const wire = await store.getRunWire(run.info.runId);
+        assert.ok(record && wire);
+        assert.deepEqual(wire.info, record.info);
+        if (backend.name === 'PostgreSQL') {
+          assert.ok('json' in wire, 'PostgreSQL builds the text');
+          assert.deepEqual(JSON.parse(wire.json), JSON.parse(JSON.stringify(presentRun(record))));
+        } else {
+          assert.deepEqual(wire, record);
+        }
+      }
+      assert.equal(await store.getRunWire('f'.repeat(32)), undefined);
+    });
+
     test('a page holding a run with dataset inputs or logged-model inputs comes back as records', async () => {
       const [first] = (await store.searchRuns(query(1))).items;
       await store.logDatasetInputs(first!.info.pk, '0', [
@@ -101,6 +117,13 @@ for (const backend of storeBackends) {
       assert.ok('items' in page);
       assert.deepEqual(page.items, records.items);
       assert.equal(page.items[0]?.datasetInputs.length, 1);
+      // runs/get of that run: its record, inputs included.
+      assert.deepEqual(await store.getRunWire(first!.info.runId), await store.getRun(first!.info.runId));
+      const [second] = (await store.searchRuns({ ...query(2) })).items.slice(1);
+      await store.logModelInputs(second!.info.pk, ['m-1']);
+      const withModel = await store.getRunWire(second!.info.runId);
+      assert.ok(withModel && 'modelInputs' in withModel);
+      assert.deepEqual(withModel.modelInputs, ['m-1']);
     });
 
     test('an empty page is an empty array', async () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MlflowError } from '../errors.ts';
 import { decodePageToken, encodePageToken } from '../page-token.ts';
 import { parseRunFilter, parseRunOrderBy } from '../search/index.ts';
-import type { KeyValue, RunInfoRecord, RunRecord, RunSearchQuery, ViewType } from '../../store/tracking-store.ts';
+import type { KeyValue, RunInfoRecord, RunRecord, RunSearchQuery, RunWire, ViewType } from '../../store/tracking-store.ts';
 import { currentProjectId } from '../request-context.ts';
 import { randomRunName } from './run-names.ts';
 import { LIMITS, validateRunTagValue, validateSearchMaxResults, validateTagKey } from './validation.ts';
@@ -108,6 +108,13 @@ export class TrackingRuns extends TrackingExperiments {
 
   async getRun(runId: string): Promise<RunRecord> {
     const run = await this.store.getRun(runId);
+    if (!run || !(await this.inCurrentProject(run.info.experimentId))) throw runNotFound(runId);
+    return run;
+  }
+
+  /** getRun for runs/get's answer: the run's MLflow JSON as text when the store builds it (TrackingStore.getRunWire), otherwise its record. */
+  async getRunWire(runId: string): Promise<RunWire> {
+    const run = await this.store.getRunWire(runId);
     if (!run || !(await this.inCurrentProject(run.info.experimentId))) throw runNotFound(runId);
     return run;
   }

@@ -11,6 +11,7 @@ import type {
   RunRecord,
   RunBatch,
   RunSearchQuery,
+  RunWire,
   RunWirePage,
 } from '../tracking-store.ts';
 import { chunk } from './sql-conditions.ts';
@@ -18,7 +19,7 @@ import { searchRunPks } from './sql-search.ts';
 import { INSERT_CHUNK, IN_CHUNK, toRunInfo } from './sql-tracking-base.ts';
 import { SqlMetricsStore } from './sql-metrics-store.ts';
 import { readRun, readRuns } from './sql-run-read.ts';
-import { readRunsWireJsonPostgres } from './run-wire-postgres.ts';
+import { readRunWireJsonPostgres, readRunsWireJsonPostgres } from './run-wire-postgres.ts';
 import { prepared } from './prepared.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import type { Database } from './schema.ts';
@@ -91,6 +92,13 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
     return readRun(this.db, runId);
+  }
+
+  async getRunWire(runId: string): Promise<RunWire | undefined> {
+    if (dialectOf(this.db as Kysely<unknown>) !== 'postgres') return this.getRun(runId);
+    const found = await readRunWireJsonPostgres(this.db, runId);
+    if (found === undefined) return undefined;
+    return found.json === null ? this.getRun(runId) : { info: found.info, json: found.json };
   }
 
   async updateRunInfo(runPk: number, update: RunInfoUpdate): Promise<void> {

@@ -20,6 +20,9 @@ Environment:
                                 s3://bucket/prefix; the server reads MLFLOW_S3_ENDPOINT_URL and
                                 AWS_* from this environment). Tests that look at files on disk skip.
   COMPAT_TROVE_WORKERS          run the trove server with --workers N (several processes).
+  TROVE_TEST_POSTGRES_URI       a PostgreSQL cluster for the tests that run `mlflow server` on
+                                PostgreSQL (test_mlflow_db_postgres.py; they skip without it), from
+                                COMPAT_MLFLOW_PG_PYTHON (default .venvs/bench/bin/python: MLflow + psycopg).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ client then reads back the same histories from both Troves and from the source, 
 A database of another server, and a database MLflow's URI forms do not name (MySQL), are refused
 before anything is imported, with exit code 2 (the CLI's code for a refusal).
 
-Only SQLite here: the compat venv has no PostgreSQL driver for an MLflow server (the PostgreSQL
-reader is covered by test/cli/import-source-db.test.ts on an MLflow-shaped table).
+SQLite here; an MLflow server on PostgreSQL (the schema its own migrations create) is imported and
+exported into by compat/test_mlflow_db_postgres.py.
 """
 
 from __future__ import annotations

@@ -140,6 +140,51 @@ const PACKAGE_PATCHES = [
     to: 'export { default as en } from "./en.js";',
     whole: true,
   },
+  {
+    // fastify's schema controller requires its two schema compilers when an instance is created:
+    // @fastify/ajv-compiler (ajv, fast-uri) and @fastify/fast-json-stringify-compiler, ~350 kB of
+    // source whose module setup every start ran, though Trove's routes declare no Fastify schema
+    // (requests are parsed with zod in the handlers). Each is now required from node_modules by the
+    // first route that has a schema to compile (EXTERNAL_PACKAGES); the selector is made once, as
+    // before, so its pool of compilers is the same. The `isCustom...Compiler` flags still read the
+    // options, so fastify treats them as its own compilers.
+    file: /fastify[\\/]lib[\\/]schema-controller\.js$/,
+    from: [
+      '  if (!compilersFactory.buildValidator) {',
+      "    const ValidatorSelector = require('@fastify/ajv-compiler')",
+      '    compilersFactory.buildValidator = ValidatorSelector()',
+      '  }',
+      '  if (!compilersFactory.buildSerializer) {',
+      "    const SerializerSelector = require('@fastify/fast-json-stringify-compiler')",
+      '    compilersFactory.buildSerializer = SerializerSelector()',
+      '  }',
+    ].join('\n'),
+    to: [
+      '  if (!compilersFactory.buildValidator) {',
+      '    let selector',
+      "    compilersFactory.buildValidator = function (...args) { selector ??= require('@fastify/ajv-compiler')(); return selector.apply(this, args) }",
+      '  }',
+      '  if (!compilersFactory.buildSerializer) {',
+      '    let selector',
+      "    compilersFactory.buildSerializer = function (...args) { selector ??= require('@fastify/fast-json-stringify-compiler')(); return selector.apply(this, args) }",
+      '  }',
+    ].join('\n'),
+  },
+  {
+    // fastify's plugin utilities require semver at their top level (~45 kB of source and its
+    // module setup: a few hundred regular expressions built at every start) for one check: a plugin
+    // that declares the fastify versions it supports. Trove's plugins declare none; semver is
+    // required by the first plugin that does.
+    file: /fastify[\\/]lib[\\/]plugin-utils\.js$/,
+    from: "const semver = require('semver')\n",
+    to: '',
+    also: [
+      {
+        from: '  const requiredVersion = meta.fastify\n',
+        to: "  const requiredVersion = meta.fastify\n  const semver = require('semver')\n",
+      },
+    ],
+  },
 ];
 
 /**
@@ -190,7 +235,7 @@ const startupPlugin = {
 };
 
 /** Packages left to node_modules: native (better-sqlite3), and the ones loaded only on first use. */
-const EXTERNAL_PACKAGES = ['better-sqlite3', '@aws-sdk/*', 'mercurius', 'graphql', 'protobufjs', 'prom-client', 'mime-types'];
+const EXTERNAL_PACKAGES = ['better-sqlite3', '@aws-sdk/*', 'mercurius', 'graphql', 'protobufjs', 'prom-client', 'mime-types', '@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler'];
 
 async function buildServer() {
   // Taken before bundling: a source changed during the build makes dist/ stale, not current.

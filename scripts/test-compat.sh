@@ -10,9 +10,15 @@
 #   COMPAT_SERVER=trove (default) | mlflow   which server the suite drives (mlflow = upstream
 #                                            server from the same venv, the reference behaviour)
 #   COMPAT_PYTHON=python3                    interpreter used to create the venvs
+#   TROVE_TEST_POSTGRES_URI                  a PostgreSQL cluster (scripts/start-postgres.sh; test.sh
+#                                            exports it): compat/test_mlflow_db_postgres.py runs
+#                                            `mlflow server` on it, and skips without it
 #
 # The venvs live in .venvs/mlflow3 and .venvs/mlflow2 (gitignored). Each is rebuilt only when
-# its requirements file or the interpreter changes (a stamp file holds their sha256).
+# its requirements file or the interpreter changes (a stamp file holds their sha256). With
+# PostgreSQL configured, .venvs/bench is ensured too (the benchmark's venv: the same pinned mlflow
+# plus psycopg, the driver MLflow's store needs on PostgreSQL and the client venv lacks); the MLflow
+# 3 suite starts its `mlflow server`s on PostgreSQL from there (COMPAT_MLFLOW_PG_PYTHON).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,6 +42,11 @@ status=0
 for major in "${majors[@]}"; do
   ensure_venv "$major"
 done
+if [[ -n "${TROVE_TEST_POSTGRES_URI:-}" && " ${majors[*]} " == *" 3 "* ]]; then
+  # The same command as bench/run.ts, so both share one venv.
+  bash "$ROOT/scripts/ensure-venv.sh" bench "$ROOT/compat/requirements-mlflow3.txt" "$ROOT/bench/requirements-bench.txt"
+  export COMPAT_MLFLOW_PG_PYTHON="$VENVS/bench/bin/python"
+fi
 # The suite drives the built server (dist/, rebuilt if the sources changed), never tsx.
 node "$ROOT/scripts/build.mjs" --if-stale --server
 export TROVE_RUNTIME=dist

@@ -7,7 +7,7 @@ import { presentRun, presentRunInfo } from './presenters.ts';
 import { double, int64, keyValueList, parseFields, text, textList, viewType, idList } from './request-schema.ts';
 import { readLogBatch } from './log-batch-request.ts';
 import { logBatchBodyOf, parseLogBatchRequestBody } from './log-batch-body.ts';
-import { rpc } from './rpc.ts';
+import { JsonText, rpc } from './rpc.ts';
 
 const runRef = { run_id: text.optional(), run_uuid: text.optional() };
 /** Built once: a zod schema compiles itself on first use, which cost more than the rest of runs/get's parsing. */
@@ -100,7 +100,9 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
 
   rpc(app, 'GET', '/mlflow/runs/get', 'read', async (fields) => {
     const input = parseFields(getRunSchema, fields);
-    return { run: presentRun(await tracking.getRun(runIdOf(input))) };
+    const run = await tracking.getRunWire(runIdOf(input));
+    // The store's text of the run (PostgreSQL): spliced, not parsed and serialised again.
+    return 'json' in run ? new JsonText(`{"run":${run.json}}`) : { run: presentRun(run) };
   });
 
   rpc(app, 'POST', '/mlflow/runs/update', 'write', async (fields) => {
@@ -189,7 +191,7 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
 
   rpc(app, ['POST', 'GET'], '/mlflow/runs/search', 'read', async (fields) => {
     const input = parseFields(searchSchema, fields);
-    const page = await tracking.searchRuns({
+    const page = await tracking.searchRunsWire({
       experimentIds: input.experiment_ids ?? [],
       filter: input.filter,
       viewType: input.run_view_type,
@@ -197,6 +199,8 @@ export async function runRoutes(app: FastifyInstance, { tracking }: Services): P
       orderBy: input.order_by,
       pageToken: input.page_token,
     });
+    // The store's text of the runs array (PostgreSQL): spliced, not parsed and serialised again.
+    if ('json' in page) return new JsonText(`{"runs":${page.json}${page.nextPageToken ? `,"next_page_token":${JSON.stringify(page.nextPageToken)}` : ''}}`);
     return {
       runs: page.items.map(presentRun),
       ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),

@@ -135,6 +135,12 @@ export interface Page<T> {
   next?: PagePosition;
 }
 
+/** A page of runs: records, or the text of MLflow's JSON `runs` array (TrackingStore.searchRunsWire). */
+export type RunWirePage = Page<RunRecord> | { json: string; next?: PagePosition };
+
+/** A run: its record, or its info and the text of its MLflow JSON object (TrackingStore.getRunWire). */
+export type RunWire = RunRecord | { info: RunInfoRecord; json: string };
+
 export interface RunSearchQuery {
   experimentIds: string[];
   filter: StoreFilterClause[];
@@ -309,6 +315,12 @@ export interface TrackingStore {
   /** getRunInfo for a write, inside its transaction, writing the write's audit entries with the read. */
   getRunInfoForWrite(runId: string, audit: NewAuditRow[]): Promise<RunInfoRecord | undefined>;
   getRun(runId: string): Promise<RunRecord | undefined>;
+  /**
+   * getRun for an answer in MLflow's wire JSON: the run's info with the text of its JSON object
+   * when the store can build it in SQL (PostgreSQL, a run without dataset inputs or logged-model
+   * inputs/outputs), otherwise the record, as getRun gives it.
+   */
+  getRunWire(runId: string): Promise<RunWire | undefined>;
   updateRunInfo(runPk: number, update: RunInfoUpdate): Promise<void>;
   setRunLifecycle(runPk: number, stage: LifecycleStage, now: number): Promise<void>;
   getParams(runPk: number, keys: string[]): Promise<KeyValue[]>;
@@ -349,6 +361,12 @@ export interface TrackingStore {
   logModelInputs(runPk: number, modelIds: string[]): Promise<void>;
   logModelOutputs(runPk: number, outputs: Array<{ modelId: string; step: number }>): Promise<void>;
   searchRuns(query: RunSearchQuery): Promise<Page<RunRecord>>;
+  /**
+   * searchRuns for an answer in MLflow's wire JSON: the page as the text of the `runs` array when
+   * the store can build it in SQL (PostgreSQL, pages without dataset inputs or logged-model
+   * inputs/outputs), otherwise as records, as searchRuns gives them.
+   */
+  searchRunsWire(query: RunSearchQuery): Promise<RunWirePage>;
   /** Dataset summaries of experiments, for the UI's dataset filter. */
   searchDatasets(experimentIds: string[]): Promise<Array<{ experimentId: string; name: string; digest: string; context: string | null }>>;
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startTroveProcess, type TroveProcess } from '../support/trove-process.ts';
+import { runTroveCli, startTroveProcess, type TroveProcess } from '../support/trove-process.ts';
 import { createTestDatabase, POSTGRES_SKIP_MESSAGE, testPostgresUri } from '../support/postgres.ts';
 
 const RECORDER = fileURLToPath(new URL('../support/record-imports.mjs', import.meta.url));
@@ -72,6 +72,13 @@ describe('what the server loads, and when', () => {
     // Recorded at all: the bundle requires its other built-ins the same way.
     assert.ok(builtins.has('node:http'), [...builtins].join(', '));
     assert.deepEqual(['node:https', 'node:http2', 'node:tls', 'node:dns', 'node:readline', 'node:zlib', 'node:child_process', 'node:cluster'].filter((name) => builtins.has(name)), []);
+  });
+
+  it("starts and answers REST calls without fastify's schema compilers (ajv, fast-json-stringify), which no Trove route needs", { skip: process.env.TROVE_RUNTIME === 'dist' ? false : 'the bundle defers them (TROVE_RUNTIME=dist); fastify from node_modules requires them when an instance is created' }, async () => {
+    assert.equal((await fetch(`${server.url}/api/2.0/mlflow/experiments/search?max_results=1`)).status, 200);
+    const loaded = loadedPackages(record);
+    assert.ok(loaded.has('better-sqlite3'), [...loaded].join(', '));
+    assert.deepEqual(['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'ajv', 'fast-uri'].filter((name) => loaded.has(name)), []);
   });
 
   it('loads mercurius and graphql with the first GraphQL request', async () => {
@@ -151,5 +158,50 @@ describe('a PostgreSQL server', () => {
       await database.drop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** The modules of the subcommands other than `trove server` (src/cli/main.ts loads them on demand). */
+const OTHER_COMMANDS = ['models-pull.command.ts', 'admin.commands.ts', 'gc.command.ts', 'backup.command.ts', 'import/import.command.ts', 'export/export.command.ts'];
+
+function loadedCommands(file: string): string[] {
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  return OTHER_COMMANDS.filter((name) => text.includes(`/src/cli/${name}`));
+}
+
+/**
+ * `trove server` evaluates none of the other subcommands' modules; any other command line loads
+ * them all. Seen on the TypeScript sources, where each module is a file the recorder sees (the
+ * bundle holds them in one file, evaluated on the same dynamic import).
+ */
+describe('the other subcommands', () => {
+  let dir: string;
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trove-lazy-cli-'));
+  });
+
+  after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('are not loaded by a server start, and are by `trove --help`, which lists every command in the same order', async () => {
+    const serverRecord = path.join(dir, 'server.txt');
+    const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${RECORDER}`, TROVE_RUNTIME: 'tsx' };
+    const server = await startTroveProcess(['--backend-store-uri', `sqlite:///${dir}/trove.db`, '--artifacts-destination', `${dir}/artifacts`], { ...env, TROVE_RECORD_IMPORTS: serverRecord });
+    try {
+      assert.equal((await fetch(`${server.url}/api/2.0/mlflow/experiments/search?max_results=1`)).status, 200);
+      // Recorded at all: the server command's own module is there.
+      assert.match(fs.readFileSync(serverRecord, 'utf8'), /\/src\/cli\/server\.command\.ts$/m);
+      assert.deepEqual(loadedCommands(serverRecord), []);
+    } finally {
+      await server.stop();
+    }
+    const helpRecord = path.join(dir, 'help.txt');
+    const help = await runTroveCli(['--help'], { ...env, TROVE_RECORD_IMPORTS: helpRecord });
+    assert.equal(help.code, 0, help.stderr);
+    assert.deepEqual(loadedCommands(helpRecord), OTHER_COMMANDS);
+    const listed = [...help.stdout.split('Commands:')[1]!.matchAll(/^  ([a-z][\w-]*)/gm)].map((match) => match[1]);
+    assert.deepEqual(listed, ['server', 'models', 'user', 'project', 'member', 'token', 'audit', 'gc', 'backup', 'restore', 'import', 'export', 'help'], help.stdout);
   });
 });

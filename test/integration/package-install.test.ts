@@ -16,8 +16,10 @@ const NOBODY = 65534;
  * installed into an empty folder the way the Dockerfile's runtime stage installs it (production
  * dependencies only), then started with `npx trove server`, as a user would and as the image does.
  *
- * To keep this quick, npm installs from its cache (`--offline`; the shared cache holds every
- * dependency after one `npm ci`) without install scripts, and better-sqlite3's native module
+ * To keep this quick, npm installs from its cache where it can (`--prefer-offline`: `npm ci` caches
+ * every dependency's tarball but not the registry metadata `npm install <tarball>` resolves them
+ * by, so on a fresh machine the first run fetches that; `--offline` failed there with ENOTCACHED)
+ * without install scripts, and better-sqlite3's native module
  * (the only one, same version) is copied from this checkout instead of being compiled again.
  */
 describe('the npm package (npm pack, installed into an empty folder)', () => {
@@ -35,7 +37,7 @@ describe('the npm package (npm pack, installed into an empty folder)', () => {
     app = path.join(dir, 'app');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), '{"private":true}\n');
-    const installed = spawnSync('npm', ['install', '--omit=dev', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], {
+    const installed = spawnSync('npm', ['install', '--omit=dev', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], {
       cwd: app,
       encoding: 'utf8',
     });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MlflowError } from '../errors.ts';
 import { decodePageToken, encodePageToken } from '../page-token.ts';
 import { parseRunFilter, parseRunOrderBy } from '../search/index.ts';
-import type { KeyValue, RunInfoRecord, RunRecord, ViewType } from '../../store/tracking-store.ts';
+import type { KeyValue, RunInfoRecord, RunRecord, RunSearchQuery, RunWire, ViewType } from '../../store/tracking-store.ts';
 import { currentProjectId } from '../request-context.ts';
 import { randomRunName } from './run-names.ts';
 import { LIMITS, validateRunTagValue, validateSearchMaxResults, validateTagKey } from './validation.ts';
@@ -23,6 +23,16 @@ import {
 const CANONICAL_ID = /^(?:0|[1-9]\d{0,14})$/;
 
 /** Runs: create, read, update, delete/restore, search, counts, MLflow 2's model history tag. */
+/** A runs search as the API names it (runs/search, GraphQL). */
+export interface RunSearchInput {
+  experimentIds: string[];
+  filter?: string | undefined;
+  viewType?: ViewType | undefined;
+  maxResults?: number | undefined;
+  orderBy?: string[] | undefined;
+  pageToken?: string | undefined;
+}
+
 export class TrackingRuns extends TrackingExperiments {
   async createRun(input: {
     experimentId?: string | undefined;
@@ -102,6 +112,13 @@ export class TrackingRuns extends TrackingExperiments {
     return run;
   }
 
+  /** getRun for runs/get's answer: the run's MLflow JSON as text when the store builds it (TrackingStore.getRunWire), otherwise its record. */
+  async getRunWire(runId: string): Promise<RunWire> {
+    const run = await this.store.getRunWire(runId);
+    if (!run || !(await this.inCurrentProject(run.info.experimentId))) throw runNotFound(runId);
+    return run;
+  }
+
   /**
    * Whether no project has a run with this id. A run of another project is not unknown: callers
    * that accept references to runs that do not exist (MLflow's registry does) must still refuse it.
@@ -151,27 +168,34 @@ export class TrackingRuns extends TrackingExperiments {
     );
   }
 
-  async searchRuns(input: {
-    experimentIds: string[];
-    filter?: string | undefined;
-    viewType?: ViewType | undefined;
-    maxResults?: number | undefined;
-    orderBy?: string[] | undefined;
-    pageToken?: string | undefined;
-  }): Promise<SearchPage<RunRecord>> {
+  async searchRuns(input: RunSearchInput): Promise<SearchPage<RunRecord>> {
+    const page = await this.store.searchRuns(await this.runSearchQuery(input));
+    return page.next ? { items: page.items, nextPageToken: encodePageToken(page.next) } : { items: page.items };
+  }
+
+  /**
+   * searchRuns for runs/search's answer: the page as the text of MLflow's JSON `runs` array when
+   * the store builds it (TrackingStore.searchRunsWire), otherwise as records.
+   */
+  async searchRunsWire(input: RunSearchInput): Promise<{ json: string; nextPageToken?: string } | SearchPage<RunRecord>> {
+    const page = await this.store.searchRunsWire(await this.runSearchQuery(input));
+    const token = page.next ? { nextPageToken: encodePageToken(page.next) } : {};
+    return 'json' in page ? { json: page.json, ...token } : { items: page.items, ...token };
+  }
+
+  private async runSearchQuery(input: RunSearchInput): Promise<RunSearchQuery> {
     const maxResults = input.maxResults ?? LIMITS.searchDefaultResults;
     validateSearchMaxResults(maxResults, 'hint');
     const filter = parseRunFilter(input.filter);
     const orderBy = parseRunOrderBy(input.orderBy);
-    const page = await this.store.searchRuns({
+    return {
       experimentIds: await this.experimentIdsInProject(input.experimentIds),
       filter,
       orderBy,
       viewType: input.viewType ?? 'ACTIVE_ONLY',
       maxResults,
       page: decodePageToken(input.pageToken),
-    });
-    return page.next ? { items: page.items, nextPageToken: encodePageToken(page.next) } : { items: page.items };
+    };
   }
 
   /**

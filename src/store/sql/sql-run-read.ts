@@ -18,6 +18,10 @@ import { pushTo, toMetric, toRunInfo, type Db, type RunRow } from './sql-trackin
  * shortest digits that read back as the same double, non-finite values as `9e999` (SQLite) or
  * `"Infinity"` (PostgreSQL), which `Number` reads.
  *
+ * runs/search and runs/get on PostgreSQL answer with JSON text the database builds instead
+ * (run-wire-postgres.ts); the readers here serve them for runs with inputs or logged models, and
+ * every other caller (GraphQL, export, the registry, writes that return the run).
+ *
  * A page on PostgreSQL (readPagePostgres): one statement of four scalar subqueries, the runs,
  * their params, their tags and their latest metrics, each one JSON array for the whole page from
  * an index scan over the page's id array. Per-run arrays cost PostgreSQL 3,000 small aggregates for a page of

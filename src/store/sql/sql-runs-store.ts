@@ -11,12 +11,15 @@ import type {
   RunRecord,
   RunBatch,
   RunSearchQuery,
+  RunWire,
+  RunWirePage,
 } from '../tracking-store.ts';
 import { chunk } from './sql-conditions.ts';
 import { searchRunPks } from './sql-search.ts';
 import { INSERT_CHUNK, IN_CHUNK, toRunInfo } from './sql-tracking-base.ts';
 import { SqlMetricsStore } from './sql-metrics-store.ts';
 import { readRun, readRuns } from './sql-run-read.ts';
+import { readRunWireJsonPostgres, readRunsWireJsonPostgres } from './run-wire-postgres.ts';
 import { prepared } from './prepared.ts';
 import { dialectOf, type DialectName } from './dialect.ts';
 import type { Database } from './schema.ts';
@@ -89,6 +92,13 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
     return readRun(this.db, runId);
+  }
+
+  async getRunWire(runId: string): Promise<RunWire | undefined> {
+    if (dialectOf(this.db as Kysely<unknown>) !== 'postgres') return this.getRun(runId);
+    const found = await readRunWireJsonPostgres(this.db, runId);
+    if (found === undefined) return undefined;
+    return found.json === null ? this.getRun(runId) : { info: found.info, json: found.json };
   }
 
   async updateRunInfo(runPk: number, update: RunInfoUpdate): Promise<void> {
@@ -174,6 +184,16 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
   async searchRuns(query: RunSearchQuery): Promise<Page<RunRecord>> {
     const { pks, next } = await searchRunPks(this.db, query, (key) => this.lookupMetricKeyId(key));
     // The page's runs with params, tags, metrics, inputs and outputs: one statement (sql-run-read.ts).
+    const items = await readRuns(this.db, pks);
+    return next ? { items, next } : { items };
+  }
+
+  async searchRunsWire(query: RunSearchQuery): Promise<RunWirePage> {
+    // SQLite builds records: its page costs Node less (no driver between) and already leads.
+    if (dialectOf(this.db as Kysely<unknown>) !== 'postgres') return this.searchRuns(query);
+    const { pks, next } = await searchRunPks(this.db, query, (key) => this.lookupMetricKeyId(key));
+    const json = await readRunsWireJsonPostgres(this.db, pks);
+    if (json !== undefined) return next ? { json, next } : { json };
     const items = await readRuns(this.db, pks);
     return next ? { items, next } : { items };
   }

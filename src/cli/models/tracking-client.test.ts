@@ -91,3 +91,30 @@ test('a refused connection never sent the request: it is retried even when the r
   assert.equal(error.connection, 'not-sent');
   assert.equal(calls, 2);
 });
+
+/** A stand-in fetch answering each call with the next of `answers` (status, MLflow error body). */
+function answering(answers: { status: number; message?: string }[]): { fetch: typeof fetch; calls: () => number } {
+  let calls = 0;
+  const fake = (async () => {
+    const answer = answers[Math.min(calls++, answers.length - 1)]!;
+    const body = answer.status === 200 ? { run: { info: { run_id: 'r1' } } } : { error_code: 'BAD_REQUEST', message: answer.message ?? 'bad' };
+    return new Response(JSON.stringify(body), { status: answer.status, headers: { 'Content-Type': 'application/json' } });
+  }) as typeof fetch;
+  return { fetch: fake, calls: () => calls };
+}
+
+test("MLflow's HTTP 400 for a connection pool that timed out is retried, even for a request not safe to repeat (nothing was applied)", async () => {
+  const pool = 'QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00 (Background on this error at: https://sqlalche.me/e/21/3o7r)';
+  const server = answering([{ status: 400, message: pool }, { status: 400, message: '(sqlite3.OperationalError) database is locked' }, { status: 200 }]);
+  const client = new TrackingClient({ trackingUri: 'http://mlflow.test', fetch: server.fetch });
+  const answer = await withTransientRetries(() => client.post<{ run: { info: { run_id: string } } }>('/api/2.0/mlflow/runs/create', {}), 5, { repeatable: false });
+  assert.equal(answer.run.info.run_id, 'r1');
+  assert.equal(server.calls(), 3);
+});
+
+test('any other HTTP 400 from the server is a client mistake and is not retried', async () => {
+  const server = answering([{ status: 400, message: "Invalid value 'x' for parameter 'max_results'" }, { status: 200 }]);
+  const client = new TrackingClient({ trackingUri: 'http://mlflow.test', fetch: server.fetch });
+  await assert.rejects(withTransientRetries(() => client.post('/api/2.0/mlflow/runs/search', {}), 5), /HTTP 400: Invalid value/);
+  assert.equal(server.calls(), 1);
+});

@@ -12,6 +12,21 @@ export type ConnectionFailure = 'not-sent' | 'broken';
 /** Error codes of connections that failed before anything was sent. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
+/**
+ * Error answers an MLflow server gives when its database was too busy to start the request: its
+ * SQLAlchemy connection pool timed out waiting for a connection (the request's session never got
+ * one, so nothing was read or written), or SQLite refused the write lock (the transaction was
+ * rolled back). MLflow answers both with HTTP 400 although the client did nothing wrong; a target
+ * whose database another writer holds (`trove export --target-db`, a busy team server) gives them
+ * under load, and the same request succeeds moments later.
+ */
+const BUSY_DATABASE_ANSWERS = [/QueuePool limit of size \d+ overflow -?\d+ reached, connection timed out/, /\bdatabase is locked\b/];
+
+/** Whether an error answer says the server's database was busy and the request was not applied. */
+export function isBusyDatabaseAnswer(detail: string): boolean {
+  return BUSY_DATABASE_ANSWERS.some((pattern) => pattern.test(detail));
+}
+
 /** An error answer of the tracking server, with MLflow's error code when it sent one. */
 export class TrackingApiError extends Error {
   constructor(
@@ -20,6 +35,8 @@ export class TrackingApiError extends Error {
     readonly errorCode: string | undefined,
     /** Without an answer (`status` null): whether the request may have reached the server. */
     readonly connection: ConnectionFailure | undefined = status === null ? 'broken' : undefined,
+    /** An answer saying the server's database was too busy to apply the request (nothing was applied). */
+    readonly busyDatabase = false,
   ) {
     super(message);
     this.name = 'TrackingApiError';
@@ -27,7 +44,7 @@ export class TrackingApiError extends Error {
 
   /** The server is unreachable or answered with a status worth trying again later. */
   get transient(): boolean {
-    return this.status === null || this.status === 408 || this.status === 429 || this.status >= 500;
+    return this.status === null || this.status === 408 || this.status === 429 || this.status >= 500 || this.busyDatabase;
   }
 }
 
@@ -40,7 +57,7 @@ export interface RetryOptions {
 }
 
 /**
- * Runs `work`, retrying transient failures (unreachable, 408, 429, 5xx) with exponential backoff
+ * Runs `work`, retrying transient failures (unreachable, 408, 429, 5xx, a busy-database answer) with exponential backoff
  * from 250 ms; a connection that broke after the request was sent (reset, broken pipe, closed while
  * the answer was read) only when the request is `repeatable`.
  */
@@ -155,7 +172,13 @@ export class TrackingClient {
     if (!response.ok) {
       const error = parsed as { error_code?: string; message?: string } | undefined;
       const detail = error?.message ?? (text.slice(0, 200) || response.statusText);
-      throw new TrackingApiError(`${method} ${new URL(url).pathname} failed with HTTP ${response.status}: ${detail}`, response.status, error?.error_code);
+      throw new TrackingApiError(
+        `${method} ${new URL(url).pathname} failed with HTTP ${response.status}: ${detail}`,
+        response.status,
+        error?.error_code,
+        undefined,
+        response.status < 500 && isBusyDatabaseAnswer(detail),
+      );
     }
     if (parsed === undefined || typeof parsed !== 'object' || parsed === null) {
       throw new TrackingApiError(`${method} ${new URL(url).pathname}: the answer was not a JSON object.`, response.status, undefined);

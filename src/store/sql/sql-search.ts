@@ -13,6 +13,7 @@ import { compareExpression } from './sql-conditions.ts';
 import { keysetQuery, nextPosition, type KeysetRow, type SortTerm } from './keyset.ts';
 import { InvalidPageTokenError } from '../store-errors.ts';
 import { prepared } from './prepared.ts';
+import { dialectOf } from './dialect.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -162,20 +163,47 @@ export async function searchRunPks(
       sql<SqlBool>`lm.key_id = ${metricKeyId}`,
       sql<SqlBool>`lm.is_nan = 0`,
     ];
+    // Conditions on each walked entry's run: the other filters (semi-joins) and the lifecycle.
+    // (SQLite's statement keeps them in the filter's order among the walk's, as before.)
+    const perRun: Expression<SqlBool>[] = [...runConditions];
+    const inFilterOrder: Expression<SqlBool>[] = [...walk];
     for (const { clause, condition } of filters) {
       // A filter on the ordering metric narrows the walked index range itself.
       if (clause.entity === 'metric' && clause.key === firstOrder.key && RANGE_COMPARATORS.has(clause.comparator)) {
-        walk.push(compareExpression(value, clause.comparator, clause.value));
+        const range = compareExpression(value, clause.comparator, clause.value);
+        walk.push(range);
+        inFilterOrder.push(range);
       } else {
-        walk.push(condition);
+        perRun.push(condition);
+        inFilterOrder.push(condition);
       }
     }
-    // CROSS JOIN fixes the join order on SQLite (latest_metrics outside, runs by primary key
-    // inside); PostgreSQL plans it as any inner join. The runs conditions repeat the experiment
-    // (already implied by lm.experiment_id) and the snapshot bound only as filters: the unary
-    // plus keeps SQLite from driving the query by the primary key range `id <= snapshot` instead.
-    const from = sql`latest_metrics lm cross join runs`;
-    const walkConditions = [sql<SqlBool>`runs.id = lm.run_id`, ...walk, sql<SqlBool>`+runs.id <= ${snapshot}`, ...runConditions];
+    let from: RawBuilder<unknown>;
+    let walkConditions: Expression<SqlBool>[];
+    if (dialectOf(db as Kysely<unknown>) === 'postgres') {
+      // PostgreSQL: each walked entry's run is a LATERAL subquery by primary key that the planner
+      // cannot flatten (OFFSET 0), so the only join is a nested loop driven by the index walk, and
+      // the rows it expects are the walked range's (latest_metrics' own statistics, accurate)
+      // rather than that range times the runs and params selectivities. Those are estimated over
+      // every experiment's runs: once another experiment held most runs (the bench's write rounds:
+      // runs without metrics or params), and through the default third for `+runs.id <= …`, a
+      // deep keyset page expected ~200 matches where 1,464 followed, and PostgreSQL read and
+      // sorted them all (a merge join over runs' primary key, 9–19 ms) instead of walking the index
+      // and stopping after the page (docs/benchmarks.md, "The PostgreSQL deep page between bench
+      // rounds"). The snapshot bound is on the plain column lm.run_id (= runs.id).
+      from = sql`latest_metrics lm cross join lateral (select runs.* from runs where runs.id = lm.run_id and ${sql.join(
+        perRun.length === 0 ? [sql<SqlBool>`1 = 1`] : perRun,
+        sql` and `,
+      )} offset 0) runs`;
+      walkConditions = [...walk, sql<SqlBool>`lm.run_id <= ${snapshot}`];
+    } else {
+      // CROSS JOIN fixes the join order on SQLite (latest_metrics outside, runs by primary key
+      // inside). The runs conditions repeat the experiment (already implied by lm.experiment_id)
+      // and the snapshot bound only as filters: the unary plus keeps SQLite from driving the
+      // query by the primary key range `id <= snapshot` instead.
+      from = sql`latest_metrics lm cross join runs`;
+      walkConditions = [sql<SqlBool>`runs.id = lm.run_id`, ...inFilterOrder, sql<SqlBool>`+runs.id <= ${snapshot}`, ...runConditions];
+    }
     const part = await keysetQuery(db, {
       id: sql.ref('runs.id'),
       from,

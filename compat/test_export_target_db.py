@@ -33,6 +33,29 @@ LONG_STEPS = 10_000
 INF = float("inf")
 NAN = float("nan")
 T0 = 1_700_000_000_000
+
+
+def _log_awkward_runs(client: MlflowClient, exp: str, parent: str, odd_status: str = "FINISHED") -> dict[str, str]:
+    """Children of `parent` whose histories and latest metrics test MLflow's rules: run "odd" (NaN,
+    ±inf, a step logged again later with a NaN last, steps out of order, ties of step and timestamp)
+    and runs "s1"–"s5" with one "score" each (plain values, NaN, the infinities) to order by.
+    Their ids by name."""
+    odd = client.create_run(exp, run_name="odd", tags={"mlflow.parentRunId": parent}).info.run_id
+    client.log_batch(odd, metrics=[Metric("acc", v, T0 + i, i) for i, v in enumerate([0.5, NAN, INF, -INF, 0.75])])
+    # The same step again, later and with other values (a NaN last), and steps out of order.
+    client.log_metric(odd, "acc", 0.8, timestamp=T0 + 100, step=4)
+    client.log_metric(odd, "acc", NAN, timestamp=T0 + 101, step=4)
+    client.log_batch(odd, metrics=[Metric("late", 3.0, T0 + 5, 10), Metric("late", 9.0, T0 + 9, 7), Metric("late", 1.0, T0 + 3, 10)])
+    client.log_batch(odd, metrics=[Metric("top", INF, T0, 2), Metric("top", 5.0, T0, 1)])
+    client.log_batch(odd, metrics=[Metric("bottom", -INF, T0 + 1, 3), Metric("bottom", 1.0, T0, 3)])
+    client.set_terminated(odd, status=odd_status)
+    runs = {"odd": odd}
+    for name, value in (("s1", 0.3), ("s2", NAN), ("s3", INF), ("s4", -1.0), ("s5", -INF)):
+        rid = client.create_run(exp, run_name=name, tags={"mlflow.parentRunId": parent}).info.run_id
+        client.log_metric(rid, "score", value, timestamp=T0, step=0)
+        client.set_terminated(rid)
+        runs[name] = rid
+    return runs
 MAX = 1.7976931348623157e308
 
 
@@ -52,22 +75,7 @@ def source(tmp_path_factory):
         for start in range(0, LONG_STEPS, 1000):
             client.log_batch(long, metrics=[Metric("loss", 1.0 / (s + 1), T0 + s, s) for s in range(start, start + 1000)])
         client.set_terminated(long)
-        odd = client.create_run(exp, run_name="odd", tags={"mlflow.parentRunId": parent}).info.run_id
-        client.log_batch(odd, metrics=[Metric("acc", v, T0 + i, i) for i, v in enumerate([0.5, NAN, INF, -INF, 0.75])])
-        # The same step again, later and with other values (a NaN last), and steps out of order.
-        client.log_metric(odd, "acc", 0.8, timestamp=T0 + 100, step=4)
-        client.log_metric(odd, "acc", NAN, timestamp=T0 + 101, step=4)
-        client.log_batch(odd, metrics=[Metric("late", 3.0, T0 + 5, 10), Metric("late", 9.0, T0 + 9, 7), Metric("late", 1.0, T0 + 3, 10)])
-        client.log_batch(odd, metrics=[Metric("top", INF, T0, 2), Metric("top", 5.0, T0, 1)])
-        client.log_batch(odd, metrics=[Metric("bottom", -INF, T0 + 1, 3), Metric("bottom", 1.0, T0, 3)])
-        client.set_terminated(odd)
-        runs = {"parent": parent, "long": long, "odd": odd}
-        # Runs to order by a metric: plain values, NaN, infinities.
-        for name, value in (("s1", 0.3), ("s2", NAN), ("s3", INF), ("s4", -1.0), ("s5", -INF)):
-            rid = client.create_run(exp, run_name=name, tags={"mlflow.parentRunId": parent}).info.run_id
-            client.log_metric(rid, "score", value, timestamp=T0, step=0)
-            client.set_terminated(rid)
-            runs[name] = rid
+        runs = {"parent": parent, "long": long, **_log_awkward_runs(client, exp, parent)}
         client.set_terminated(parent)
         keys = {"long": ["loss"], "odd": ["acc", "late", "top", "bottom"], **{f"s{i}": ["score"] for i in range(1, 6)}, "parent": []}
         yield {"url": url, "store_uri": store_uri, "artifacts": base / "artifacts", "runs": runs, "keys": keys}

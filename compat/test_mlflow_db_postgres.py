@@ -33,7 +33,7 @@ from _readback import assert_runs_match, history
 from _support import MLFLOW_MAJOR, REPO_ROOT, SERVER_KIND
 from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.tracking import MlflowClient
-from test_export_target_db import _mapping
+from test_export_target_db import _log_awkward_runs, _mapping
 from test_import import _free_port, _new_target, _start, _stop, _trove
 
 ADMIN_URI = os.environ.get("TROVE_TEST_POSTGRES_URI", "")
@@ -51,8 +51,6 @@ pytestmark = [
 ]
 
 LONG_STEPS = 3_000
-INF = float("inf")
-NAN = float("nan")
 T0 = 1_700_000_000_000
 ORDERS = ("metrics.score ASC", "metrics.score DESC", "metrics.loss DESC", "metrics.acc ASC", "metrics.late DESC")
 
@@ -123,21 +121,7 @@ def source(tmp_path_factory):
             client.log_batch(long, metrics=[Metric("loss", 1.0 / (s + 1), T0 + s, s) for s in range(start, start + 1000)])
         client.log_param(long, "batch", "64")
         client.set_terminated(long)
-        odd = client.create_run(exp, run_name="odd", tags={"mlflow.parentRunId": parent}).info.run_id
-        client.log_batch(odd, metrics=[Metric("acc", v, T0 + i, i) for i, v in enumerate([0.5, NAN, INF, -INF, 0.75])])
-        # The same step again, later and with other values (a NaN last), and steps out of order.
-        client.log_metric(odd, "acc", 0.8, timestamp=T0 + 100, step=4)
-        client.log_metric(odd, "acc", NAN, timestamp=T0 + 101, step=4)
-        client.log_batch(odd, metrics=[Metric("late", 3.0, T0 + 5, 10), Metric("late", 9.0, T0 + 9, 7), Metric("late", 1.0, T0 + 3, 10)])
-        client.log_batch(odd, metrics=[Metric("top", INF, T0, 2), Metric("top", 5.0, T0, 1)])
-        client.log_batch(odd, metrics=[Metric("bottom", -INF, T0 + 1, 3), Metric("bottom", 1.0, T0, 3)])
-        client.set_terminated(odd, status="FAILED")
-        runs = {"parent": parent, "long": long, "odd": odd}
-        for name, value in (("s1", 0.3), ("s2", NAN), ("s3", INF), ("s4", -1.0), ("s5", -INF)):
-            rid = client.create_run(exp, run_name=name, tags={"mlflow.parentRunId": parent}).info.run_id
-            client.log_metric(rid, "score", value, timestamp=T0, step=0)
-            client.set_terminated(rid)
-            runs[name] = rid
+        runs = {"parent": parent, "long": long, **_log_awkward_runs(client, exp, parent, odd_status="FAILED")}
         client.set_terminated(parent)
         deleted = client.create_run(other, run_name="deleted").info.run_id
         client.log_metric(deleted, "x", 1.0, timestamp=T0, step=0)

@@ -22,7 +22,6 @@ import {
 /** An experiment id as the store prints it: digits without leading zeros, at most 15 of them. */
 const CANONICAL_ID = /^(?:0|[1-9]\d{0,14})$/;
 
-/** Runs: create, read, update, delete/restore, search, counts, MLflow 2's model history tag. */
 /** A runs search as the API names it (runs/search, GraphQL). */
 export interface RunSearchInput {
   experimentIds: string[];
@@ -33,6 +32,7 @@ export interface RunSearchInput {
   pageToken?: string | undefined;
 }
 
+/** Runs: create, read, update, delete/restore, search, counts, MLflow 2's model history tag. */
 export class TrackingRuns extends TrackingExperiments {
   async createRun(input: {
     experimentId?: string | undefined;

@@ -15,11 +15,11 @@ export interface TroveProcess {
 }
 
 /**
- * Starts `node bin/trove.js server --port 0 <args>` and resolves once its startup banner names
- * the URL (with `--workers N`, once every worker listens).
+ * Starts `node <nodeArgs> bin/trove.js server --port 0 <args>` and resolves once its startup
+ * banner names the URL (with `--workers N`, once every worker listens).
  */
-export async function startTroveProcess(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<TroveProcess> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bin', 'trove.js'), 'server', '--port', '0', '--log-level', 'warn', ...args], {
+export async function startTroveProcess(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<TroveProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(REPO_ROOT, 'bin', 'trove.js'), 'server', '--port', '0', '--log-level', 'warn', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

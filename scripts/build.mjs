@@ -16,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildStampFor, readBuildStamp, writeBuildStamp } from '../bin/source-stamp.js';
@@ -37,9 +38,28 @@ function log(message) {
  * start and ~2 MiB (docs/memory.md), so in the bundle each is an object that requires the real
  * module on the first property read (`https.request(...)`, `dns.lookup(...)`). commander requires
  * child_process for executable subcommands (Trove has none) and `trove server --workers` cluster:
- * ~0.6 MiB and 2-3 ms more for every start that uses neither.
+ * ~0.6 MiB and 2-3 ms more for every start that uses neither. crypto (1.1 MiB: its module and a
+ * dozen internal ones) is imported by name (`import { randomUUID } from 'node:crypto'`) across the
+ * domain and store for ids, hashes and secrets, none of which a start needs: its named imports are
+ * functions that require the module on their first call.
  */
-const LAZY_BUILTINS = ['https', 'http2', 'dns', 'zlib', 'readline', 'child_process', 'cluster'];
+const LAZY_BUILTINS = ['https', 'http2', 'dns', 'zlib', 'readline', 'child_process', 'cluster', 'crypto'];
+const requireBuiltin = createRequire(import.meta.url);
+
+/**
+ * The ES module a lazy built-in is imported as: its default export the lazy object, and each of
+ * the built-in's functions a named export that calls (or constructs) the real one. Anything else
+ * it exports (constants, objects) is not a named export, so importing it by name fails the build
+ * instead of loading the module at start.
+ */
+function lazyEsmModule(name, lazyObject) {
+  const functions = Object.entries(requireBuiltin(`node:${name}`)).filter(([key, value]) => typeof value === 'function' && /^[A-Za-z_$][\w$]*$/.test(key));
+  const lines = [`const lazy = ${lazyObject};`, 'export default lazy;'];
+  for (const [key] of functions) {
+    lines.push(`export function ${key}(...args) { return new.target ? Reflect.construct(lazy.${key}, args, new.target) : lazy.${key}.apply(this, args); }`);
+  }
+  return lines.join('\n');
+}
 
 /**
  * Source edits to bundled packages, each checked: if a package update changes the text, the build
@@ -185,6 +205,15 @@ const PACKAGE_PATCHES = [
       },
     ],
   },
+  {
+    // fastify's response timer reads performance.now(), which loads perf_hooks and its eight
+    // internal modules (~0.3 MiB RSS) for a difference of two readings; process.hrtime() is the
+    // same monotonic clock without them.
+    file: /fastify[\\/]lib[\\/]logger-factory\.js$/,
+    from: "const { performance } = require('node:perf_hooks')\n",
+    to: '',
+    also: [{ from: '  return performance.now()\n', to: '  const [seconds, nanoseconds] = process.hrtime()\n  return seconds * 1e3 + nanoseconds / 1e6\n' }],
+  },
 ];
 
 /**
@@ -218,8 +247,11 @@ const startupPlugin = {
       `deleteProperty: (_, key) => Reflect.deleteProperty(real(), key), has: (_, key) => key in real(), ` +
       `ownKeys: () => Reflect.ownKeys(real()), getOwnPropertyDescriptor: (_, key) => { const d = Reflect.getOwnPropertyDescriptor(real(), key); return d && { ...d, configurable: true }; } }); })()`;
     build.onLoad({ filter: /.*/, namespace: 'lazy-builtin-cjs' }, (args) => ({ contents: `module.exports = ${lazy(args.path)};`, loader: 'js' }));
-    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin-esm' }, (args) => ({ contents: `export default ${lazy(args.path)};`, loader: 'js' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin-esm' }, (args) => ({ contents: lazyEsmModule(args.path, lazy(args.path)), loader: 'js' }));
     for (const patch of PACKAGE_PATCHES) {
+      // esbuild uses the first onLoad that answers for a file: a second patch of the same file
+      // would be skipped without a word.
+      if (PACKAGE_PATCHES.filter((other) => String(other.file) === String(patch.file)).length > 1) throw new Error(`two PACKAGE_PATCHES for ${patch.file}: merge them (\`also\`)`);
       build.onLoad({ filter: patch.file }, (args) => {
         const text = fs.readFileSync(args.path, 'utf8');
         if (!text.includes(patch.from)) throw new Error(`${args.path} changed: scripts/build.mjs cannot apply its patch (${patch.to.slice(0, 40)}...)`);

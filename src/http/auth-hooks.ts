@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { MlflowError } from '../domain/errors.ts';
+import { processUniqueId } from '../domain/process-unique-id.ts';
 import { decide, isPermission, PERMISSION_RULES, permissionDenied, projectNotFound, type Permission } from '../domain/auth/permissions.ts';
 import type { AuthService } from '../domain/auth/auth-service.ts';
 import { safeEqual } from '../domain/auth/secrets.ts';
@@ -109,12 +109,12 @@ export function projectSelectionOf(request: FastifyRequest): ProjectSelection | 
   return undefined;
 }
 
-/** A request id: the caller's `X-Request-Id` when it is sane, else a new UUID. */
+/** A request id: the caller's `X-Request-Id` when it is sane, else a new UUID-shaped id (unique, not secret). */
 export function requestIdOf(raw: IncomingMessage): string {
   const header = raw.headers['x-request-id'];
   const value = Array.isArray(header) ? header[0] : header;
   if (value && /^[A-Za-z0-9._:-]{1,100}$/.test(value)) return value;
-  return randomUUID();
+  return processUniqueId();
 }
 
 function cookieValue(request: FastifyRequest, name: string): string | undefined {

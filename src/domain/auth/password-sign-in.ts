@@ -13,8 +13,11 @@ const PASSWORD_CACHE_MAX = 1000;
  * with an in-memory cache of recent successes.
  */
 export class PasswordSignIn {
-  /** HMAC key of the password cache: a cache key reveals nothing even in a heap dump. */
-  private readonly cacheKey = randomBytes(32);
+  /**
+   * HMAC key of the password cache: a cache key reveals nothing even in a heap dump. Made by the
+   * first sign-in, so that a start does not load node:crypto (scripts/build.mjs, LAZY_BUILTINS).
+   */
+  private cacheKey: Buffer | undefined;
   private readonly passwordCache = new Map<string, { userId: number; passwordHash: string; until: number }>();
   private readonly scrypt: ScryptParams;
   private readonly now: () => number;
@@ -40,7 +43,7 @@ export class PasswordSignIn {
     await this.limiter.beforePassword(username, sourceAddress);
     const user = await this.store.getUserByName(username);
     if (user && user.passwordHash !== null) {
-      const cacheKey = createHmac('sha256', this.cacheKey).update(`${user.id}\u0000${password}`).digest('base64url');
+      const cacheKey = createHmac('sha256', (this.cacheKey ??= randomBytes(32))).update(`${user.id}\u0000${password}`).digest('base64url');
       const cached = this.passwordCache.get(cacheKey);
       const now = this.now();
       if (cached && cached.until > now && cached.userId === user.id && cached.passwordHash === user.passwordHash) return user;

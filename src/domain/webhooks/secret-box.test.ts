@@ -24,22 +24,37 @@ after(() => {
 });
 
 describe('the webhook secret key file', () => {
+  test('is not created by opening the box, only by the first secret sealed or opened', () => {
+    const dir = dataFolder();
+    const box = openSecretBox({}, dir);
+    assert.deepEqual(fs.readdirSync(dir), []);
+    box.seal('s3cret');
+    assert.deepEqual(fs.readdirSync(dir), [SECRET_KEY_FILE_NAME]);
+    const other = dataFolder();
+    assert.equal(openSecretBox({}, other).open('plain from before encryption'), 'plain from before encryption');
+    assert.deepEqual(fs.readdirSync(other), [], 'a plain value needs no key');
+    assert.throws(() => openSecretBox({}, other).open(box.seal('x')), /another key/);
+    assert.deepEqual(fs.readdirSync(other), [SECRET_KEY_FILE_NAME]);
+  });
+
   test('is created owner-only on first use, with no temporary file left beside it', () => {
     const dir = dataFolder();
     const box = openSecretBox({}, dir);
+    const sealed = box.seal('s3cret');
     const file = path.join(dir, SECRET_KEY_FILE_NAME);
     assert.equal(fs.statSync(file).mode & 0o777, 0o600);
     assert.deepEqual(fs.readdirSync(dir), [SECRET_KEY_FILE_NAME]);
-    assert.equal(openSecretBox({}, dir).open(box.seal('s3cret')), 's3cret');
+    assert.equal(openSecretBox({}, dir).open(sealed), 's3cret');
   });
 
   test('an existing key file is kept, not replaced', () => {
     const dir = dataFolder();
     const first = openSecretBox({}, dir);
+    const sealed = first.seal('kept');
     const before = fs.readFileSync(path.join(dir, SECRET_KEY_FILE_NAME), 'utf8');
     const second = openSecretBox({}, dir);
     assert.equal(fs.readFileSync(path.join(dir, SECRET_KEY_FILE_NAME), 'utf8'), before);
-    assert.equal(second.open(first.seal('kept')), 'kept');
+    assert.equal(second.open(sealed), 'kept');
   });
 
   test('the key file never exists under its name before its whole key is in it', () => {
@@ -54,7 +69,7 @@ describe('the webhook secret key file', () => {
       return fd;
     });
     try {
-      openSecretBox({}, dir);
+      openSecretBox({}, dir).seal('first use');
     } finally {
       spy.mock.restore();
     }

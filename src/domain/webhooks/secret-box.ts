@@ -15,15 +15,25 @@ import path from 'node:path';
  */
 export class SecretBox {
   private static readonly PREFIX = 'trove-secret:v1:';
-  private readonly key: Buffer;
+  private derivedKey: Buffer | undefined;
 
-  constructor(keyMaterial: string | Buffer) {
-    this.key = Buffer.from(hkdfSync('sha256', keyMaterial, 'trove-webhook-secrets', 'aes-256-gcm v1', 32));
+  /**
+   * The key is derived on the first seal or open, not here: a start that has no webhook to sign
+   * does not load node:crypto (scripts/build.mjs, LAZY_BUILTINS).
+   */
+  constructor(private readonly keyMaterial: string | Buffer | (() => string | Buffer)) {}
+
+  private get key(): Buffer {
+    if (this.derivedKey === undefined) {
+      const material = typeof this.keyMaterial === 'function' ? this.keyMaterial() : this.keyMaterial;
+      this.derivedKey = Buffer.from(hkdfSync('sha256', material, 'trove-webhook-secrets', 'aes-256-gcm v1', 32));
+    }
+    return this.derivedKey;
   }
 
   /** A box with a random key that lives as long as the process (in-memory databases, tests). */
   static ephemeral(): SecretBox {
-    return new SecretBox(randomBytes(32));
+    return new SecretBox(() => randomBytes(32));
   }
 
   /** Whether a stored value is sealed (as opposed to a plain secret from before encryption). */
@@ -62,7 +72,7 @@ export const SECRET_KEY_FILE_NAME = 'webhook-secret.key';
 
 /**
  * The box for this server: from `MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY`, or from the key file in
- * `dataDir` (created with mode 0600 when missing), or an ephemeral one when there is no data
+ * `dataDir` (created with mode 0600 by the first seal or open when missing), or an ephemeral one when there is no data
  * folder (an in-memory database, whose webhooks die with the process anyway).
  */
 export function openSecretBox(env: NodeJS.ProcessEnv, dataDir: string | null): SecretBox {
@@ -75,9 +85,13 @@ export function openSecretBox(env: NodeJS.ProcessEnv, dataDir: string | null): S
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  fs.mkdirSync(dataDir, { recursive: true });
-  createKeyFile(file, randomBytes(32).toString('base64url'));
-  return new SecretBox(readKeyFile(file));
+  // Created with the first secret sealed or opened, not at start: most servers never have a
+  // webhook, and the key's random bytes would load node:crypto at every first start.
+  return new SecretBox(() => {
+    fs.mkdirSync(dataDir, { recursive: true });
+    createKeyFile(file, randomBytes(32).toString('base64url'));
+    return readKeyFile(file);
+  });
 }
 
 /**

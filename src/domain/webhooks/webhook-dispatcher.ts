@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { AttemptOutcome, ClaimedDelivery, EventsStore } from '../../store/events-store.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { classifyAnswer, DEFAULT_RETRY_POLICY, retryDelay, withinRetryWindow, type RetryPolicy } from './retry-policy.ts';
@@ -6,6 +5,7 @@ import { sendWebhook, type FetchFunction } from './webhook-sender.ts';
 import { checkWebhookUrlSyntax, DEFAULT_WEBHOOK_URL_POLICY, type Resolver, type WebhookUrlPolicy } from './url-guard.ts';
 import { guardedTransport, type WebhookTransport } from './webhook-transport.ts';
 import { SecretBox } from './secret-box.ts';
+import { processUniqueId } from '../process-unique-id.ts';
 
 /** The few logger methods the dispatcher uses (pino's signature). */
 export interface DispatcherLogger {
@@ -84,7 +84,7 @@ export class WebhookDispatcher {
   private readonly random: () => number;
   private readonly log: DispatcherLogger;
   /** One lease token per process run: every claim of this dispatcher carries it. */
-  private readonly leaseToken = randomUUID();
+  private readonly leaseToken = processUniqueId();
   private readonly abort = new AbortController();
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;

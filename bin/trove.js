@@ -14,17 +14,22 @@ const fs = require('node:fs');
 const path = require('node:path');
 const v8 = require('node:v8');
 
-// Optimizing compiler (TurboFan) only for code that is hot under load, not for start-up code run a
-// few hundred times (Node's module loader, path functions): V8 tiers a function up after its
-// interrupt budget is spent 3 times, or at once if it is small; with its default budget a start
-// and a few requests optimize ~14 functions, which brings ~3 MiB of the compiler's machine code
-// and its worker threads' malloc arenas into RSS: idle 69 MiB against 64 with this
-// (docs/memory.md, "Idle: the optimizing compiler at start"). Hot request paths still reach it
-// after a few hundred requests. Set first, before the modules below run; a budget given on the
-// command line wins (`node --interrupt-budget=67584 bin/trove.js server`: V8's default).
+// The optimizing compiler (TurboFan) held back until the server is in use. V8 optimizes a function
+// once its interrupt budget is spent 3 times, or at the first time if it is small; with its default
+// budget, a start and ten requests optimize ~14 functions (Node's module loader and path functions,
+// the promise hooks of the request context), which brings ~3 MiB of the compiler's machine code
+// and its threads' malloc arenas into RSS: idle 69 MiB against 64 without (docs/memory.md, "Idle:
+// the optimizing compiler held back"). After 100 requests (src/cli/server.command.ts emits
+// 'trove:in-use') V8's defaults return, so a server under load warms up as fast as before. Set
+// first, before the modules below run; flags given on the command line win and are left alone.
 if (!process.execArgv.some((flag) => flag.includes('interrupt-budget') || flag.includes('early-opt'))) {
   v8.setFlagsFromString('--interrupt-budget=300000');
   v8.setFlagsFromString('--max-bytecode-size-for-early-opt=0');
+  process.once('trove:in-use', () => {
+    // V8 11.3's (Node 20's) defaults.
+    v8.setFlagsFromString('--interrupt-budget=67584');
+    v8.setFlagsFromString('--max-bytecode-size-for-early-opt=81');
+  });
 }
 const { distIsCurrent } = require('./source-stamp.js');
 

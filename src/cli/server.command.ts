@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { Command, InvalidArgumentError } from 'commander';
 import { createServer, type RunningServices } from '../server.ts';
 import { openDatabase } from '../store/sql/database.ts';
@@ -158,6 +159,7 @@ export function serverCommand(program: Command): void {
       await app.listen({ host: options.host, port: options.port });
       // bin/trove.js writes the code cache of the compiled server now (bin/bundle-loader.js).
       process.emit('trove:listening' as 'beforeExit', 0);
+      signalInUse(app.server);
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : options.port;
       app.log.info(
@@ -218,4 +220,23 @@ function serverLogger(level: string): object {
   const format = process.env.TROVE_LOG_FORMAT?.toLowerCase();
   const human = format === 'human' || (format !== 'json' && process.stdout.isTTY === true);
   return human ? { level, stream: humanLogStream(process.stdout) } : { level, stream: bufferedStdout() };
+}
+
+/** Requests after which a server counts as in use rather than idle (bin/trove.js, 'trove:in-use'). */
+export const IN_USE_REQUESTS = 100;
+
+/**
+ * Emits 'trove:in-use' once the server has received IN_USE_REQUESTS requests. bin/trove.js holds
+ * V8's optimizing compiler back from code that merely started the server and served a handful of
+ * requests (idle memory, docs/memory.md); from then on, hot code is optimized as soon as V8 would.
+ */
+export function signalInUse(server: Server): void {
+  let received = 0;
+  const count = (): void => {
+    received += 1;
+    if (received < IN_USE_REQUESTS) return;
+    server.off('request', count);
+    process.emit('trove:in-use' as 'beforeExit', 0);
+  };
+  server.on('request', count);
 }

@@ -11,10 +11,10 @@ function optimized(server: TroveProcess): string[] {
 }
 
 /**
- * bin/trove.js raises V8's interrupt budget (docs/memory.md, "Idle: the optimizing compiler at
- * start"): start-up code and a few requests stay interpreted, so the optimizing compiler's code and
- * memory are not brought in by a server that is merely running; code that a real load makes hot
- * is still optimized.
+ * bin/trove.js raises V8's interrupt budget until the server has had 100 requests (docs/memory.md,
+ * "Idle: the optimizing compiler held back"): start-up code and a few requests stay interpreted, so
+ * the optimizing compiler's code and memory are not brought in by a server that is merely running;
+ * code that a real load makes hot is still optimized.
  */
 // Runs the compiled server (dist/ built and current, as CI runs it); under tsx the TypeScript
 // loader's own work would make Node's path functions hot.

@@ -48,6 +48,8 @@ export interface BenchConfig {
   troveCpuProf: boolean;
   /** BENCH_TROVE_NODE_FLAGS: more `node` flags for Trove's process (A/B of V8 settings). */
   troveNodeFlags: string[];
+  /** BENCH_TROVE_SERVER_ARGS: more `trove server` arguments (e.g. `--workers 2`). */
+  troveServerArgs: string[];
   /** A git revision to benchmark instead of the working tree ('' = the working tree). */
   troveRef: string;
   /** Tracing: concurrent clients logging traces, spans per trace, traces seeded for search. */
@@ -101,6 +103,7 @@ export const KNOBS: { name: string; help: string }[] = [
   { name: 'BENCH_OUTPUT', help: 'report written (standard docs/benchmarks.md, quick bench/output/benchmarks-quick.md)' },
   { name: 'BENCH_JSON', help: 'raw results written (bench/output/bench-results[-quick].json)' },
   { name: 'BENCH_TROVE_NODE_FLAGS', help: 'more node flags for the Trove server, space-separated (e.g. `--interrupt-budget=67584` for V8\'s default; bin/trove.js then leaves that setting alone)' },
+  { name: 'BENCH_TROVE_SERVER_ARGS', help: 'more `trove server` arguments, space-separated (e.g. `--workers 2`: a process per core; the memory rows then count the whole process tree)' },
   { name: 'BENCH_KEEP', help: '1 keeps the data folders and databases after the run' },
   { name: 'BENCH_TROVE_REF', help: 'benchmark this git revision of Trove (e.g. `HEAD`), exported to bench/output/trove-<sha>/, instead of the working tree — for a clean run while src/ is being edited' },
   { name: 'BENCH_TRACE_CLIENTS', help: 'concurrent clients of the trace ingest, each logging one trace after the other (8)' },
@@ -195,6 +198,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
     keep: e.BENCH_KEEP === '1',
     troveCpuProf: e.BENCH_TROVE_CPU_PROF === '1',
     troveNodeFlags: (e.BENCH_TROVE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+    troveServerArgs: (e.BENCH_TROVE_SERVER_ARGS ?? '').split(/\s+/).filter(Boolean),
     troveRef: e.BENCH_TROVE_REF ?? '',
     traceClients: num('BENCH_TRACE_CLIENTS', 8),
     traceSpans: num('BENCH_TRACE_SPANS', 10),

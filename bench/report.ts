@@ -413,7 +413,12 @@ export function renderReport(results: Results): string {
     return t.length ? `${backendName(b)}: starts + seeding ${fmt(sum('setup '))} min, rounds ${fmt(sum('round '))} min` : '';
   }).filter(Boolean);
   if (times.length) lines.push(`| where the time went | ${times.join('; ')} |`);
-  lines.push(`| Trove | ${mc.trove}, Node.js ${mc.node}, SQLite ${mc.sqliteNode} (better-sqlite3), default settings: one process (\`--workers 1\`), log level info |`);
+  // Older result files have no such fields.
+  const troveExtras = [...(results.config.troveNodeFlags ?? []).map((f) => `node ${f}`), ...(results.config.troveServerArgs ?? [])];
+  const troveSettings = troveExtras.length
+    ? `**not the defaults**: ${troveExtras.map((x) => `\`${x}\``).join(', ')}; log level info`
+    : 'default settings: one process (`--workers 1`), log level info';
+  lines.push(`| Trove | ${mc.trove}, Node.js ${mc.node}, SQLite ${mc.sqliteNode} (better-sqlite3), ${troveSettings} |`);
   if (peers.includes('fasttrackml')) {
     lines.push(`| FastTrackML | ${mc.fasttrackml ?? 'unknown'} (the \`fml\` binary of the PyPI wheel pinned in \`bench/requirements-fasttrackml.txt\`), default settings: one Go process, log level info, \`--database-pool-max 20\` |`);
   }

@@ -219,6 +219,7 @@ async function runBackend(config: BenchConfig, backend: 'sqlite' | 'postgres', l
         artifactsDir: path.join(dir, 'artifacts'),
         logFile: path.join(dir, 'server.log'),
         venv: kind === 'fasttrackml' ? FTML_VENV : VENV,
+        serverArgs: config.troveServerArgs,
         nodeFlags: [...config.troveNodeFlags, ...(config.troveCpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.join(ROOT, 'bench/output/profiles', backend)] : [])],
         cwd: dir,
       },

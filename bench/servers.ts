@@ -24,6 +24,8 @@ export interface ServerSpec {
   venv: string;
   /** Extra node flags for Trove (e.g. --cpu-prof). */
   nodeFlags: string[];
+  /** Extra `trove server` arguments (e.g. --workers 2). */
+  serverArgs?: string[];
   cwd: string;
 }
 
@@ -60,6 +62,7 @@ function command(spec: ServerSpec): { cmd: string; args: string[] } {
         '--port', String(spec.port),
         '--backend-store-uri', spec.backendUri,
         '--artifacts-destination', spec.artifactsDir,
+        ...(spec.serverArgs ?? []),
       ],
     };
   }

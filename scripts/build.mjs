@@ -50,7 +50,8 @@ const requireBuiltin = createRequire(import.meta.url);
  * The ES module a lazy built-in is imported as: its default export the lazy object, and each of
  * the built-in's functions a named export that calls (or constructs) the real one. Anything else
  * it exports (constants, objects) is not a named export, so importing it by name fails the build
- * instead of loading the module at start.
+ * instead of loading the module at start. A class imported this way is a stand-in: `new` works,
+ * `instanceof` against it does not (Trove imports crypto's classes as types only).
  */
 function lazyEsmModule(name, lazyObject) {
   const functions = Object.entries(requireBuiltin(`node:${name}`)).filter(([key, value]) => typeof value === 'function' && /^[A-Za-z_$][\w$]*$/.test(key));

@@ -33,6 +33,7 @@ LONG_STEPS = 10_000
 INF = float("inf")
 NAN = float("nan")
 T0 = 1_700_000_000_000
+MAX = 1.7976931348623157e308
 
 
 def _log_awkward_runs(client: MlflowClient, exp: str, parent: str, odd_status: str = "FINISHED") -> dict[str, str]:
@@ -56,7 +57,6 @@ def _log_awkward_runs(client: MlflowClient, exp: str, parent: str, odd_status: s
         client.set_terminated(rid)
         runs[name] = rid
     return runs
-MAX = 1.7976931348623157e308
 
 
 @pytest.fixture(scope="module")

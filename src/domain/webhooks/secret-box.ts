@@ -72,8 +72,8 @@ export const SECRET_KEY_FILE_NAME = 'webhook-secret.key';
 
 /**
  * The box for this server: from `MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY`, or from the key file in
- * `dataDir` (created with mode 0600 by the first seal or open when missing), or an ephemeral one when there is no data
- * folder (an in-memory database, whose webhooks die with the process anyway).
+ * `dataDir` (created with mode 0600 by the first seal or open when missing), or an ephemeral one
+ * when there is no data folder (an in-memory database, whose webhooks die with the process anyway).
  */
 export function openSecretBox(env: NodeJS.ProcessEnv, dataDir: string | null): SecretBox {
   const fromEnv = env.MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY?.trim();

@@ -191,10 +191,8 @@ export async function searchRunPks(
       // sorted them all (a merge join over runs' primary key, 9–19 ms) instead of walking the index
       // and stopping after the page (docs/benchmarks.md, "The PostgreSQL deep page between bench
       // rounds"). The snapshot bound is on the plain column lm.run_id (= runs.id).
-      from = sql`latest_metrics lm cross join lateral (select runs.* from runs where runs.id = lm.run_id and ${sql.join(
-        perRun.length === 0 ? [sql<SqlBool>`1 = 1`] : perRun,
-        sql` and `,
-      )} offset 0) runs`;
+      const byRun = sql.join([sql<SqlBool>`runs.id = lm.run_id`, ...perRun], sql` and `);
+      from = sql`latest_metrics lm cross join lateral (select runs.* from runs where ${byRun} offset 0) runs`;
       walkConditions = [...walk, sql<SqlBool>`lm.run_id <= ${snapshot}`];
     } else {
       // CROSS JOIN fixes the join order on SQLite (latest_metrics outside, runs by primary key

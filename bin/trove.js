@@ -14,6 +14,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 const v8 = require('node:v8');
 
+/** Whether a V8 flag was given to node, on its command line or in NODE_OPTIONS: such a flag wins. */
+function givenToNode(flag) {
+  return process.execArgv.some((arg) => arg.includes(flag)) || (process.env.NODE_OPTIONS ?? '').includes(flag);
+}
+
 // The optimizing compiler (TurboFan) held back until the server is in use. V8 optimizes a function
 // once its interrupt budget is spent 3 times, or at the first time if it is small; with its default
 // budget, a start and ten requests optimize ~14 functions (Node's module loader and path functions,
@@ -22,7 +27,7 @@ const v8 = require('node:v8');
 // the optimizing compiler held back"). After 100 requests (src/cli/server.command.ts emits
 // 'trove:in-use') V8's defaults return, so a server under load warms up as fast as before. Set
 // first, before the modules below run; flags given on the command line win and are left alone.
-if (!process.execArgv.some((flag) => flag.includes('interrupt-budget') || flag.includes('early-opt'))) {
+if (!givenToNode('interrupt-budget') && !givenToNode('early-opt')) {
   v8.setFlagsFromString('--interrupt-budget=300000');
   v8.setFlagsFromString('--max-bytecode-size-for-early-opt=0');
   process.once('trove:in-use', () => {
@@ -33,15 +38,20 @@ if (!process.execArgv.some((flag) => flag.includes('interrupt-budget') || flag.i
 }
 const { distIsCurrent } = require('./source-stamp.js');
 
-// A young generation that stays at its initial 1 MiB semi-spaces, however `trove` is started (the
-// shebang's flag is not read by `node bin/trove.js`, and --max-semi-space-size cannot be changed
-// once running; this one is read whenever V8 would grow the space): idle RSS ~4 MiB lower, and
-// the socket buffers of a large upload are collected by the frequent scavenges instead of piling
-// up outside the heap (1 GiB upload: +2-7 MiB instead of +21-28 MiB). docs/memory.md has the cost.
-// `node --semi-space-growth-factor=2 bin/trove.js server` restores V8's default (more ingest
-// throughput per CPU, more memory).
-if (!process.execArgv.some((flag) => flag.includes('semi-space-growth-factor'))) {
+// A young generation that stays at its initial 1 MiB semi-spaces while the server is idle or
+// barely used, however `trove` is started (this flag, unlike --max-semi-space-size, is read
+// whenever V8 would grow the space): idle RSS ~4 MiB lower, and the socket buffers of a large
+// upload are collected by the frequent scavenges instead of piling up outside the heap.
+// Once the server is in use ('trove:in-use', below) the space may grow as V8 would grow it
+// (factor 2), but only up to a bound given on the command line, as the shebang, `npm start` and
+// the benchmarks give --max-semi-space-size=4: scavenges of 1 MiB spaces cost a create-run ~20 %
+// of its CPU, and 4 MiB spaces keep a 1 GiB upload's growth at ~2 MiB. Without a bound (`node
+// bin/trove.js`), V8's default bound of 16 MiB brought +21-28 MiB per 1 GiB upload, so the space
+// stays at 1 MiB. docs/memory.md has the measurements. `node --semi-space-growth-factor=2
+// bin/trove.js server` lets it grow from the start (more throughput per CPU, more memory).
+if (!givenToNode('semi-space-growth-factor')) {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
+  if (givenToNode('max-semi-space-size')) process.once('trove:in-use', () => v8.setFlagsFromString('--semi-space-growth-factor=2'));
 }
 // The old generation's next collection at 1.5x the live heap, not at up to 4x (V8's dynamic
 // factor). With the small young generation above, a request that allocates a few MiB (a search
@@ -51,7 +61,7 @@ if (!process.execArgv.some((flag) => flag.includes('semi-space-growth-factor')))
 // "Idle and peak, where the megabytes go"). V8 reads it at every collection, so setting it here
 // applies however `trove` is started. `node --heap-growing-percent=0 bin/trove.js server` restores
 // V8's dynamic factor.
-if (!process.execArgv.some((flag) => flag.includes('heap-growing-percent'))) {
+if (!givenToNode('heap-growing-percent')) {
   v8.setFlagsFromString('--heap-growing-percent=50');
 }
 

@@ -20,6 +20,7 @@ import { preparedStatementName } from './prepared.ts';
 import { migrate } from './migrate.ts';
 import { loadPg } from './load-pg.ts';
 import { enableGroupCommit } from './group-commit.ts';
+import { walAutocheckpointFromEnv } from './sqlite-checkpoint.ts';
 import { noteCommits, registerWalSyncer, sqliteSyncFromEnv, WalFile, WalSyncer, type SqliteState, type SqliteSyncMode } from './wal-sync.ts';
 
 export interface OpenedDatabase {
@@ -54,6 +55,8 @@ export interface OpenDatabaseOptions {
   onQueryTiming?: (durationMs: number, failed: boolean) => void;
   /** How SQLite commits are made durable (default: TROVE_SQLITE_SYNC, else `overlapped`; wal-sync.ts). Ignored for PostgreSQL. */
   sqliteSync?: SqliteSyncMode;
+  /** WAL pages at which SQLite checkpoints (default: TROVE_SQLITE_WAL_AUTOCHECKPOINT, else 10,000; sqlite-checkpoint.ts). Ignored for PostgreSQL. */
+  sqliteWalAutocheckpoint?: number;
 }
 
 /**
@@ -102,7 +105,10 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
   let opened: OpenedDatabase;
   // Each driver is loaded only when its database is used: a SQLite server never loads pg (about
   // 14 MiB), a PostgreSQL one never loads the native SQLite module (docs/memory.md).
-  if (uri.startsWith('sqlite:')) opened = openSqlite(uri, (await import('better-sqlite3')).default, options.sqliteSync ?? sqliteSyncFromEnv(process.env), queryObserver(options));
+  if (uri.startsWith('sqlite:')) opened = openSqlite(uri, (await import('better-sqlite3')).default, {
+      sync: options.sqliteSync ?? sqliteSyncFromEnv(process.env),
+      walAutocheckpoint: options.sqliteWalAutocheckpoint ?? walAutocheckpointFromEnv(process.env),
+    }, queryObserver(options));
   else if (isPostgresUri(uri)) opened = openPostgres(uri, await loadPg(), options.poolSize ?? 10, options.preparedStatements ?? true, queryObserver(options));
   else {
     throw new Error(
@@ -130,13 +136,21 @@ export async function openDatabase(uri: string, options: OpenDatabaseOptions = {
  * after our own fdatasync of the WAL, run off the event loop while the next group works
  * (wal-sync.ts); with TROVE_SQLITE_SYNC=full SQLite fsyncs inside every COMMIT (synchronous=FULL).
  */
-function openSqlite(uri: string, SqliteDatabase: typeof import('better-sqlite3'), mode: SqliteSyncMode, onQuery?: QueryObserver): OpenedDatabase {
+function openSqlite(
+  uri: string,
+  SqliteDatabase: typeof import('better-sqlite3'),
+  settings: { sync: SqliteSyncMode; walAutocheckpoint: number },
+  onQuery?: QueryObserver,
+): OpenedDatabase {
   const file = parseSqliteUri(uri);
+  if (!Number.isSafeInteger(settings.walAutocheckpoint) || settings.walAutocheckpoint < 1) throw new Error(`wal_autocheckpoint must be a positive whole number of pages, got ${settings.walAutocheckpoint}.`);
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const sqlite = new SqliteDatabase(file);
-  const overlapped = mode === 'overlapped' && file !== ':memory:';
+  const overlapped = settings.sync === 'overlapped' && file !== ':memory:';
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma(overlapped ? 'synchronous = NORMAL' : 'synchronous = FULL');
+  // Checkpoints ten times rarer than SQLite's default: each one runs on the event loop (sqlite-checkpoint.ts).
+  sqlite.pragma(`wal_autocheckpoint = ${settings.walAutocheckpoint}`);
   sqlite.pragma('busy_timeout = 30000');
   sqlite.pragma('foreign_keys = ON');
   // MLflow's LIKE is case-sensitive (ILIKE is the case-insensitive one); SQLite's is not by default.

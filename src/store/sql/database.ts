@@ -13,6 +13,7 @@ import {
   type LogEvent,
   type PostgresPool,
   type PostgresPoolClient,
+  type SqliteDatabase as KyselySqliteDatabase,
   type SqliteDialectConfig,
 } from 'kysely';
 import type { Database } from './schema.ts';
@@ -20,6 +21,7 @@ import { preparedStatementName } from './prepared.ts';
 import { migrate } from './migrate.ts';
 import { loadPg } from './load-pg.ts';
 import { enableGroupCommit } from './group-commit.ts';
+import { directSqlite } from './direct-sqlite.ts';
 import { walAutocheckpointFromEnv } from './sqlite-checkpoint.ts';
 import { noteCommits, registerWalSyncer, sqliteSyncFromEnv, WalFile, WalSyncer, type SqliteState, type SqliteSyncMode } from './wal-sync.ts';
 
@@ -157,10 +159,11 @@ function openSqlite(
   sqlite.pragma('case_sensitive_like = ON');
   const state = { lastStatementReadonly: true, get inTransaction() { return sqlite.inTransaction; } };
   const syncer = overlapped ? new WalSyncer(new WalFile(file)) : undefined;
-  const dialect = new ImmediateSqliteDialect({ database: withStatementCache(sqlite, state) }, syncer ? { syncer, sqlite: state } : undefined);
+  const statements = withStatementCache(sqlite, state);
+  const dialect = new ImmediateSqliteDialect({ database: statements }, syncer ? { syncer, sqlite: state } : undefined);
   const db = new Kysely<Database>({ dialect, ...queryLog(onQuery) });
   // Transactional writes of the tracking store share commits: one fsync for many requests.
-  enableGroupCommit(db, syncer ? { durability: syncer } : {});
+  enableGroupCommit(db, { direct: directSqlite(statements, onQuery), ...(syncer ? { durability: syncer } : {}) });
   if (syncer) registerWalSyncer(db, syncer);
   return {
     db,
@@ -176,7 +179,7 @@ function openSqlite(
  * Prepared statements are kept per SQL text, least recently used out first, and reused unless one
  * is still being iterated. SQLite re-prepares a kept statement by itself after a schema change.
  */
-function withStatementCache(sqlite: SqliteDatabase.Database, state: { lastStatementReadonly: boolean }, size = 256): SqliteDialectConfig['database'] {
+function withStatementCache(sqlite: SqliteDatabase.Database, state: { lastStatementReadonly: boolean }, size = 256): KyselySqliteDatabase {
   const cache = new Map<string, SqliteDatabase.Statement>();
   return {
     close: () => sqlite.close(),

@@ -3,9 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'kysely';
+import Sqlite from 'better-sqlite3';
+import { CompiledQuery, Kysely, SqliteDialect, sql } from 'kysely';
 import { openDatabase, type OpenedDatabase } from './database.ts';
-import { groupCommitOf } from './group-commit.ts';
+import { GroupCommit, groupCommitOf } from './group-commit.ts';
+import { directSqlite } from './direct-sqlite.ts';
 import { SqlTrackingStore } from './sql-tracking-store.ts';
 import { MlflowError } from '../../domain/errors.ts';
 import { TrackingService } from '../../domain/tracking/tracking-service.ts';
@@ -236,5 +238,31 @@ describe('SQLite group commit', () => {
     const id = await store.transaction((tx) => tx.transaction((inner) => newExperiment(inner, unique('nested'))));
     assert.equal(commitsIn(mark), 1);
     assert.ok(await store.getExperiment(id));
+  });
+});
+
+describe('SQLite group commit with a direct executor', () => {
+  test('the members\' savepoints and compiled statements run on it, and a failing member is rolled back to its savepoint there', async () => {
+    const sqlite = new Sqlite(':memory:');
+    sqlite.exec('create table items (name text not null)');
+    const db = new Kysely<{ items: { name: string } }>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const ran: string[] = [];
+    const executor = directSqlite(sqlite);
+    const group = new GroupCommit(db, { direct: { execute: <R>(query: CompiledQuery) => (ran.push(query.sql), executor.execute<R>(query)) } });
+    const insert = (name: string) => CompiledQuery.raw('insert into items (name) values (?)', [name]);
+    const results = await Promise.allSettled([
+      group.run((trx) => trx.executeQuery(insert('kept'))),
+      group.run(async (trx) => {
+        await trx.executeQuery(insert('refused'));
+        throw new Error('refused');
+      }),
+    ]);
+    assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected']);
+    assert.deepEqual(ran, [
+      'savepoint trove_member', 'insert into items (name) values (?)', 'release trove_member',
+      'savepoint trove_member', 'insert into items (name) values (?)', 'rollback to trove_member', 'release trove_member',
+    ]);
+    assert.deepEqual(await db.selectFrom('items').select('name').execute(), [{ name: 'kept' }]);
+    await db.destroy();
   });
 });

@@ -1,4 +1,5 @@
-import { sql, type ControlledTransaction, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type ControlledTransaction, type Kysely, type Transaction } from 'kysely';
+import { withDirectExecuteQuery, type DirectSqlite } from './direct-sqlite.ts';
 
 /**
  * Group commit for SQLite: many write requests, one COMMIT, one fsync.
@@ -54,6 +55,11 @@ export interface GroupCommitOptions {
    * are answered only once `flush()` resolved, and get its error if it rejects.
    */
   durability?: { flush(): Promise<void> };
+  /**
+   * Runs statements on the connection the group holds without Kysely's layers (direct-sqlite.ts):
+   * the members' savepoints and the compiled statements they execute.
+   */
+  direct?: DirectSqlite;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -80,12 +86,18 @@ export interface GroupCommitStats {
 }
 
 const SAVEPOINT = sql.raw('trove_member');
+const SAVEPOINT_COMMANDS = {
+  savepoint: CompiledQuery.raw('savepoint trove_member'),
+  rollback: CompiledQuery.raw('rollback to trove_member'),
+  release: CompiledQuery.raw('release trove_member'),
+};
 const DEFAULT_MAX_MEMBERS = 64;
 
 export class GroupCommit<DB> {
   private open: Group | undefined;
   private readonly maxMembers: number;
   private readonly durability: GroupCommitOptions['durability'];
+  private readonly direct: DirectSqlite | undefined;
   readonly stats: GroupCommitStats = { commits: 0, members: 0, failedGroups: 0 };
 
   constructor(
@@ -94,6 +106,7 @@ export class GroupCommit<DB> {
   ) {
     this.maxMembers = Math.max(1, options.maxMembers ?? DEFAULT_MAX_MEMBERS);
     this.durability = options.durability;
+    this.direct = options.direct;
   }
 
   /** Runs `work` in the open group (or a new one); settles after the group's COMMIT. */
@@ -165,15 +178,20 @@ export class GroupCommit<DB> {
 
   /** Savepoint, work, release; on failure back to the savepoint. Throws only when the transaction itself broke. */
   private async runMember(trx: ControlledTransaction<DB>, member: Member): Promise<void> {
-    await sql`savepoint ${SAVEPOINT}`.execute(trx);
+    const direct = this.direct;
+    if (direct) direct.execute(SAVEPOINT_COMMANDS.savepoint);
+    else await sql`savepoint ${SAVEPOINT}`.execute(trx);
     try {
-      const value = await member.work(trx as unknown as Transaction<never>);
+      const handle = direct ? withDirectExecuteQuery(trx, direct) : trx;
+      const value = await member.work(handle as unknown as Transaction<never>);
       member.outcome = { ok: true, value };
     } catch (error) {
       member.outcome = { ok: false, error };
-      await sql`rollback to ${SAVEPOINT}`.execute(trx);
+      if (direct) direct.execute(SAVEPOINT_COMMANDS.rollback);
+      else await sql`rollback to ${SAVEPOINT}`.execute(trx);
     }
-    await sql`release ${SAVEPOINT}`.execute(trx);
+    if (direct) direct.execute(SAVEPOINT_COMMANDS.release);
+    else await sql`release ${SAVEPOINT}`.execute(trx);
   }
 
   /** Answers every member: its own outcome after a COMMIT, `failure` for all that had succeeded otherwise. */

@@ -567,8 +567,8 @@ function meaning(results: Results): string[] {
   out.push('  each is what its UI draws a long series from.');
   out.push('- **Artifacts** stream to disk on both servers; both are bound by the loopback and disk. Trove\'s');
   out.push(`  memory growth during the ${sizeLabel(c.artifactMb)} upload is in the table: its young generation is kept at`);
-  out.push('  1 MiB (bin/trove.js), so the socket\'s read buffers are collected as the upload goes instead of piling');
-  out.push('  up until a late scavenge (docs/memory.md).');
+  out.push('  1 MiB semi-spaces until the server is in use and at most 2 MiB after (bin/trove.js), so the socket\'s read');
+  out.push('  buffers are collected as the upload goes instead of piling up until a late scavenge (docs/memory.md).');
   out.push('- **Memory and start.** MLflow\'s default server is about fifteen Python processes, hence gigabytes of');
   out.push('  RSS even idle. Trove runs compiled (one esbuild bundle, drivers loaded on first use); a bare');
   out.push('  Node.js 20 process is already ~40 MiB here. docs/memory.md says where the rest goes.');

@@ -54,7 +54,7 @@ function command(spec: ServerSpec): { cmd: string; args: string[] } {
       cmd: process.execPath,
       // The flags of bin/trove.js's own shebang, which `node bin/trove.js` does not read.
       args: [
-        '--max-semi-space-size=4',
+        '--max-semi-space-size=2',
         ...spec.nodeFlags,
         path.join(spec.root, 'bin/trove.js'),
         'server',

@@ -279,7 +279,7 @@ async function main(): Promise<void> {
   const server: ChildProcess = spawn(
     process.execPath,
     // The compiled server with its shebang's flags, as `trove` runs (npm run build first).
-    ['--max-semi-space-size=4', path.join(ROOT, 'bin', 'trove.js'), 'server', '--port', String(port), '--backend-store-uri', `sqlite:///${path.join(dataDir, 'trove.db')}`, '--artifacts-destination', path.join(dataDir, 'art'), '--log-level', 'warn'],
+    ['--max-semi-space-size=2', path.join(ROOT, 'bin', 'trove.js'), 'server', '--port', String(port), '--backend-store-uri', `sqlite:///${path.join(dataDir, 'trove.db')}`, '--artifacts-destination', path.join(dataDir, 'art'), '--log-level', 'warn'],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TROVE_RUNTIME: process.env.TROVE_RUNTIME ?? 'dist' } },
   );
   let context: BrowserContext | undefined;

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=2
 // Entry point of the `trove` command. It runs the compiled server in dist/ (`npm run build`),
 // with a V8 code cache and source-mapped stack traces (bin/bundle-loader.js). In a checkout it does so only while dist/
 // was built from exactly the sources present (bin/source-stamp.js); otherwise it runs the
@@ -44,11 +44,12 @@ const { distIsCurrent } = require('./source-stamp.js');
 // upload are collected by the frequent scavenges instead of piling up outside the heap.
 // Once the server is in use ('trove:in-use', below) the space may grow as V8 would grow it
 // (factor 2), but only up to a bound given on the command line, as the shebang, `npm start` and
-// the benchmarks give --max-semi-space-size=4: scavenges of 1 MiB spaces cost a create-run ~20 %
-// of its CPU, and 4 MiB spaces keep a 1 GiB upload's growth at ~2 MiB. Without a bound (`node
+// the benchmarks give --max-semi-space-size=2: scavenges of 1 MiB spaces cost a create-run ~20 %
+// of its CPU. With 2 MiB spaces a 1 GiB upload after other work still grows RSS by < 1 MiB;
+// with 4 MiB it grew 6-11 MiB on PostgreSQL (docs/memory.md). Without a bound (`node
 // bin/trove.js`), V8's default bound of 16 MiB brought +21-28 MiB per 1 GiB upload, so the space
-// stays at 1 MiB. docs/memory.md has the measurements. `node --semi-space-growth-factor=2
-// bin/trove.js server` lets it grow from the start (more throughput per CPU, more memory).
+// stays at 1 MiB. `node --semi-space-growth-factor=2 bin/trove.js server` lets it grow from the
+// start (more throughput per CPU, more memory).
 if (!givenToNode('semi-space-growth-factor')) {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
   if (givenToNode('max-semi-space-size')) process.once('trove:in-use', () => v8.setFlagsFromString('--semi-space-growth-factor=2'));

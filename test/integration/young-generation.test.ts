@@ -53,19 +53,19 @@ describe('the young generation of the server', () => {
   });
 
   it('stays at its initial 1 MiB semi-spaces under a burst of ingest before the server is in use', async () => {
-    const server = await startServer(path.join(dir, 'early'), ['--max-semi-space-size=4']);
+    const server = await startServer(path.join(dir, 'early'), ['--max-semi-space-size=2']);
     servers.push(server);
     await ingest(server.url, 40);
     assert.ok((await newSpaceBytes(server.url)) <= 2 * MiB, 'new space at most two 1 MiB semi-spaces');
   });
 
   it('grows up to the bound given on the command line once the server is in use', async () => {
-    const server = await startServer(path.join(dir, 'bounded'), ['--max-semi-space-size=4']);
+    const server = await startServer(path.join(dir, 'bounded'), ['--max-semi-space-size=2']);
     servers.push(server);
     await ingest(server.url, IN_USE_REQUESTS + 200);
     const size = await newSpaceBytes(server.url);
     assert.ok(size > 2 * MiB, `new space grown past two 1 MiB semi-spaces (${size} bytes)`);
-    assert.ok(size <= 2 * 4 * MiB, `new space at most two 4 MiB semi-spaces (${size} bytes)`);
+    assert.ok(size <= 2 * 2 * MiB, `new space at most two 2 MiB semi-spaces (${size} bytes)`);
   });
 
   it('stays at 1 MiB semi-spaces in use when no bound was given to node', async () => {

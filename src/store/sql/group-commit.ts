@@ -1,4 +1,4 @@
-import { CompiledQuery, sql, type ControlledTransaction, type Kysely, type Transaction } from 'kysely';
+import { CompiledQuery, type ControlledTransaction, type Kysely, type Transaction } from 'kysely';
 import { withDirectExecuteQuery, type DirectSqlite } from './direct-sqlite.ts';
 
 /**
@@ -85,9 +85,8 @@ export interface GroupCommitStats {
   failedGroups: number;
 }
 
-const SAVEPOINT = sql.raw('trove_member');
-const SAVEPOINT_COMMANDS = {
-  savepoint: CompiledQuery.raw('savepoint trove_member'),
+const SAVEPOINT = {
+  begin: CompiledQuery.raw('savepoint trove_member'),
   rollback: CompiledQuery.raw('rollback to trove_member'),
   release: CompiledQuery.raw('release trove_member'),
 };
@@ -179,19 +178,20 @@ export class GroupCommit<DB> {
   /** Savepoint, work, release; on failure back to the savepoint. Throws only when the transaction itself broke. */
   private async runMember(trx: ControlledTransaction<DB>, member: Member): Promise<void> {
     const direct = this.direct;
-    if (direct) direct.execute(SAVEPOINT_COMMANDS.savepoint);
-    else await sql`savepoint ${SAVEPOINT}`.execute(trx);
+    const command = async (query: CompiledQuery): Promise<void> => {
+      if (direct) direct.execute(query);
+      else await trx.executeQuery(query);
+    };
+    await command(SAVEPOINT.begin);
     try {
       const handle = direct ? withDirectExecuteQuery(trx, direct) : trx;
       const value = await member.work(handle as unknown as Transaction<never>);
       member.outcome = { ok: true, value };
     } catch (error) {
       member.outcome = { ok: false, error };
-      if (direct) direct.execute(SAVEPOINT_COMMANDS.rollback);
-      else await sql`rollback to ${SAVEPOINT}`.execute(trx);
+      await command(SAVEPOINT.rollback);
     }
-    if (direct) direct.execute(SAVEPOINT_COMMANDS.release);
-    else await sql`release ${SAVEPOINT}`.execute(trx);
+    await command(SAVEPOINT.release);
   }
 
   /** Answers every member: its own outcome after a COMMIT, `failure` for all that had succeeded otherwise. */

@@ -46,7 +46,8 @@ const { distIsCurrent } = require('./source-stamp.js');
 // (factor 2), but only up to a bound given on the command line, as the shebang, `npm start` and
 // the benchmarks give --max-semi-space-size=2: scavenges of 1 MiB spaces cost a create-run ~20 %
 // of its CPU. With 2 MiB spaces a 1 GiB upload after other work still grows RSS by < 1 MiB;
-// with 4 MiB it grew 6-11 MiB on PostgreSQL (docs/memory.md). Without a bound (`node
+// with 3 or 4 MiB it grew 6-11 MiB on PostgreSQL, though uploads and create-runs were ~20 %
+// faster: the bound trades those (docs/memory.md). Without a bound (`node
 // bin/trove.js`), V8's default bound of 16 MiB brought +21-28 MiB per 1 GiB upload, so the space
 // stays at 1 MiB. `node --semi-space-growth-factor=2 bin/trove.js server` lets it grow from the
 // start (more throughput per CPU, more memory).

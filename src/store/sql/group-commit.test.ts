@@ -233,6 +233,32 @@ describe('SQLite group commit', () => {
     assert.equal(commitsIn(mark), 1);
   });
 
+  test('a member that changes many pages keeps its savepoint journal in memory, not in a temp file', async () => {
+    // SQLite names its temp files etilqs_*; they are unlinked at once but stay open while used.
+    const openTempFiles = (): string[] =>
+      fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const target = fs.readlinkSync(path.join('/proc/self/fd', fd));
+          return target.includes('etilqs_') ? [target] : [];
+        } catch {
+          return [];
+        }
+      });
+    // A savepoint journals the pages that existed when it began (new pages need no journal), so
+    // the rows are written first and changed inside the member: ~40 pages of 4 KB tags, far past
+    // the 16 pages after which a file-backed statement journal spills.
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      ids.push(await store.createExperiment({ projectId: 1, name: unique('wide'), artifactLocation: null, artifactLocationFor: (id) => `mlflow-artifacts:/${id}`, tags: [{ key: 'note', value: 'n'.repeat(4000) }], now: T0 }));
+    }
+    let seen: string[] = ['not checked'];
+    await store.transaction(async (tx) => {
+      for (const id of ids) await tx.setExperimentTag(id, { key: 'note', value: 'm'.repeat(4000) });
+      seen = openTempFiles();
+    });
+    assert.deepEqual(seen, []);
+  });
+
   test('a nested transaction() inside a group member runs in that member', async () => {
     const mark = statements.length;
     const id = await store.transaction((tx) => tx.transaction((inner) => newExperiment(inner, unique('nested'))));

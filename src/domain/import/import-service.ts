@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newRunId } from '../tracking/run-id.ts';
 import { ExperimentsPhase } from './experiments-phase.ts';
 import { planImport, type ImportPlan, type RunPlan } from './import-plan.ts';
 import { SILENT_PROGRESS, type ArtifactRootMapping, type ImportOptions, type ImportProgress, type ImportTargets } from './import-phase.ts';
@@ -162,7 +162,7 @@ export class ImportService {
       onConflict: options.onConflict,
       remapIds: options.remapIds,
       ...(options.experiments ? { experimentFilter: options.experiments } : {}),
-      newRunId: () => randomUUID().replaceAll('-', ''),
+      newRunId: () => newRunId(),
     });
   }
 }

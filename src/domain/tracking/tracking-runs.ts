@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newRunId } from './run-id.ts';
 import { MlflowError } from '../errors.ts';
 import { decodePageToken, encodePageToken } from '../page-token.ts';
 import { parseRunFilter, parseRunOrderBy } from '../search/index.ts';
@@ -43,9 +43,7 @@ export class TrackingRuns extends TrackingExperiments {
   }): Promise<RunRecord> {
     const experimentId = input.experimentId === undefined || input.experimentId === '' ? '0' : input.experimentId;
     const storedExperimentId = await this.resolveExperimentId(experimentId);
-    // A version 4 UUID without dashes, as MLflow's run ids (uuid4().hex); randomUUID draws from a
-    // cached pool of random bytes instead of asking for 16 new ones per run.
-    const runId = randomUUID().replaceAll('-', '');
+    const runId = newRunId();
     const tags = [...(input.tags ?? [])];
     for (const tag of tags) {
       validateTagKey(tag.key);

@@ -7,7 +7,8 @@ import { storeBackends } from '../support/store-backends.ts';
 /**
  * A log-batch's params (runs/log-batch, log-param): new keys are stored, a key stored with the same
  * value is left alone, and a key stored with another value comes back so the domain refuses the
- * batch. On PostgreSQL the check and the insert are one statement (src/store/sql/run-writes-postgres.ts).
+ * batch. The check and the insert are one statement (src/store/sql/run-writes-postgres.ts and
+ * run-writes-sqlite.ts).
  */
 for (const backend of storeBackends) {
   describe(`inserting a batch's params: ${backend.name}`, { skip: backend.skip }, () => {
@@ -47,14 +48,12 @@ for (const backend of storeBackends) {
       assert.deepEqual(await store.getParams(runPk, ['lr']), [{ key: 'lr', value: '0.1' }]);
     });
 
-    if (backend.name === 'PostgreSQL') {
-      test('on PostgreSQL the check and the insert are one statement', async () => {
-        captured = [];
-        await store.insertParamsReturningChanged(runPk, [{ key: 'new1', value: 'a' }, { key: 'lr', value: '0.1' }]);
-        const statements = captured.map((q) => q.sql);
-        captured = undefined;
-        assert.equal(statements.length, 1, statements.join('\n'));
-      });
-    }
+    test('the check and the insert are one statement', async () => {
+      captured = [];
+      await store.insertParamsReturningChanged(runPk, [{ key: 'new1', value: 'a' }, { key: 'lr', value: '0.1' }]);
+      const statements = captured.map((q) => q.sql);
+      captured = undefined;
+      assert.equal(statements.length, 1, statements.join('\n'));
+    });
   });
 }

@@ -23,6 +23,9 @@ const RUN_INSERT = CompiledQuery.raw(
 const TAG_ROW = '(?, ?, ?)';
 const TAG_HEAD = 'insert into "run_tags" ("run_id", "key", "value") values ';
 const TAG_MERGE = ' on conflict ("run_id", "key") do update set "value" = "excluded"."value"';
+const PARAM_HEAD = 'insert into "params" ("run_id", "key", "value") values ';
+// A stored key comes back only when its value differs: the update keeps the value it has.
+const PARAM_CHECK = ' on conflict ("run_id", "key") do update set "value" = "params"."value" where "params"."value" <> "excluded"."value" returning "key", "value"';
 const AUDIT_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 const AUDIT_HEAD =
   'insert into "audit_log" ("time", "project_id", "actor_user_id", "actor", "actor_kind", "action", "entity_type", "entity_id", "request_id", "source_address", "details") values ';
@@ -31,14 +34,16 @@ const AUDIT_CHUNK = 500;
 /** Statement texts by row count (a create-run has one or a few tags, one audit row). */
 const texts = new Map<string, string>();
 
-function rowsText(kind: 'tag' | 'audit', count: number): string {
+function rowsText(kind: 'tag' | 'param' | 'audit', count: number): string {
   const cacheKey = `${kind}${count}`;
   let text = texts.get(cacheKey);
   if (text === undefined) {
     text =
       kind === 'tag'
         ? `${TAG_HEAD}${new Array(count).fill(TAG_ROW).join(', ')}${TAG_MERGE}`
-        : `${AUDIT_HEAD}${new Array(count).fill(AUDIT_ROW).join(', ')}`;
+        : kind === 'param'
+          ? `${PARAM_HEAD}${new Array(count).fill(TAG_ROW).join(', ')}${PARAM_CHECK}`
+          : `${AUDIT_HEAD}${new Array(count).fill(AUDIT_ROW).join(', ')}`;
     if (texts.size < 128) texts.set(cacheKey, text);
   }
   return text;
@@ -117,6 +122,31 @@ export async function setRunTagsSqlite(db: Db, runPk: number, tags: readonly Key
     }
     await db.executeQuery(CompiledQuery.raw(rowsText('tag', part.length), parameters));
   }
+}
+
+/**
+ * A log-batch's params on SQLite in one statement instead of a read of the stored ones and then the
+ * insert (both built by the query builder per request): the new keys are inserted, and the stored
+ * params whose value differs from the given one come back (the domain then refuses the batch and
+ * the member's savepoint takes the insert back). Keys must be unique (the domain merges equal ones
+ * first). PostgreSQL's statement is insertParamsPostgres.
+ */
+export async function insertParamsSqlite(db: Db, runPk: number, params: readonly KeyValue[]): Promise<KeyValue[]> {
+  const given = new Map(params.map((p) => [p.key, p.value]));
+  const changed: KeyValue[] = [];
+  for (const part of chunk([...params], INSERT_CHUNK)) {
+    const parameters: unknown[] = new Array(part.length * 3);
+    let i = 0;
+    for (const p of part) {
+      parameters[i++] = runPk;
+      parameters[i++] = p.key;
+      parameters[i++] = p.value;
+    }
+    const { rows } = await db.executeQuery<KeyValue>(CompiledQuery.raw(rowsText('param', part.length), parameters));
+    // Inserted rows come back too, with the value given.
+    for (const row of rows) if (given.get(row.key) !== row.value) changed.push({ key: row.key, value: row.value });
+  }
+  return changed;
 }
 
 /** Audit rows on SQLite: every SQLite audit write goes through here (SqlAuthStore.appendAudit too). */

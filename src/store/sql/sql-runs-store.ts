@@ -25,7 +25,7 @@ import { dialectOf, type DialectName } from './dialect.ts';
 import type { Database } from './schema.ts';
 import { createRunInExperimentPostgres, createRunPostgres, insertParamsPostgres, runInfoWithAuditPostgres } from './run-writes-postgres.ts';
 import { logBatchPostgres } from './log-batch-postgres.ts';
-import { appendAuditSqlite, createRunInExperimentSqlite, createRunSqlite, setRunTagsSqlite } from './run-writes-sqlite.ts';
+import { appendAuditSqlite, createRunInExperimentSqlite, createRunSqlite, insertParamsSqlite, setRunTagsSqlite } from './run-writes-sqlite.ts';
 import type { NewAuditRow } from '../auth-store.ts';
 import type { Kysely } from 'kysely';
 
@@ -141,10 +141,8 @@ export abstract class SqlRunsStore extends SqlMetricsStore {
   async insertParamsReturningChanged(runPk: number, params: KeyValue[]): Promise<KeyValue[]> {
     // PostgreSQL: the check and the insert in one statement (run-writes-postgres.ts).
     if (dialectOf(this.db as Kysely<unknown>) === 'postgres') return insertParamsPostgres(this.db, runPk, params);
-    const given = new Map(params.map((p) => [p.key, p.value]));
-    const changed = (await this.getParams(runPk, [...given.keys()])).filter((old) => given.get(old.key) !== old.value);
-    if (changed.length === 0) await this.insertParams(runPk, params);
-    return changed;
+    // SQLite: the same in one statement of fixed text (run-writes-sqlite.ts).
+    return insertParamsSqlite(this.db, runPk, params);
   }
 
   async setRunTags(runPk: number, tags: KeyValue[]): Promise<void> {

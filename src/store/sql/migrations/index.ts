@@ -11,7 +11,6 @@ import * as importState from './0010-import.ts';
 import * as latestMetricsExperiment from './0011-latest-metrics-experiment.ts';
 import * as searchStatistics from './0012-search-statistics.ts';
 import * as metricRollupTops from './0013-metric-rollup-tops.ts';
-import * as sqliteLatestMetricsOneValueIndex from './0014-sqlite-latest-metrics-one-value-index.ts';
 
 /** The one migration list, for SQLite and PostgreSQL alike. Append; never edit a released entry. */
 export const migrationProvider: MigrationProvider = {
@@ -29,7 +28,6 @@ export const migrationProvider: MigrationProvider = {
       '0011-latest-metrics-experiment': latestMetricsExperiment,
       '0012-search-statistics': searchStatistics,
       '0013-metric-rollup-tops': metricRollupTops,
-      '0014-sqlite-latest-metrics-one-value-index': sqliteLatestMetricsOneValueIndex,
     };
   },
 };

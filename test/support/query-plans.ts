@@ -116,17 +116,6 @@ export async function collectQueryPlans(
           ),
       ],
       [
-        // Across experiments: the filter is checked per run (EXISTS by run), never from a value index.
-        'search runs: metric filter over two experiments, default order',
-        () =>
-          store.searchRuns(
-            searchQuery({
-              experimentIds: [experimentId, '0'],
-              filter: [{ entity: 'metric', key: 'acc', comparator: '>', value: 0.9 }],
-            }),
-          ),
-      ],
-      [
         'search runs: param and tag filters',
         () =>
           store.searchRuns(

@@ -329,7 +329,7 @@ export interface TrackingStore {
   /**
    * A log-batch's params (keys unique): inserts the new ones and returns the stored params whose
    * value differs from the one given (the caller refuses the batch and rolls back); one statement
-   * on PostgreSQL, getParams then insertParams on SQLite.
+   * on both databases.
    */
   insertParamsReturningChanged(runPk: number, params: KeyValue[]): Promise<KeyValue[]>;
   setRunTags(runPk: number, tags: KeyValue[]): Promise<void>;

@@ -105,7 +105,7 @@ export async function collectQueryPlans(
           ),
       ],
       [
-        // Across experiments: the filter is checked per run (EXISTS by run), never from a value index.
+        // Across experiments (the experiment-scoped value index serves one experiment's walk).
         'search runs: metric filter over two experiments, default order',
         () =>
           store.searchRuns(

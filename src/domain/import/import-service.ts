@@ -162,7 +162,7 @@ export class ImportService {
       onConflict: options.onConflict,
       remapIds: options.remapIds,
       ...(options.experiments ? { experimentFilter: options.experiments } : {}),
-      newRunId: () => newRunId(),
+      newRunId,
     });
   }
 }

@@ -20,7 +20,8 @@ type Db = Kysely<Database> | Transaction<Database>;
 const RUN_INSERT = CompiledQuery.raw(
   'insert into "runs" ("run_uuid", "experiment_id", "name", "user_id", "status", "start_time", "end_time", "lifecycle_stage", "artifact_uri", "deleted_time") values (?, ?, ?, ?, ?, ?, null, \'active\', ?, null) returning "id"',
 );
-const TAG_ROW = '(?, ?, ?)';
+/** One (run_id, key, value) row: run_tags and params. */
+const KEY_VALUE_ROW = '(?, ?, ?)';
 const TAG_HEAD = 'insert into "run_tags" ("run_id", "key", "value") values ';
 const TAG_MERGE = ' on conflict ("run_id", "key") do update set "value" = "excluded"."value"';
 const PARAM_HEAD = 'insert into "params" ("run_id", "key", "value") values ';
@@ -40,9 +41,9 @@ function rowsText(kind: 'tag' | 'param' | 'audit', count: number): string {
   if (text === undefined) {
     text =
       kind === 'tag'
-        ? `${TAG_HEAD}${new Array(count).fill(TAG_ROW).join(', ')}${TAG_MERGE}`
+        ? `${TAG_HEAD}${new Array(count).fill(KEY_VALUE_ROW).join(', ')}${TAG_MERGE}`
         : kind === 'param'
-          ? `${PARAM_HEAD}${new Array(count).fill(TAG_ROW).join(', ')}${PARAM_CHECK}`
+          ? `${PARAM_HEAD}${new Array(count).fill(KEY_VALUE_ROW).join(', ')}${PARAM_CHECK}`
           : `${AUDIT_HEAD}${new Array(count).fill(AUDIT_ROW).join(', ')}`;
     if (texts.size < 128) texts.set(cacheKey, text);
   }
@@ -113,14 +114,7 @@ export async function setRunTagsSqlite(db: Db, runPk: number, tags: readonly Key
   const latest = new Map<string, string>();
   for (const tag of tags) latest.set(tag.key, tag.value);
   for (const part of chunk([...latest], INSERT_CHUNK)) {
-    const parameters: unknown[] = new Array(part.length * 3);
-    let i = 0;
-    for (const [key, value] of part) {
-      parameters[i++] = runPk;
-      parameters[i++] = key;
-      parameters[i++] = value;
-    }
-    await db.executeQuery(CompiledQuery.raw(rowsText('tag', part.length), parameters));
+    await db.executeQuery(CompiledQuery.raw(rowsText('tag', part.length), keyValueParameters(runPk, part)));
   }
 }
 
@@ -134,19 +128,24 @@ export async function setRunTagsSqlite(db: Db, runPk: number, tags: readonly Key
 export async function insertParamsSqlite(db: Db, runPk: number, params: readonly KeyValue[]): Promise<KeyValue[]> {
   const given = new Map(params.map((p) => [p.key, p.value]));
   const changed: KeyValue[] = [];
-  for (const part of chunk([...params], INSERT_CHUNK)) {
-    const parameters: unknown[] = new Array(part.length * 3);
-    let i = 0;
-    for (const p of part) {
-      parameters[i++] = runPk;
-      parameters[i++] = p.key;
-      parameters[i++] = p.value;
-    }
-    const { rows } = await db.executeQuery<KeyValue>(CompiledQuery.raw(rowsText('param', part.length), parameters));
+  for (const part of chunk(params.map((p): [string, string] => [p.key, p.value]), INSERT_CHUNK)) {
+    const { rows } = await db.executeQuery<KeyValue>(CompiledQuery.raw(rowsText('param', part.length), keyValueParameters(runPk, part)));
     // Inserted rows come back too, with the value given.
     for (const row of rows) if (given.get(row.key) !== row.value) changed.push({ key: row.key, value: row.value });
   }
   return changed;
+}
+
+/** The bound values of KEY_VALUE_ROW rows: run, key, value for each pair. */
+function keyValueParameters(runPk: number, pairs: readonly (readonly [string, string])[]): unknown[] {
+  const parameters: unknown[] = new Array(pairs.length * 3);
+  let i = 0;
+  for (const [key, value] of pairs) {
+    parameters[i++] = runPk;
+    parameters[i++] = key;
+    parameters[i++] = value;
+  }
+  return parameters;
 }
 
 /** Audit rows on SQLite: every SQLite audit write goes through here (SqlAuthStore.appendAudit too). */
